@@ -1,0 +1,83 @@
+using System.Text.Json;
+
+namespace ModelVis.Checkpoints;
+
+/// <summary>
+/// Opens what a user points at: a single weights file, or a Hugging Face model folder
+/// (<c>model.safetensors</c>, sharded <c>model.safetensors.index.json</c>, other <c>*.safetensors</c>,
+/// or a PyTorch <c>pytorch_model.bin</c>).
+/// </summary>
+public static class CheckpointLoader
+{
+    /// <summary>Readers for formats other than safetensors register here (file extension → opener).</summary>
+    public static readonly Dictionary<string, Func<string, ICheckpoint>> OtherFormats = new(StringComparer.OrdinalIgnoreCase);
+
+    public static ICheckpoint Open(string path)
+    {
+        if (File.Exists(path)) return OpenFile(path);
+        if (!Directory.Exists(path)) throw new CheckpointException($"{path}: no such file or folder");
+
+        var index = System.IO.Path.Combine(path, "model.safetensors.index.json");
+        if (File.Exists(index)) return OpenShardedIndex(index);
+        var single = System.IO.Path.Combine(path, "model.safetensors");
+        if (File.Exists(single)) return new SafetensorsFile(single);
+        var safetensors = Directory.GetFiles(path, "*.safetensors").Order(StringComparer.Ordinal).ToArray();
+        if (safetensors.Length > 0) return OpenMany(path, safetensors);
+        foreach (var name in new[] { "pytorch_model.bin.index.json" })
+        {
+            var p = System.IO.Path.Combine(path, name);
+            if (File.Exists(p)) return OpenShardedIndex(p);
+        }
+        foreach (var name in new[] { "pytorch_model.bin", "model.pt", "model.pth" })
+        {
+            var p = System.IO.Path.Combine(path, name);
+            if (File.Exists(p)) return OpenFile(p);
+        }
+        throw new CheckpointException($"{path}: no weights found (looked for model.safetensors, model.safetensors.index.json, *.safetensors, pytorch_model.bin)");
+    }
+
+    static ICheckpoint OpenFile(string path)
+    {
+        var ext = System.IO.Path.GetExtension(path);
+        if (ext.Equals(".safetensors", StringComparison.OrdinalIgnoreCase)) return new SafetensorsFile(path);
+        if (path.EndsWith(".index.json", StringComparison.OrdinalIgnoreCase)) return OpenShardedIndex(path);
+        if (OtherFormats.TryGetValue(ext, out var open)) return open(path);
+        throw new CheckpointException($"{System.IO.Path.GetFileName(path)}: unsupported checkpoint format \"{ext}\" (supported: .safetensors{string.Concat(OtherFormats.Keys.Select(k => ", " + k))})");
+    }
+
+    /// <summary>An <c>*.index.json</c> with a <c>weight_map</c> from tensor name to shard file.</summary>
+    static ICheckpoint OpenShardedIndex(string indexPath)
+    {
+        var dir = System.IO.Path.GetDirectoryName(indexPath)!;
+        string name = System.IO.Path.GetFileName(indexPath);
+        HashSet<string> shards;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(indexPath));
+            if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
+                throw new CheckpointException($"{name}: no \"weight_map\" object");
+            shards = map.EnumerateObject().Select(p => p.Value.GetString() ?? "").ToHashSet();
+        }
+        catch (JsonException e) { throw new CheckpointException($"{name}: not valid JSON ({e.Message})", e); }
+        foreach (var s in shards)
+            if (!File.Exists(System.IO.Path.Combine(dir, s)))
+                throw new CheckpointException($"{name}: shard \"{s}\" is listed in weight_map but missing from {dir}");
+        return OpenMany(dir, shards.Order(StringComparer.Ordinal).Select(s => System.IO.Path.Combine(dir, s)).ToArray());
+    }
+
+    static ICheckpoint OpenMany(string folder, string[] files)
+    {
+        if (files.Length == 1) return OpenFile(files[0]);
+        var parts = new List<ICheckpoint>();
+        try
+        {
+            foreach (var f in files) parts.Add(OpenFile(f));
+            return new MultiFileCheckpoint(folder, parts);
+        }
+        catch
+        {
+            foreach (var p in parts) p.Dispose();
+            throw;
+        }
+    }
+}

@@ -1,0 +1,50 @@
+using System.CommandLine;
+using System.Text.Json;
+using ModelVis.Host.Rpc;
+
+namespace ModelVis.Cli;
+
+/// <summary>Runs the parsed command; turns the engine's deliberate errors into one line on stderr and exit code 1.</summary>
+public static class CliRunner
+{
+    public static async Task<int> RunAsync(RootCommand root, string[] args)
+    {
+        var parse = root.Parse(args);
+        try
+        {
+            return await parse.InvokeAsync();
+        }
+        catch (Exception e) when (ErrorTranslation.TryUserError(e, out var message))
+        {
+            Console.Error.WriteLine($"modelvis: {message}");
+            return 1;
+        }
+    }
+
+    /// <summary>Writes a result as compact JSON on stdout (camelCase, as the protocol).</summary>
+    public static void WriteJson<T>(T value)
+    {
+        Console.Out.WriteLine(JsonSerializer.Serialize(value, RpcServer.Json));
+        Console.Out.Flush();
+    }
+
+    /// <summary>A progress line on stderr (a bar when stderr is a terminal).</summary>
+    public static void Progress(double fraction, string message)
+    {
+        if (Console.IsErrorRedirected) Console.Error.WriteLine($"[{fraction * 100,5:F1}%] {message}");
+        else
+        {
+            int width = 30, filled = (int)Math.Round(fraction * width);
+            Console.Error.Write($"\r[{new string('#', filled)}{new string('.', width - filled)}] {fraction * 100,5:F1}% {message}".PadRight(100));
+            if (fraction >= 1) Console.Error.WriteLine();
+        }
+    }
+
+    public static IProgress<(double Fraction, string Message)> ProgressReporter { get; } =
+        new SyncProgress(p => Progress(p.Fraction, p.Message));
+
+    sealed class SyncProgress(Action<(double Fraction, string Message)> report) : IProgress<(double Fraction, string Message)>
+    {
+        public void Report((double Fraction, string Message) value) => report(value);
+    }
+}

@@ -1,0 +1,13 @@
+using System.CommandLine;
+using ModelVis.Cli.Verbs;
+
+namespace ModelVis.Cli;
+
+/// <summary>Every verb of the CLI, one file each under Verbs/.</summary>
+static class VerbList
+{
+    public static IEnumerable<Command> All =>
+    [
+        ServeVerb.Create(),
+    ];
+}

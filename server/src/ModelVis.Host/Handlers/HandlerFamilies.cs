@@ -1,0 +1,17 @@
+using ModelVis.Host.Rpc;
+
+namespace ModelVis.Host.Handlers;
+
+/// <summary>A family of RPC methods (one file each under Handlers/).</summary>
+public interface IHandlerFamily
+{
+    void Register(RpcServer server, Session session);
+}
+
+public static class HandlerFamilies
+{
+    public static IEnumerable<IHandlerFamily> All =>
+    [
+        new InitializeHandler(),
+    ];
+}
