@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
-using ModelVis.Host.Rpc;
+using ModelVis.Rpc;
 
 namespace ModelVis.Cli;
 

@@ -1,5 +1,5 @@
 using ModelVis.Host.Handlers;
-using ModelVis.Host.Rpc;
+using ModelVis.Rpc;
 
 namespace ModelVis.Host;
 

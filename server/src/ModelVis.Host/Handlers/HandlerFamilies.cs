@@ -1,4 +1,4 @@
-using ModelVis.Host.Rpc;
+using ModelVis.Rpc;
 
 namespace ModelVis.Host.Handlers;
 
@@ -13,5 +13,6 @@ public static class HandlerFamilies
     public static IEnumerable<IHandlerFamily> All =>
     [
         new InitializeHandler(),
+        new ModelsHandlers(),
     ];
 }

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using System.Text.Json;
-using ModelVis.Host.Rpc;
+using ModelVis.Rpc;
 
 namespace ModelVis.Host.Handlers;
 

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace ModelVis.Host.Rpc;
+namespace ModelVis.Rpc;
 
 /// <summary>
 /// JSON-RPC 2.0 over LSP framing. Requests run concurrently; <c>$/cancelRequest</c> cancels a running

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace ModelVis.Host.Rpc;
+namespace ModelVis.Rpc;
 
 /// <summary>
 /// Language Server Protocol framing: <c>Content-Length: N\r\n</c> (other headers ignored), a blank line,

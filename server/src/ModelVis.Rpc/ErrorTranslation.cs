@@ -1,4 +1,4 @@
-namespace ModelVis.Host.Rpc;
+namespace ModelVis.Rpc;
 
 /// <summary>
 /// Which exceptions are the user's input being wrong (reported as they are) rather than a host bug.

@@ -1,0 +1,56 @@
+// `npm test`: every test — xunit, the extension's unit tests, the host driven by the real
+// vscode-jsonrpc client, and the end-to-end tests in a real VS Code (code-server + Chromium).
+// MODELVIS_TEST_ONLY=dotnet,node,extension,e2e runs a subset (for development; CI runs all).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { root, configuration, run, log, fail, ensureNodeModules, publishHost, hostDir } from './lib.mjs';
+
+const only = (process.env.MODELVIS_TEST_ONLY || 'dotnet,node,extension,e2e').split(',');
+const fixtures = process.env.MODELVIS_FIXTURES || join(root, '..', 'shared', 'fixtures');
+if (!existsSync(fixtures)) fail(`test fixtures not found at ${fixtures}: put the shared folder beside the checkout or set MODELVIS_FIXTURES`);
+const env = { ...process.env, MODELVIS_FIXTURES: fixtures, DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_NOLOGO: '1' };
+const started = Date.now();
+const timings = [];
+const step = (name, fn) => {
+  const t0 = Date.now();
+  log(`=== ${name}`);
+  fn();
+  timings.push([name, (Date.now() - t0) / 1000]);
+};
+
+ensureNodeModules();
+
+if (only.includes('dotnet')) {
+  step('build .NET solution', () =>
+    run('dotnet', ['build', 'server/ModelVis.slnx', '-c', configuration, '--nologo', '-v', 'q', '-clp:ErrorsOnly'], { env }));
+  step('xunit', () =>
+    run('dotnet', ['test', 'server/ModelVis.slnx', '-c', configuration, '--no-build', '--nologo', '-v', 'q',
+      '--logger', 'console;verbosity=normal'], { env }));
+}
+
+if (only.includes('node') || only.includes('extension') || only.includes('e2e')) {
+  step('publish host + bundle extension', () => {
+    publishHost();
+    run('npm', ['run', '--silent', 'build', '--workspace', 'vscode-modelvis'], { env });
+  });
+}
+
+if (only.includes('extension')) {
+  step('extension unit tests', () => run('npm', ['test', '--workspace', 'vscode-modelvis'], { env }));
+}
+
+if (only.includes('node')) {
+  step('host through vscode-jsonrpc', () =>
+    run('node', ['--test', '--test-reporter=spec', 'tests/node/'], { env: { ...env, MODELVIS_HOST_DLL: join(hostDir, 'modelvis.dll') } }));
+}
+
+if (only.includes('e2e')) {
+  step('end-to-end setup (Chromium, code-server)', () => run('node', ['scripts/e2e-setup.mjs'], { env }));
+  step('package VSIX', () => run('npm', ['run', '--silent', 'package', '--workspace', 'vscode-modelvis'], { env }));
+  step('end-to-end tests in code-server', () =>
+    run('node', ['tests/e2e/run.mjs'], { env: { ...env, MODELVIS_VSIX: join(root, 'vscode-modelvis', 'modelvis.vsix') } }));
+}
+
+log('=== all tests passed');
+for (const [name, seconds] of timings) log(`  ${name.padEnd(40)} ${seconds.toFixed(1)} s`);
+log(`  total ${((Date.now() - started) / 1000).toFixed(1)} s`);

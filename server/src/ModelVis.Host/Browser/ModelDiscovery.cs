@@ -1,0 +1,138 @@
+using System.Text.Json;
+using ModelVis.Checkpoints;
+
+namespace ModelVis.Host.Browser;
+
+public sealed record ModelEntry(string Path, string Name, string Source, string Kind, string? Architecture = null, string? ModelType = null, string? Error = null);
+
+/// <summary>
+/// Finds checkpoints on disk: folders with <c>config.json</c> and weights (Hugging Face layout), single weight
+/// files, and the Hugging Face hub cache (<c>models--org--name/snapshots/&lt;rev&gt;/</c>, shown as <c>org/name</c>).
+/// </summary>
+public static class ModelDiscovery
+{
+    const int MaxDepth = 6;
+    const int MaxEntries = 2000;
+    static readonly HashSet<string> SkippedFolders = new(StringComparer.Ordinal) { "node_modules", "bin", "obj", "__pycache__", "dist", "out" };
+
+    /// <summary>Extensions of single-file checkpoints the loader can open.</summary>
+    static IEnumerable<string> WeightExtensions => new[] { ".safetensors" }.Concat(CheckpointLoader.OtherFormats.Keys);
+
+    public static string? DefaultHfCache()
+    {
+        var hub = Environment.GetEnvironmentVariable("HF_HUB_CACHE");
+        if (!string.IsNullOrEmpty(hub)) return hub;
+        var home = Environment.GetEnvironmentVariable("HF_HOME");
+        if (!string.IsNullOrEmpty(home)) return System.IO.Path.Combine(home, "hub");
+        var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        var cache = !string.IsNullOrEmpty(xdg) ? xdg : System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+        return System.IO.Path.Combine(cache, "huggingface", "hub");
+    }
+
+    public static List<ModelEntry> Discover(IEnumerable<(string Root, string Source)> roots, string? hfCache, CancellationToken ct = default)
+    {
+        var found = new List<ModelEntry>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (root, source) in roots)
+        {
+            if (!Directory.Exists(root)) continue;
+            Walk(new DirectoryInfo(root), source, 0, found, seen, ct);
+        }
+        if (hfCache != null && Directory.Exists(hfCache)) ScanHfCache(hfCache, found, seen, ct);
+        return found;
+    }
+
+    static void Walk(DirectoryInfo dir, string source, int depth, List<ModelEntry> found, HashSet<string> seen, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        if (found.Count >= MaxEntries) return;
+        if (IsCheckpointFolder(dir.FullName))
+        {
+            if (seen.Add(dir.FullName)) found.Add(Describe(dir.FullName, dir.Name, source, "folder"));
+            return; // weights inside a checkpoint folder are not listed again
+        }
+        FileInfo[] files; DirectoryInfo[] subdirs;
+        try { files = dir.GetFiles(); subdirs = dir.GetDirectories(); }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException) { return; }
+        foreach (var f in files.OrderBy(f => f.Name, StringComparer.Ordinal))
+        {
+            if (!WeightExtensions.Contains(f.Extension, StringComparer.OrdinalIgnoreCase)) continue;
+            if (seen.Add(f.FullName)) found.Add(Describe(f.FullName, f.Name, source, "file"));
+        }
+        if (depth >= MaxDepth) return;
+        foreach (var d in subdirs.OrderBy(d => d.Name, StringComparer.Ordinal))
+        {
+            if (d.Name.StartsWith('.') || SkippedFolders.Contains(d.Name)) continue;
+            if ((d.Attributes & FileAttributes.ReparsePoint) != 0) continue; // no symlink loops
+            Walk(d, source, depth + 1, found, seen, ct);
+        }
+    }
+
+    /// <summary>A Hugging Face model folder: config.json beside its weights.</summary>
+    public static bool IsCheckpointFolder(string dir)
+    {
+        if (!File.Exists(System.IO.Path.Combine(dir, "config.json"))) return false;
+        try
+        {
+            return Directory.EnumerateFiles(dir).Any(f =>
+            {
+                var name = System.IO.Path.GetFileName(f);
+                return name.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)
+                    || name.EndsWith(".index.json", StringComparison.OrdinalIgnoreCase)
+                    || name is "pytorch_model.bin" or "model.pt" or "model.pth";
+            });
+        }
+        catch (IOException) { return false; }
+    }
+
+    static void ScanHfCache(string cache, List<ModelEntry> found, HashSet<string> seen, CancellationToken ct)
+    {
+        IEnumerable<string> repos;
+        try { repos = Directory.GetDirectories(cache, "models--*").Order(StringComparer.Ordinal).ToArray(); }
+        catch (IOException) { return; }
+        foreach (var repo in repos)
+        {
+            ct.ThrowIfCancellationRequested();
+            var name = System.IO.Path.GetFileName(repo)["models--".Length..].Replace("--", "/");
+            var snapshots = System.IO.Path.Combine(repo, "snapshots");
+            if (!Directory.Exists(snapshots)) continue;
+            var revs = Directory.GetDirectories(snapshots).Where(IsCheckpointFolder).ToArray();
+            // The revision `refs/main` points at is the one a user means; others are shown with their hash.
+            string? main = null;
+            var refMain = System.IO.Path.Combine(repo, "refs", "main");
+            if (File.Exists(refMain)) main = File.ReadAllText(refMain).Trim();
+            foreach (var rev in revs.OrderBy(r => System.IO.Path.GetFileName(r) == main ? 0 : 1).ThenBy(r => r, StringComparer.Ordinal))
+            {
+                var hash = System.IO.Path.GetFileName(rev);
+                var label = revs.Length == 1 || hash == main ? name : $"{name}@{hash[..Math.Min(7, hash.Length)]}";
+                if (seen.Add(System.IO.Path.GetFullPath(rev))) found.Add(Describe(rev, label, "hf-cache", "folder"));
+            }
+        }
+    }
+
+    static ModelEntry Describe(string path, string name, string source, string kind)
+    {
+        if (kind == "file") return new ModelEntry(path, name, source, kind);
+        try
+        {
+            var (arch, type) = ReadConfigSummary(path);
+            return new ModelEntry(path, name, source, kind, arch, type);
+        }
+        catch (Exception e) when (e is JsonException or IOException)
+        {
+            return new ModelEntry(path, name, source, kind, Error: $"config.json: {e.Message}");
+        }
+    }
+
+    /// <summary>The first of <c>architectures</c> and the <c>model_type</c> of a folder's config.json.</summary>
+    public static (string? Architecture, string? ModelType) ReadConfigSummary(string folder)
+    {
+        var config = System.IO.Path.Combine(folder, "config.json");
+        if (!File.Exists(config)) return (null, null);
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(config));
+        var root = doc.RootElement;
+        string? arch = root.TryGetProperty("architectures", out var a) && a.ValueKind == JsonValueKind.Array && a.GetArrayLength() > 0 ? a[0].GetString() : null;
+        string? type = root.TryGetProperty("model_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+        return (arch, type);
+    }
+}
