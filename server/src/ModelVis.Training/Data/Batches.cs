@@ -1,0 +1,81 @@
+using ModelVis.Training.Ops;
+
+namespace ModelVis.Training.Data;
+
+/// <summary>
+/// Next-token training windows drawn from a token stream, mixed with windows of a random token span
+/// repeated to the end: the second and later copies can only be predicted by looking back at what
+/// followed the same token before, which is what makes induction heads form.
+/// </summary>
+public sealed class Batches
+{
+    readonly int[] _stream;
+    readonly Random _rng;
+    readonly int _vocabForRandom;
+
+    public Batches(int[] stream, int vocabForRandom, int seed)
+    {
+        _stream = stream;
+        _vocabForRandom = vocabForRandom;
+        _rng = new Random(seed);
+    }
+
+    public int MinSpan { get; init; } = 8;
+    public int MaxSpan { get; init; } = 32;
+
+    /// <summary>Ids and targets [batch·seq] for one step; a fraction of rows are repeated random spans.</summary>
+    public (int[] Ids, int[] Targets) Next(int batch, int seqLen, double repeatedFraction)
+    {
+        var ids = new int[batch * seqLen];
+        var targets = new int[batch * seqLen];
+        var window = new int[seqLen + 1];
+        for (int b = 0; b < batch; b++)
+        {
+            bool repeated = _stream.Length <= seqLen + 1 || _rng.NextDouble() < repeatedFraction;
+            if (repeated) RepeatedSpan(window, _rng, _vocabForRandom, MinSpan, Math.Min(MaxSpan, seqLen / 2));
+            else
+            {
+                int start = _rng.Next(_stream.Length - seqLen - 1);
+                Array.Copy(_stream, start, window, 0, seqLen + 1);
+            }
+            Array.Copy(window, 0, ids, b * seqLen, seqLen);
+            Array.Copy(window, 1, targets, b * seqLen, seqLen);
+        }
+        return (ids, targets);
+    }
+
+    /// <summary>Fixed held-out windows of natural text for evaluation (every n-th window, not random).</summary>
+    public static (int[] Ids, int[] Targets, int Batch) Evaluation(int[] stream, int seqLen, int windows)
+    {
+        windows = Math.Max(1, Math.Min(windows, (stream.Length - 1) / seqLen));
+        var ids = new int[windows * seqLen];
+        var targets = new int[windows * seqLen];
+        long stride = Math.Max(seqLen, (stream.Length - seqLen - 1) / windows);
+        for (int w = 0; w < windows; w++)
+        {
+            int start = (int)Math.Min(stream.Length - seqLen - 1, w * stride);
+            Array.Copy(stream, start, ids, w * seqLen, seqLen);
+            Array.Copy(stream, start + 1, targets, w * seqLen, seqLen);
+        }
+        return (ids, targets, windows);
+    }
+
+    /// <summary>A random span of [minSpan, maxSpan] tokens from [0, vocab), repeated to fill the window.</summary>
+    public static void RepeatedSpan(int[] window, Random rng, int vocab, int minSpan, int maxSpan)
+    {
+        int span = rng.Next(minSpan, Math.Max(minSpan, maxSpan) + 1);
+        for (int i = 0; i < span && i < window.Length; i++) window[i] = rng.Next(vocab);
+        for (int i = span; i < window.Length; i++) window[i] = window[i - span];
+    }
+
+    /// <summary>Entropy (nats) of the stream's token frequencies: the loss of the best model that ignores context.</summary>
+    public static double UnigramEntropy(int[] stream, int vocab)
+    {
+        var counts = new long[vocab];
+        foreach (var t in stream) counts[t]++;
+        double h = 0;
+        foreach (var c in counts)
+            if (c > 0) { double p = (double)c / stream.Length; h -= p * Math.Log(p); }
+        return h;
+    }
+}

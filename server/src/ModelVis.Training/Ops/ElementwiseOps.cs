@@ -1,0 +1,158 @@
+using System.Numerics;
+using ModelVis.Training.Autodiff;
+
+namespace ModelVis.Training.Ops;
+
+/// <summary>Elementwise sums and products, SiLU, and both GELUs (exact erf, and GPT-2's tanh form).</summary>
+public static class ElementwiseOps
+{
+    public static Var<T> Add<T>(this Tape<T> tape, Var<T> a, Var<T> b) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        SameShape(a, b, "add");
+        var y = tape.Output("add", a.Shape, a, b);
+        for (int i = 0; i < y.Length; i++) y.Data[i] = a.Data[i] + b.Data[i];
+        if (y.RequiresGrad)
+            tape.Record(() =>
+            {
+                if (a.RequiresGrad) { var g = a.Grad; for (int i = 0; i < g.Length; i++) g[i] += y.Grad[i]; }
+                if (b.RequiresGrad) { var g = b.Grad; for (int i = 0; i < g.Length; i++) g[i] += y.Grad[i]; }
+            });
+        return y;
+    }
+
+    public static Var<T> Mul<T>(this Tape<T> tape, Var<T> a, Var<T> b) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        SameShape(a, b, "mul");
+        var y = tape.Output("mul", a.Shape, a, b);
+        for (int i = 0; i < y.Length; i++) y.Data[i] = a.Data[i] * b.Data[i];
+        if (y.RequiresGrad)
+            tape.Record(() =>
+            {
+                if (a.RequiresGrad) { var g = a.Grad; for (int i = 0; i < g.Length; i++) g[i] += y.Grad[i] * b.Data[i]; }
+                if (b.RequiresGrad) { var g = b.Grad; for (int i = 0; i < g.Length; i++) g[i] += y.Grad[i] * a.Data[i]; }
+            });
+        return y;
+    }
+
+    /// <summary>silu(x) = x·σ(x); silu'(x) = σ(x)·(1 + x·(1 − σ(x))).</summary>
+    public static Var<T> Silu<T>(this Tape<T> tape, Var<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var y = tape.Output("silu", x.Shape, x);
+        for (int i = 0; i < y.Length; i++) y.Data[i] = x.Data[i] / (T.One + T.Exp(-x.Data[i]));
+        if (y.RequiresGrad)
+            tape.Record(() =>
+            {
+                var g = x.Grad;
+                for (int i = 0; i < g.Length; i++)
+                {
+                    T s = T.One / (T.One + T.Exp(-x.Data[i]));
+                    g[i] += y.Grad[i] * s * (T.One + x.Data[i] * (T.One - s));
+                }
+            });
+        return y;
+    }
+
+    /// <summary>SwiGLU gate: silu(gate) ⊙ up in one op (saves the intermediate of a separate Silu then Mul).</summary>
+    public static Var<T> SiluGate<T>(this Tape<T> tape, Var<T> gate, Var<T> up) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        SameShape(gate, up, "silu-gate");
+        var y = tape.Output("silu_gate", gate.Shape, gate, up);
+        for (int i = 0; i < y.Length; i++) y.Data[i] = gate.Data[i] / (T.One + T.Exp(-gate.Data[i])) * up.Data[i];
+        if (y.RequiresGrad)
+            tape.Record(() =>
+            {
+                for (int i = 0; i < y.Length; i++)
+                {
+                    T x = gate.Data[i], s = T.One / (T.One + T.Exp(-x)), dy = y.Grad[i];
+                    if (up.RequiresGrad) up.Grad[i] += dy * x * s;
+                    if (gate.RequiresGrad) gate.Grad[i] += dy * up.Data[i] * s * (T.One + x * (T.One - s));
+                }
+            });
+        return y;
+    }
+
+    /// <summary>Exact GELU (BERT, HF "gelu"): x·Φ(x), Φ the normal CDF; derivative Φ(x) + x·φ(x).</summary>
+    public static Var<T> Gelu<T>(this Tape<T> tape, Var<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var y = tape.Output("gelu", x.Shape, x);
+        for (int i = 0; i < y.Length; i++)
+        {
+            double v = double.CreateTruncating(x.Data[i]);
+            y.Data[i] = T.CreateTruncating(v * NormalCdf(v));
+        }
+        if (y.RequiresGrad)
+            tape.Record(() =>
+            {
+                var g = x.Grad;
+                for (int i = 0; i < g.Length; i++)
+                {
+                    double v = double.CreateTruncating(x.Data[i]);
+                    double d = NormalCdf(v) + v * Math.Exp(-0.5 * v * v) / Math.Sqrt(2 * Math.PI);
+                    g[i] += y.Grad[i] * T.CreateTruncating(d);
+                }
+            });
+        return y;
+    }
+
+    /// <summary>GPT-2's GELU (HF "gelu_new"): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).</summary>
+    public static Var<T> GeluTanh<T>(this Tape<T> tape, Var<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T c = T.CreateTruncating(Math.Sqrt(2 / Math.PI)), a = T.CreateTruncating(0.044715), half = T.CreateTruncating(0.5);
+        T three = T.CreateTruncating(3.0);
+        var y = tape.Output("gelu_tanh", x.Shape, x);
+        for (int i = 0; i < y.Length; i++)
+        {
+            T v = x.Data[i];
+            y.Data[i] = half * v * (T.One + T.Tanh(c * (v + a * v * v * v)));
+        }
+        if (y.RequiresGrad)
+            tape.Record(() =>
+            {
+                var g = x.Grad;
+                for (int i = 0; i < g.Length; i++)
+                {
+                    T v = x.Data[i], th = T.Tanh(c * (v + a * v * v * v));
+                    T d = half * (T.One + th) + half * v * (T.One - th * th) * c * (T.One + three * a * v * v);
+                    g[i] += y.Grad[i] * d;
+                }
+            });
+        return y;
+    }
+
+    /// <summary>Φ(x) = ½·erfc(−x/√2).</summary>
+    public static double NormalCdf(double x) => 0.5 * Erfc(-x / Math.Sqrt(2));
+
+    /// <summary>
+    /// erfc to near double precision (.NET has no erf): Taylor series of erf for |x| &lt; 3, the Laplace
+    /// continued fraction beyond, where the series would cancel badly.
+    /// </summary>
+    public static double Erfc(double x)
+    {
+        if (double.IsNaN(x)) return double.NaN;
+        double ax = Math.Abs(x);
+        if (ax < 3)
+        {
+            // erf(x) = 2/√π · Σ (−1)ⁿ x^(2n+1) / (n!(2n+1))
+            double term = ax, sum = ax, x2 = ax * ax;
+            for (int n = 1; n < 200; n++)
+            {
+                term *= -x2 / n;
+                double add = term / (2 * n + 1);
+                sum += add;
+                if (Math.Abs(add) < 1e-17 * Math.Abs(sum)) break;
+            }
+            double erf = 2 / Math.Sqrt(Math.PI) * sum;
+            return x >= 0 ? 1 - erf : 1 + erf;
+        }
+        // erfc(x) = e^(−x²)/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + 2/(x + ...))))) evaluated bottom-up.
+        double f = ax;
+        for (int n = 60; n >= 1; n--) f = ax + n * 0.5 / f;
+        double tail = Math.Exp(-ax * ax) / Math.Sqrt(Math.PI) / f;
+        return x >= 0 ? tail : 2 - tail;
+    }
+
+    internal static void SameShape<T>(Var<T> a, Var<T> b, string op) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (a.Length != b.Length) throw new ArgumentException($"{op}: shapes {a} and {b} differ");
+    }
+}

@@ -1,0 +1,181 @@
+using System.Diagnostics;
+using System.Text.Json;
+using ModelVis.Training.Autodiff;
+using ModelVis.Training.Data;
+using ModelVis.Training.Llama;
+using ModelVis.Training.Optim;
+using ModelVis.Training.Tokenizer;
+
+namespace ModelVis.Training;
+
+/// <summary>Everything that decides a training run; the same options and seed give the same model, bit for bit.</summary>
+public sealed record TrainOptions
+{
+    public LlamaConfig Model { get; init; } = new();
+    public int Steps { get; init; } = 600;
+    public int Batch { get; init; } = 16;
+    public int SeqLen { get; init; } = 128;
+    public double LearningRate { get; init; } = 3e-3;
+    public int WarmupSteps { get; init; } = 40;
+    public double MinLearningRateFraction { get; init; } = 0.1;
+    public double WeightDecay { get; init; } = 0.1;
+    public double ClipNorm { get; init; } = 1.0;
+    /// <summary>Share of training rows that are a random token span repeated (for induction heads).</summary>
+    public double RepeatedFraction { get; init; } = 0.3;
+    public int Seed { get; init; } = 1;
+    /// <summary>Evaluation on held-out natural text every this many steps (and at the end).</summary>
+    public int EvalEvery { get; init; } = 100;
+    public int EvalWindows { get; init; } = 8;
+
+    /// <summary>The built-in model: 4 layers, width 64, 4 heads sharing 2 kv heads, vocabulary 512 (≈ 262 k parameters).</summary>
+    public static TrainOptions BuiltinDefault { get; } = new();
+
+    public void Validate()
+    {
+        Model.Validate();
+        if (Steps < 1) throw new TrainingException($"steps must be at least 1, not {Steps}");
+        if (Batch < 1 || SeqLen < 2) throw new TrainingException($"batch {Batch} × sequence {SeqLen} is too small");
+        if (SeqLen > Model.MaxPositions) throw new TrainingException($"sequence length {SeqLen} exceeds the model's {Model.MaxPositions} positions");
+    }
+}
+
+public readonly record struct LossPoint(int Step, double Loss, double LearningRate, double GradNorm);
+
+public readonly record struct EvalPoint(int Step, double Loss);
+
+/// <summary>What a run did: its loss curve, held-out loss against the context-free baseline, and time.</summary>
+public sealed record TrainResult
+{
+    public required int Steps { get; init; }
+    public required long Parameters { get; init; }
+    public required double FinalTrainLoss { get; init; }
+    /// <summary>Mean cross-entropy (nats/token) on held-out windows of natural text.</summary>
+    public required double EvalLoss { get; init; }
+    /// <summary>Entropy (nats/token) of the corpus' token frequencies: the best loss without context.</summary>
+    public required double UnigramEntropy { get; init; }
+    public required int CorpusTokens { get; init; }
+    public required double Seconds { get; init; }
+    public required IReadOnlyList<LossPoint> LossHistory { get; init; }
+    public required IReadOnlyList<EvalPoint> EvalHistory { get; init; }
+}
+
+/// <summary>A trained model with its tokenizer, in memory (and on disk when an output folder was given).</summary>
+public sealed record TrainedModel(LlamaModel<float> Model, ByteLevelBpe Tokenizer, TrainResult Result);
+
+public static class Trainer
+{
+    /// <summary>File written last beside config.json: options, loss history, eval; its presence marks a complete folder.</summary>
+    public const string TrainingLogFile = "modelvis_training.json";
+
+    /// <summary>
+    /// Trains a byte-level BPE on <paramref name="texts"/>, then a Llama model on them mixed with repeated random
+    /// spans, reporting (fraction, "step i/n loss x") to <paramref name="progress"/> and each step to
+    /// <paramref name="onStep"/>. Throws <see cref="OperationCanceledException"/> when cancelled. When
+    /// <paramref name="outDir"/> is set, writes config.json, model.safetensors, tokenizer.json,
+    /// tokenizer_config.json and modelvis_training.json there (HF layout).
+    /// </summary>
+    public static TrainedModel Train(IReadOnlyList<string> texts, TrainOptions options, string? outDir = null,
+        IProgress<(double Fraction, string Message)>? progress = null, CancellationToken cancel = default, Action<LossPoint>? onStep = null)
+    {
+        options.Validate();
+        var clock = Stopwatch.StartNew();
+        if (texts.Count == 0 || texts.All(string.IsNullOrWhiteSpace)) throw new TrainingException("the training corpus is empty");
+
+        progress?.Report((0, "training the tokenizer"));
+        var tokenizer = ByteLevelBpe.Train(texts, options.Model.VocabSize);
+        cancel.ThrowIfCancellationRequested();
+        var config = options.Model with { VocabSize = tokenizer.VocabSize, BosTokenId = tokenizer.EndOfTextId, EosTokenId = tokenizer.EndOfTextId };
+
+        progress?.Report((0.01, "tokenizing the corpus"));
+        var stream = new List<int>();
+        foreach (var t in texts) { stream.AddRange(tokenizer.Encode(t)); stream.Add(tokenizer.EndOfTextId); }
+        var tokens = stream.ToArray();
+        if (tokens.Length < options.SeqLen + 2) throw new TrainingException($"the corpus has {tokens.Length} tokens, fewer than one window of {options.SeqLen}");
+        double unigram = Batches.UnigramEntropy(tokens, config.VocabSize);
+        // Hold out the last tenth for evaluation; train on the rest.
+        int split = (int)(tokens.Length * 0.9);
+        var trainTokens = tokens[..split];
+        var evalTokens = tokens.Length - split > options.SeqLen + 1 ? tokens[split..] : tokens;
+        var eval = Batches.Evaluation(evalTokens, options.SeqLen, options.EvalWindows);
+
+        var model = LlamaModel<float>.Initialize(config, options.Seed);
+        var optimizer = new AdamW<float>(model.Parameters) { WeightDecay = options.WeightDecay };
+        var schedule = new LearningRateSchedule(options.LearningRate, options.WarmupSteps, options.Steps, options.MinLearningRateFraction);
+        var batches = new Batches(trainTokens, tokenizer.EndOfTextId, options.Seed + 1);
+        var history = new List<LossPoint>(options.Steps);
+        var evals = new List<EvalPoint>();
+
+        double ema = double.NaN;
+        for (int step = 0; step < options.Steps; step++)
+        {
+            cancel.ThrowIfCancellationRequested();
+            var (ids, targets) = batches.Next(options.Batch, options.SeqLen, options.RepeatedFraction);
+            var tape = new Tape<float>();
+            var loss = model.Loss(tape, ids, targets, options.Batch, options.SeqLen);
+            optimizer.ZeroGrad();
+            tape.Backward(loss);
+            double norm = GradientClipping.ClipGlobalNorm(model.Parameters, options.ClipNorm);
+            double lr = schedule.At(step);
+            optimizer.Step(lr);
+            var point = new LossPoint(step + 1, loss.Data[0], lr, norm);
+            history.Add(point);
+            onStep?.Invoke(point);
+            ema = double.IsNaN(ema) ? point.Loss : 0.9 * ema + 0.1 * point.Loss;
+            if (!double.IsFinite(point.Loss)) throw new TrainingException($"training diverged at step {step + 1} (loss {point.Loss}); lower the learning rate");
+            if ((step + 1) % options.EvalEvery == 0 && step + 1 < options.Steps)
+                evals.Add(new EvalPoint(step + 1, EvaluationLoss(model, eval)));
+            progress?.Report((0.02 + 0.97 * (step + 1) / options.Steps, $"step {step + 1}/{options.Steps} loss {ema:F3}"));
+        }
+        double evalLoss = EvaluationLoss(model, eval);
+        evals.Add(new EvalPoint(options.Steps, evalLoss));
+        var result = new TrainResult
+        {
+            Steps = options.Steps,
+            Parameters = model.ParameterCount,
+            FinalTrainLoss = ema,
+            EvalLoss = evalLoss,
+            UnigramEntropy = unigram,
+            CorpusTokens = tokens.Length,
+            Seconds = clock.Elapsed.TotalSeconds,
+            LossHistory = history,
+            EvalHistory = evals,
+        };
+        if (outDir != null)
+        {
+            progress?.Report((0.995, "saving"));
+            Save(outDir, model, tokenizer, options, result);
+        }
+        progress?.Report((1, $"done: loss {ema:F3}, held-out {evalLoss:F3} (unigram {unigram:F3}) in {result.Seconds:F0} s"));
+        return new TrainedModel(model, tokenizer, result);
+    }
+
+    /// <summary>Mean next-token loss on fixed windows, no gradients.</summary>
+    public static double EvaluationLoss(LlamaModel<float> model, (int[] Ids, int[] Targets, int Batch) eval)
+    {
+        var tape = new Tape<float> { Recording = false };
+        int seq = eval.Ids.Length / eval.Batch;
+        return model.Loss(tape, eval.Ids, eval.Targets, eval.Batch, seq).Data[0];
+    }
+
+    public static void Save(string dir, LlamaModel<float> model, ByteLevelBpe tokenizer, TrainOptions options, TrainResult result)
+    {
+        Directory.CreateDirectory(dir);
+        File.Delete(Path.Combine(dir, TrainingLogFile));
+        model.Save(dir, new Dictionary<string, string> { ["modelvis.trainer"] = "ModelVis.Training", ["modelvis.seed"] = options.Seed.ToString() });
+        tokenizer.Save(dir, model.Config.MaxPositions);
+        var log = new
+        {
+            trainer = "ModelVis.Training",
+            options = new
+            {
+                options.Steps, options.Batch, options.SeqLen, options.LearningRate, options.WarmupSteps, options.MinLearningRateFraction,
+                options.WeightDecay, options.ClipNorm, options.RepeatedFraction, options.Seed,
+            },
+            result.Parameters, result.CorpusTokens, result.FinalTrainLoss, result.EvalLoss, result.UnigramEntropy, result.Seconds,
+            lossHistory = result.LossHistory.Select(p => new[] { p.Step, Math.Round(p.Loss, 5), p.LearningRate, Math.Round(p.GradNorm, 5) }),
+            evalHistory = result.EvalHistory.Select(p => new[] { p.Step, Math.Round(p.Loss, 5) }),
+        };
+        var json = JsonSerializer.Serialize(log, new JsonSerializerOptions { WriteIndented = false, PropertyNamingPolicy = JsonNamingPolicy.CamelCase });
+        File.WriteAllText(Path.Combine(dir, TrainingLogFile), json);
+    }
+}
