@@ -1,0 +1,47 @@
+// Starts the .NET host and connects the real vscode-jsonrpc client to it, as the extension does.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as rpc from 'vscode-jsonrpc/node.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const fixtures = process.env.MODELVIS_FIXTURES || join(root, '..', 'shared', 'fixtures');
+
+export function hostDll() {
+  const candidates = [
+    process.env.MODELVIS_HOST_DLL,
+    join(root, 'vscode-modelvis', 'host', 'modelvis.dll'),
+    join(root, 'server', 'src', 'ModelVis.Cli', 'bin', 'Release', 'net10.0', 'modelvis.dll'),
+    join(root, 'server', 'src', 'ModelVis.Cli', 'bin', 'Debug', 'net10.0', 'modelvis.dll'),
+  ].filter(Boolean);
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new Error(`host not built: none of ${candidates.join(', ')} exists (run npm run build)`);
+  return found;
+}
+
+export function startHost() {
+  const proc = spawn('dotnet', [hostDll(), 'serve'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr.on('data', (d) => { stderr += d.toString(); });
+  const connection = rpc.createMessageConnection(
+    new rpc.StreamMessageReader(proc.stdout),
+    new rpc.StreamMessageWriter(proc.stdin));
+  const progress = [];
+  connection.onNotification('$/progress', (p) => progress.push(p));
+  connection.listen();
+  const exited = new Promise((resolve) => proc.on('exit', (code) => resolve(code)));
+  return {
+    proc, connection, progress, exited,
+    get stderr() { return stderr; },
+    async stop() {
+      try {
+        await connection.sendRequest('shutdown');
+        await connection.sendNotification('exit');
+      } catch { /* already gone */ }
+      const code = await Promise.race([exited, new Promise((r) => setTimeout(() => { proc.kill('SIGKILL'); r('killed'); }, 10000))]);
+      connection.dispose();
+      return code;
+    },
+  };
+}
