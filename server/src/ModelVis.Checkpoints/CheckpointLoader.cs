@@ -10,7 +10,14 @@ namespace ModelVis.Checkpoints;
 public static class CheckpointLoader
 {
     /// <summary>Readers for formats other than safetensors register here (file extension → opener).</summary>
-    public static readonly Dictionary<string, Func<string, ICheckpoint>> OtherFormats = new(StringComparer.OrdinalIgnoreCase);
+    public static readonly Dictionary<string, Func<string, ICheckpoint>> OtherFormats = new(StringComparer.OrdinalIgnoreCase)
+    {
+        // PyTorch zip checkpoints: pytorch_model.bin, .pt/.pth state dicts, Lightning .ckpt.
+        [".bin"] = p => new PyTorchCheckpoint(p),
+        [".pt"] = p => new PyTorchCheckpoint(p),
+        [".pth"] = p => new PyTorchCheckpoint(p),
+        [".ckpt"] = p => new PyTorchCheckpoint(p),
+    };
 
     public static ICheckpoint Open(string path)
     {
@@ -28,12 +35,12 @@ public static class CheckpointLoader
             var p = System.IO.Path.Combine(path, name);
             if (File.Exists(p)) return OpenShardedIndex(p);
         }
-        foreach (var name in new[] { "pytorch_model.bin", "model.pt", "model.pth" })
+        foreach (var name in new[] { "pytorch_model.bin", "model.pt", "model.pth", "model.ckpt" })
         {
             var p = System.IO.Path.Combine(path, name);
             if (File.Exists(p)) return OpenFile(p);
         }
-        throw new CheckpointException($"{path}: no weights found (looked for model.safetensors, model.safetensors.index.json, *.safetensors, pytorch_model.bin)");
+        throw new CheckpointException($"{path}: no weights found (looked for model.safetensors, model.safetensors.index.json, *.safetensors, pytorch_model.bin.index.json, pytorch_model.bin, model.pt, model.pth)");
     }
 
     static ICheckpoint OpenFile(string path)

@@ -1,0 +1,282 @@
+using System.Text;
+using ModelVis.Checkpoints.PyTorch;
+
+namespace ModelVis.Checkpoints;
+
+/// <summary>
+/// A PyTorch checkpoint in the zip format <c>torch.save</c> writes since 1.6 (<c>pytorch_model.bin</c>,
+/// <c>.pt</c>, <c>.pth</c>, Lightning <c>.ckpt</c>): <c>&lt;prefix&gt;/data.pkl</c> describes the objects,
+/// <c>&lt;prefix&gt;/data/&lt;key&gt;</c> holds each storage's raw bytes, <c>&lt;prefix&gt;/byteorder</c> says
+/// their endianness. <c>data.pkl</c> is read by a restricted unpickler that never executes anything.
+/// </summary>
+/// <remarks>
+/// Tensor names: a plain state dict gives its keys; a dict with a top-level <c>state_dict</c> (Lightning and
+/// many training scripts) gives that dict's keys, and everything beside it (optimizer state, callbacks,
+/// hyper-parameters) is ignored; other nested dicts and lists give dotted paths (<c>model.fc.weight</c>,
+/// <c>optimizer.state.0.exp_avg</c>). Opening reads only the zip directory and <c>data.pkl</c>; tensor bytes are
+/// read from the file by offset when asked for (storages are stored uncompressed). A tensor that is a
+/// non-contiguous view is copied through its strides on read.
+/// </remarks>
+public sealed class PyTorchCheckpoint : ICheckpoint
+{
+    sealed record Slot(TorchTensor Tensor, ZipDirectory.Entry Entry, int ElementSize, bool Contiguous);
+
+    readonly ZipDirectory _zip;
+    readonly Dictionary<string, TensorInfo> _byName = new(StringComparer.Ordinal);
+    readonly Dictionary<string, Slot> _slots = new(StringComparer.Ordinal);
+
+    public string Path { get; }
+    public IReadOnlyList<TensorInfo> Tensors { get; }
+
+    /// <summary>The folder name inside the zip (<c>archive</c>, or the file's stem for older torch versions).</summary>
+    public string ArchivePrefix { get; }
+
+    /// <summary>Where the weights were found: <c>state_dict</c> for training checkpoints, or null for a top-level state dict.</summary>
+    public string? WeightsKey { get; }
+
+    /// <summary>Classes of pickled metadata objects that were skipped (never constructed), e.g. Lightning callbacks.</summary>
+    public IReadOnlyList<string> IgnoredObjects { get; }
+
+    string FileName => System.IO.Path.GetFileName(Path);
+
+    public static readonly string[] Extensions = [".bin", ".pt", ".pth", ".ckpt"];
+
+    public PyTorchCheckpoint(string path)
+    {
+        Path = System.IO.Path.GetFullPath(path);
+        CheckMagic();
+        _zip = new ZipDirectory(Path);
+        try
+        {
+            var pkl = _zip.Entries.Values
+                .Where(e => e.Name.EndsWith("/data.pkl", StringComparison.Ordinal) && e.Name.IndexOf('/') == e.Name.Length - "/data.pkl".Length)
+                .OrderBy(e => e.Name, StringComparer.Ordinal).FirstOrDefault()
+                ?? _zip.Entries.GetValueOrDefault("data.pkl")
+                ?? throw new CheckpointException($"{FileName}: a zip archive without data.pkl, so not a PyTorch checkpoint (entries: {string.Join(", ", _zip.Entries.Keys.Take(5))}{(_zip.Entries.Count > 5 ? ", …" : "")})");
+            ArchivePrefix = pkl.Name.Length > "data.pkl".Length ? pkl.Name[..^"/data.pkl".Length] : "";
+            string Entry(string rest) => ArchivePrefix.Length > 0 ? ArchivePrefix + "/" + rest : rest;
+
+            if (_zip.Entries.TryGetValue(Entry("byteorder"), out var bo))
+            {
+                var order = Encoding.ASCII.GetString(_zip.ReadAll(bo)).Trim();
+                if (order != "little")
+                    throw new CheckpointException($"{FileName}: storages are {order}-endian; ModelVis reads little-endian checkpoints only (load and re-save it with torch.save on a little-endian machine)");
+            }
+            if (pkl.Length > 1L << 30) throw new CheckpointException($"{FileName}: data.pkl is {pkl.Length} bytes, too large for a state dict");
+
+            var unpickler = new RestrictedUnpickler(_zip.ReadAll(pkl), FileName);
+            var root = unpickler.Load();
+
+            object? weights = root;
+            if (root is PyDict d && d.TryGet("state_dict", out var sd) && sd is PyDict)
+            {
+                weights = sd;
+                WeightsKey = "state_dict";
+                IgnoredObjects = unpickler.Placeholders;
+            }
+            else
+            {
+                if (unpickler.Placeholders.Count > 0)
+                    throw new CheckpointException($"{FileName}: data.pkl holds a pickled Python object of class `{unpickler.Placeholders[0]}` (for example a whole model saved with torch.save(model)); ModelVis reads only state dicts and never constructs pickled objects. Re-save it with torch.save(model.state_dict(), path)");
+                IgnoredObjects = [];
+            }
+
+            var found = new List<(string Name, TorchTensor Tensor)>();
+            Collect(weights, "", found, 0);
+            if (found.Count == 0)
+                throw new CheckpointException($"{FileName}: no tensors found in data.pkl{(WeightsKey != null ? " under `state_dict`" : "")}");
+
+            var byStorage = found.GroupBy(f => f.Tensor.Storage.Key).ToDictionary(g => g.Key, g => g.Select(x => x.Name).ToList());
+            var infos = new List<TensorInfo>(found.Count);
+            foreach (var (name, t) in found)
+            {
+                if (_byName.ContainsKey(name))
+                    throw new CheckpointException($"{FileName}: two tensors are both named `{name}`");
+                var entryName = Entry("data/" + t.Storage.Key);
+                if (!_zip.Entries.TryGetValue(entryName, out var entry))
+                    throw new CheckpointException($"{FileName}: tensor `{name}`: its storage `{entryName}` is missing from the zip archive (truncated or incomplete file)");
+                _zip.Locate(entry);
+                int size = t.Storage.DType.Size();
+                if (entry.Length % size != 0)
+                    throw new CheckpointException($"{FileName}: tensor `{name}`: storage `{entryName}` has {entry.Length} bytes, not a whole number of {t.Storage.DType.Name()} elements");
+                long storageElems = entry.Length / size;
+                long count = Count(t.Shape, name);
+                if (count > 0)
+                {
+                    long last = t.StorageOffset;
+                    for (int i = 0; i < t.Shape.Length; i++) last += (t.Shape[i] - 1) * t.Strides[i];
+                    if (last >= storageElems)
+                        throw new CheckpointException($"{FileName}: tensor `{name}` (shape {Show(t.Shape)}, stride {Show(t.Strides)}, offset {t.StorageOffset}) reaches element {last} but its storage `{entryName}` has {storageElems} elements (corrupt file)");
+                }
+                bool contiguous = IsContiguous(t.Shape, t.Strides);
+                var shared = byStorage[t.Storage.Key].Where(n => n != name).ToArray();
+                var info = new TensorInfo(name, t.Storage.DType, t.Shape, Path, entry.DataOffset + t.StorageOffset * size, count * size)
+                {
+                    Layout = new TensorLayout(entryName, t.StorageOffset, t.Strides, contiguous, shared),
+                };
+                _byName[name] = info;
+                _slots[name] = new Slot(t, entry, size, contiguous);
+                infos.Add(info);
+            }
+            Tensors = infos;
+        }
+        catch
+        {
+            _zip.Dispose();
+            throw;
+        }
+    }
+
+    static string Show(long[] v) => "[" + string.Join(", ", v) + "]";
+
+    long Count(long[] shape, string name)
+    {
+        try { return shape.Aggregate(1L, (a, b) => checked(a * b)); }
+        catch (OverflowException) { throw new CheckpointException($"{FileName}: tensor `{name}` has an impossibly large shape {Show(shape)}"); }
+    }
+
+    /// <summary>Row-major contiguity, ignoring dimensions of size 1 (whose stride does not matter).</summary>
+    static bool IsContiguous(long[] shape, long[] strides)
+    {
+        long expected = 1;
+        for (int i = shape.Length - 1; i >= 0; i--)
+        {
+            if (shape[i] == 0) return true;
+            if (shape[i] != 1 && strides[i] != expected) return false;
+            expected *= shape[i];
+        }
+        return true;
+    }
+
+    void Collect(object? value, string prefix, List<(string, TorchTensor)> into, int depth)
+    {
+        if (depth > 64) throw new CheckpointException($"{FileName}: objects nested more than 64 deep at `{prefix}`");
+        string Join(string key) => prefix.Length == 0 ? key : prefix + "." + key;
+        switch (value)
+        {
+            case TorchTensor t:
+                into.Add((prefix.Length == 0 ? "tensor" : prefix, t));
+                break;
+            case PyDict d:
+                foreach (var (k, v) in d.Items) Collect(v, Join(KeyText(k)), into, depth + 1);
+                break;
+            case PyList l:
+                for (int i = 0; i < l.Items.Count; i++) Collect(l.Items[i], Join(i.ToString()), into, depth + 1);
+                break;
+            case PyTuple tu:
+                for (int i = 0; i < tu.Items.Length; i++) Collect(tu.Items[i], Join(i.ToString()), into, depth + 1);
+                break;
+            case PyOpaque o:
+                throw new CheckpointException($"{FileName}: `{(prefix.Length == 0 ? "(root)" : prefix)}` is a pickled `{o.Global}` object, not a tensor; ModelVis never constructs pickled objects. Save a plain state dict with torch.save(model.state_dict(), path)");
+            case TorchStorage s:
+                throw new CheckpointException($"{FileName}: `{prefix}` is a bare storage (`{s.StorageType}`), not a tensor");
+            default:
+                break; // numbers, strings, None, … beside the weights
+        }
+    }
+
+    static string KeyText(object? k) => k switch
+    {
+        string s => s,
+        null => "None",
+        bool b => b ? "True" : "False",
+        PyTuple t => "(" + string.Join(", ", t.Items.Select(KeyText)) + ")",
+        _ => Convert.ToString(k, System.Globalization.CultureInfo.InvariantCulture) ?? "?",
+    };
+
+    /// <summary>Refuses files that are not zip archives with a message saying what they are.</summary>
+    void CheckMagic()
+    {
+        Span<byte> head = stackalloc byte[512];
+        int n;
+        long length;
+        using (var fs = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read))
+        {
+            length = fs.Length;
+            n = fs.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        }
+        head = head[..n];
+        if (n >= 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4) return;
+        if (n >= 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 5 && head[3] == 6)
+            throw new CheckpointException($"{FileName}: an empty zip archive, not a PyTorch checkpoint");
+        // The legacy format (torch < 1.6): a pickled magic number 0x1950a86a20f9469cfc6c (LONG1, 10 bytes).
+        ReadOnlySpan<byte> legacy = [0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
+        bool isLegacy = n >= 2 + legacy.Length && head[0] == 0x80 && head.Slice(2, legacy.Length).SequenceEqual(legacy);
+        bool isTar = n >= 262 && Encoding.ASCII.GetString(head.Slice(257, 5)) == "ustar";
+        if (isLegacy || isTar)
+            throw new CheckpointException($"{FileName}: saved in PyTorch's legacy {(isTar ? "tar" : "pickle")} format (torch < 1.6), which ModelVis does not read because loading it means running its pickle. Convert it once with a trusted PyTorch: python -c \"import torch; torch.save(torch.load('{FileName}', map_location='cpu'), 'converted.pt')\" (only for files you trust), or save it as safetensors");
+        if (n >= 9 && BitConverter.ToUInt64(head) is var hl && hl > 1 && hl < (ulong)length && head[8] == '{')
+            throw new CheckpointException($"{FileName}: this is a safetensors file with a PyTorch extension; rename it to .safetensors");
+        if (n >= 1 && head[0] == 0x80)
+            throw new CheckpointException($"{FileName}: a bare pickle, not a PyTorch zip checkpoint; ModelVis reads only the zip format torch.save writes since PyTorch 1.6");
+        throw new CheckpointException($"{FileName}: not a PyTorch checkpoint (no zip signature at the start{(length == 0 ? "; the file is empty" : "")})");
+    }
+
+    public bool TryGet(string name, out TensorInfo info) => _byName.TryGetValue(name, out info!);
+
+    public void ReadBytes(TensorInfo tensor, long byteOffset, Span<byte> destination)
+    {
+        if (!_slots.TryGetValue(tensor.Name, out var slot))
+            throw new CheckpointException($"{FileName}: no tensor named `{tensor.Name}`");
+        if (byteOffset < 0 || byteOffset + destination.Length > tensor.ByteLength) throw new ArgumentOutOfRangeException(nameof(byteOffset));
+        if (destination.Length == 0) return;
+        int size = slot.ElementSize;
+        if (slot.Contiguous)
+        {
+            _zip.Read(slot.Entry, slot.Tensor.StorageOffset * size + byteOffset, destination);
+            return;
+        }
+        // A strided view: gather whole elements covering the requested bytes, then copy the range out.
+        long first = byteOffset / size, end = (byteOffset + destination.Length + size - 1) / size;
+        byte[] gathered = new byte[checked((end - first) * size)];
+        Gather(slot, first, end, gathered);
+        gathered.AsSpan((int)(byteOffset - first * size), destination.Length).CopyTo(destination);
+    }
+
+    /// <summary>Copies elements [first, end) of a strided tensor, in row-major order, into <paramref name="into"/>.</summary>
+    void Gather(Slot slot, long first, long end, byte[] into)
+    {
+        var t = slot.Tensor;
+        int rank = t.Shape.Length, size = slot.ElementSize;
+        // Multi-index of element `first`.
+        var index = new long[rank];
+        long rem = first;
+        for (int i = rank - 1; i >= 0; i--) { index[i] = rem % t.Shape[i]; rem /= t.Shape[i]; }
+        long Position() { long p = t.StorageOffset; for (int i = 0; i < rank; i++) p += index[i] * t.Strides[i]; return p; }
+
+        // The storage window the whole view spans, read once and kept for the next chunks of the same tensor.
+        long lo = t.StorageOffset, hi = t.StorageOffset;
+        for (int i = 0; i < rank; i++) hi += (t.Shape[i] - 1) * t.Strides[i];
+        byte[]? window = null;
+        if ((hi - lo + 1) * size <= 256L << 20)
+        {
+            lock (_windowLock)
+            {
+                if (_windowOwner != slot)
+                {
+                    var w = new byte[(hi - lo + 1) * size];
+                    _zip.Read(slot.Entry, lo * size, w);
+                    (_windowOwner, _window) = (slot, w);
+                }
+                window = _window;
+            }
+        }
+        for (long e = first, o = 0; e < end; e++, o += size)
+        {
+            long pos = Position();
+            if (window != null) window.AsSpan((int)((pos - lo) * size), size).CopyTo(into.AsSpan((int)o, size));
+            else _zip.Read(slot.Entry, pos * size, into.AsSpan((int)o, size));
+            for (int i = rank - 1; i >= 0; i--)
+            {
+                if (++index[i] < t.Shape[i]) break;
+                index[i] = 0;
+            }
+        }
+    }
+
+    readonly object _windowLock = new();
+    Slot? _windowOwner;
+    byte[]? _window;
+
+    public void Dispose() => _zip.Dispose();
+}

@@ -1,0 +1,474 @@
+using System.IO.Compression;
+using System.Text;
+using ModelVis.Tests;
+using Xunit;
+
+namespace ModelVis.Checkpoints.Tests;
+
+public class PyTorchCheckpointTests
+{
+    static string Data(params string[] parts) => Path.Combine([AppContext.BaseDirectory, "Data", .. parts]);
+
+    static float Bf16(float x)
+    {
+        uint bits = BitConverter.SingleToUInt32Bits(x);
+        bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000;
+        return BitConverter.UInt32BitsToSingle(bits);
+    }
+
+    static byte[] Raw(ICheckpoint c, TensorInfo t)
+    {
+        var b = new byte[t.ByteLength];
+        c.ReadBytes(t, 0, b);
+        return b;
+    }
+
+    // ---- real files ---------------------------------------------------------------------------------------
+
+    [Fact]
+    public void LeNetPthEqualsItsSafetensorsExactly()
+    {
+        using var pth = CheckpointLoader.Open(Fixtures.Path_("models", "lenet5-mnist", "lenet.pth"));
+        using var st = CheckpointLoader.Open(Fixtures.Path_("models", "lenet5-mnist", "lenet.safetensors"));
+        Assert.IsType<PyTorchCheckpoint>(pth);
+        Assert.Equal(
+            ["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias"],
+            pth.Tensors.Select(t => t.Name));
+        Assert.Equal(st.Tensors.Select(t => t.Name).Order(), pth.Tensors.Select(t => t.Name).Order());
+        foreach (var t in pth.Tensors)
+        {
+            var s = st.Get(t.Name);
+            Assert.Equal(s.DType, t.DType);
+            Assert.Equal(s.Shape, t.Shape);
+            Assert.True(t.Layout!.IsContiguous);
+            Assert.Equal(Raw(st, s), Raw(pth, t));
+        }
+        Assert.Equal([6L, 1, 5, 5], pth.Get("conv1.weight").Shape);
+        Assert.Equal([25L, 25, 5, 1], pth.Get("conv1.weight").Layout!.Strides);
+    }
+
+    [Fact]
+    public void LightningCheckpointGivesTheStateDictAndIgnoresTheRest()
+    {
+        var path = Directory.GetFiles(Fixtures.Path_("runs", "lightning-mnist-mlp"), "*.ckpt").Single();
+        using var ckpt = (PyTorchCheckpoint)CheckpointLoader.Open(path);
+        Assert.Equal("state_dict", ckpt.WeightsKey);
+        Assert.Equal(["backbone.l1.weight", "backbone.l1.bias", "backbone.l2.weight", "backbone.l2.bias"], ckpt.Tensors.Select(t => t.Name));
+        Assert.Equal([128L, 784], ckpt.Get("backbone.l1.weight").Shape);
+        Assert.Equal([10L, 128], ckpt.Get("backbone.l2.weight").Shape);
+        Assert.All(ckpt.Tensors, t => Assert.Equal(DType.F32, t.DType));
+        // The callback and the pickled module in hyper_parameters are listed, never constructed.
+        Assert.Contains("pytorch_lightning.callbacks.model_checkpoint.ModelCheckpoint", ckpt.IgnoredObjects);
+        Assert.Contains("__main__.Backbone", ckpt.IgnoredObjects);
+
+        var w = ckpt.ReadFloats("backbone.l1.weight");
+        Assert.All(w, v => Assert.True(float.IsFinite(v)));
+        double mean = w.Average(v => (double)v), std = Math.Sqrt(w.Average(v => (v - mean) * (v - mean)));
+        Assert.InRange(std, 0.06, 0.10); // PROVENANCE: trained weights, std 0.078
+    }
+
+    [Theory]
+    [InlineData("dtypes.pt")]
+    [InlineData("dtypes_protocol4.pt")]
+    public void EveryDTypeAndViewReadsAsTorchWroteIt(string file)
+    {
+        using var c = CheckpointLoader.Open(Data(file));
+        var f32 = c.Get("f32");
+        Assert.Equal(DType.F32, f32.DType);
+        Assert.Equal([3L, 4], f32.Shape);
+        Assert.Equal(Enumerable.Range(0, 12).Select(i => i / 8f - 0.5f), c.ReadFloats(f32));
+
+        Assert.Equal(DType.F16, c.Get("f16").DType);
+        Assert.Equal(Enumerable.Range(0, 6).Select(i => (float)(Half)(i * 0.1f - 0.25f)), c.ReadFloats("f16"));
+        Assert.Equal(DType.BF16, c.Get("bf16").DType);
+        Assert.Equal(Enumerable.Range(0, 6).Select(i => Bf16(i * 0.1f - 0.25f)), c.ReadFloats("bf16"));
+        Assert.Equal(DType.F64, c.Get("f64").DType);
+        Assert.Equal([1.5f, -2.25f, 1e-3f], c.ReadFloats("f64"));
+        Assert.Equal(DType.I64, c.Get("i64").DType);
+        Assert.Equal([0L, -1, 1L << 40, -(1L << 40)], c.ReadInt64s(c.Get("i64")));
+        Assert.Equal(DType.I32, c.Get("i32").DType);
+        Assert.Equal([1L, -2, 3, -4], c.ReadInt64s(c.Get("i32")));
+        Assert.Equal(DType.U8, c.Get("u8").DType);
+        Assert.Equal([0, 7, 255], Raw(c, c.Get("u8")));
+        Assert.Equal(DType.Bool, c.Get("bool").DType);
+        Assert.Equal([1, 0, 1], Raw(c, c.Get("bool")));
+        Assert.Empty(c.Get("scalar").Shape);
+        Assert.Equal([3.25f], c.ReadFloats("scalar"));
+        Assert.Equal([0L, 5], c.Get("empty").Shape);
+        Assert.Empty(c.ReadFloats("empty"));
+        Assert.Equal([[0.5f, -0.5f]], [c.ReadFloats("param")]);
+
+        // Views into one storage of 0..19.
+        var whole = c.Get("view.whole");
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => (float)i), c.ReadFloats(whole));
+        Assert.True(whole.Layout!.IsContiguous);
+        Assert.Equal(["view.every_other", "view.slice", "view.transposed"], whole.Layout.SharesStorageWith.Order());
+
+        var tr = c.Get("view.transposed");
+        Assert.Equal([4L, 3], tr.Shape);
+        Assert.Equal([1L, 4], tr.Layout!.Strides);
+        Assert.False(tr.Layout.IsContiguous);
+        var expectedT = new List<float>();
+        for (int r = 0; r < 4; r++) for (int col = 0; col < 3; col++) expectedT.Add(col * 4 + r);
+        Assert.Equal(expectedT, c.ReadFloats(tr));
+        // A partial read in the middle of a strided view.
+        var part = new float[5];
+        c.ReadFloats(tr, 2, part);
+        Assert.Equal(expectedT.Skip(2).Take(5), part);
+        // Byte ranges that do not start on an element boundary.
+        var bytes = new byte[6];
+        c.ReadBytes(tr, 5, bytes);
+        Assert.Equal(Raw(c, tr).AsSpan(5, 6).ToArray(), bytes);
+
+        var slice = c.Get("view.slice");
+        Assert.Equal(5, slice.Layout!.StorageOffset);
+        Assert.True(slice.Layout.IsContiguous);
+        Assert.Equal([5f, 6, 7, 8], c.ReadFloats(slice));
+        var odd = c.Get("view.every_other");
+        Assert.False(odd.Layout!.IsContiguous);
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => 2f * i + 1), c.ReadFloats(odd));
+
+        // The same tensor saved under two names shares one storage.
+        Assert.Contains("tied.a", f32.Layout!.SharesStorageWith);
+        Assert.Equal(c.ReadFloats(f32), c.ReadFloats("tied.a"));
+    }
+
+    [Fact]
+    public void NestedTrainingCheckpointGivesDottedNames()
+    {
+        using var c = (PyTorchCheckpoint)CheckpointLoader.Open(Data("training.pt"));
+        Assert.Null(c.WeightsKey);
+        Assert.Equal(["model.weight", "model.bias", "optimizer.state.0.momentum_buffer", "optimizer.state.1.momentum_buffer"], c.Tensors.Select(t => t.Name));
+        // One SGD step (lr 0.1, gradient 1 everywhere) from weight [[1,2,3],[4,5,6]] and bias [0.5,-0.5].
+        var w = c.ReadFloats("model.weight");
+        float[] expected = [0.9f, 1.9f, 2.9f, 3.9f, 4.9f, 5.9f];
+        for (int i = 0; i < 6; i++) Assert.Equal(expected[i], w[i], 1e-6f);
+        Assert.Equal([0.4f, -0.6f], c.ReadFloats("model.bias").Select(v => MathF.Round(v, 5)));
+        Assert.Equal([1f, 1, 1, 1, 1, 1], c.ReadFloats("optimizer.state.0.momentum_buffer"));
+    }
+
+    [Fact]
+    public void ShardedPytorchModelBinOpensThroughItsIndex()
+    {
+        using var c = CheckpointLoader.Open(Data("sharded"));
+        Assert.IsType<MultiFileCheckpoint>(c);
+        Assert.Equal(["layer.0.bias", "layer.0.weight", "layer.1.weight"], c.Tensors.Select(t => t.Name).Order());
+        Assert.Equal([0f, 1, 2, 3], c.ReadFloats("layer.0.weight"));
+        Assert.Equal([1f, 2], c.ReadFloats("layer.0.bias"));
+        Assert.Equal([-0f, -1, -2, -3], c.ReadFloats("layer.1.weight"));
+        Assert.EndsWith("pytorch_model-00002-of-00002.bin", c.Get("layer.1.weight").File);
+        // The index file itself opens the same way.
+        using var viaIndex = CheckpointLoader.Open(Data("sharded", "pytorch_model.bin.index.json"));
+        Assert.Equal(3, viaIndex.Tensors.Count);
+    }
+
+    [Fact]
+    public void WholePickledModuleIsRefusedNotConstructed()
+    {
+        var e = Assert.Throws<CheckpointException>(() => CheckpointLoader.Open(Data("whole_module.pt")));
+        Assert.Contains("whole_module.pt", e.Message);
+        Assert.Contains("torch.nn.modules.linear.Linear", e.Message);
+        Assert.Contains("state_dict()", e.Message);
+    }
+
+    [Fact]
+    public void LegacyFormatSaysHowToConvert()
+    {
+        var e = Assert.Throws<CheckpointException>(() => CheckpointLoader.Open(Data("legacy.pt")));
+        Assert.Contains("legacy.pt", e.Message);
+        Assert.Contains("legacy", e.Message);
+        Assert.Contains("torch < 1.6", e.Message);
+        Assert.Contains("torch.save(", e.Message);
+    }
+
+    // ---- hand-made files ---------------------------------------------------------------------------------
+
+    static readonly TorchTensorSpec[] TwoTensors =
+    [
+        new("a", "FloatStorage", "0", 6, 0, [2, 3], [3, 1]),
+        new("b", "HalfStorage", "1", 2, 0, [2], [1]),
+    ];
+
+    static Dictionary<string, byte[]> TwoStorages() => new()
+    {
+        ["0"] = TorchZipBuilder.Floats(1, 2, 3, 4, 5, 6),
+        ["1"] = [0x00, 0x3c, 0x00, 0xc0], // F16 1.0, -2.0
+    };
+
+    [Theory]
+    [InlineData(CompressionLevel.NoCompression)]
+    [InlineData(CompressionLevel.Optimal)]
+    public void HandMadeCheckpointReadsStoredAndDeflated(CompressionLevel level)
+    {
+        using var dir = new Fixtures.TempDir();
+        var path = dir.File("hand.pt");
+        TorchZipBuilder.Write(path, TorchZipBuilder.StateDictPickle(TwoTensors), TwoStorages(), level: level);
+        using var c = CheckpointLoader.Open(path);
+        Assert.Equal([1f, 2, 3, 4, 5, 6], c.ReadFloats("a"));
+        Assert.Equal([1f, -2], c.ReadFloats("b"));
+        Assert.Equal(DType.F16, c.Get("b").DType);
+    }
+
+    [Fact]
+    public void BigEndianStoragesAreRefused()
+    {
+        using var dir = new Fixtures.TempDir();
+        var path = dir.File("be.pt");
+        TorchZipBuilder.Write(path, TorchZipBuilder.StateDictPickle(TwoTensors), new Dictionary<string, byte[]>(TwoStorages()) , withByteOrder: false);
+        // rewrite with a big-endian marker
+        using (var fs = new FileStream(path, FileMode.Open))
+        using (var zip = new ZipArchive(fs, ZipArchiveMode.Update))
+        using (var s = zip.CreateEntry("archive/byteorder").Open()) s.Write("big"u8);
+        var e = Assert.Throws<CheckpointException>(() => CheckpointLoader.Open(path));
+        Assert.Contains("big-endian", e.Message);
+    }
+
+    [Fact]
+    public void MissingStorageEntryNamesTheTensor()
+    {
+        using var dir = new Fixtures.TempDir();
+        var path = dir.File("missing.pt");
+        TorchZipBuilder.Write(path, TorchZipBuilder.StateDictPickle(TwoTensors), new Dictionary<string, byte[]> { ["0"] = TwoStorages()["0"] });
+        var e = Assert.Throws<CheckpointException>(() => CheckpointLoader.Open(path));
+        Assert.Contains("missing.pt", e.Message);
+        Assert.Contains("`b`", e.Message);
+        Assert.Contains("archive/data/1", e.Message);
+    }
+
+    [Fact]
+    public void TensorReachingPastItsStorageNamesTheTensor()
+    {
+        using var dir = new Fixtures.TempDir();
+        var path = dir.File("short.pt");
+        TorchTensorSpec[] specs = [new("big", "FloatStorage", "0", 6, 2, [2, 3], [3, 1])]; // offset 2 + 6 elements > 6
+        TorchZipBuilder.Write(path, TorchZipBuilder.StateDictPickle(specs), new Dictionary<string, byte[]> { ["0"] = TwoStorages()["0"] });
+        var e = Assert.Throws<CheckpointException>(() => CheckpointLoader.Open(path));
+        Assert.Contains("short.pt", e.Message);
+        Assert.Contains("`big`", e.Message);
+    }
+
+    [Fact]
+    public void TruncatedZipIsAClearError()
+    {
+        using var dir = new Fixtures.TempDir();
+        var bytes = File.ReadAllBytes(Data("dtypes.pt"));
+        foreach (int keep in new[] { bytes.Length - 10, bytes.Length / 2, 100, 3 })
+        {
+            var path = dir.File($"cut{keep}.pt");
+            File.WriteAllBytes(path, bytes[..keep]);
+            var e = Assert.Throws<CheckpointException>(() => CheckpointLoader.Open(path));
+            Assert.Contains($"cut{keep}.pt", e.Message);
+            Assert.True(e.Message.Contains("truncated") || e.Message.Contains("not a PyTorch checkpoint"), e.Message);
+        }
+    }
+
+    [Fact]
+    public void StorageShorterThanItsTensorIsAClearError()
+    {
+        // A 6-element tensor over a 5-element storage.
+        using var dir = new Fixtures.TempDir();
+        var path = dir.File("trunc.pt");
+        TorchZipBuilder.Write(path, TorchZipBuilder.StateDictPickle(TwoTensors[..1]), new Dictionary<string, byte[]> { ["0"] = TorchZipBuilder.Floats(1, 2, 3, 4, 5) });
+        var e = Assert.Throws<CheckpointException>(() => CheckpointLoader.Open(path));
+        Assert.Contains("`a`", e.Message);
+        Assert.Contains("5 elements", e.Message);
+    }
+
+    [Theory]
+    [InlineData("not a checkpoint at all, just text")]
+    [InlineData("")]
+    public void WrongMagicIsAClearError(string content)
+    {
+        using var dir = new Fixtures.TempDir();
+        var path = dir.File("wrong.pth");
+        File.WriteAllText(path, content);
+        var e = Assert.Throws<CheckpointException>(() => CheckpointLoader.Open(path));
+        Assert.Contains("wrong.pth", e.Message);
+        Assert.Contains("not a PyTorch checkpoint", e.Message);
+    }
+
+    [Fact]
+    public void SafetensorsSavedAsBinSaysSo()
+    {
+        using var dir = new Fixtures.TempDir();
+        var path = dir.File("pytorch_model.bin");
+        new SafetensorsWriter().Add("x", [1f], 1).Save(path);
+        var e = Assert.Throws<CheckpointException>(() => CheckpointLoader.Open(path));
+        Assert.Contains("safetensors", e.Message);
+    }
+
+    [Fact]
+    public void ZipWithoutDataPklIsNotACheckpoint()
+    {
+        using var dir = new Fixtures.TempDir();
+        var path = dir.File("other.pt");
+        using (var zip = ZipFile.Open(path, ZipArchiveMode.Create))
+        using (var s = zip.CreateEntry("hello.txt").Open()) s.Write("hi"u8);
+        var e = Assert.Throws<CheckpointException>(() => CheckpointLoader.Open(path));
+        Assert.Contains("without data.pkl", e.Message);
+    }
+
+    // ---- malicious pickles: refused, never run -----------------------------------------------------------
+
+    /// <summary>A pickle that, loaded by Python's pickle, would run <c>module.name(arg)</c> for its result.</summary>
+    static byte[] CallingPickle(string module, string name, string arg, bool stackGlobal = false)
+    {
+        var w = new PickleWriter().Proto(stackGlobal ? 4 : 2);
+        if (stackGlobal) w.StackGlobal(module, name); else w.Global(module, name);
+        return w.Mark().Str(arg).Tuple().Reduce().Stop().ToArray();
+    }
+
+    public static TheoryData<string, string, bool> EvilGlobals => new()
+    {
+        { "os", "system", false },
+        { "posix", "system", true },
+        { "builtins", "eval", false },
+        { "builtins", "exec", true },
+        { "subprocess", "Popen", false },
+        { "nt", "system", false },
+        { "evil_package.payload", "run", false },
+    };
+
+    [Theory]
+    [MemberData(nameof(EvilGlobals))]
+    public void MaliciousGlobalIsRefusedAndNeverRuns(string module, string name, bool stackGlobal)
+    {
+        using var dir = new Fixtures.TempDir();
+        var marker = dir.File("pwned");
+        var path = dir.File("evil.pt");
+        TorchZipBuilder.Write(path, CallingPickle(module, name, $"touch {marker}", stackGlobal), new Dictionary<string, byte[]>());
+        var e = Assert.Throws<CheckpointException>(() => CheckpointLoader.Open(path));
+        Assert.Contains("evil.pt", e.Message);
+        Assert.Contains($"`{module}.{name}`", e.Message);
+        Assert.Contains("refused", e.Message);
+        Assert.False(File.Exists(marker));
+    }
+
+    [Fact]
+    public void MaliciousGlobalBesideAStateDictIsStillRefused()
+    {
+        // {'state_dict': {'a': tensor}, 'x': os.system('touch marker')}: the weights are fine, the rest is not.
+        using var dir = new Fixtures.TempDir();
+        var marker = dir.File("pwned");
+        var w = new PickleWriter().Proto().EmptyDict().Mark()
+            .Str("state_dict").Global("collections", "OrderedDict").EmptyTuple().Reduce().Mark()
+            .Str("a").Tensor("FloatStorage", "0", 6, 0, [6], [1]).SetItems()
+            .Str("x").Global("os", "system").Mark().Str($"touch {marker}").Tuple().Reduce()
+            .SetItems().Stop();
+        var path = dir.File("evil.ckpt");
+        TorchZipBuilder.Write(path, w.ToArray(), new Dictionary<string, byte[]> { ["0"] = TwoStorages()["0"] });
+        var e = Assert.Throws<CheckpointException>(() => CheckpointLoader.Open(path));
+        Assert.Contains("`os.system`", e.Message);
+        Assert.False(File.Exists(marker));
+    }
+
+    [Fact]
+    public void MetadataObjectsBesideAStateDictAreSkipped()
+    {
+        // {'state_dict': {'a': tensor}, 'hparams': __main__.Config()}: like a Lightning checkpoint.
+        using var dir = new Fixtures.TempDir();
+        var w = new PickleWriter().Proto().EmptyDict().Mark()
+            .Str("state_dict").Global("collections", "OrderedDict").EmptyTuple().Reduce().Mark()
+            .Str("a").Tensor("FloatStorage", "0", 6, 0, [6], [1]).SetItems()
+            .Str("hparams").Global("__main__", "Config").EmptyTuple().Op(0x81).EmptyDict().Str("lr").Int(3).SetItem().Op((byte)'b')
+            .SetItems().Stop();
+        var path = dir.File("meta.ckpt");
+        TorchZipBuilder.Write(path, w.ToArray(), new Dictionary<string, byte[]> { ["0"] = TwoStorages()["0"] });
+        using var c = (PyTorchCheckpoint)CheckpointLoader.Open(path);
+        Assert.Equal(["a"], c.Tensors.Select(t => t.Name));
+        Assert.Equal(["__main__.Config"], c.IgnoredObjects);
+        Assert.Equal([1f, 2, 3, 4, 5, 6], c.ReadFloats("a"));
+    }
+
+    [Fact]
+    public void MetadataObjectWithoutAStateDictIsRefused()
+    {
+        using var dir = new Fixtures.TempDir();
+        var w = new PickleWriter().Proto().EmptyDict().Mark()
+            .Str("a").Tensor("FloatStorage", "0", 6, 0, [6], [1])
+            .Str("net").Global("__main__", "Net").EmptyTuple().Op(0x81)
+            .SetItems().Stop();
+        var path = dir.File("obj.pt");
+        TorchZipBuilder.Write(path, w.ToArray(), new Dictionary<string, byte[]> { ["0"] = TwoStorages()["0"] });
+        var e = Assert.Throws<CheckpointException>(() => CheckpointLoader.Open(path));
+        Assert.Contains("`__main__.Net`", e.Message);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0x80, 0x02, 0xff }, "unknown pickle opcode")]
+    [InlineData(new byte[] { 0x80, 0x02, (byte)'X', 0xff, 0, 0, 0, (byte)'a' }, "ends early")]
+    [InlineData(new byte[] { 0x80, 0x02, (byte)'h', 5, (byte)'.' }, "memo entry 5")]
+    [InlineData(new byte[] { 0x80, 0x02, (byte)'s', (byte)'.' }, "stack underflow")]
+    [InlineData(new byte[] { 0x80, 0x02, 0x82, 1, (byte)'.' }, "extension registry")]
+    [InlineData(new byte[] { 0x80, 0x02, (byte)'K', 1 }, "ends early")]
+    public void CorruptPickleIsAClearError(byte[] pickle, string expected)
+    {
+        using var dir = new Fixtures.TempDir();
+        var path = dir.File("corrupt.pt");
+        TorchZipBuilder.Write(path, pickle, new Dictionary<string, byte[]>());
+        var e = Assert.Throws<CheckpointException>(() => CheckpointLoader.Open(path));
+        Assert.Contains("corrupt.pt", e.Message);
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void TorchScriptArchiveIsExplained()
+    {
+        using var dir = new Fixtures.TempDir();
+        var path = dir.File("scripted.pt");
+        var w = new PickleWriter().Proto().Global("__torch__.Net", "Net").EmptyTuple().Op(0x81).Stop();
+        TorchZipBuilder.Write(path, w.ToArray(), new Dictionary<string, byte[]>());
+        var e = Assert.Throws<CheckpointException>(() => CheckpointLoader.Open(path));
+        Assert.Contains("TorchScript", e.Message);
+    }
+
+    [Fact]
+    public void OpeningReadsNoStorageBytes()
+    {
+        // A 1 GB storage, sparse on disk: opening must not read it, and a read at its end must still work.
+        using var dir = new Fixtures.TempDir();
+        var path = dir.File("lazy.pt");
+        const long numel = 1L << 28;
+        var pickle = TorchZipBuilder.StateDictPickle([new("big", "FloatStorage", "0", numel, 0, [numel], [1])]);
+        SparseZip.Write(path, [("archive/data.pkl", pickle, 0), ("archive/data/0", null, numel * 4)]);
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        using var c = CheckpointLoader.Open(path);
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"opening took {sw.Elapsed}");
+        var big = c.Get("big");
+        Assert.Equal(numel * 4, big.ByteLength);
+        var tail = new float[4];
+        c.ReadFloats(big, numel - 4, tail);
+        Assert.Equal(new float[4], tail);
+    }
+}
+
+/// <summary>Writes a stored zip by hand so that an entry's data can be a sparse hole of any size.</summary>
+static class SparseZip
+{
+    public static void Write(string path, (string Name, byte[]? Data, long Length)[] entries)
+    {
+        using var fs = new FileStream(path, FileMode.Create);
+        var w = new BinaryWriter(fs);
+        var central = new MemoryStream();
+        var cw = new BinaryWriter(central);
+        foreach (var (name, data, length) in entries)
+        {
+            long size = data?.Length ?? length;
+            var n = Encoding.UTF8.GetBytes(name);
+            long offset = fs.Position;
+            w.Write(0x04034b50u); w.Write((ushort)20); w.Write((ushort)0); w.Write((ushort)0); w.Write(0u);
+            w.Write(0u); w.Write((uint)size); w.Write((uint)size); w.Write((ushort)n.Length); w.Write((ushort)0); w.Write(n);
+            w.Flush();
+            if (data != null) w.Write(data);
+            else { fs.SetLength(fs.Position + size); fs.Position += size; }
+            cw.Write(0x02014b50u); cw.Write((ushort)20); cw.Write((ushort)20); cw.Write((ushort)0); cw.Write((ushort)0); cw.Write(0u);
+            cw.Write(0u); cw.Write((uint)size); cw.Write((uint)size); cw.Write((ushort)n.Length); cw.Write((ushort)0); cw.Write((ushort)0);
+            cw.Write((ushort)0); cw.Write((ushort)0); cw.Write(0u); cw.Write((uint)offset); cw.Write(n);
+        }
+        w.Flush();
+        long cdOffset = fs.Position;
+        w.Write(central.ToArray());
+        w.Write(0x06054b50u); w.Write((ushort)0); w.Write((ushort)0); w.Write((ushort)entries.Length); w.Write((ushort)entries.Length);
+        w.Write((uint)central.Length); w.Write((uint)cdOffset); w.Write((ushort)0);
+    }
+}
