@@ -32,7 +32,7 @@ public sealed class DispatchTests : IAsyncLifetime
         _server.Register<CheckedParams, string>("checked", (p, _) => p.Path);
         _server.Register<JsonElement?, int>("crash", Crash);
         _server.Register<JsonElement?, int>("userError", UserError);
-        _server.Register<JsonElement?, int>("slow", async (_, ctx) =>
+        _server.RegisterAsync<JsonElement?, int>("slow", async (_, ctx) =>
         {
             ctx.Progress("begin", title: "slow work");
             _slowStarted.TrySetResult();

@@ -32,13 +32,13 @@ public sealed class RpcServer
         _reader = new MessageReader(input);
         _writer = new MessageWriter(output);
         _log = log;
-        Register<JsonElement?, object?>("shutdown", (_, _) => { _shutdownRequested = true; return Task.FromResult<object?>(null); });
+        Register<JsonElement?, object?>("shutdown", (_, _) => { _shutdownRequested = true; return null; });
     }
 
     public TextWriter Log => _log;
 
     /// <summary>Registers a request (or notification) handler whose params deserialize to <typeparamref name="TParams"/>.</summary>
-    public void Register<TParams, TResult>(string method, Func<TParams, RequestContext, Task<TResult>> handler)
+    public void RegisterAsync<TParams, TResult>(string method, Func<TParams, RequestContext, Task<TResult>> handler)
     {
         _handlers[method] = async (p, ctx) =>
         {
@@ -60,8 +60,9 @@ public sealed class RpcServer
         };
     }
 
+    /// <summary>Registers a synchronous handler (it runs on the thread pool, so it may block).</summary>
     public void Register<TParams, TResult>(string method, Func<TParams, RequestContext, TResult> handler) =>
-        Register<TParams, TResult>(method, (p, c) => Task.FromResult(handler(p, c)));
+        RegisterAsync<TParams, TResult>(method, (p, c) => Task.FromResult(handler(p, c)));
 
     static string DescribeJsonError(JsonException e)
     {
