@@ -1,0 +1,178 @@
+using ModelVis.Tokenizers.Models;
+using ModelVis.Tokenizers.Normalizers;
+using ModelVis.Tokenizers.PreTokenizers;
+
+namespace ModelVis.Tokenizers;
+
+/// <summary>
+/// A Hugging Face tokenizer read from tokenizer.json (or the older vocab.json + merges.txt / vocab.txt layouts):
+/// added tokens → normalizer → pre-tokenizer → model → post-processor, each token keeping its span in the input.
+/// Thread-safe: Encode and Decode may be called concurrently.
+/// </summary>
+public sealed class Tokenizer
+{
+    internal sealed record Parts(TokenizerModel Model, INormalizer? Normalizer, IPreTokenizer? PreTokenizer, IPostProcessor? PostProcessor,
+        IDecoder? Decoder, List<AddedToken> AddedTokens, string Source);
+
+    readonly TokenizerModel _model;
+    readonly INormalizer? _normalizer;
+    readonly IPreTokenizer? _preTokenizer;
+    IPostProcessor? _postProcessor;
+    readonly IDecoder? _decoder;
+    readonly AddedTokenMatcher _rawMatcher, _normalizedMatcher;
+    readonly Dictionary<int, AddedToken> _addedById = new();
+    readonly Dictionary<string, AddedToken> _addedByContent = new();
+
+    /// <summary>The file (or folder) this tokenizer was read from.</summary>
+    public string Source { get; }
+    /// <summary>"BPE", "WordPiece", "Unigram" or "WordLevel".</summary>
+    public string ModelType => _model.Type;
+    /// <summary>True when the pre-tokenizer works on UTF-8 bytes shown as GPT-2 symbols (Ġ for a space).</summary>
+    public bool IsByteLevel { get; }
+    public int? BosTokenId { get; private set; }
+    public int? EosTokenId { get; private set; }
+    public int? PadTokenId { get; private set; }
+    public int? UnkTokenId { get; private set; }
+
+    internal Tokenizer(Parts parts)
+    {
+        _model = parts.Model; _normalizer = parts.Normalizer; _preTokenizer = parts.PreTokenizer;
+        _postProcessor = parts.PostProcessor; _decoder = parts.Decoder; Source = parts.Source;
+        foreach (var t in parts.AddedTokens)
+        {
+            _addedById[t.Id] = t;
+            _addedByContent[t.Content] = t;
+        }
+        // As in HF: first the tokens matched in the raw text, then (per remaining segment, after normalization) the others.
+        _rawMatcher = new AddedTokenMatcher(parts.AddedTokens.Where(t => !t.Normalized));
+        _normalizedMatcher = new AddedTokenMatcher(parts.AddedTokens.Where(t => t.Normalized));
+        IsByteLevel = parts.PreTokenizer is ByteLevelPreTokenizer || (parts.PreTokenizer is SequencePreTokenizer && parts.Decoder is ByteLevelDecoder)
+            || parts.Decoder is ByteLevelDecoder;
+        if (_model.UnkToken is { } unk) UnkTokenId = TokenToId(unk);
+        GuessSpecialTokens();
+    }
+
+    /// <summary>Reads tokenizer.json (and, beside it, tokenizer_config.json when present).</summary>
+    public static Tokenizer FromJson(string tokenizerJsonPath)
+    {
+        if (!File.Exists(tokenizerJsonPath)) throw new TokenizerException($"{tokenizerJsonPath}: file not found");
+        return new Tokenizer(TokenizerJson.Read(tokenizerJsonPath));
+    }
+
+    /// <summary>
+    /// Reads a model folder: tokenizer.json (+ tokenizer_config.json), else GPT-2's vocab.json + merges.txt, else BERT's vocab.txt.
+    /// </summary>
+    public static Tokenizer FromFolder(string dir)
+    {
+        if (!Directory.Exists(dir)) throw new TokenizerException($"{dir}: folder not found");
+        var config = TokenizerConfig.Read(Path.Combine(dir, "tokenizer_config.json"));
+        Tokenizer tokenizer;
+        var json = Path.Combine(dir, "tokenizer.json");
+        if (File.Exists(json)) tokenizer = new Tokenizer(TokenizerJson.Read(json));
+        else if (File.Exists(Path.Combine(dir, "vocab.json")) && File.Exists(Path.Combine(dir, "merges.txt")))
+            tokenizer = new Tokenizer(LegacyFormats.Gpt2(dir, config));
+        else if (File.Exists(Path.Combine(dir, "vocab.txt")))
+            tokenizer = new Tokenizer(LegacyFormats.Bert(dir, config));
+        else throw new TokenizerException($"{dir}: no tokenizer.json, vocab.json + merges.txt, or vocab.txt in this folder");
+        tokenizer.ApplyConfig(config);
+        return tokenizer;
+    }
+
+    public int VocabSize
+    {
+        get
+        {
+            int max = _model.VocabSize;
+            foreach (var id in _addedById.Keys) max = Math.Max(max, id + 1);
+            return max;
+        }
+    }
+
+    public string? IdToToken(int id) => _addedById.TryGetValue(id, out var t) ? t.Content : _model.IdToToken(id);
+    public int? TokenToId(string token) => _addedByContent.TryGetValue(token, out var t) ? t.Id : _model.TokenToId(token);
+
+    /// <summary>A token string made readable for display (Ġ → space, ▁ → space, ## dropped, &lt;0x0A&gt; → newline).</summary>
+    public string Readable(string token) => TokenDisplay.Readable(token, ModelType, IsByteLevel);
+
+    public TokenizedText Encode(string text, bool addSpecialTokens = true)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var encoding = new EncodingBuilder();
+        var modelTokens = new List<ModelToken>();
+        var pieces = new List<NormalizedString>();
+        var raw = NormalizedString.FromOriginal(text, 0, text.Length);
+        foreach (var (start, end, token) in SplitAdded(_rawMatcher, raw))
+        {
+            var segment = raw.Slice(start, end - start);
+            if (token != null) { AddAdded(encoding, token, segment); continue; }
+            if (_normalizer != null) segment = _normalizer.Normalize(segment);
+            foreach (var (s2, e2, token2) in SplitAdded(_normalizedMatcher, segment))
+            {
+                var sub = segment.Slice(s2, e2 - s2);
+                if (token2 != null) { AddAdded(encoding, token2, sub); continue; }
+                pieces.Clear();
+                if (_preTokenizer != null) _preTokenizer.PreTokenize(sub, pieces);
+                else if (sub.Length > 0) pieces.Add(sub);
+                foreach (var piece in pieces)
+                {
+                    modelTokens.Clear();
+                    _model.Tokenize(piece, modelTokens);
+                    foreach (var t in modelTokens) encoding.Add(t.Id, t.Value, piece.ToOriginal(t.Start, t.End), false);
+                }
+            }
+        }
+        _postProcessor?.Process(encoding, addSpecialTokens);
+        return encoding.Build();
+    }
+
+    static List<(int, int, AddedToken?)> SplitAdded(AddedTokenMatcher matcher, NormalizedString text) =>
+        matcher.IsEmpty ? (text.Length == 0 ? [] : [(0, text.Length, null)]) : matcher.Split(text.Span);
+
+    static void AddAdded(EncodingBuilder encoding, AddedToken token, NormalizedString slice) =>
+        encoding.Add(token.Id, slice.Text, slice.ToOriginal(0, slice.Length), token.Special);
+
+    /// <summary>Text from ids; special added tokens are dropped when <paramref name="skipSpecialTokens"/>.</summary>
+    public string Decode(IReadOnlyList<int> ids, bool skipSpecialTokens = true)
+    {
+        var tokens = new List<string>(ids.Count);
+        foreach (var id in ids)
+        {
+            if (_addedById.TryGetValue(id, out var added))
+            {
+                if (!(skipSpecialTokens && added.Special)) tokens.Add(added.Content);
+            }
+            else if (_model.IdToToken(id) is { } t) tokens.Add(t);
+        }
+        return _decoder == null ? string.Join(" ", tokens) : string.Concat(_decoder.DecodeChain(tokens));
+    }
+
+    void GuessSpecialTokens()
+    {
+        int? Find(params string[] names)
+        {
+            foreach (var n in names) if (_addedByContent.TryGetValue(n, out var t)) return t.Id;
+            return null;
+        }
+        BosTokenId = Find("<s>", "<|begin_of_text|>", "<bos>", "[CLS]", "<|endoftext|>", "<|startoftext|>");
+        EosTokenId = Find("</s>", "<|end_of_text|>", "<eos>", "<|endoftext|>", "[SEP]", "<|im_end|>");
+        PadTokenId = Find("<pad>", "[PAD]", "<|pad|>", "<|finetune_right_pad_id|>");
+        UnkTokenId ??= Find("<unk>", "[UNK]", "<|unk|>");
+    }
+
+    void ApplyConfig(TokenizerConfig config)
+    {
+        if (config.Bos is { } bos && TokenToId(bos) is { } b) BosTokenId = b;
+        if (config.Eos is { } eos && TokenToId(eos) is { } e) EosTokenId = e;
+        if (config.Pad is { } pad && TokenToId(pad) is { } p) PadTokenId = p;
+        if (config.Unk is { } unk && TokenToId(unk) is { } u) UnkTokenId = u;
+        // transformers' Llama/Gemma fast tokenizers rebuild their template from add_bos_token / add_eos_token.
+        if (config.RebuildsTemplate && (config.AddBos != null || config.AddEos != null))
+        {
+            var single = new List<(int[] Ids, string[] Tokens)?>();
+            if (config.AddBos == true && BosTokenId is { } bid) single.Add(([bid], [IdToToken(bid)!]));
+            single.Add(null);
+            if (config.AddEos == true && EosTokenId is { } eid) single.Add(([eid], [IdToToken(eid)!]));
+            _postProcessor = new TemplateProcessor(single);
+        }
+    }
+}
