@@ -50,6 +50,7 @@ public sealed unsafe class SafetensorsFile : ICheckpoint
 
         var tensors = new List<TensorInfo>();
         var metadata = new Dictionary<string, string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         try
         {
             using var doc = JsonDocument.Parse(header);
@@ -64,6 +65,7 @@ public sealed unsafe class SafetensorsFile : ICheckpoint
                             metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()! : m.Value.GetRawText();
                     continue;
                 }
+                if (!seen.Add(prop.Name)) throw new CheckpointException($"{FileName}: tensor `{prop.Name}` appears twice in the header");
                 tensors.Add(ParseEntry(prop.Name, prop.Value));
             }
         }
@@ -110,8 +112,10 @@ public sealed unsafe class SafetensorsFile : ICheckpoint
                 throw new CheckpointException($"{where}: shape {sh.GetRawText()} is not a list of non-negative integers");
             shape[i++] = v;
         }
+        long begin = 0, end = 0;
         if (!e.TryGetProperty("data_offsets", out var off) || off.ValueKind != JsonValueKind.Array || off.GetArrayLength() != 2
-            || !off[0].TryGetInt64(out var begin) || !off[1].TryGetInt64(out var end) || begin < 0 || end < begin)
+            || off[0].ValueKind != JsonValueKind.Number || off[1].ValueKind != JsonValueKind.Number
+            || !off[0].TryGetInt64(out begin) || !off[1].TryGetInt64(out end) || begin < 0 || end < begin)
             throw new CheckpointException($"{where}: \"data_offsets\" must be [begin, end] with 0 ≤ begin ≤ end");
         long count;
         try { count = shape.Aggregate(1L, (a, b) => checked(a * b)); }
