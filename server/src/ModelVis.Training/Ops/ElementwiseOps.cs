@@ -156,3 +156,23 @@ public static class ElementwiseOps
         if (a.Length != b.Length) throw new ArgumentException($"{op}: shapes {a} and {b} differ");
     }
 }
+
+public static class ReductionOps
+{
+    /// <summary>Σᵢ xᵢ·wᵢ for constant weights: a scalar whose gradient is w (probes, attribution targets, gradient checks).</summary>
+    public static Var<T> WeightedSum<T>(this Tape<T> tape, Var<T> x, T[] weights) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (weights.Length != x.Length) throw new ArgumentException($"weighted sum: {weights.Length} weights for {x}");
+        var y = tape.Output("weighted_sum", [1], x);
+        T s = T.Zero;
+        for (int i = 0; i < x.Length; i++) s += x.Data[i] * weights[i];
+        y.Data[0] = s;
+        if (y.RequiresGrad)
+            tape.Record(() =>
+            {
+                var g = x.Grad;
+                for (int i = 0; i < g.Length; i++) g[i] += y.Grad[0] * weights[i];
+            });
+        return y;
+    }
+}

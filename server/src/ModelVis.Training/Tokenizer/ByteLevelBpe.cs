@@ -108,6 +108,19 @@ public sealed partial class ByteLevelBpe
     public int[] Encode(string text)
     {
         var ids = new List<int>();
+        // As HF added tokens: a literal end-of-text marker in the text is the special token, not its bytes.
+        int from = 0;
+        for (int at; (at = text.IndexOf(EndOfText, from, StringComparison.Ordinal)) >= 0; from = at + EndOfText.Length)
+        {
+            EncodeOrdinary(text[from..at], ids);
+            ids.Add(EndOfTextId);
+        }
+        EncodeOrdinary(text[from..], ids);
+        return ids.ToArray();
+    }
+
+    void EncodeOrdinary(string text, List<int> ids)
+    {
         foreach (var piece in PreTokenize(text))
         {
             if (!_cache.TryGetValue(piece, out var pieceIds))
@@ -117,7 +130,6 @@ public sealed partial class ByteLevelBpe
             }
             ids.AddRange(pieceIds);
         }
-        return ids.ToArray();
     }
 
     public string Decode(IEnumerable<int> ids)
