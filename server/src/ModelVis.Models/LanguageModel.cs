@@ -1,0 +1,201 @@
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using ModelVis.Tensors;
+
+namespace ModelVis.Models;
+
+/// <summary>
+/// A transformer language model loaded into memory, weights packed for the matmul kernels. A forward pass is
+/// embedding → layers (each an attention sub-block then an MLP sub-block, updating the residual stream h in
+/// place) → final norm → output head; each family fills in those pieces in its own file.
+/// Thread-safe for concurrent forward passes (weights are read-only).
+/// </summary>
+public abstract class LanguageModel : IDisposable
+{
+    public ModelConfig Config { get; }
+    /// <summary>The folder the model was loaded from.</summary>
+    public string Folder { get; }
+
+    protected LanguageModel(ModelConfig config, string folder)
+    {
+        Config = config;
+        Folder = folder;
+    }
+
+    /// <summary>Per-pass facts every sub-block may need: length, mask, positions, rotary tables.</summary>
+    protected sealed class Sequence
+    {
+        public required ForwardInput Input { get; init; }
+        public int N => Input.Ids.Length;
+        public required AttentionMask Mask { get; init; }
+        public float[]? Cos { get; set; }
+        public float[]? Sin { get; set; }
+    }
+
+    // ---------------------------------------------------------------- what each family provides
+
+    /// <summary>hidden_states.0: the embedding output [n, d].</summary>
+    protected abstract float[] Embed(Sequence seq);
+
+    /// <summary>h ← h after layer <paramref name="layer"/>'s attention sub-block; writes its probabilities when asked.</summary>
+    protected abstract void AttentionBlock(int layer, float[] h, Sequence seq, float[]? probabilities);
+
+    /// <summary>h ← h after layer <paramref name="layer"/>'s MLP sub-block; writes its activation [n, intermediate] when asked.</summary>
+    protected abstract void MlpBlock(int layer, float[] h, Sequence seq, float[]? activations);
+
+    /// <summary>The final norm, in place (GPT-2 ln_f, Llama model.norm; BERT has none).</summary>
+    protected virtual void FinalNorm(Span<float> h, int rows) { }
+
+    /// <summary>logits [rows, vocab] from final hidden rows [rows, d].</summary>
+    protected abstract void Head(ReadOnlySpan<float> h, int rows, Span<float> logits);
+
+    /// <summary>Family-specific preparation (rotary tables, position limits).</summary>
+    protected virtual void Prepare(Sequence seq) { }
+
+    // ---------------------------------------------------------------- the public API
+
+    /// <summary>
+    /// Runs the model on one sequence, keeping what <paramref name="request"/> asks for. <paramref name="onLayer"/>
+    /// receives each layer's capture as soon as that layer is done.
+    /// </summary>
+    public CaptureResult Forward(ForwardInput input, CaptureRequest request, CancellationToken ct = default, Action<LayerCapture>? onLayer = null)
+    {
+        var seq = Begin(input);
+        int n = seq.N, d = Config.Hidden, L = Config.Layers;
+        var hidden = request.HiddenStates ? new List<Tensor>(L + 1) : null;
+        var attentions = new Dictionary<int, Tensor>();
+        var mlps = new Dictionary<int, Tensor>();
+
+        var h = Embed(seq);
+        hidden?.Add(new Tensor((float[])h.Clone(), n, d));
+        for (int l = 0; l < L; l++)
+        {
+            ct.ThrowIfCancellationRequested();
+            var probs = request.WantsAttention(l) ? new float[(long)Config.Heads * n * n] : null;
+            var act = request.MlpActivations ? new float[(long)n * Config.Intermediate] : null;
+            AttentionBlock(l, h, seq, probs);
+            ct.ThrowIfCancellationRequested();
+            MlpBlock(l, h, seq, act);
+            if (l == L - 1) FinalNorm(h, n);
+
+            Tensor? hs = hidden is null ? null : new Tensor((float[])h.Clone(), n, d);
+            Tensor? at = probs is null ? null : new Tensor(probs, Config.Heads, n, n);
+            Tensor? mt = act is null ? null : new Tensor(act, n, Config.Intermediate);
+            if (hs is not null) hidden!.Add(hs);
+            if (at is not null) attentions[l] = at;
+            if (mt is not null) mlps[l] = mt;
+            onLayer?.Invoke(new LayerCapture(l, n, hs, at, mt));
+        }
+
+        Tensor? logits = null;
+        if (request.Logits && Config.HasLmHead)
+        {
+            ct.ThrowIfCancellationRequested();
+            var data = GC.AllocateUninitializedArray<float>(checked(n * Config.Vocab));
+            Head(h, n, data);
+            logits = new Tensor(data, n, Config.Vocab);
+        }
+        return new CaptureResult { Ids = (int[])input.Ids.Clone(), Logits = logits, HiddenStates = hidden, Attentions = attentions, MlpActivations = mlps };
+    }
+
+    /// <summary>
+    /// Recomputes layer <paramref name="layer"/>'s attention probabilities [heads, n, n] from its input hidden
+    /// state [n, d] (hidden_states.{layer} of an earlier capture), so callers need not keep every layer's attention.
+    /// </summary>
+    public float[] AttentionOfLayer(int layer, ReadOnlySpan<float> layerInput, ForwardInput input)
+    {
+        if ((uint)layer >= (uint)Config.Layers) throw new ModelException($"layer {layer} does not exist; the model has layers 0..{Config.Layers - 1}");
+        var seq = Begin(input);
+        int n = seq.N;
+        if (layerInput.Length != n * Config.Hidden)
+            throw new ModelException($"layer input has {layerInput.Length} values; {n} tokens × {Config.Hidden} = {n * Config.Hidden} expected");
+        var h = layerInput.ToArray();
+        var probs = new float[(long)Config.Heads * n * n];
+        AttentionBlock(layer, h, seq, probs);
+        return probs;
+    }
+
+    /// <summary>
+    /// The logit lens: hidden rows [rows, d] → logits [rows, vocab] through the output head, after the final norm
+    /// when <paramref name="applyFinalNorm"/> (and the family has one; BERT's MLM head has its own transform).
+    /// </summary>
+    public float[] Unembed(ReadOnlySpan<float> hidden, int rows, bool applyFinalNorm)
+    {
+        if (!Config.HasLmHead) throw new ModelException($"{Folder}: this checkpoint has no output head, so it cannot give logits");
+        if (rows < 0 || hidden.Length != rows * Config.Hidden)
+            throw new ModelException($"hidden has {hidden.Length} values; {rows} rows × {Config.Hidden} = {rows * Config.Hidden} expected");
+        var h = hidden.ToArray();
+        if (applyFinalNorm) FinalNorm(h, rows);
+        var logits = new float[(long)rows * Config.Vocab];
+        Head(h, rows, logits);
+        return logits;
+    }
+
+    /// <summary>
+    /// Greedy decoding: appends the argmax of the last position's logits, <paramref name="maxNew"/> times (or until
+    /// an end-of-sequence id), re-running the whole sequence each step. Returns only the new ids.
+    /// </summary>
+    public int[] Generate(int[] prompt, int maxNew, CancellationToken ct = default, Action<int>? onToken = null, bool stopAtEos = true)
+    {
+        if (!Config.IsCausal) throw new ModelException($"{Config.ModelType} is an encoder (bidirectional) model; generation needs a causal language model");
+        if (!Config.HasLmHead) throw new ModelException($"{Folder}: this checkpoint has no output head, so it cannot generate");
+        var ids = new List<int>(prompt);
+        var generated = new List<int>();
+        for (int step = 0; step < maxNew; step++)
+        {
+            ct.ThrowIfCancellationRequested();
+            var seq = Begin(new ForwardInput(ids.ToArray()));
+            int n = seq.N;
+            var h = Embed(seq);
+            for (int l = 0; l < Config.Layers; l++)
+            {
+                ct.ThrowIfCancellationRequested();
+                AttentionBlock(l, h, seq, null);
+                MlpBlock(l, h, seq, null);
+            }
+            var last = h.AsSpan((n - 1) * Config.Hidden, Config.Hidden).ToArray();
+            FinalNorm(last, 1);
+            var logits = new float[Config.Vocab];
+            Head(last, 1, logits);
+            int next = TensorPrimitives.IndexOfMax(logits);
+            ids.Add(next);
+            generated.Add(next);
+            onToken?.Invoke(next);
+            if (stopAtEos && Config.EosTokenIds.Contains(next)) break;
+        }
+        return generated.ToArray();
+    }
+
+    Sequence Begin(ForwardInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var ids = input.Ids ?? throw new ModelException("no token ids");
+        int n = ids.Length;
+        if (n == 0) throw new ModelException("the input has no tokens");
+        for (int i = 0; i < n; i++)
+            if ((uint)ids[i] >= (uint)Config.Vocab)
+                throw new ModelException($"token id {ids[i]} at position {i} is outside the vocabulary (0..{Config.Vocab - 1})");
+        if (input.AttentionMask is { } mask)
+        {
+            if (mask.Length != n) throw new ModelException($"attention mask has {mask.Length} entries for {n} tokens");
+            if (mask.Any(m => m is not (0 or 1))) throw new ModelException("attention mask entries must be 0 or 1");
+        }
+        if (input.TokenTypeIds is { } types && types.Length != n)
+            throw new ModelException($"token type ids have {types.Length} entries for {n} tokens");
+        var seq = new Sequence
+        {
+            Input = input,
+            Mask = new AttentionMask(Config.IsCausal, input.AttentionMask is { } m2 && m2.Contains(0) ? m2 : null, Config.SlidingWindow),
+        };
+        Prepare(seq);
+        return seq;
+    }
+
+    // ---------------------------------------------------------------- helpers the families share
+
+    /// <summary>A[rows, d] += B (the residual connection: h = h + sublayer(h)).</summary>
+    protected static void AddInto(Span<float> h, ReadOnlySpan<float> sublayerOutput) => TensorPrimitives.Add(sublayerOutput, h, h);
+
+    protected static float[] Scratch(long count) => GC.AllocateUninitializedArray<float>(checked((int)count));
+
+    public virtual void Dispose() => GC.SuppressFinalize(this);
+}

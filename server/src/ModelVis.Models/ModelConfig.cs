@@ -1,0 +1,259 @@
+using System.Text.Json;
+using ModelVis.Tensors;
+
+namespace ModelVis.Models;
+
+/// <summary>A model problem a person can act on (unsupported architecture, a config or weights that do not fit).</summary>
+public sealed class ModelException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>The architecture families the engine computes, and the Hugging Face model_types each covers.</summary>
+public enum ModelFamily { Gpt2, Bert, Llama }
+
+/// <summary>
+/// What a forward pass needs to know about a model, read from a Hugging Face <c>config.json</c>.
+/// Names follow the meaning, not any one family's keys (GPT-2's <c>n_embd</c> and BERT's <c>hidden_size</c> are both <see cref="Hidden"/>).
+/// </summary>
+public sealed record ModelConfig
+{
+    public static readonly IReadOnlyDictionary<string, ModelFamily> SupportedModelTypes = new Dictionary<string, ModelFamily>
+    {
+        ["gpt2"] = ModelFamily.Gpt2,
+        ["bert"] = ModelFamily.Bert,
+        ["roberta"] = ModelFamily.Bert,
+        ["xlm-roberta"] = ModelFamily.Bert,
+        ["distilbert"] = ModelFamily.Bert,
+        ["llama"] = ModelFamily.Llama,
+        ["mistral"] = ModelFamily.Llama,
+        ["qwen2"] = ModelFamily.Llama,
+    };
+
+    public static string SupportedList => string.Join(", ", SupportedModelTypes.Keys);
+
+    public required string ModelType { get; init; }
+    public required ModelFamily Family { get; init; }
+    public required int Layers { get; init; }
+    public required int Heads { get; init; }
+    /// <summary>Key/value heads (fewer than <see cref="Heads"/> with grouped-query attention).</summary>
+    public required int KvHeads { get; init; }
+    public required int HeadDim { get; init; }
+    public required int Hidden { get; init; }
+    public required int Intermediate { get; init; }
+    public required int Vocab { get; init; }
+    public required int MaxPositions { get; init; }
+    /// <summary>Decoder (each token sees only earlier ones) or encoder (bidirectional).</summary>
+    public required bool IsCausal { get; init; }
+    /// <summary>Whether the checkpoint has an output head, so a forward pass can give logits.</summary>
+    public bool HasLmHead { get; init; } = true;
+
+    public required float NormEps { get; init; }
+    public required string Activation { get; init; }
+    public bool TieWordEmbeddings { get; init; }
+    public double RopeTheta { get; init; } = 10000;
+    public RopeScaling? RopeScaling { get; init; }
+    public int TypeVocab { get; init; }
+    public int? PadTokenId { get; init; }
+    public int? BosTokenId { get; init; }
+    public int[] EosTokenIds { get; init; } = [];
+    public int SlidingWindow { get; init; }
+    public bool AttentionBias { get; init; }
+    public bool MlpBias { get; init; }
+
+    /// <summary>Reads <c>config.json</c> from a model folder.</summary>
+    public static ModelConfig FromFolder(string dir)
+    {
+        var path = File.Exists(dir) ? dir : Path.Combine(dir, "config.json");
+        if (!File.Exists(path))
+            throw new ModelException($"{dir}: no config.json (a Hugging Face model folder has config.json beside its weights)");
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            return Parse(doc.RootElement);
+        }
+        catch (JsonException e) { throw new ModelException($"{path}: not valid JSON ({e.Message})", e); }
+    }
+
+    public static ModelConfig Parse(JsonElement json)
+    {
+        if (json.ValueKind != JsonValueKind.Object) throw new ModelException("config.json is not a JSON object");
+        var c = new Reader(json);
+        string type = c.String("model_type") ?? throw new ModelException($"config.json has no \"model_type\" (supported: {SupportedList})");
+        if (!SupportedModelTypes.TryGetValue(type, out var family))
+            throw new ModelException($"model_type \"{type}\" is not supported; supported model types: {SupportedList}");
+        return family switch
+        {
+            ModelFamily.Gpt2 => ParseGpt2(c, type),
+            ModelFamily.Bert => type == "distilbert" ? ParseDistilBert(c, type) : ParseBert(c, type),
+            _ => ParseLlama(c, type),
+        };
+    }
+
+    static ModelConfig ParseGpt2(Reader c, string type)
+    {
+        int d = c.Required(type, "n_embd", "hidden_size");
+        int heads = c.Required(type, "n_head", "num_attention_heads");
+        return new ModelConfig
+        {
+            ModelType = type, Family = ModelFamily.Gpt2, IsCausal = true,
+            Layers = c.Required(type, "n_layer", "num_hidden_layers"),
+            Heads = heads, KvHeads = heads, HeadDim = HeadDimOf(type, d, heads), Hidden = d,
+            Intermediate = c.Int("n_inner") ?? 4 * d,
+            Vocab = c.Required(type, "vocab_size"),
+            MaxPositions = c.Required(type, "n_positions", "max_position_embeddings"),
+            NormEps = (float)(c.Double("layer_norm_epsilon") ?? 1e-5),
+            Activation = c.String("activation_function") ?? "gelu_new",
+            TieWordEmbeddings = c.Bool("tie_word_embeddings") ?? true,
+            BosTokenId = c.Int("bos_token_id"), EosTokenIds = c.Ints("eos_token_id"),
+            AttentionBias = true, MlpBias = true,
+        }.Checked(c);
+    }
+
+    static ModelConfig ParseBert(Reader c, string type)
+    {
+        int d = c.Required(type, "hidden_size");
+        int heads = c.Required(type, "num_attention_heads");
+        var positionType = c.String("position_embedding_type") ?? "absolute";
+        if (positionType != "absolute")
+            throw new ModelException($"{type}: position_embedding_type \"{positionType}\" is not supported (only \"absolute\")");
+        return new ModelConfig
+        {
+            ModelType = type, Family = ModelFamily.Bert, IsCausal = false,
+            Layers = c.Required(type, "num_hidden_layers"),
+            Heads = heads, KvHeads = heads, HeadDim = HeadDimOf(type, d, heads), Hidden = d,
+            Intermediate = c.Required(type, "intermediate_size"),
+            Vocab = c.Required(type, "vocab_size"),
+            MaxPositions = c.Required(type, "max_position_embeddings"),
+            NormEps = (float)(c.Double("layer_norm_eps") ?? 1e-12),
+            Activation = c.String("hidden_act") ?? "gelu",
+            TypeVocab = c.Int("type_vocab_size") ?? 2,
+            PadTokenId = c.Int("pad_token_id") ?? (type == "bert" ? 0 : 1),
+            TieWordEmbeddings = c.Bool("tie_word_embeddings") ?? true,
+            BosTokenId = c.Int("bos_token_id"), EosTokenIds = c.Ints("eos_token_id"),
+            AttentionBias = true, MlpBias = true,
+        }.Checked(c);
+    }
+
+    static ModelConfig ParseDistilBert(Reader c, string type)
+    {
+        int d = c.Required(type, "dim", "hidden_size");
+        int heads = c.Required(type, "n_heads", "num_attention_heads");
+        return new ModelConfig
+        {
+            ModelType = type, Family = ModelFamily.Bert, IsCausal = false,
+            Layers = c.Required(type, "n_layers", "num_hidden_layers"),
+            Heads = heads, KvHeads = heads, HeadDim = HeadDimOf(type, d, heads), Hidden = d,
+            Intermediate = c.Required(type, "hidden_dim", "intermediate_size"),
+            Vocab = c.Required(type, "vocab_size"),
+            MaxPositions = c.Required(type, "max_position_embeddings"),
+            NormEps = 1e-12f,
+            Activation = c.String("activation") ?? "gelu",
+            TypeVocab = 0,
+            PadTokenId = c.Int("pad_token_id") ?? 0,
+            TieWordEmbeddings = c.Bool("tie_word_embeddings") ?? true,
+            AttentionBias = true, MlpBias = true,
+        }.Checked(c);
+    }
+
+    static ModelConfig ParseLlama(Reader c, string type)
+    {
+        int d = c.Required(type, "hidden_size");
+        int heads = c.Required(type, "num_attention_heads");
+        int kv = c.Int("num_key_value_heads") ?? heads;
+        if (kv <= 0 || heads % kv != 0)
+            throw new ModelException($"{type}: num_attention_heads {heads} is not a multiple of num_key_value_heads {kv}");
+        int window = 0;
+        if (type == "mistral" || (type == "qwen2" && (c.Bool("use_sliding_window") ?? false)))
+            window = c.Int("sliding_window") ?? 0;
+        return new ModelConfig
+        {
+            ModelType = type, Family = ModelFamily.Llama, IsCausal = true,
+            Layers = c.Required(type, "num_hidden_layers"),
+            Heads = heads, KvHeads = kv, HeadDim = c.Int("head_dim") ?? HeadDimOf(type, d, heads), Hidden = d,
+            Intermediate = c.Required(type, "intermediate_size"),
+            Vocab = c.Required(type, "vocab_size"),
+            MaxPositions = c.Int("max_position_embeddings") ?? 2048,
+            NormEps = (float)(c.Double("rms_norm_eps") ?? 1e-6),
+            Activation = c.String("hidden_act") ?? "silu",
+            RopeTheta = c.Double("rope_theta") ?? 10000,
+            RopeScaling = ParseRopeScaling(c, type),
+            TieWordEmbeddings = c.Bool("tie_word_embeddings") ?? false,
+            BosTokenId = c.Int("bos_token_id"), EosTokenIds = c.Ints("eos_token_id"),
+            SlidingWindow = window,
+            // Qwen2 always has q/k/v biases (and no o_proj bias); Llama/Mistral only when attention_bias says so.
+            AttentionBias = type == "qwen2" || (c.Bool("attention_bias") ?? false),
+            MlpBias = c.Bool("mlp_bias") ?? false,
+        }.Checked(c);
+    }
+
+    static RopeScaling? ParseRopeScaling(Reader c, string type)
+    {
+        if (!c.Json.TryGetProperty("rope_scaling", out var s) || s.ValueKind == JsonValueKind.Null) return null;
+        if (s.ValueKind != JsonValueKind.Object) throw new ModelException($"{type}: rope_scaling must be an object or null");
+        var r = new Reader(s);
+        var kind = r.String("rope_type") ?? r.String("type") ?? "default";
+        if (!RopeScaling.SupportedTypes.Contains(kind))
+            throw new ModelException($"{type}: rope_scaling type \"{kind}\" is not supported (supported: {string.Join(", ", RopeScaling.SupportedTypes)})");
+        return new RopeScaling(kind,
+            Factor: r.Double("factor") ?? 1,
+            OriginalMaxPositions: r.Int("original_max_position_embeddings"),
+            LowFreqFactor: r.Double("low_freq_factor") ?? 1,
+            HighFreqFactor: r.Double("high_freq_factor") ?? 4,
+            AttentionFactor: r.Double("attention_factor"),
+            BetaFast: r.Double("beta_fast") ?? 32,
+            BetaSlow: r.Double("beta_slow") ?? 1,
+            MScale: r.Double("mscale"),
+            MScaleAllDim: r.Double("mscale_all_dim"));
+    }
+
+    static int HeadDimOf(string type, int hidden, int heads)
+    {
+        if (heads <= 0 || hidden % heads != 0)
+            throw new ModelException($"{type}: hidden size {hidden} is not divisible by the {heads} attention heads");
+        return hidden / heads;
+    }
+
+    ModelConfig Checked(Reader c)
+    {
+        foreach (var (name, value) in new[] { ("layers", Layers), ("heads", Heads), ("hidden size", Hidden), ("intermediate size", Intermediate), ("vocab size", Vocab), ("max positions", MaxPositions), ("head dim", HeadDim) })
+            if (value <= 0) throw new ModelException($"{ModelType}: config.json gives {name} = {value}; it must be positive");
+        if (!Activations.IsKnown(Activation))
+            throw new ModelException($"{ModelType}: activation \"{Activation}\" is not supported (supported: gelu, gelu_new, gelu_pytorch_tanh, silu, relu)");
+        return this;
+    }
+
+    /// <summary>Typed access to config.json values, with aliases for keys that differ between families.</summary>
+    sealed class Reader(JsonElement json)
+    {
+        public JsonElement Json => json;
+
+        JsonElement? Find(string key) =>
+            json.TryGetProperty(key, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
+
+        public int? Int(string key) => Find(key) is { } v
+            ? v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var i) ? i
+              : v.ValueKind == JsonValueKind.Array && v.GetArrayLength() > 0 && v[0].TryGetInt32(out var first) ? first
+              : throw new ModelException($"config.json: \"{key}\" should be an integer, found {v.GetRawText()}")
+            : null;
+
+        public int[] Ints(string key) => Find(key) is { } v
+            ? v.ValueKind == JsonValueKind.Array ? v.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.Number).Select(e => e.GetInt32()).ToArray()
+              : v.ValueKind == JsonValueKind.Number ? [v.GetInt32()] : []
+            : [];
+
+        public double? Double(string key) => Find(key) is { } v
+            ? v.ValueKind == JsonValueKind.Number ? v.GetDouble() : throw new ModelException($"config.json: \"{key}\" should be a number, found {v.GetRawText()}")
+            : null;
+
+        public bool? Bool(string key) => Find(key) is { } v
+            ? v.ValueKind switch { JsonValueKind.True => true, JsonValueKind.False => false, _ => throw new ModelException($"config.json: \"{key}\" should be true or false") }
+            : null;
+
+        public string? String(string key) => Find(key) is { ValueKind: JsonValueKind.String } v ? v.GetString() : null;
+
+        public int Required(string type, params string[] keys)
+        {
+            foreach (var k in keys)
+                if (Int(k) is { } v) return v;
+            throw new ModelException($"config.json of this {type} model has no \"{keys[0]}\"{(keys.Length > 1 ? $" (or {string.Join(", ", keys.Skip(1).Select(k => $"\"{k}\""))})" : "")}, which a {type} model needs");
+        }
+    }
+}

@@ -1,0 +1,27 @@
+using ModelVis.Checkpoints;
+
+namespace ModelVis.Models;
+
+/// <summary>Opens a Hugging Face model folder (config.json + weights in any format CheckpointLoader reads).</summary>
+public static class ModelLoader
+{
+    /// <summary>
+    /// Reads config.json, picks the architecture family from its model_type, and loads and packs the weights.
+    /// Unknown model types, configs missing what the family needs, and weights that do not fit the config all
+    /// throw <see cref="ModelException"/> (or <see cref="CheckpointException"/> for a damaged file) with a message a person can act on.
+    /// </summary>
+    public static LanguageModel Load(string dir)
+    {
+        if (File.Exists(dir) && Path.GetFileName(dir) == "config.json") dir = Path.GetDirectoryName(Path.GetFullPath(dir))!;
+        if (!Directory.Exists(dir)) throw new ModelException($"{dir}: no such model folder");
+        var config = ModelConfig.FromFolder(dir);
+        using var checkpoint = CheckpointLoader.Open(dir);
+        return config.Family switch
+        {
+            ModelFamily.Gpt2 => Gpt2.Load(config, dir, checkpoint),
+            ModelFamily.Bert => Bert.Load(config, dir, checkpoint),
+            ModelFamily.Llama => Llama.Load(config, dir, checkpoint),
+            _ => throw new ModelException($"model_type \"{config.ModelType}\" is not supported; supported model types: {ModelConfig.SupportedList}"),
+        };
+    }
+}

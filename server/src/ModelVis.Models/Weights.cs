@@ -1,0 +1,98 @@
+using ModelVis.Checkpoints;
+using ModelVis.Tensors;
+
+namespace ModelVis.Models;
+
+/// <summary>
+/// Reads a family's tensors out of a checkpoint by name, checking each shape against what config.json implies,
+/// widening F16/BF16 to float32 and packing matrices for the kernels. Large matrices are streamed in row
+/// chunks, so loading never holds a second full float copy of a big embedding table.
+/// </summary>
+sealed class Weights(ICheckpoint checkpoint, string modelType, string prefix = "")
+{
+    const int ChunkElements = 1 << 20;
+
+    public ICheckpoint Checkpoint => checkpoint;
+    public string Prefix { get; set; } = prefix;
+
+    string FileName => Path.GetFileName(checkpoint.Path);
+
+    /// <summary>The first of <paramref name="prefixes"/> under which <paramref name="probe"/> exists, or null.</summary>
+    public string? FindPrefix(string probe, params string[] prefixes) =>
+        prefixes.FirstOrDefault(p => checkpoint.TryGet(p + probe, out _));
+
+    public bool Has(string name) => checkpoint.TryGet(Prefix + name, out _);
+    public bool HasExact(string name) => checkpoint.TryGet(name, out _);
+
+    TensorInfo Info(string fullName, params long[] shape)
+    {
+        if (!checkpoint.TryGet(fullName, out var t))
+            throw new ModelException($"{FileName}: missing tensor `{fullName}`, which a {modelType} model needs (is this checkpoint for a different architecture?)");
+        if (!t.Shape.SequenceEqual(shape))
+            throw new ModelException($"{FileName}: tensor `{fullName}` has shape {t.ShapeText} but config.json implies [{string.Join(", ", shape)}]; the weights do not belong to this config");
+        if (!t.DType.IsReadableAsFloat())
+            throw new ModelException($"{FileName}: tensor `{fullName}` has dtype {t.DType.Name()}; the engine reads F32, F16, BF16 and F64 weights");
+        return t;
+    }
+
+    /// <summary>A vector or small matrix as floats (norm gains, biases, position tables).</summary>
+    public float[] Floats(string name, params long[] shape) => checkpoint.ReadFloats(Info(Prefix + name, shape));
+
+    public float[]? OptionalFloats(string name, params long[] shape) => Has(name) ? Floats(name, shape) : null;
+
+    /// <summary>An nn.Linear weight W [out, in] packed as the product's B = Wᵀ [in, out].</summary>
+    public PackedMatrix LinearWeight(string name, int outFeatures, int inFeatures) =>
+        FusedLinearWeight(inFeatures, (name, outFeatures));
+
+    /// <summary>Several nn.Linear weights with the same input, side by side in one packed matrix (q|k|v, gate|up).</summary>
+    public PackedMatrix FusedLinearWeight(int inFeatures, params (string Name, int Out)[] parts)
+    {
+        var packed = new PackedMatrix(inFeatures, parts.Sum(p => p.Out));
+        int column = 0;
+        foreach (var (name, outFeatures) in parts)
+        {
+            var t = Info(Prefix + name, outFeatures, inFeatures);
+            StreamRows(t, outFeatures, inFeatures, (row, data) => packed.SetColumns(column + row, data));
+            column += outFeatures;
+        }
+        return packed;
+    }
+
+    /// <summary>A Conv1D weight (GPT-2) stored [in, out]: already B.</summary>
+    public PackedMatrix Conv1DWeight(string name, int inFeatures, int outFeatures)
+    {
+        var t = Info(Prefix + name, inFeatures, outFeatures);
+        var packed = new PackedMatrix(inFeatures, outFeatures);
+        StreamRows(t, inFeatures, outFeatures, (row, data) => packed.SetRows(row, data));
+        return packed;
+    }
+
+    /// <summary>Concatenated biases for a fused weight (all present or all absent).</summary>
+    public float[]? FusedBias(params (string Name, int Out)[] parts)
+    {
+        if (!parts.Any(p => Has(p.Name))) return null;
+        return parts.SelectMany(p => Floats(p.Name, p.Out)).ToArray();
+    }
+
+    void StreamRows(TensorInfo t, int rows, int cols, Action<int, float[]> sink)
+    {
+        int chunkRows = Math.Max(1, ChunkElements / cols);
+        var buffer = new float[Math.Min(rows, chunkRows) * cols];
+        for (int r = 0; r < rows; r += chunkRows)
+        {
+            int count = Math.Min(chunkRows, rows - r);
+            var data = count * cols == buffer.Length ? buffer : new float[count * cols];
+            checkpoint.ReadFloats(t, (long)r * cols, data);
+            sink(r, data);
+        }
+    }
+}
+
+/// <summary>LayerNorm parameters: y = (x − mean)/√(var + eps) · γ + β.</summary>
+sealed record LayerNormWeights(float[] Gamma, float[] Beta, float Eps)
+{
+    public void Apply(ReadOnlySpan<float> x, int rows, Span<float> y) => Norms.LayerNorm(x, rows, Gamma.Length, Gamma, Beta, Eps, y);
+
+    public static LayerNormWeights Read(Weights w, string name, int dim, float eps) =>
+        new(w.Floats(name + ".weight", dim), w.Floats(name + ".bias", dim), eps);
+}

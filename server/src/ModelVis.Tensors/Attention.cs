@@ -1,0 +1,158 @@
+using System.Buffers;
+using System.Numerics.Tensors;
+
+namespace ModelVis.Tensors;
+
+/// <summary>
+/// Which keys a query may see. <see cref="Causal"/>: only keys at or before the query;
+/// <see cref="KeyMask"/>: Hugging Face's attention_mask (0 = padding, never attended);
+/// <see cref="SlidingWindow"/>: when &gt; 0, only the last that many keys (Mistral).
+/// </summary>
+public readonly record struct AttentionMask(bool Causal, int[]? KeyMask = null, int SlidingWindow = 0)
+{
+    public bool Allows(int query, int key) =>
+        (!Causal || key <= query)
+        && (SlidingWindow <= 0 || query - key < SlidingWindow)
+        && (KeyMask is null || KeyMask[key] != 0);
+}
+
+/// <summary>
+/// Multi-head scaled dot-product attention, fused: for each head and each block of 6 query rows the scores
+/// q·kᵀ come out of the matmul micro-kernel into a small tile, are scaled, masked and softmaxed in place,
+/// and the same tile is multiplied by V, so no [n, n] matrix exists unless the caller asks for the
+/// probabilities. K and V are packed once per key/value head; grouped-query heads share them.
+/// Masked probabilities are exactly 0, as in the reference (their scores get −∞ before the exponential).
+/// </summary>
+public static unsafe class Attention
+{
+    const int NR = PackedMatrix.PanelWidth;
+    const int RowBlocksPerItem = 16;
+
+    /// <summary>
+    /// <paramref name="qkv"/> holds n rows of <paramref name="rowStride"/> floats; query head h is at
+    /// <c>qOffset + h·headDim</c> in a row, key/value head g at <c>kOffset + g·headDim</c> / <c>vOffset + g·headDim</c>.
+    /// Query head h uses key/value head <c>h / (heads / kvHeads)</c>. Scores are divided by <paramref name="scaleDivisor"/>
+    /// (√headDim), as torch does. Writes <paramref name="context"/> [n, heads·headDim] and, when not empty,
+    /// <paramref name="probabilities"/> [heads, n, n].
+    /// </summary>
+    public static void Compute(ReadOnlySpan<float> qkv, int n, int rowStride, int qOffset, int kOffset, int vOffset,
+        int heads, int kvHeads, int headDim, float scaleDivisor, AttentionMask mask, Span<float> context, Span<float> probabilities)
+    {
+        if (heads % kvHeads != 0) throw new ArgumentException($"{heads} query heads cannot share {kvHeads} key/value heads evenly");
+        if (qkv.Length < (long)n * rowStride) throw new ArgumentException("qkv is too short");
+        if (context.Length < (long)n * heads * headDim) throw new ArgumentException("context is too short");
+        if (!probabilities.IsEmpty && probabilities.Length < (long)heads * n * n) throw new ArgumentException("probabilities is too short");
+        if (mask.KeyMask is { } km && km.Length != n) throw new ArgumentException($"attention mask has {km.Length} entries for {n} tokens");
+
+        int keyPanels = (n + NR - 1) / NR, paddedKeys = keyPanels * NR;
+        int dimPanels = (headDim + NR - 1) / NR;
+        int kPackSize = keyPanels * headDim * NR, vPackSize = dimPanels * n * NR;
+        var packs = new float[kvHeads * (kPackSize + vPackSize)];
+
+        fixed (float* pqkv = qkv)
+        fixed (float* pctx = context)
+        fixed (float* pprob = probabilities)
+        fixed (float* ppack = packs)
+        {
+            nint qkvPtr = (nint)pqkv, ctxPtr = (nint)pctx, probPtr = (nint)pprob, packPtr = (nint)ppack;
+            bool keepProbabilities = !probabilities.IsEmpty;
+
+            // Pack Kᵀ (panels of 32 keys, head_dim rows each) and V (panels of 32 dims, n rows each) per KV head.
+            Parallelism.ForEach(kvHeads, g =>
+            {
+                float* src = (float*)qkvPtr;
+                float* kPack = (float*)packPtr + (long)g * (kPackSize + vPackSize);
+                float* vPack = kPack + kPackSize;
+                for (int j = 0; j < n; j++)
+                {
+                    float* krow = src + (long)j * rowStride + kOffset + g * headDim;
+                    float* vrow = src + (long)j * rowStride + vOffset + g * headDim;
+                    float* kdst = kPack + (long)(j / NR) * headDim * NR + j % NR;
+                    for (int d = 0; d < headDim; d++) kdst[d * NR] = krow[d];
+                    for (int d = 0; d < headDim; d++) vPack[(long)(d / NR) * n * NR + (long)j * NR + d % NR] = vrow[d];
+                }
+            });
+
+            int rowTiles = (n + 5) / 6, itemsPerHead = (rowTiles + RowBlocksPerItem - 1) / RowBlocksPerItem;
+            int ctxStride = heads * headDim, group = heads / kvHeads;
+            Parallelism.ForEach(heads * itemsPerHead, item =>
+            {
+                int h = item / itemsPerHead, block = item % itemsPerHead;
+                int g = h / group;
+                float* kPack = (float*)packPtr + (long)g * (kPackSize + vPackSize);
+                float* vPack = kPack + kPackSize;
+                var scoresArray = ArrayPool<float>.Shared.Rent(6 * paddedKeys);
+                try
+                {
+                    fixed (float* scores = scoresArray)
+                    {
+                        const int tr = 6; // query rows per score tile
+                        int firstRow = block * RowBlocksPerItem * 6, lastRow = Math.Min(n, firstRow + RowBlocksPerItem * 6);
+                        for (int i0 = firstRow; i0 < lastRow; i0 += tr)
+                        {
+                            int rows = Math.Min(tr, lastRow - i0);
+                            int keyEnd = mask.Causal ? Math.Min(n, i0 + rows) : n;
+                            int panels = (keyEnd + NR - 1) / NR;
+                            // Scores for this block of queries: S = Q_h · K_gᵀ, one key panel at a time.
+                            float* q = (float*)qkvPtr + (long)i0 * rowStride + qOffset + h * headDim;
+                            for (int p = 0; p < panels; p++)
+                                TileRowsOf(q, rowStride, kPack + (long)p * headDim * NR, headDim, scores + p * NR, paddedKeys, rows, NR);
+                            for (int r = 0; r < rows; r++)
+                            {
+                                var row = new Span<float>(scores + r * paddedKeys, keyEnd);
+                                MaskedSoftmax(row, i0 + r, scaleDivisor, mask);
+                                if (keepProbabilities)
+                                {
+                                    var dst = new Span<float>((float*)probPtr + ((long)h * n + i0 + r) * n, n);
+                                    row.CopyTo(dst);
+                                    dst[keyEnd..].Clear();
+                                }
+                            }
+                            // context rows = P · V_g, one 32-wide panel of head dimensions at a time.
+                            float* ctx = (float*)ctxPtr + (long)i0 * ctxStride + h * headDim;
+                            for (int dp = 0; dp < dimPanels; dp++)
+                                TileRowsOf(scores, paddedKeys, vPack + (long)dp * n * NR, keyEnd, ctx + dp * NR, ctxStride, rows, Math.Min(NR, headDim - dp * NR));
+                        }
+                    }
+                }
+                finally { ArrayPool<float>.Shared.Return(scoresArray); }
+            });
+        }
+    }
+
+    /// <summary>C[rows × cols] = A[rows × k] · panel, for up to 6 rows, in kernel-height steps.</summary>
+    static void TileRowsOf(float* a, int lda, float* panel, int k, float* c, int ldc, int rows, int cols)
+    {
+        int tr = MatMul.TileRows;
+        for (int r = 0; r < rows; r += tr)
+            MatMul.Tile(a + (long)r * lda, lda, panel, k, c + (long)r * ldc, ldc, Math.Min(tr, rows - r), cols, load: false, bias: null);
+    }
+
+    /// <summary>
+    /// One query row of scores over keys [0, row.Length): divide by √d, mask, softmax. Masked keys end exactly 0.
+    /// A row with no visible key gets a uniform distribution, which is what adding finfo.min to every score gives.
+    /// </summary>
+    static void MaskedSoftmax(Span<float> row, int query, float scaleDivisor, AttentionMask mask)
+    {
+        TensorPrimitives.Divide(row, scaleDivisor, row);
+        int start = mask.SlidingWindow > 0 ? Math.Max(0, query - mask.SlidingWindow + 1) : 0;
+        int end = mask.Causal ? Math.Min(row.Length, query + 1) : row.Length;
+        bool any = false;
+        if (mask.KeyMask is { } km)
+        {
+            for (int j = start; j < end; j++)
+                if (km[j] == 0) row[j] = float.NegativeInfinity;
+                else any = true;
+        }
+        else any = end > start;
+        row[..start].Clear();
+        row[end..].Clear();
+        var visible = row[start..end];
+        if (!any)
+        {
+            visible.Fill(1f / Math.Max(1, visible.Length));
+            return;
+        }
+        Softmax.InPlace(visible);
+    }
+}

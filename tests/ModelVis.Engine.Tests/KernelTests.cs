@@ -1,0 +1,222 @@
+using ModelVis.Tensors;
+using Xunit;
+
+namespace ModelVis.Engine.Tests;
+
+/// <summary>The kernels against plain double-precision loops, on every instruction-set path and on awkward sizes.</summary>
+[Collection("kernel path")] // tests here switch MatMul.Path, which is global
+public class KernelTests
+{
+    static float[] Random(int count, int seed)
+    {
+        var rng = new Random(seed);
+        var x = new float[count];
+        for (int i = 0; i < count; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
+        return x;
+    }
+
+    public static TheoryData<KernelPath, int, int, int> MatMulShapes()
+    {
+        var data = new TheoryData<KernelPath, int, int, int>();
+        foreach (var path in Enum.GetValues<KernelPath>())
+            foreach (var (m, k, n) in new[] { (1, 1, 1), (7, 13, 33), (6, 64, 32), (13, 300, 70), (50, 520, 100), (97, 64, 200) })
+                data.Add(path, m, k, n);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(MatMulShapes))]
+    public void Matmul_matches_a_naive_product(KernelPath path, int m, int k, int n)
+    {
+        if (path == KernelPath.Vector512 && !System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) return;
+        if (path == KernelPath.Vector256 && !System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated) return;
+        var saved = MatMul.Path;
+        try
+        {
+            MatMul.Path = path;
+            var a = Random(m * k, 1);
+            var w = Random(n * k, 2);        // nn.Linear layout [n, k]
+            var bias = Random(n, 3);
+            var linear = new Linear(PackedMatrix.FromTransposed(w, n, k), bias);
+            var c = linear.Forward(a, m);
+            var acc = new float[m * n];
+            Array.Fill(acc, 5f);
+            MatMul.Multiply(a, m, linear.Weight, acc, accumulate: true);
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    double s = 0;
+                    for (int t = 0; t < k; t++) s += (double)a[i * k + t] * w[j * k + t];
+                    Assert.True(Math.Abs(c[i * n + j] - (s + bias[j])) < 1e-4, $"C[{i},{j}] = {c[i * n + j]}, expected {s + bias[j]}");
+                    Assert.True(Math.Abs(acc[i * n + j] - (s + 5)) < 1e-4);
+                }
+        }
+        finally { MatMul.Path = saved; }
+    }
+
+    [Fact]
+    public void Packing_row_major_and_transposed_agree_and_columns_read_back()
+    {
+        int k = 37, n = 45;
+        var b = Random(k * n, 4);
+        var bt = new float[n * k];
+        for (int i = 0; i < k; i++) for (int j = 0; j < n; j++) bt[j * k + i] = b[i * n + j];
+        var p1 = PackedMatrix.FromRowMajor(b, k, n);
+        var p2 = PackedMatrix.FromTransposed(bt, n, k);
+        var column = new float[k];
+        for (int j = 0; j < n; j++)
+        {
+            p1.CopyColumn(j, column);
+            Assert.Equal(bt.AsSpan(j * k, k).ToArray(), column);
+            for (int i = 0; i < k; i++) Assert.Equal(p1[i, j], p2[i, j]);
+        }
+    }
+
+    public static TheoryData<KernelPath, bool, int, int, int> AttentionShapes()
+    {
+        var data = new TheoryData<KernelPath, bool, int, int, int>();
+        foreach (var path in Enum.GetValues<KernelPath>())
+            foreach (var causal in new[] { true, false })
+                foreach (var (n, heads, kv) in new[] { (1, 2, 1), (7, 4, 4), (45, 8, 2) })
+                    data.Add(path, causal, n, heads, kv);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(AttentionShapes))]
+    public void Fused_attention_matches_naive_attention(KernelPath path, bool causal, int n, int heads, int kvHeads)
+    {
+        if (path == KernelPath.Vector512 && !System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) return;
+        var saved = MatMul.Path;
+        try
+        {
+            MatMul.Path = path;
+            const int hd = 40;
+            int width = (heads + 2 * kvHeads) * hd;
+            var qkv = Random(n * width, 5);
+            int[]? keyMask = n > 3 && !causal ? Enumerable.Range(0, n).Select(j => j % 3 == 2 ? 0 : 1).ToArray() : null;
+            var mask = new AttentionMask(causal, keyMask);
+            var ctx = new float[n * heads * hd];
+            var probs = new float[heads * n * n];
+            Attention.Compute(qkv, n, width, 0, heads * hd, (heads + kvHeads) * hd, heads, kvHeads, hd, MathF.Sqrt(hd), mask, ctx, probs);
+            for (int h = 0; h < heads; h++)
+            {
+                int g = h / (heads / kvHeads);
+                for (int i = 0; i < n; i++)
+                {
+                    var s = new double[n];
+                    double max = double.NegativeInfinity;
+                    for (int j = 0; j < n; j++)
+                    {
+                        if (!mask.Allows(i, j)) { s[j] = double.NegativeInfinity; continue; }
+                        double dot = 0;
+                        for (int d = 0; d < hd; d++) dot += (double)qkv[i * width + h * hd + d] * qkv[j * width + (heads + g) * hd + d];
+                        s[j] = dot / Math.Sqrt(hd);
+                        max = Math.Max(max, s[j]);
+                    }
+                    double sum = 0;
+                    for (int j = 0; j < n; j++) sum += s[j] = Math.Exp(s[j] - max);
+                    for (int j = 0; j < n; j++)
+                    {
+                        double p = s[j] / sum, got = probs[(h * n + i) * n + j];
+                        if (!mask.Allows(i, j)) Assert.Equal(0f, (float)got);
+                        else Assert.True(Math.Abs(got - p) < 1e-5, $"P[{h},{i},{j}] = {got}, expected {p}");
+                    }
+                    for (int d = 0; d < hd; d++)
+                    {
+                        double c = 0;
+                        for (int j = 0; j < n; j++) c += s[j] / sum * qkv[j * width + (heads + kvHeads + g) * hd + d];
+                        Assert.True(Math.Abs(ctx[i * heads * hd + h * hd + d] - c) < 1e-5);
+                    }
+                }
+            }
+        }
+        finally { MatMul.Path = saved; }
+    }
+
+    [Fact]
+    public void Norms_and_softmax_match_their_definitions()
+    {
+        int rows = 3, dim = 37;
+        var x = Random(rows * dim, 6);
+        var g = Random(dim, 7);
+        var b = Random(dim, 8);
+        var ln = new float[rows * dim];
+        var rms = new float[rows * dim];
+        Norms.LayerNorm(x, rows, dim, g, b, 1e-5f, ln);
+        Norms.RmsNorm(x, rows, dim, g, 1e-5f, rms);
+        for (int r = 0; r < rows; r++)
+        {
+            var row = x.Skip(r * dim).Take(dim).Select(v => (double)v).ToArray();
+            double mean = row.Average(), variance = row.Select(v => (v - mean) * (v - mean)).Average(), ms = row.Select(v => v * v).Average();
+            for (int i = 0; i < dim; i++)
+            {
+                Assert.Equal((row[i] - mean) / Math.Sqrt(variance + 1e-5) * g[i] + b[i], ln[r * dim + i], 5);
+                Assert.Equal(row[i] / Math.Sqrt(ms + 1e-5) * g[i], rms[r * dim + i], 5);
+            }
+        }
+        var s = new float[] { 1, 2, 3, -1000 };
+        Softmax.InPlace(s);
+        Assert.Equal(1.0, s.Sum(), 6);
+        Assert.Equal(0f, s[3]);
+        Assert.Equal(Math.Exp(1) / (Math.Exp(1) + Math.Exp(2) + Math.Exp(3)), s[0], 6);
+    }
+
+    [Theory]
+    [InlineData(0.0, 0.0)]
+    [InlineData(0.5, 0.52049987781304654)]
+    [InlineData(-1.0, -0.84270079294971487)]
+    [InlineData(2.4, 0.99931148610335)]
+    [InlineData(2.6, 0.99976396558347)]
+    [InlineData(4.0, 0.99999998458274)]
+    public void Erf_is_accurate(double x, double expected) => Assert.Equal(expected, Activations.Erf(x), 12);
+
+    [Fact]
+    public void Activations_match_their_formulas()
+    {
+        var x = Enumerable.Range(-40, 81).Select(i => i / 8f).ToArray();
+        var exact = (float[])x.Clone(); Activations.GeluExact(exact);
+        var tanh = (float[])x.Clone(); Activations.GeluTanh(tanh);
+        var silu = (float[])x.Clone(); Activations.Silu(silu);
+        for (int i = 0; i < x.Length; i++)
+        {
+            double v = x[i];
+            Assert.True(Math.Abs(0.5 * v * (1 + Activations.Erf(v / Math.Sqrt(2))) - exact[i]) < 1e-6);
+            Assert.True(Math.Abs(0.5 * v * (1 + Math.Tanh(Math.Sqrt(2 / Math.PI) * (v + 0.044715 * v * v * v))) - tanh[i]) < 2e-6);
+            Assert.True(Math.Abs(v / (1 + Math.Exp(-v)) - silu[i]) < 2e-6);
+        }
+    }
+
+    [Fact]
+    public void Rotary_rotates_pairs_by_position_times_frequency()
+    {
+        var rotary = new Rotary(8, 10000, 128);
+        var (cos, sin) = rotary.Tables(3);
+        var x = Random(3 * 8, 9);
+        var y = (float[])x.Clone();
+        rotary.Apply(y, 3, 8, 0, 1, cos, sin);
+        for (int p = 0; p < 3; p++)
+            for (int j = 0; j < 4; j++)
+            {
+                double angle = p * Math.Pow(10000, -2.0 * j / 8);
+                double x1 = x[p * 8 + j], x2 = x[p * 8 + j + 4];
+                Assert.Equal(x1 * Math.Cos(angle) - x2 * Math.Sin(angle), y[p * 8 + j], 5);
+                Assert.Equal(x2 * Math.Cos(angle) + x1 * Math.Sin(angle), y[p * 8 + j + 4], 5);
+            }
+    }
+
+    [Fact]
+    public void Rope_scaling_types_change_frequencies_as_documented()
+    {
+        var plain = new Rotary(64, 500000, 8192).Tables(2);
+        var linear = new Rotary(64, 500000, 8192, new RopeScaling("linear", Factor: 2)).Tables(2);
+        var llama3 = new Rotary(64, 500000, 131072, new RopeScaling("llama3", Factor: 8, OriginalMaxPositions: 8192, LowFreqFactor: 1, HighFreqFactor: 4)).Tables(2);
+        var yarn = new Rotary(64, 10000, 4096, new RopeScaling("yarn", Factor: 4, OriginalMaxPositions: 4096)).Tables(2);
+        // position 1: sin(angle) ≈ angle = inverse frequency
+        Assert.Equal(plain.Sin[64 + 31] / 2, linear.Sin[64 + 31], 6);                // linear halves every frequency
+        Assert.Equal(plain.Sin[64 + 0], llama3.Sin[64 + 0], 6);                      // llama3 keeps the highest frequency
+        Assert.Equal(plain.Sin[64 + 31] / 8, llama3.Sin[64 + 31], 6);                // and divides the lowest by the factor
+        Assert.Equal(0.1 * Math.Log(4) + 1, yarn.Cos[0], 5);                         // yarn scales cos/sin by its attention factor
+        Assert.Throws<ArgumentException>(() => new Rotary(64, 10000, 4096, new RopeScaling("longrope")));
+    }
+}
