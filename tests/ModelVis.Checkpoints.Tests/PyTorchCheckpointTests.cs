@@ -61,6 +61,22 @@ public class PyTorchCheckpointTests
         Assert.Contains("pytorch_lightning.callbacks.model_checkpoint.ModelCheckpoint", ckpt.IgnoredObjects);
         Assert.Contains("__main__.Backbone", ckpt.IgnoredObjects);
 
+        // Checksums from Python's own pickle with torch storages (classes outside torch stubbed out).
+        (string Name, double Sum, double AbsSum, float First)[] expected =
+        [
+            ("backbone.l1.weight", -9.392527706750428, 5842.085954496901, 0.010998121462762356f),
+            ("backbone.l1.bias", 2.1389180217520334, 10.300726067798678, -0.06596257537603378f),
+            ("backbone.l2.weight", -28.19391059243935, 134.37252446301864, -0.02513161487877369f),
+            ("backbone.l2.bias", 0.394794091116637, 0.6793894073925912, 0.002525514457374811f),
+        ];
+        foreach (var (name, sum, absSum, first) in expected)
+        {
+            var v = ckpt.ReadFloats(name);
+            Assert.Equal(sum, v.Sum(x => (double)x), 1e-9 * absSum);
+            Assert.Equal(absSum, v.Sum(x => Math.Abs((double)x)), 1e-9 * absSum);
+            Assert.Equal(first, v[0]);
+        }
+
         var w = ckpt.ReadFloats("backbone.l1.weight");
         Assert.All(w, v => Assert.True(float.IsFinite(v)));
         double mean = w.Average(v => (double)v), std = Math.Sqrt(w.Average(v => (v - mean) * (v - mean)));

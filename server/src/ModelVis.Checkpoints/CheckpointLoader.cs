@@ -17,6 +17,8 @@ public static class CheckpointLoader
         [".pt"] = p => new PyTorchCheckpoint(p),
         [".pth"] = p => new PyTorchCheckpoint(p),
         [".ckpt"] = p => new PyTorchCheckpoint(p),
+        // llama.cpp GGUF (v2, v3): float tensors read, quantized ones listed.
+        [".gguf"] = p => new GgufFile(p),
     };
 
     public static ICheckpoint Open(string path)

@@ -1,7 +1,15 @@
 namespace ModelVis.Checkpoints;
 
-/// <summary>Element types as safetensors names them.</summary>
-public enum DType { F64, F32, F16, BF16, I64, I32, I16, I8, U8, Bool, F8_E4M3, F8_E5M2, U16, U32, U64 }
+/// <summary>
+/// Element types as safetensors names them, then GGUF's block-quantized types (listed, never widened:
+/// their <see cref="DTypes.Size"/> is not an element size; use <see cref="DTypes.ByteLength"/>).
+/// </summary>
+public enum DType
+{
+    F64, F32, F16, BF16, I64, I32, I16, I8, U8, Bool, F8_E4M3, F8_E5M2, U16, U32, U64,
+    Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K,
+    IQ2_XXS, IQ2_XS, IQ3_XXS, IQ1_S, IQ4_NL, IQ3_S, IQ2_S, IQ4_XS, IQ1_M, TQ1_0, TQ2_0, MXFP4,
+}
 
 public static class DTypes
 {
@@ -12,6 +20,27 @@ public static class DTypes
         DType.F16 or DType.BF16 or DType.I16 or DType.U16 => 2,
         _ => 1,
     };
+
+    /// <summary>GGUF block-quantized types: (elements per block, bytes per block).</summary>
+    public static (int Elements, int Bytes) Block(this DType t) => t switch
+    {
+        DType.Q4_0 => (32, 18), DType.Q4_1 => (32, 20), DType.Q5_0 => (32, 22), DType.Q5_1 => (32, 24),
+        DType.Q8_0 => (32, 34), DType.Q8_1 => (32, 36), DType.IQ4_NL => (32, 18), DType.MXFP4 => (32, 17),
+        DType.Q2_K => (256, 84), DType.Q3_K => (256, 110), DType.Q4_K => (256, 144), DType.Q5_K => (256, 176),
+        DType.Q6_K => (256, 210), DType.Q8_K => (256, 292), DType.IQ2_XXS => (256, 66), DType.IQ2_XS => (256, 74),
+        DType.IQ3_XXS => (256, 98), DType.IQ1_S => (256, 50), DType.IQ3_S => (256, 110), DType.IQ2_S => (256, 82),
+        DType.IQ4_XS => (256, 136), DType.IQ1_M => (256, 56), DType.TQ1_0 => (256, 54), DType.TQ2_0 => (256, 66),
+        _ => (1, t.Size()),
+    };
+
+    public static bool IsQuantized(this DType t) => t >= DType.Q4_0;
+
+    /// <summary>Bytes that <paramref name="elements"/> elements of this type take (whole blocks for quantized types).</summary>
+    public static long ByteLength(this DType t, long elements)
+    {
+        var (n, bytes) = t.Block();
+        return checked((elements + n - 1) / n * bytes);
+    }
 
     /// <summary>Whether the engine can widen this type to float32 for display and compute.</summary>
     public static bool IsReadableAsFloat(this DType t) => t is DType.F32 or DType.F16 or DType.BF16 or DType.F64;

@@ -23,6 +23,7 @@ public sealed class SafetensorsWriter
 
     public SafetensorsWriter AddRaw(string name, DType dtype, long[] shape, byte[] data)
     {
+        if (dtype.IsQuantized()) throw new ArgumentException($"tensor `{name}`: {dtype.Name()} is a GGUF block type, which safetensors cannot hold");
         long expected = shape.Aggregate(1L, (a, b) => a * b) * dtype.Size();
         if (data.Length != expected) throw new ArgumentException($"tensor `{name}`: {data.Length} bytes for shape [{string.Join(", ", shape)}] of {dtype.Name()} (needs {expected})");
         if (_tensors.Any(t => t.Name == name)) throw new ArgumentException($"tensor `{name}` added twice");
