@@ -9,5 +9,6 @@ static class VerbList
     public static IEnumerable<Command> All =>
     [
         ServeVerb.Create(),
+        TokenizeVerb.Create(),
     ];
 }

@@ -1,0 +1,84 @@
+using System.CommandLine;
+using System.Text.Json;
+using ModelVis.Rpc;
+using ModelVis.Tokenizers;
+
+namespace ModelVis.Cli.Verbs;
+
+/// <summary>
+/// <c>tokenize --model DIR (--text TEXT | --input FILE.jsonl) [--no-special] [--json]</c>: ids, tokens and UTF-16
+/// [start, end) offsets (null for tokens the template added). With --input, each line {"text": "..."} gets one output line.
+/// </summary>
+static class TokenizeVerb
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Model folder, or a folder with only tokenizer files", Required = true };
+        var text = new Option<string?>("--text") { Description = "Text to tokenize" };
+        var input = new Option<string?>("--input") { Description = "JSON Lines file, one {\"text\": \"...\"} per line" };
+        var noSpecial = new Option<bool>("--no-special") { Description = "Do not add the template's special tokens ([CLS], <s>, …)" };
+        var json = new Option<bool>("--json") { Description = "JSON on stdout" };
+        var cmd = new Command("tokenize", "Tokenize text with a model's tokenizer, with each token's character span") { model, text, input, noSpecial, json };
+        cmd.SetAction(parse =>
+        {
+            try { return Run(parse); }
+            catch (Exception e) when (ErrorTranslation.TryUserError(e, out var message))
+            {
+                // System.CommandLine would print a stack trace; a bad folder or input file is the user's to fix.
+                Console.Error.WriteLine($"modelvis: {message}");
+                return 1;
+            }
+        });
+        return cmd;
+
+        int Run(ParseResult parse)
+        {
+            var dir = Path.GetFullPath(parse.GetValue(model)!);
+            var tokenizer = Tokenizer.FromFolder(dir);
+            bool addSpecial = !parse.GetValue(noSpecial), asJson = parse.GetValue(json);
+            var one = parse.GetValue(text);
+            var file = parse.GetValue(input);
+            if ((one == null) == (file == null)) throw new UserInputException("tokenize: give exactly one of --text or --input");
+            if (one != null) { Write(tokenizer, one, addSpecial, asJson); return 0; }
+            if (!File.Exists(file)) throw new UserInputException($"{file}: file not found");
+            int lineNo = 0;
+            foreach (var line in File.ReadLines(file!))
+            {
+                lineNo++;
+                if (string.IsNullOrWhiteSpace(line)) continue;
+                string? t;
+                try
+                {
+                    using var doc = JsonDocument.Parse(line);
+                    t = doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("text", out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+                }
+                catch (JsonException e) { throw new UserInputException($"{file}:{lineNo}: not valid JSON ({e.Message})"); }
+                if (t == null) throw new UserInputException($"{file}:{lineNo}: expected {{\"text\": \"...\"}}");
+                Write(tokenizer, t, addSpecial, asJson);
+            }
+            return 0;
+        }
+    }
+
+    static void Write(Tokenizer tokenizer, string text, bool addSpecial, bool asJson)
+    {
+        var e = tokenizer.Encode(text, addSpecial);
+        if (asJson)
+        {
+            CliRunner.WriteJson(new
+            {
+                ids = e.Ids,
+                tokens = e.Tokens,
+                offsets = e.Offsets.Select(o => o is { } s ? new[] { s.Start, s.End } : null).ToArray(),
+            });
+            return;
+        }
+        for (int i = 0; i < e.Count; i++)
+        {
+            var span = e.Offsets[i] is { } s ? $"[{s.Start}, {s.End})" : "(added)";
+            var slice = e.Offsets[i] is { } s2 ? JsonSerializer.Serialize(text[s2.Start..s2.End]) : "";
+            Console.WriteLine($"{e.Ids[i],8}  {JsonSerializer.Serialize(e.Tokens[i]),-24} {span,-12} {slice}");
+        }
+        Console.Error.WriteLine($"{e.Count} tokens ({tokenizer.ModelType}, vocabulary {tokenizer.VocabSize:N0})");
+    }
+}
