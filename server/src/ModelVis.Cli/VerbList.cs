@@ -9,6 +9,8 @@ static class VerbList
     public static IEnumerable<Command> All =>
     [
         ServeVerb.Create(),
+        CaptureVerb.Create(),
+        GenerateVerb.Create(),
         TokenizeVerb.Create(),
     ];
 }

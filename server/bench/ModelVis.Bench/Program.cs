@@ -1,0 +1,18 @@
+using BenchmarkDotNet.Running;
+using ModelVis.Bench;
+
+// `engine` prints the engine's report (FMA peak, matmul, forward passes beside PyTorch; see EngineReport),
+// `engine-forward` is its child process. Anything else goes to BenchmarkDotNet's switcher, so every
+// [Benchmark] class in this assembly can be picked with --filter.
+return args.FirstOrDefault() switch
+{
+    "engine" => EngineReport.Run(args),
+    "engine-forward" => EngineReport.Child(args),
+    _ => RunBenchmarks(args),
+};
+
+static int RunBenchmarks(string[] args)
+{
+    BenchmarkSwitcher.FromAssembly(typeof(EngineReport).Assembly).Run(args);
+    return 0;
+}
