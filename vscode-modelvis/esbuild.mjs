@@ -1,0 +1,38 @@
+// Bundles the extension (dist/extension.js, vscode external) and the webview scripts
+// (dist/webview/<name>.js, one per panel in media/webview/). Flags: --production, --watch.
+import * as esbuild from 'esbuild';
+import { readdirSync } from 'node:fs';
+
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+
+const webviewEntries = readdirSync('media/webview')
+  .filter((f) => f.endsWith('.ts') && f !== 'common.ts' && !f.endsWith('.d.ts'))
+  .map((f) => `media/webview/${f}`);
+
+const common = { bundle: true, minify: production, sourcemap: !production, logLevel: 'info', target: 'es2022' };
+
+const contexts = await Promise.all([
+  esbuild.context({
+    ...common,
+    entryPoints: ['src/extension.ts'],
+    outfile: 'dist/extension.js',
+    platform: 'node',
+    format: 'cjs',
+    external: ['vscode'],
+  }),
+  esbuild.context({
+    ...common,
+    entryPoints: webviewEntries,
+    outdir: 'dist/webview',
+    platform: 'browser',
+    format: 'iife',
+  }),
+]);
+
+if (watch) {
+  await Promise.all(contexts.map((c) => c.watch()));
+} else {
+  await Promise.all(contexts.map((c) => c.rebuild()));
+  await Promise.all(contexts.map((c) => c.dispose()));
+}

@@ -1,0 +1,122 @@
+// Types of the host protocol (docs/protocol.md). Property names are camelCase on the wire.
+
+export const ErrorCodes = {
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
+  InternalError: -32603,
+  RequestCancelled: -32800,
+  /** A user error (bad checkpoint, unknown architecture, oversized input): the message is shown as is. */
+  UserError: -32001,
+} as const;
+
+export interface InitializeResult {
+  serverInfo: { name: string; version: string };
+  runtime?: string;
+  device?: {
+    kind: string;
+    cpuModel?: string;
+    cores?: number;
+    simdWidthBits?: number;
+    instructionSets?: string[];
+    os?: string;
+    architecture?: string;
+  };
+}
+
+export interface ModelEntry {
+  path: string;
+  name: string;
+  source: 'workspace' | 'root' | 'hf-cache';
+  kind: 'folder' | 'file';
+  architecture?: string;
+  modelType?: string;
+  error?: string;
+}
+
+export interface DiscoverParams {
+  roots: string[];
+  includeHfCache?: boolean;
+  hfCache?: string;
+}
+
+export interface DiscoverResult {
+  models: ModelEntry[];
+}
+
+export interface TensorRef {
+  name: string;
+  dtype: string;
+  shape: number[];
+  file: string;
+  readable: boolean;
+}
+
+export interface TreeNode {
+  name: string;
+  /** Dotted prefix, e.g. "model.layers.0.self_attn". */
+  path: string;
+  kind: 'module' | 'layers' | 'tensor';
+  parameters: number;
+  /** For "layers": the first and last index of the collapsed numbered children. */
+  range?: [number, number];
+  children?: TreeNode[];
+  tensor?: TensorRef;
+}
+
+export interface ModelTree {
+  path: string;
+  name: string;
+  architecture?: string;
+  modelType?: string;
+  totalParameters: number;
+  dtypes: Record<string, number>;
+  files: string[];
+  root: TreeNode;
+}
+
+export interface TensorStats {
+  count: number;
+  min: number;
+  max: number;
+  mean: number;
+  std: number;
+  zeros: number;
+  zeroFraction: number;
+  nan: number;
+  inf: number;
+}
+
+export interface TensorInspection {
+  name: string;
+  dtype: string;
+  shape: number[];
+  file: string;
+  parameters: number;
+  readable: boolean;
+  /** Why the values are not shown (dtypes other than F32/F16/BF16). */
+  note?: string;
+  stats?: TensorStats;
+  histogram?: { min: number; max: number; counts: number[] };
+}
+
+export interface TensorImage {
+  /** base64 PNG */
+  png: string;
+  width: number;
+  height: number;
+  layout: 'matrix' | 'strip' | 'grid';
+  source: { rows: number; cols: number };
+  downsample?: { rowFactor: number; colFactor: number; method: 'maxabs' | 'mean' };
+  grid?: { slices: number; gridCols: number; sliceRows: number; sliceCols: number; shown: number };
+  scale: { min: number; max: number; limit: number; colormap: string };
+}
+
+export interface WorkDoneProgressValue {
+  kind: 'begin' | 'report' | 'end';
+  title?: string;
+  message?: string;
+  percentage?: number;
+  cancellable?: boolean;
+}

@@ -1,0 +1,128 @@
+// What the tensor panel shows, computed from the host's answers (pure: used by the panel's
+// webview script and tested without a browser).
+
+import { formatCount, formatInteger, formatNumber, formatPercent, formatShape } from './format';
+import type { TensorImage, TensorInspection } from './protocol';
+
+export type Reduce = 'maxabs' | 'mean';
+
+/** State the extension posts to the tensor webview. */
+export interface TensorViewState {
+  modelPath: string;
+  modelName: string;
+  tensor: string;
+  status: 'loading' | 'ready' | 'error';
+  error?: string;
+  inspection?: TensorInspection;
+  imageStatus: 'loading' | 'ready' | 'error' | 'none';
+  image?: TensorImage;
+  imageError?: string;
+  reduce: Reduce;
+}
+
+export type TensorWebviewMessage =
+  | { type: 'ready' }
+  | { type: 'setReduce'; reduce: Reduce }
+  | { type: 'reload' };
+
+export interface StatRow {
+  key: 'count' | 'min' | 'max' | 'mean' | 'std' | 'zeros' | 'nan' | 'inf';
+  label: string;
+  value: string;
+}
+
+export function statRows(inspection: TensorInspection): StatRow[] {
+  const s = inspection.stats;
+  if (!s) return [];
+  return [
+    { key: 'count', label: 'Values', value: formatInteger(s.count) },
+    { key: 'min', label: 'Min', value: formatNumber(s.min) },
+    { key: 'max', label: 'Max', value: formatNumber(s.max) },
+    { key: 'mean', label: 'Mean', value: formatNumber(s.mean) },
+    { key: 'std', label: 'Std', value: formatNumber(s.std) },
+    { key: 'zeros', label: 'Zeros', value: `${formatPercent(s.zeroFraction)} (${formatInteger(s.zeros)})` },
+    { key: 'nan', label: 'NaN', value: formatInteger(s.nan) },
+    { key: 'inf', label: 'Inf', value: formatInteger(s.inf) },
+  ];
+}
+
+/** "F32 · 768×3072 · 2.36M parameters" */
+export function tensorSummary(inspection: TensorInspection): string {
+  return `${inspection.dtype} · ${formatShape(inspection.shape)} · ${formatCount(inspection.parameters)} parameters`;
+}
+
+/** The sentences under the heatmap: layout, downsampling and what was left out. */
+export function imageNotes(image: TensorImage): string[] {
+  const notes: string[] = [];
+  if (image.layout === 'strip') notes.push(`1-D tensor of ${formatInteger(image.source.cols * image.source.rows)} values, shown as a strip.`);
+  if (image.layout === 'grid' && image.grid) {
+    const g = image.grid;
+    const which = g.shown < g.slices ? `the first ${formatInteger(g.shown)} of ${formatInteger(g.slices)}` : `all ${formatInteger(g.slices)}`;
+    notes.push(`Grid of 2-D slices: ${which} slices of ${g.sliceRows}×${g.sliceCols}, ${g.gridCols} per row.`);
+  }
+  const d = image.downsample;
+  if (d && (d.rowFactor > 1 || d.colFactor > 1)) {
+    const how = d.method === 'maxabs' ? 'max-abs' : 'mean';
+    notes.push(
+      `Downsampled ${d.rowFactor}×${d.colFactor} by block ${how} (${formatInteger(image.source.rows)}×${formatInteger(image.source.cols)} → ${image.height}×${image.width} pixels).`,
+    );
+  } else if (image.layout === 'matrix') {
+    notes.push(`Full resolution: one pixel per value (${formatInteger(image.source.rows)}×${formatInteger(image.source.cols)}).`);
+  }
+  return notes;
+}
+
+/** Legend labels for the diverging scale, centred at zero. */
+export function scaleLabels(image: TensorImage): { low: string; mid: string; high: string; caption: string } {
+  const l = image.scale.limit;
+  return {
+    low: formatNumber(-l),
+    mid: '0',
+    high: formatNumber(l),
+    caption: `Colour scale ${image.scale.colormap}, centred at 0, ±${formatNumber(l)} (values from ${formatNumber(image.scale.min)} to ${formatNumber(image.scale.max)})`,
+  };
+}
+
+/** Integer scale factor so that small images are shown with visible pixels but fit the width. */
+export function displayScale(width: number, height: number, maxWidth: number, maxHeight = 640): number {
+  if (width <= 0 || height <= 0) return 1;
+  const s = Math.floor(Math.min(maxWidth / width, maxHeight / height));
+  return Math.max(1, Math.min(16, s));
+}
+
+export interface HistogramBar {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  from: number;
+  to: number;
+  count: number;
+}
+
+/** Bars of a histogram in a width×height box; optional log scale so rare bins stay visible. */
+export function histogramBars(
+  hist: { min: number; max: number; counts: number[] },
+  width: number,
+  height: number,
+  log = false,
+): HistogramBar[] {
+  const n = hist.counts.length;
+  if (n === 0) return [];
+  const f = (c: number) => (log ? Math.log10(1 + c) : c);
+  const top = Math.max(...hist.counts.map(f));
+  const binWidth = (hist.max - hist.min) / n;
+  const w = width / n;
+  return hist.counts.map((count, i) => {
+    const h = top > 0 ? (f(count) / top) * height : 0;
+    return {
+      x: i * w,
+      y: height - h,
+      width: w,
+      height: h,
+      from: hist.min + i * binWidth,
+      to: hist.min + (i + 1) * binWidth,
+      count,
+    };
+  });
+}
