@@ -1,0 +1,44 @@
+// "ModelVis: Visualize Attention" from the editor's context menu on selected text: the request
+// must reach the .NET host (attention/run) and its answer must come back to the user, either as a
+// message (before the model engine exists: "needs a model engine") or as an attention panel.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, TIMEOUTS, waitFor } from './harness.mjs';
+
+let s;
+
+before(async () => {
+  s = await launch({ name: 'attention', settings: (ws) => ({ 'modelvis.model': ws.model }) });
+});
+after(async () => {
+  await s?.close();
+});
+
+test('Visualize Attention from the context menu on a selection reaches the host and answers', async () => {
+  await s.guard('attention', async () => {
+    const { pythonName, sentence } = s.workspaceInfo;
+    await s.openFile(pythonName);
+    const box = await s.selectText(sentence);
+    await s.rightClickMenu('Visualize Attention', box);
+
+    // The extension logs every attention/run answer to the "ModelVis" output channel: the request
+    // went through the host and came back (the log file is written by VS Code for the channel).
+    const logLine = await waitFor(() => /attention\/run\b.*/.exec(s.extensionHostLog())?.[0], {
+      timeout: TIMEOUTS.host, message: 'attention/run in the ModelVis output channel',
+    });
+    // What the user sees: an attention panel, or a ModelVis message with the host's answer.
+    const answer = await waitFor(async () => {
+      const toast = s.page.locator('.notifications-toasts .notification-toast', { hasText: /ModelVis|attention|model engine/i }).first();
+      if (await toast.isVisible().catch(() => false)) return { kind: 'message', text: (await toast.innerText()).replace(/\s+/g, ' ') };
+      const panelTab = s.page.locator('.tabs-container .tab', { hasText: /attention/i }).first();
+      if (await panelTab.isVisible().catch(() => false)) return { kind: 'panel', text: await panelTab.innerText() };
+      return null;
+    }, { timeout: TIMEOUTS.host, message: 'a ModelVis message or attention panel' });
+    s.attentionAnswer = { logLine, ...answer };
+    process.stderr.write(`[e2e] attention: ${JSON.stringify(s.attentionAnswer)}\n`);
+    // The host's stub answer before the engine lands, or the engine's result.
+    assert.doesNotMatch(`${answer.text} ${logLine}`, /unknown method|does not support|host bug/i, 'the host knows attention/run');
+    assert.match(answer.text, answer.kind === 'panel' ? /attention/i : /model engine|attention computed/i);
+    await s.screenshot('attention');
+  });
+});

