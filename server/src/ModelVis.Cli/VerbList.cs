@@ -12,5 +12,9 @@ static class VerbList
         CaptureVerb.Create(),
         GenerateVerb.Create(),
         TokenizeVerb.Create(),
+        InspectVerb.Create(),
+        RenderVerb.Create(),
+        TrainVerb.Create(),
+        FeaturesVerb.Create(),
     ];
 }

@@ -14,5 +14,6 @@ public static class HandlerFamilies
     [
         new InitializeHandler(),
         new ModelsHandlers(),
+        new TensorsHandlers(),
     ];
 }

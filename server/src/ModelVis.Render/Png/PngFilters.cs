@@ -135,7 +135,7 @@ internal static class PngFilters
             }
             sum = (long)Vector256.Sum(acc);
         }
-        for (; i < row.Length; i++) sum += Math.Abs((sbyte)row[i]);
+        for (; i < row.Length; i++) sum += Math.Abs((int)(sbyte)row[i]); // widen first: |-128| overflows sbyte
         return sum;
     }
 
