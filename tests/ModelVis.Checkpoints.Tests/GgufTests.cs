@@ -139,7 +139,9 @@ public class GgufTests
         Assert.Equal(200L, g.Metadata["general.u8"]);
         Assert.Equal(new object[] { "<s>", "a", "é" }, (object[])g.Metadata["tokenizer.ggml.tokens"]);
         Assert.Equal(32, g.Alignment);
-        Assert.Equal(0, g.DataStart % 32);
+        // Where Hugging Face's independent reader (@huggingface/gguf) puts the data of this file, and its offsets.
+        Assert.Equal(736, g.DataStart);
+        Assert.Equal([0L, 64, 96, 128, 224], g.Tensors.Select(t => t.Offset - g.DataStart));
 
         Assert.Equal(["token_embd.weight", "output_norm.weight", "blk.0.attn_q.weight", "blk.0.ffn_down.weight", "blk.0.ffn_up.weight"],
             g.Tensors.Select(t => t.Name));

@@ -8,7 +8,7 @@ public enum DType
 {
     F64, F32, F16, BF16, I64, I32, I16, I8, U8, Bool, F8_E4M3, F8_E5M2, U16, U32, U64,
     Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K,
-    IQ2_XXS, IQ2_XS, IQ3_XXS, IQ1_S, IQ4_NL, IQ3_S, IQ2_S, IQ4_XS, IQ1_M, TQ1_0, TQ2_0, MXFP4,
+    IQ2_XXS, IQ2_XS, IQ3_XXS, IQ1_S, IQ4_NL, IQ3_S, IQ2_S, IQ4_XS, IQ1_M, TQ1_0, TQ2_0, MXFP4, NVFP4, Q1_0, Q2_0,
 }
 
 public static class DTypes
@@ -30,6 +30,7 @@ public static class DTypes
         DType.Q6_K => (256, 210), DType.Q8_K => (256, 292), DType.IQ2_XXS => (256, 66), DType.IQ2_XS => (256, 74),
         DType.IQ3_XXS => (256, 98), DType.IQ1_S => (256, 50), DType.IQ3_S => (256, 110), DType.IQ2_S => (256, 82),
         DType.IQ4_XS => (256, 136), DType.IQ1_M => (256, 56), DType.TQ1_0 => (256, 54), DType.TQ2_0 => (256, 66),
+        DType.NVFP4 => (64, 36), DType.Q1_0 => (128, 18), DType.Q2_0 => (64, 18),
         _ => (1, t.Size()),
     };
 

@@ -38,6 +38,7 @@ public sealed class GgufFile : ICheckpoint
         [19] = DType.IQ1_S, [20] = DType.IQ4_NL, [21] = DType.IQ3_S, [22] = DType.IQ2_S, [23] = DType.IQ4_XS,
         [24] = DType.I8, [25] = DType.I16, [26] = DType.I32, [27] = DType.I64, [28] = DType.F64, [29] = DType.IQ1_M,
         [30] = DType.BF16, [34] = DType.TQ1_0, [35] = DType.TQ2_0, [39] = DType.MXFP4,
+        [40] = DType.NVFP4, [41] = DType.Q1_0, [42] = DType.Q2_0,
     };
 
     public GgufFile(string path)

@@ -252,7 +252,7 @@ public sealed class PyTorchCheckpoint : ICheckpoint
         {
             lock (_windowLock)
             {
-                if (_windowOwner != slot)
+                if (!ReferenceEquals(_windowOwner, slot))
                 {
                     var w = new byte[(hi - lo + 1) * size];
                     _zip.Read(slot.Entry, lo * size, w);
