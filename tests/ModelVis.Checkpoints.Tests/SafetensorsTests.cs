@@ -146,6 +146,23 @@ public class SafetensorsShardedTests
         Assert.Contains("JSON", e.Message);
     }
 
+    [Theory]
+    [InlineData("""{"weight_map": {"a": 3}}""", "`a` is not a file name")]
+    [InlineData("""{"weight_map": {"a": "../elsewhere.safetensors"}}""", "outside the model folder")]
+    [InlineData("""{"weight_map": {"a": "/etc/passwd"}}""", "outside the model folder")]
+    [InlineData("""[1, 2]""", "not a JSON object")]
+    [InlineData("""{"metadata": {}}""", "no \"weight_map\"")]
+    [InlineData("""{"weight_map": {"a": "model-00001-of-00001.safetensors", "ghost": "model-00001-of-00001.safetensors"}}""", "`ghost` is listed")]
+    public void BadIndexIsExplained(string index, string expected)
+    {
+        using var dir = new Fixtures.TempDir();
+        new SafetensorsWriter().Add("a", [1f], 1).Save(dir.File("model-00001-of-00001.safetensors"));
+        File.WriteAllText(dir.File("model.safetensors.index.json"), index);
+        var e = Assert.Throws<CheckpointException>(() => CheckpointLoader.Open(dir.Path));
+        Assert.Contains("model.safetensors.index.json", e.Message);
+        Assert.Contains(expected, e.Message);
+    }
+
     [Fact]
     public void SameTensorInTwoShardsIsNamed()
     {

@@ -60,18 +60,40 @@ public static class CheckpointLoader
         var dir = System.IO.Path.GetDirectoryName(indexPath)!;
         string name = System.IO.Path.GetFileName(indexPath);
         HashSet<string> shards;
+        var listed = new List<(string Tensor, string Shard)>();
         try
         {
             using var doc = JsonDocument.Parse(File.ReadAllBytes(indexPath));
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                throw new CheckpointException($"{name}: not a JSON object with a \"weight_map\"");
             if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
                 throw new CheckpointException($"{name}: no \"weight_map\" object");
-            shards = map.EnumerateObject().Select(p => p.Value.GetString() ?? "").ToHashSet();
+            shards = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var p in map.EnumerateObject())
+            {
+                if (p.Value.ValueKind != JsonValueKind.String || p.Value.GetString() is not { Length: > 0 } shard)
+                    throw new CheckpointException($"{name}: weight_map entry `{p.Name}` is not a file name");
+                if (System.IO.Path.IsPathRooted(shard) || shard.Split('/', '\\').Contains(".."))
+                    throw new CheckpointException($"{name}: weight_map entry `{p.Name}` points outside the model folder (\"{shard}\")");
+                shards.Add(shard);
+                listed.Add((p.Name, shard));
+            }
         }
         catch (JsonException e) { throw new CheckpointException($"{name}: not valid JSON ({e.Message})", e); }
+        catch (InvalidOperationException e) { throw new CheckpointException($"{name}: not valid UTF-8 JSON ({e.Message})", e); }
         foreach (var s in shards)
             if (!File.Exists(System.IO.Path.Combine(dir, s)))
                 throw new CheckpointException($"{name}: shard \"{s}\" is listed in weight_map but missing from {dir}");
-        return OpenMany(dir, shards.Order(StringComparer.Ordinal).Select(s => System.IO.Path.Combine(dir, s)).ToArray());
+        var opened = OpenMany(dir, shards.Order(StringComparer.Ordinal).Select(s => System.IO.Path.Combine(dir, s)).ToArray());
+        foreach (var (tensor, shard) in listed)
+            if (!opened.TryGet(tensor, out var info) || System.IO.Path.GetFileName(info.File) != System.IO.Path.GetFileName(shard))
+            {
+                opened.Dispose();
+                throw new CheckpointException(info == null
+                    ? $"{name}: tensor `{tensor}` is listed in weight_map under {shard}, but no shard holds it"
+                    : $"{name}: tensor `{tensor}` is listed in weight_map under {shard}, but it is in {System.IO.Path.GetFileName(info.File)}");
+            }
+        return opened;
     }
 
     static ICheckpoint OpenMany(string folder, string[] files)

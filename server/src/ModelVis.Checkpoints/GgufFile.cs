@@ -14,6 +14,8 @@ public sealed class GgufFile : ICheckpoint
 {
     const uint Magic = 0x46554747; // "GGUF" little-endian
     const int MaxDims = 4;
+    const long MaxItems = 1 << 24;          // tensors, metadata pairs, or array items: far above any real model
+    const long MaxStringBytes = 1 << 26;    // 64 MB for one string
 
     readonly SafeFileHandle _handle;
     readonly Dictionary<string, TensorInfo> _byName = new(StringComparer.Ordinal);
@@ -57,8 +59,8 @@ public sealed class GgufFile : ICheckpoint
                 throw new CheckpointException($"{FileName}: GGUF version 1 (2023) is not supported; convert it with llama.cpp's current tools to version 3");
             if (Version is not (2 or 3))
                 throw new CheckpointException($"{FileName}: GGUF version {Version} is not supported (versions 2 and 3 are)");
-            long tensorCount = r.Count("tensor count", 8 + 4 + 4 + 8);
-            long kvCount = r.Count("metadata count", 8 + 4);
+            long tensorCount = r.Count("tensor count", 8 + 4 + 4 + 8, MaxItems);
+            long kvCount = r.Count("metadata count", 8 + 4, MaxItems);
 
             var metadata = new Dictionary<string, object>(StringComparer.Ordinal);
             for (long i = 0; i < kvCount; i++)
@@ -157,7 +159,7 @@ public sealed class GgufFile : ICheckpoint
     object[] ReadArray(Reader r, string key, int depth)
     {
         var type = (ValueType)r.U32();
-        long n = r.Count($"length of `{key}`", 1);
+        long n = r.Count($"length of array `{key}`", 1, MaxItems);
         var items = new object[n];
         for (long i = 0; i < n; i++) items[i] = ReadValue(r, type, key, depth + 1);
         return items;
@@ -185,9 +187,10 @@ public sealed class GgufFile : ICheckpoint
         public ulong U64() => BitConverter.ToUInt64(Bytes(8));
 
         /// <summary>A count of items each taking at least <paramref name="minBytes"/> bytes: checked against the file size.</summary>
-        public long Count(string what, long minBytes)
+        public long Count(string what, long minBytes, long max)
         {
             ulong n = U64();
+            if (n > (ulong)max) throw new CheckpointException($"{file}: {what} {n} is over the limit of {max} (corrupt header)");
             if (n > (ulong)((length - Position) / Math.Max(1, minBytes) + 1))
                 throw new CheckpointException($"{file}: {what} {n} cannot fit in the {length}-byte file (corrupt header)");
             return (long)n;
@@ -197,6 +200,7 @@ public sealed class GgufFile : ICheckpoint
         {
             ulong n = U64();
             if (n > (ulong)(length - Position)) throw Truncated(what);
+            if (n > MaxStringBytes) throw new CheckpointException($"{file}: {what} is {n} bytes long, over the 64 MB limit (corrupt header)");
             if (n == 0) return "";
             var b = new byte[n];
             s.ReadExactly(b);

@@ -73,6 +73,10 @@ public sealed unsafe class SafetensorsFile : ICheckpoint
         {
             throw new CheckpointException($"{FileName}: header is not valid JSON ({e.Message})", e);
         }
+        catch (InvalidOperationException e)
+        {
+            throw new CheckpointException($"{FileName}: header is not valid UTF-8 JSON ({e.Message})", e);
+        }
 
         long dataLength = FileLength - DataStart;
         foreach (var t in tensors)

@@ -103,8 +103,13 @@ public sealed class PyTorchCheckpoint : ICheckpoint
                 long count = Count(t.Shape, name);
                 if (count > 0)
                 {
-                    long last = t.StorageOffset;
-                    for (int i = 0; i < t.Shape.Length; i++) last += (t.Shape[i] - 1) * t.Strides[i];
+                    long last;
+                    try
+                    {
+                        last = t.StorageOffset;
+                        for (int i = 0; i < t.Shape.Length; i++) last = checked(last + (t.Shape[i] - 1) * t.Strides[i]);
+                    }
+                    catch (OverflowException) { last = long.MaxValue; }
                     if (last >= storageElems)
                         throw new CheckpointException($"{FileName}: tensor `{name}` (shape {Show(t.Shape)}, stride {Show(t.Strides)}, offset {t.StorageOffset}) reaches element {last} but its storage `{entryName}` has {storageElems} elements (corrupt file)");
                 }
@@ -175,13 +180,15 @@ public sealed class PyTorchCheckpoint : ICheckpoint
         }
     }
 
-    static string KeyText(object? k) => k switch
+    static string KeyText(object? k, int depth = 0) => k switch
     {
         string s => s,
         null => "None",
         bool b => b ? "True" : "False",
-        PyTuple t => "(" + string.Join(", ", t.Items.Select(KeyText)) + ")",
-        _ => Convert.ToString(k, System.Globalization.CultureInfo.InvariantCulture) ?? "?",
+        PyTuple t when depth < 8 => "(" + string.Join(", ", t.Items.Select(x => KeyText(x, depth + 1))) + ")",
+        PyTuple => "(…)",
+        long or double or System.Numerics.BigInteger => Convert.ToString(k, System.Globalization.CultureInfo.InvariantCulture) ?? "?",
+        _ => "<" + k.GetType().Name + ">",
     };
 
     /// <summary>Refuses files that are not zip archives with a message saying what they are.</summary>

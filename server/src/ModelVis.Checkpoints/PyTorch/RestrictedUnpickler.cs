@@ -460,8 +460,9 @@ internal sealed class RestrictedUnpickler
             case GlobalKind.RebuildParameter:
                 return args.Length >= 1 && args[0] is TorchTensor t ? t : throw Error($"{g.FullName} without a tensor at byte {at}");
             case GlobalKind.RebuildFromType:
-                // _rebuild_from_type_v2(func, new_type, args, state): the tensor is func(*args).
-                if (args.Length < 3 || args[2] is not PyTuple inner) throw Error($"{g.FullName} with unexpected arguments at byte {at}");
+                // _rebuild_from_type_v2(func, new_type, args, state): the tensor is func(*args), where func rebuilds a tensor.
+                if (args.Length < 3 || args[2] is not PyTuple inner || args[0] is not PyGlobal { Kind: GlobalKind.RebuildTensor or GlobalKind.RebuildParameter })
+                    throw Error($"{g.FullName} with unexpected arguments at byte {at}");
                 return Call(args[0], inner.Items, at);
             case GlobalKind.Device:
                 return args.Length >= 1 ? string.Join(":", args.Where(a => a != null)) : "cpu";

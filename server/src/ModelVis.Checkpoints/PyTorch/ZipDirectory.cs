@@ -135,6 +135,8 @@ internal sealed class ZipDirectory : IDisposable
                 }
                 extra = extra[(4 + size)..];
             }
+            if (length < 0 || compressed < 0 || local < 0)
+                throw Corrupt($"central directory entry `{name}` has impossible sizes");
             entries[name] = new Entry { Name = name, Length = length, CompressedLength = compressed, Method = method, LocalHeaderOffset = local };
             p += 46 + nameLen + extraLen + commentLen;
         }
@@ -198,7 +200,7 @@ internal sealed class ZipDirectory : IDisposable
                 using (var s = z.Open()) s.ReadExactly(bytes);
                 return entry.Inflated = bytes;
             }
-            catch (Exception e) when (e is InvalidDataException or EndOfStreamException)
+            catch (Exception e) when (e is InvalidDataException or IOException or NotSupportedException)
             {
                 throw Corrupt($"entry `{entry.Name}` does not inflate ({e.Message})");
             }
