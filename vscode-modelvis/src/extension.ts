@@ -57,9 +57,15 @@ export function activate(context: vscode.ExtensionContext): void {
 
   // Refresh the Models view when checkpoints appear, change or go (debounced: a download writes a lot).
   let debounce: NodeJS.Timeout | undefined;
-  const onFilesChanged = () => {
+  const changedPaths = new Set<string>();
+  const onFilesChanged = (uri: vscode.Uri) => {
+    if (uri.scheme === 'file') changedPaths.add(uri.fsPath);
     if (debounce) clearTimeout(debounce);
-    debounce = setTimeout(() => models.invalidate(), 1000);
+    debounce = setTimeout(() => {
+      const paths = [...changedPaths];
+      changedPaths.clear();
+      void models.filesChanged(paths);
+    }, 1000);
   };
   for (const pattern of ['**/*.safetensors', '**/config.json', '**/*.index.json']) {
     const watcher = vscode.workspace.createFileSystemWatcher(pattern);

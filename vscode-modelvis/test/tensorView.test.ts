@@ -12,14 +12,16 @@ const image = (over: Partial<TensorImage>): TensorImage => ({
 
 test('image notes say how the picture was downsampled', () => {
   assert.deepEqual(imageNotes(image({ downsample: { rowFactor: 4, colFactor: 8, method: 'maxabs' } })), [
-    'Downsampled 4×8 by block max-abs (2,048×768 → 512×96 pixels).',
+    'Downsampled 4×8 by block max-abs (2,048×768 values, one pixel per block).',
   ]);
-  assert.deepEqual(imageNotes(image({ width: 768, height: 2048 })), ['Full resolution: one pixel per value (2,048×768).']);
+  assert.deepEqual(imageNotes(image({ width: 768, height: 2048 })), ['Full resolution: every value drawn (2,048×768).']);
   assert.match(imageNotes(image({ layout: 'strip', source: { rows: 1, cols: 768 } }))[0], /1-D tensor of 768 values, shown as a strip/);
   const grid = imageNotes(image({ layout: 'grid', grid: { slices: 64, gridCols: 8, sliceRows: 3, sliceCols: 3, shown: 64 } }));
-  assert.match(grid[0], /all 64 slices of 3×3, 8 per row/);
-  const partial = imageNotes(image({ layout: 'grid', grid: { slices: 4096, gridCols: 16, sliceRows: 3, sliceCols: 3, shown: 256 } }));
-  assert.match(partial[0], /the first 256 of 4,096 slices/);
+  assert.deepEqual(grid, ['Grid of 2-D slices of 3×3, 8 per row.']);
+  const partial = imageNotes(
+    image({ layout: 'grid', grid: { slices: 4096, gridRows: 16, gridCols: 16, sliceRows: 3, sliceCols: 3, shown: 256 }, downsample: { rowFactor: 1, colFactor: 2, method: 'mean' } }),
+  );
+  assert.deepEqual(partial, ['Grid of 2-D slices of 3×3, 16×16 cells.', 'Showing 256 of 4,096 slices.', 'Each slice downsampled 1×2 by block mean.']);
 });
 
 test('scale labels are centred at zero', () => {

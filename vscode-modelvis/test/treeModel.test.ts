@@ -79,6 +79,7 @@ test('normalizeTree groups a flat host tree and leaves a grouped one alone', () 
   };
   const grouped = normalizeTree(flat);
   assert.equal(nodeLabel(grouped.root.children![0]), 'a [0–1]');
+  assert.equal(nodeLabel({ name: 'layers [0–31]', path: 'model.layers', kind: 'layers', parameters: 1, range: [0, 31] }), 'layers [0–31]', 'host-named');
   const again = normalizeTree(grouped);
   assert.equal(again, grouped);
 });

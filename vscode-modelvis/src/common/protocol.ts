@@ -36,6 +36,9 @@ export interface ModelEntry {
 }
 
 export interface DiscoverParams {
+  /** Searched as source "workspace". */
+  workspaceFolders?: string[];
+  /** Extra folders (modelvis.modelRoots), source "root". */
   roots: string[];
   includeHfCache?: boolean;
   hfCache?: string;
@@ -43,6 +46,7 @@ export interface DiscoverParams {
 
 export interface DiscoverResult {
   models: ModelEntry[];
+  hfCache?: string | null;
 }
 
 export interface TensorRef {
@@ -57,7 +61,7 @@ export interface TreeNode {
   name: string;
   /** Dotted prefix, e.g. "model.layers.0.self_attn". */
   path: string;
-  kind: 'module' | 'layers' | 'tensor';
+  kind: 'model' | 'module' | 'layers' | 'tensor';
   parameters: number;
   /** For "layers": the first and last index of the collapsed numbered children. */
   range?: [number, number];
@@ -102,15 +106,30 @@ export interface TensorInspection {
 }
 
 export interface TensorImage {
+  name?: string;
+  shape?: number[];
   /** base64 PNG */
   png: string;
   width: number;
   height: number;
   layout: 'matrix' | 'strip' | 'grid';
   source: { rows: number; cols: number };
-  downsample?: { rowFactor: number; colFactor: number; method: 'maxabs' | 'mean' };
-  grid?: { slices: number; gridCols: number; sliceRows: number; sliceCols: number; shown: number };
-  scale: { min: number; max: number; limit: number; colormap: string };
+  downsample?: { rowFactor: number; colFactor: number; method: 'maxabs' | 'mean' } | null;
+  grid?: {
+    slices: number;
+    shown: number;
+    gridRows?: number;
+    gridCols: number;
+    sliceRows: number;
+    sliceCols: number;
+    cellWidth?: number;
+    cellHeight?: number;
+    gap?: number;
+  } | null;
+  /** Values from low to high map to the ends of the colormap; diverging maps are centred at 0 (±limit). */
+  scale: { min: number; max: number; low?: number; high?: number; limit: number; colormap: string };
+  /** The host's own sentence about what was downsampled or left out. */
+  note?: string | null;
 }
 
 export interface WorkDoneProgressValue {

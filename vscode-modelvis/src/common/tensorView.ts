@@ -54,20 +54,22 @@ export function tensorSummary(inspection: TensorInspection): string {
 /** The sentences under the heatmap: layout, downsampling and what was left out. */
 export function imageNotes(image: TensorImage): string[] {
   const notes: string[] = [];
+  const d = image.downsample;
+  const how = d ? (d.method === 'maxabs' ? 'max-abs' : 'mean') : '';
+  const reduced = !!d && (d.rowFactor > 1 || d.colFactor > 1);
   if (image.layout === 'strip') notes.push(`1-D tensor of ${formatInteger(image.source.cols * image.source.rows)} values, shown as a strip.`);
   if (image.layout === 'grid' && image.grid) {
     const g = image.grid;
-    const which = g.shown < g.slices ? `the first ${formatInteger(g.shown)} of ${formatInteger(g.slices)}` : `all ${formatInteger(g.slices)}`;
-    notes.push(`Grid of 2-D slices: ${which} slices of ${g.sliceRows}×${g.sliceCols}, ${g.gridCols} per row.`);
-  }
-  const d = image.downsample;
-  if (d && (d.rowFactor > 1 || d.colFactor > 1)) {
-    const how = d.method === 'maxabs' ? 'max-abs' : 'mean';
+    const cells = g.gridRows ? `, ${g.gridRows}×${g.gridCols} cells` : `, ${g.gridCols} per row`;
+    notes.push(`Grid of 2-D slices of ${g.sliceRows}×${g.sliceCols}${cells}.`);
+    if (g.shown < g.slices) notes.push(`Showing ${formatInteger(g.shown)} of ${formatInteger(g.slices)} slices.`);
+    if (reduced) notes.push(`Each slice downsampled ${d!.rowFactor}×${d!.colFactor} by block ${how}.`);
+  } else if (reduced) {
     notes.push(
-      `Downsampled ${d.rowFactor}×${d.colFactor} by block ${how} (${formatInteger(image.source.rows)}×${formatInteger(image.source.cols)} → ${image.height}×${image.width} pixels).`,
+      `Downsampled ${d!.rowFactor}×${d!.colFactor} by block ${how} (${formatInteger(image.source.rows)}×${formatInteger(image.source.cols)} values, one pixel per block).`,
     );
   } else if (image.layout === 'matrix') {
-    notes.push(`Full resolution: one pixel per value (${formatInteger(image.source.rows)}×${formatInteger(image.source.cols)}).`);
+    notes.push(`Full resolution: every value drawn (${formatInteger(image.source.rows)}×${formatInteger(image.source.cols)}).`);
   }
   return notes;
 }
@@ -75,10 +77,12 @@ export function imageNotes(image: TensorImage): string[] {
 /** Legend labels for the diverging scale, centred at zero. */
 export function scaleLabels(image: TensorImage): { low: string; mid: string; high: string; caption: string } {
   const l = image.scale.limit;
+  const low = image.scale.low ?? -l;
+  const high = image.scale.high ?? l;
   return {
-    low: formatNumber(-l),
-    mid: '0',
-    high: formatNumber(l),
+    low: formatNumber(low),
+    mid: formatNumber((low + high) / 2),
+    high: formatNumber(high),
     caption: `Colour scale ${image.scale.colormap}, centred at 0, ±${formatNumber(l)} (values from ${formatNumber(image.scale.min)} to ${formatNumber(image.scale.max)})`,
   };
 }

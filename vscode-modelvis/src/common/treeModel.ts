@@ -7,7 +7,8 @@ import type { ModelTree, TensorRef, TreeNode } from './protocol';
 
 /** The label of a node: "layers [0–31]" for a collapsed run, else its own name. */
 export function nodeLabel(node: TreeNode): string {
-  if (node.kind === 'layers' && node.range) return `${node.name} [${node.range[0]}–${node.range[1]}]`;
+  // The host names the node "layers [0–31]" itself; a tree grouped here names it "layers".
+  if (node.kind === 'layers' && node.range && !/\[\d+–\d+\]$/.test(node.name)) return `${node.name} [${node.range[0]}–${node.range[1]}]`;
   return node.name;
 }
 

@@ -3,9 +3,10 @@
 
 import * as fs from 'fs';
 import * as os from 'os';
+import * as path from 'path';
 import * as vscode from 'vscode';
 import { resolveModelSetting } from '../common/modelSetting';
-import { DiscoverResult, ModelEntry, ModelTree, TensorRef } from '../common/protocol';
+import { DiscoverParams, DiscoverResult, ModelEntry, ModelTree, TensorRef } from '../common/protocol';
 import { buildSuffixIndex, resolveTensorName } from '../common/tensorNames';
 import { normalizeTree, walkTensors } from '../common/treeModel';
 import { HostClient } from '../host/hostClient';
@@ -29,12 +30,13 @@ export class ModelService implements vscode.Disposable {
   /** Checkpoints in the workspace folders, modelvis.modelRoots and the Hugging Face cache. */
   discover(): Promise<ModelEntry[]> {
     if (!this.discovery) {
-      const roots = [
-        ...(vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath),
-        ...modelRoots(),
-      ];
+      const params: DiscoverParams = {
+        workspaceFolders: (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath),
+        roots: modelRoots(),
+        includeHfCache: true,
+      };
       const p = this.host
-        .request<DiscoverResult>('models/discover', { roots, includeHfCache: true })
+        .request<DiscoverResult>('models/discover', params)
         .then((r) => r.models ?? []);
       p.catch(() => {
         if (this.discovery === p) this.discovery = undefined; // try again next time
@@ -94,6 +96,18 @@ export class ModelService implements vscode.Disposable {
     if (direct || !options.discoverIfNeeded) return direct;
     const entries = await this.discover().catch(() => []);
     return resolveModelSetting(value, { ...ctx, entries });
+  }
+
+  /**
+   * Files changed on disk: the host forgets the checkpoints they belong to (it keeps them open and
+   * mapped), then every cache is dropped.
+   */
+  async filesChanged(paths: readonly string[]): Promise<void> {
+    const affected = [...this.trees.keys()].filter((m) => paths.some((p) => p === m || p.startsWith(m.endsWith(path.sep) ? m : m + path.sep)));
+    if (affected.length > 0) {
+      await Promise.all(affected.map((m) => this.host.request('models/forget', { path: m }).catch(() => undefined)));
+    }
+    this.invalidate();
   }
 
   /** Drops everything cached, so the next look asks the host again. */
