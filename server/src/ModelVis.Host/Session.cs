@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using ModelVis.Checkpoints;
+using ModelVis.Host.Attention;
 
 namespace ModelVis.Host;
 
@@ -7,6 +8,15 @@ namespace ModelVis.Host;
 public sealed class Session : IDisposable
 {
     readonly ConcurrentDictionary<string, Lazy<ICheckpoint>> _checkpoints = new();
+    readonly ConcurrentDictionary<string, Lazy<LoadedModel>> _models = new();
+    readonly ConcurrentDictionary<string, AttentionRun> _runs = new();
+    readonly ConcurrentQueue<string> _runOrder = new();
+    int _nextRun;
+
+    /// <summary>Runs kept at once (older ones are released); each holds its hidden states and an attention cache.</summary>
+    public int MaxRuns { get; init; } = 6;
+    /// <summary>Bytes of recomputed attention each run may cache.</summary>
+    public long AttentionCacheBytes { get; init; } = 512L << 20;
 
     /// <summary>The checkpoint at <paramref name="path"/>, opened once and kept; reopened if its files changed.</summary>
     public ICheckpoint Checkpoint(string path)
@@ -20,11 +30,42 @@ public sealed class Session : IDisposable
     /// <summary>Forgets a checkpoint (after its files changed on disk).</summary>
     public void Forget(string path)
     {
-        if (_checkpoints.TryRemove(System.IO.Path.GetFullPath(path), out var lazy) && lazy.IsValueCreated) lazy.Value.Dispose();
+        var full = System.IO.Path.GetFullPath(path);
+        if (_checkpoints.TryRemove(full, out var lazy) && lazy.IsValueCreated) lazy.Value.Dispose();
+        if (_models.TryRemove(full, out var model) && model.IsValueCreated) model.Value.Dispose();
+    }
+
+    /// <summary>The language model in <paramref name="folder"/>, loaded once (weights packed) and kept.</summary>
+    public LoadedModel Model(string folder)
+    {
+        var full = System.IO.Path.GetFullPath(folder);
+        var lazy = _models.GetOrAdd(full, p => new Lazy<LoadedModel>(() => LoadedModel.Load(p)));
+        try { return lazy.Value; }
+        catch { _models.TryRemove(full, out _); throw; }
+    }
+
+    public AttentionRun AddRun(Func<string, AttentionRun> create)
+    {
+        var id = "run" + Interlocked.Increment(ref _nextRun);
+        var run = create(id);
+        _runs[id] = run;
+        _runOrder.Enqueue(id);
+        while (_runs.Count > MaxRuns && _runOrder.TryDequeue(out var old)) Release(old);
+        return run;
+    }
+
+    public AttentionRun Run(string id) => _runs.TryGetValue(id, out var run) ? run
+        : throw new ModelVis.Models.ModelException($"run \"{id}\" is no longer held by the host (it was released or the host restarted); visualize again");
+
+    public void Release(string id)
+    {
+        if (_runs.TryRemove(id, out var run)) run.Dispose();
     }
 
     public void Dispose()
     {
+        foreach (var r in _runs.Values) r.Dispose();
+        foreach (var m in _models.Values) if (m.IsValueCreated) m.Value.Dispose();
         foreach (var l in _checkpoints.Values) if (l.IsValueCreated) l.Value.Dispose();
         _checkpoints.Clear();
     }

@@ -15,5 +15,6 @@ public static class HandlerFamilies
         new InitializeHandler(),
         new ModelsHandlers(),
         new TensorsHandlers(),
+        new AttentionHandlers(),
     ];
 }

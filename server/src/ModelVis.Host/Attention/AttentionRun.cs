@@ -1,0 +1,165 @@
+using System.Collections.Concurrent;
+using ModelVis.Models;
+using ModelVis.Tensors;
+
+namespace ModelVis.Host.Attention;
+
+public sealed record RunToken(int Id, string Text, string Display, int? Start, int? End, bool Special);
+
+/// <summary>
+/// One forward pass over one text, kept so a panel can ask for any layer and head without re-running the model.
+/// The pass runs in the background layer by layer; layer l's attention is available once its input hidden
+/// state is (<see cref="LayerAsync"/> waits for it). Only hidden states are kept for every layer; attention
+/// [heads, n, n] is recomputed from them on demand and cached within a byte budget.
+/// </summary>
+public sealed class AttentionRun : IDisposable
+{
+    readonly LoadedModel _loaded;
+    readonly Tensor?[] _hidden;                 // hidden_states.0..L
+    readonly TaskCompletionSource[] _layerReady; // [l]: layer l can be drawn (its attention captured, or its input known)
+    readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    readonly CancellationTokenSource _cts = new();
+    readonly AttentionCache _cache;
+    float[]? _layer0Attention;
+
+    public string Id { get; }
+    public ForwardInput Input { get; }
+    public RunToken[] Tokens { get; }
+    public int N => Input.Ids.Length;
+    public ModelConfig Config => _loaded.Model.Config;
+    public LoadedModel Loaded => _loaded;
+    public int LayersDone { get; private set; }
+    public Task Completion => _done.Task;
+
+    public AttentionRun(string id, LoadedModel loaded, ForwardInput input, RunToken[] tokens, long cacheBytes)
+    {
+        Id = id; _loaded = loaded; Input = input; Tokens = tokens;
+        int L = loaded.Model.Config.Layers;
+        _hidden = new Tensor?[L + 1];
+        _layerReady = Enumerable.Range(0, L).Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
+        _cache = new AttentionCache(cacheBytes);
+    }
+
+    /// <summary>Starts the forward pass on the thread pool. <paramref name="onLayer"/> is told as each layer finishes.</summary>
+    public void Start(Action<int>? onLayer)
+    {
+        var ct = _cts.Token;
+        Task.Run(() =>
+        {
+            try
+            {
+                // Layer 0's attention is kept from the pass itself (the first picture needs no recompute);
+                // every other layer's is recomputed from its input hidden state when asked for.
+                var request = new CaptureRequest(new HashSet<int> { 0 }, HiddenStates: true, Logits: false);
+                var result = _loaded.Model.Forward(Input, request, ct, layer =>
+                {
+                    if (layer.Layer == 0) _layer0Attention = layer.Attention!.Data;
+                    _hidden[layer.Layer + 1] = layer.HiddenState;
+                    LayersDone = layer.Layer + 1;
+                    if (layer.Layer == 0) _layerReady[0].TrySetResult();
+                    if (layer.Layer + 1 < _layerReady.Length) _layerReady[layer.Layer + 1].TrySetResult();
+                    onLayer?.Invoke(layer.Layer);
+                });
+                _hidden[0] = result.HiddenStates![0];
+                _done.TrySetResult();
+            }
+            catch (Exception e)
+            {
+                foreach (var t in _layerReady) t.TrySetException(e);
+                _done.TrySetException(e);
+            }
+        }, CancellationToken.None);
+    }
+
+    /// <summary>Waits until layer <paramref name="layer"/> can be drawn.</summary>
+    public Task WaitForLayerAsync(int layer, CancellationToken ct)
+    {
+        CheckLayer(layer);
+        return _layerReady[layer].Task.WaitAsync(ct);
+    }
+
+    /// <summary>Layer <paramref name="layer"/>'s attention probabilities [heads, n, n] (masked entries exactly 0).</summary>
+    public async Task<float[]> LayerAsync(int layer, CancellationToken ct)
+    {
+        await WaitForLayerAsync(layer, ct);
+        if (layer == 0) return _layer0Attention!;
+        return _cache.GetOrAdd(layer, () => _loaded.Model.AttentionOfLayer(layer, _hidden[layer]!.Data, Input));
+    }
+
+    /// <summary>One head ([n, n]), or the mean or max over heads.</summary>
+    public async Task<float[]> HeadAsync(int layer, HeadSelector head, CancellationToken ct)
+    {
+        var all = await LayerAsync(layer, ct);
+        int n = N, nn = n * n, heads = Config.Heads;
+        if (head.Index is int h)
+        {
+            if ((uint)h >= (uint)heads) throw new ModelException($"head {h} does not exist; layer {layer} has heads 0..{heads - 1}");
+            return all.AsSpan(h * nn, nn).ToArray();
+        }
+        var result = all.AsSpan(0, nn).ToArray();
+        for (int k = 1; k < heads; k++)
+        {
+            var src = all.AsSpan(k * nn, nn);
+            if (head.Reduce == "max") System.Numerics.Tensors.TensorPrimitives.Max(result, src, result);
+            else System.Numerics.Tensors.TensorPrimitives.Add(result, src, result);
+        }
+        if (head.Reduce == "mean") System.Numerics.Tensors.TensorPrimitives.Multiply(result, 1f / heads, result);
+        return result;
+    }
+
+    public Tensor? Hidden(int k) => _hidden[k];
+
+    void CheckLayer(int layer)
+    {
+        if ((uint)layer >= (uint)Config.Layers) throw new ModelException($"layer {layer} does not exist; the model has layers 0..{Config.Layers - 1}");
+    }
+
+    public void Dispose()
+    {
+        _cts.Cancel();
+        _cache.Clear();
+    }
+
+    /// <summary>Recomputed layers' attention, least recently used dropped first once over budget.</summary>
+    sealed class AttentionCache(long budgetBytes)
+    {
+        readonly ConcurrentDictionary<int, Lazy<float[]>> _entries = new();
+        readonly LinkedList<int> _order = new();
+        readonly object _lock = new();
+
+        public float[] GetOrAdd(int layer, Func<float[]> compute)
+        {
+            var lazy = _entries.GetOrAdd(layer, _ => new Lazy<float[]>(compute, LazyThreadSafetyMode.ExecutionAndPublication));
+            var value = lazy.Value;
+            lock (_lock)
+            {
+                _order.Remove(layer);
+                _order.AddFirst(layer);
+                long bytes = _entries.Values.Where(v => v.IsValueCreated).Sum(v => (long)v.Value.Length * 4);
+                while (bytes > budgetBytes && _order.Count > 1)
+                {
+                    int victim = _order.Last!.Value;
+                    _order.RemoveLast();
+                    if (_entries.TryRemove(victim, out var gone) && gone.IsValueCreated) bytes -= (long)gone.Value.Length * 4;
+                }
+            }
+            return value;
+        }
+
+        public void Clear() { lock (_lock) { _entries.Clear(); _order.Clear(); } }
+    }
+}
+
+/// <summary>A head by index, or "mean"/"max" over heads.</summary>
+public readonly record struct HeadSelector(int? Index, string? Reduce)
+{
+    public static HeadSelector Parse(System.Text.Json.JsonElement e) => e.ValueKind switch
+    {
+        System.Text.Json.JsonValueKind.Number => new HeadSelector(e.GetInt32(), null),
+        System.Text.Json.JsonValueKind.String when e.GetString() is "mean" or "max" => new HeadSelector(null, e.GetString()),
+        System.Text.Json.JsonValueKind.String when int.TryParse(e.GetString(), out var h) => new HeadSelector(h, null),
+        _ => throw new ModelException($"head must be a head number, \"mean\" or \"max\"; got {e.GetRawText()}"),
+    };
+
+    public override string ToString() => Index?.ToString() ?? Reduce!;
+}

@@ -1,0 +1,32 @@
+using System.Runtime.InteropServices;
+using ModelVis.Render;
+
+namespace ModelVis.Host.Attention;
+
+public sealed record MatrixImage(string Png, int Width, int Height, int N, int Factor, float High, string Colormap);
+
+/// <summary>Pictures of attention matrices: sequential colormap from 0 to the matrix's largest weight.</summary>
+public static class AttentionViews
+{
+    public const string Colormap = "viridis";
+
+    /// <summary>[n, n] weights as a PNG, one pixel per (query, key), or per block of tokens when n exceeds maxSize.</summary>
+    public static MatrixImage Image(float[] matrix, int n, int maxSize, string colormap = Colormap)
+    {
+        var reduced = Downsample.Reduce(matrix, n, n, maxSize, maxSize, ReduceMethod.MaxAbs);
+        float high = Max(reduced.Values);
+        var scale = ColorScale.Fixed(0, high > 0 ? high : 1, colormap);
+        var image = Heatmap.Render(reduced.Values, reduced.Rows, reduced.Cols, scale);
+        return new MatrixImage(Convert.ToBase64String(image.ToPng()), image.Width, image.Height, n, reduced.RowFactor, high, colormap);
+    }
+
+    public static float Max(ReadOnlySpan<float> values)
+    {
+        float m = 0;
+        foreach (var v in values) if (v > m) m = v;
+        return m;
+    }
+
+    /// <summary>Little-endian float32 bytes, base64 (how matrices travel to the webview).</summary>
+    public static string Base64(ReadOnlySpan<float> values) => Convert.ToBase64String(MemoryMarshal.AsBytes(values));
+}

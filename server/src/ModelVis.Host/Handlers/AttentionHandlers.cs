@@ -1,0 +1,179 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ModelVis.Analysis;
+using ModelVis.Host.Attention;
+using ModelVis.Models;
+using ModelVis.Render;
+using ModelVis.Rpc;
+
+namespace ModelVis.Host.Handlers;
+
+public sealed record AttentionRunParams(string Model, string Text, int? MaxTokens = null) : IValidatable
+{
+    public void Validate(string method)
+    {
+        if (string.IsNullOrWhiteSpace(Model))
+            throw new RpcException(RpcErrorCodes.UserError, "No model is configured: choose a model folder (setting modelvis.model, or \"Use for visualization\" in the Models view)");
+        if (!Path.IsPathFullyQualified(Model)) throw new RpcException(RpcErrorCodes.InvalidParams, $"{method}: \"model\" must be an absolute path, got \"{Model}\"");
+        if (Text is null) throw new RpcException(RpcErrorCodes.InvalidParams, $"{method}: \"text\" is required");
+        if (MaxTokens is < 1) throw new RpcException(RpcErrorCodes.InvalidParams, $"{method}: \"maxTokens\" must be at least 1");
+    }
+}
+
+public sealed record RunModelInfo(string Path, string Name, string ModelType, int Layers, int Heads, bool Causal, int MaxPositions);
+public sealed record AttentionRunResult(string RunId, RunModelInfo Model, int N, int? TruncatedFrom, RunToken[] Tokens);
+
+public sealed record RunParams(string RunId, int Layer = 0, JsonElement? Head = null, int MaxSize = 1024, int Query = 0, int Top = 5,
+    int Cell = 48, string Method = "rollout")
+{
+    public HeadSelector Selector => Head is { } h ? HeadSelector.Parse(h) : new HeadSelector(0, null);
+}
+
+public sealed record MatrixResult(int N, string? Values, float Max);
+public sealed record KeyWeight(int Key, float Weight);
+public sealed record RowResult(int Query, float[] Weights, KeyWeight[] Top, MatrixImage? AcrossLayers);
+public sealed record GridCell(int Layer, int Head, int X, int Y, int Width, int Height);
+public sealed record GridResult(string Png, int Width, int Height, int Layers, int Heads, GridCell[] Cells, string Note);
+public sealed record RolloutResult(int N, string? Values, MatrixImage Image, string Method, string Note);
+
+/// <summary>
+/// The attention panel's requests. <c>attention/run</c> tokenizes the text, starts the forward pass and answers as
+/// soon as layer 0 is drawable; the rest of the layers stream in (<c>attention/layerDone</c> notifications), and
+/// every other request reads the run the host keeps, so changing layer or head never re-runs the model.
+/// </summary>
+public sealed class AttentionHandlers : IHandlerFamily
+{
+    /// <summary>Matrices up to this many tokens travel as numbers (for hover read-outs); larger ones as pictures only.</summary>
+    public const int MaxMatrixTokens = 512;
+
+    public void Register(RpcServer server, Session session)
+    {
+        server.RegisterAsync<AttentionRunParams, AttentionRunResult>("attention/run", async (p, ctx) =>
+        {
+            ctx.Progress("begin", title: "ModelVis: loading model");
+            var loaded = session.Model(p.Model);
+            var config = loaded.Model.Config;
+            var encoding = loaded.RequireTokenizer().Encode(p.Text);
+            int n = encoding.Count;
+            if (n == 0) throw new ModelException("Nothing to visualize: the selection gives no tokens");
+            int limit = config.MaxPositions;
+            int? truncatedFrom = null;
+            int keep = Math.Min(n, p.MaxTokens ?? int.MaxValue);
+            if (keep > limit)
+                throw new RpcException(RpcErrorCodes.UserError,
+                    $"The selection is {n:N0} tokens but {loaded.Name} reads at most {limit:N0}. Select less text, or use the first {limit:N0} tokens.",
+                    new JsonObject { ["tokens"] = n, ["limit"] = limit });
+            if (keep < n) truncatedFrom = n;
+
+            var tokenizer = loaded.Tokenizer!;
+            var tokens = new RunToken[keep];
+            for (int i = 0; i < keep; i++)
+            {
+                var raw = encoding.Tokens[i];
+                var span = encoding.Offsets[i];
+                tokens[i] = new RunToken(encoding.Ids[i], raw, tokenizer.Readable(raw), span?.Start, span?.End, encoding.IsSpecial[i]);
+            }
+            var input = new ForwardInput(encoding.Ids[..keep]);
+            var run = session.AddRun(id => new AttentionRun(id, loaded, input, tokens, session.AttentionCacheBytes));
+            ctx.Progress("report", $"running {config.Layers} layers over {keep:N0} tokens", 0);
+            run.Start(layer =>
+            {
+                _ = server.NotifyAsync("attention/layerDone", new { runId = run.Id, layer, layers = config.Layers });
+                ctx.Progress("report", $"layer {layer + 1} of {config.Layers}", (int)(100.0 * (layer + 1) / config.Layers));
+            });
+            try { await run.WaitForLayerAsync(0, ctx.Cancellation); }
+            catch (OperationCanceledException) { session.Release(run.Id); throw; }
+            catch { session.Release(run.Id); throw; }
+            ctx.Progress("end");
+            var info = new RunModelInfo(loaded.Folder, loaded.Name, config.ModelType, config.Layers, config.Heads, config.IsCausal, limit);
+            return new AttentionRunResult(run.Id, info, keep, truncatedFrom, tokens);
+        });
+
+        server.RegisterAsync<RunParams, MatrixResult>("attention/matrix", async (p, ctx) =>
+        {
+            var run = session.Run(p.RunId);
+            var m = await run.HeadAsync(p.Layer, p.Selector, ctx.Cancellation);
+            return new MatrixResult(run.N, run.N <= MaxMatrixTokens ? AttentionViews.Base64(m) : null, AttentionViews.Max(m));
+        });
+
+        server.RegisterAsync<RunParams, MatrixImage>("attention/image", async (p, ctx) =>
+        {
+            var run = session.Run(p.RunId);
+            var m = await run.HeadAsync(p.Layer, p.Selector, ctx.Cancellation);
+            return AttentionViews.Image(m, run.N, Math.Clamp(p.MaxSize, 16, 4096));
+        });
+
+        server.RegisterAsync<RunParams, RowResult>("attention/row", async (p, ctx) =>
+        {
+            var run = session.Run(p.RunId);
+            int n = run.N;
+            if ((uint)p.Query >= (uint)n) throw new ModelException($"token {p.Query} is outside the run's {n} tokens");
+            var m = await run.HeadAsync(p.Layer, p.Selector, ctx.Cancellation);
+            var weights = m.AsSpan(p.Query * n, n).ToArray();
+            var top = weights.Select((w, k) => new KeyWeight(k, w)).OrderByDescending(kw => kw.Weight).ThenBy(kw => kw.Key).Take(Math.Clamp(p.Top, 1, 50)).ToArray();
+            // The same query's row in every layer (mean over heads): where it looks, layer by layer.
+            MatrixImage? across = null;
+            if (n <= 1024)
+            {
+                int L = run.Config.Layers;
+                var rows = new float[L * n];
+                for (int l = 0; l < L; l++)
+                {
+                    var mean = await run.HeadAsync(l, new HeadSelector(null, "mean"), ctx.Cancellation);
+                    mean.AsSpan(p.Query * n, n).CopyTo(rows.AsSpan(l * n, n));
+                }
+                var reduced = Downsample.Reduce(rows, L, n, 64, 256, ReduceMethod.MaxAbs);
+                float high = AttentionViews.Max(reduced.Values);
+                var image = Heatmap.Render(reduced.Values, reduced.Rows, reduced.Cols, ColorScale.Fixed(0, high > 0 ? high : 1, AttentionViews.Colormap));
+                across = new MatrixImage(Convert.ToBase64String(image.ToPng()), image.Width, image.Height, n, reduced.ColFactor, high, AttentionViews.Colormap);
+            }
+            return new RowResult(p.Query, weights, top, across);
+        });
+
+        server.RegisterAsync<RunParams, GridResult>("attention/grid", async (p, ctx) =>
+        {
+            var run = session.Run(p.RunId);
+            int n = run.N, L = run.Config.Layers, H = run.Config.Heads;
+            int cell = Math.Clamp(p.Cell, 8, 256);
+            var maps = new List<float[]>(L * H);
+            int rows = 0, cols = 0;
+            for (int l = 0; l < L; l++)
+            {
+                var all = await run.LayerAsync(l, ctx.Cancellation);
+                for (int h = 0; h < H; h++)
+                {
+                    var reduced = Downsample.Reduce(all.AsSpan(h * n * n, n * n), n, n, cell, cell, ReduceMethod.MaxAbs);
+                    // Each thumbnail on its own scale: a head's pattern matters here, not its magnitude.
+                    float max = AttentionViews.Max(reduced.Values);
+                    if (max > 0) System.Numerics.Tensors.TensorPrimitives.Multiply(reduced.Values, 1 / max, reduced.Values);
+                    maps.Add(reduced.Values);
+                    (rows, cols) = (reduced.Rows, reduced.Cols);
+                }
+            }
+            int scale = Math.Max(1, cell / Math.Max(rows, cols));
+            var sheet = SpriteSheet.FromMaps(maps, rows, cols, ColorScale.Fixed(0, 1, AttentionViews.Colormap), columns: H, pixelScale: scale, gap: 2, maxSize: 8192);
+            var cells = sheet.Cells.Select(c => new GridCell(c.Index / H, c.Index % H, c.X, c.Y, c.Width, c.Height)).ToArray();
+            return new GridResult(Convert.ToBase64String(sheet.ToPng()), sheet.Width, sheet.Height, L, H, cells,
+                "each thumbnail is scaled to its own largest weight");
+        });
+
+        server.RegisterAsync<RunParams, RolloutResult>("attention/rollout", async (p, ctx) =>
+        {
+            var run = session.Run(p.RunId);
+            int n = run.N, L = run.Config.Layers, H = run.Config.Heads;
+            if (p.Method is not ("rollout" or "flow")) throw new ModelException($"unknown method \"{p.Method}\"; use rollout or flow");
+            if (p.Method == "flow" && n > AttentionFlow.MaxTokens)
+                throw new AnalysisException($"Attention flow solves {n}² max-flow problems; select at most {AttentionFlow.MaxTokens} tokens for it (rollout works at any length)");
+            var layers = new List<float[]>(L);
+            for (int l = 0; l < L; l++)
+                layers.Add(AttentionRollout.MeanOverHeads(await run.LayerAsync(l, ctx.Cancellation), H, n));
+            var result = p.Method == "flow" ? AttentionFlow.Compute(layers, n, ctx.Cancellation) : AttentionRollout.Compute(layers, n, ctx.Cancellation);
+            var note = p.Method == "flow"
+                ? "attention flow: max-flow from each output position to each input token through the residual-adjusted, head-averaged attention graph"
+                : "attention rollout: head-averaged attention with the residual (½A + ½I) multiplied through all layers";
+            return new RolloutResult(n, n <= MaxMatrixTokens ? AttentionViews.Base64(result) : null, AttentionViews.Image(result, n, Math.Clamp(p.MaxSize, 16, 4096)), p.Method, note);
+        });
+
+        server.Register<RunParams, object?>("attention/release", (p, _) => { session.Release(p.RunId); return null; });
+    }
+}

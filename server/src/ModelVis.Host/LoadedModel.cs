@@ -1,0 +1,30 @@
+using ModelVis.Models;
+using ModelVis.Tokenizers;
+
+namespace ModelVis.Host;
+
+/// <summary>A language model the session holds, with its tokenizer when the folder has one.</summary>
+public sealed class LoadedModel(string folder, LanguageModel model, Tokenizer? tokenizer, string? tokenizerError) : IDisposable
+{
+    public string Folder { get; } = folder;
+    public LanguageModel Model { get; } = model;
+    public Tokenizer? Tokenizer { get; } = tokenizer;
+    public string Name => Path.GetFileName(Path.TrimEndingDirectorySeparator(Folder));
+
+    public Tokenizer RequireTokenizer() => Tokenizer ??
+        throw new ModelException($"{Name} has no usable tokenizer, so text cannot be turned into ids ({tokenizerError}). Put tokenizer.json (or vocab.json + merges.txt, or vocab.txt) beside config.json.");
+
+    public static LoadedModel Load(string folder)
+    {
+        if (File.Exists(folder))
+            throw new ModelException($"{Path.GetFileName(folder)} is a single weights file; a language model needs its folder with config.json (choose the folder)");
+        var model = ModelLoader.Load(folder);
+        Tokenizer? tokenizer = null;
+        string? error = null;
+        try { tokenizer = Tokenizer.FromFolder(folder); }
+        catch (TokenizerException e) { error = e.Message; }
+        return new LoadedModel(folder, model, tokenizer, error);
+    }
+
+    public void Dispose() => Model.Dispose();
+}
