@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { launch } from './harness.mjs';
+import { launch, waitFor } from './harness.mjs';
 import { readF32, statistics } from './lib/safetensors.mjs';
 
 let s;
@@ -31,11 +31,12 @@ test('hovering a tensor name in a Python file shows its shape, dtype and statist
     const shownMax = Number(/max (\S+)/.exec(text)[1]);
     assert.ok(Math.abs(shownMin - expected.min) <= Math.abs(expected.min) * 6e-4, `min ${shownMin} vs ${expected.min}`);
     assert.ok(Math.abs(shownMax - expected.max) <= Math.abs(expected.max) * 6e-4, `max ${shownMax} vs ${expected.max}`);
-    // The small heatmap, when the hover renders it, is a decoded image.
-    const images = hover.locator('img');
-    const report = await images.evaluateAll((els) => els.map((e) => ({ w: e.naturalWidth, complete: e.complete, src: e.getAttribute('src')?.slice(0, 30) })));
-    s.hoverImages = report;
-    if (report.length) assert.ok(report.every((i) => i.w > 0), `hover image decoded: ${JSON.stringify(report)}`);
+    // The small heatmap: a PNG from the host, decoded by the browser.
+    const image = hover.locator('img[src^="data:image/png"]').first();
+    await image.waitFor({ state: 'visible' });
+    const size = await waitFor(() => image.evaluate((el) => (el.complete && el.naturalWidth > 0 ? { w: el.naturalWidth, h: el.naturalHeight } : null)), { message: 'the hover heatmap decoded' });
+    // At most one pixel per value (the host downsamples to fit a hover), wider than tall like the tensor.
+    assert.ok(size.w <= 192 && size.h <= 64 && size.w > size.h, `hover heatmap of a 64×192 tensor is ${size.w}×${size.h}`);
     await s.screenshot('hover');
   });
 });

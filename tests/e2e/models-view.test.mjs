@@ -114,6 +114,8 @@ test('clicking a tensor opens its panel with statistics and the heatmap image', 
     }
     const pixels = png.width * png.height;
     assert.ok(warm > pixels * 0.1 && cool > pixels * 0.1, `diverging colours: ${warm} warm, ${cool} cool of ${pixels}`);
+    // The colour scale is diverging and centred at zero.
+    assert.match(await panel.locator('#heatmap-legend').getAttribute('aria-label'), /centred at 0/);
     await s.screenshot('tensor-panel');
   });
 });

@@ -99,7 +99,7 @@ internal sealed class TokenizerJson(string file)
                 {
                     if (entry.ValueKind != JsonValueKind.Array || entry.GetArrayLength() != 2 || entry[0].ValueKind != JsonValueKind.String || entry[1].ValueKind != JsonValueKind.Number)
                         throw new TokenizerException($"{file}: model.vocab[{i}] of the Unigram model is not a [piece, score] pair");
-                    pieces.Add((entry[0].GetString()!, entry[1].GetDouble()));
+                    pieces.Add((entry[0].GetString()!, SerdeFloat.Parse(entry[1].GetRawText())));
                     i++;
                 }
                 int? unk = Opt(m, "unk_id") is { ValueKind: JsonValueKind.Number } u ? u.GetInt32() : null;

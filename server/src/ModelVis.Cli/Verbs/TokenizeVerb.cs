@@ -18,7 +18,9 @@ static class TokenizeVerb
         var input = new Option<string?>("--input") { Description = "JSON Lines file, one {\"text\": \"...\"} per line" };
         var noSpecial = new Option<bool>("--no-special") { Description = "Do not add the template's special tokens ([CLS], <s>, …)" };
         var json = new Option<bool>("--json") { Description = "JSON on stdout" };
-        var cmd = new Command("tokenize", "Tokenize text with a model's tokenizer, with each token's character span") { model, text, input, noSpecial, json };
+        var bench = new Option<string?>("--bench") { Description = "Measure throughput on this text file instead (JSON: median MB/s over --repeat runs after one warm-up)" };
+        var repeat = new Option<int>("--repeat") { Description = "Runs measured by --bench", DefaultValueFactory = _ => 5 };
+        var cmd = new Command("tokenize", "Tokenize text with a model's tokenizer, with each token's character span") { model, text, input, noSpecial, json, bench, repeat };
         cmd.SetAction(parse =>
         {
             try { return Run(parse); }
@@ -36,6 +38,7 @@ static class TokenizeVerb
             var dir = Path.GetFullPath(parse.GetValue(model)!);
             var tokenizer = Tokenizer.FromFolder(dir);
             bool addSpecial = !parse.GetValue(noSpecial), asJson = parse.GetValue(json);
+            if (parse.GetValue(bench) is { } benchFile) return Benchmark(tokenizer, benchFile, Math.Max(1, parse.GetValue(repeat)), addSpecial);
             var one = parse.GetValue(text);
             var file = parse.GetValue(input);
             if ((one == null) == (file == null)) throw new UserInputException("tokenize: give exactly one of --text or --input");
@@ -80,5 +83,25 @@ static class TokenizeVerb
             Console.WriteLine($"{e.Ids[i],8}  {JsonSerializer.Serialize(e.Tokens[i]),-24} {span,-12} {slice}");
         }
         Console.Error.WriteLine($"{e.Count} tokens ({tokenizer.ModelType}, vocabulary {tokenizer.VocabSize:N0})");
+    }
+
+    /// <summary>Encodes the whole file once to warm up, then <paramref name="repeat"/> times; prints the median as JSON.</summary>
+    static int Benchmark(Tokenizer tokenizer, string file, int repeat, bool addSpecial)
+    {
+        if (!File.Exists(file)) throw new UserInputException($"{file}: file not found");
+        var text = File.ReadAllText(file);
+        int tokens = tokenizer.Encode(text, addSpecial).Count;
+        var ms = new double[repeat];
+        for (int r = 0; r < repeat; r++)
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            tokenizer.Encode(text, addSpecial);
+            ms[r] = sw.Elapsed.TotalMilliseconds;
+        }
+        Array.Sort(ms);
+        double median = repeat % 2 == 1 ? ms[repeat / 2] : (ms[repeat / 2 - 1] + ms[repeat / 2]) / 2;
+        long bytes = System.Text.Encoding.UTF8.GetByteCount(text);
+        CliRunner.WriteJson(new { model = tokenizer.ModelType, bytes, tokens, medianMs = median, mbPerSecond = bytes / 1e6 / (median / 1000), runsMs = ms });
+        return 0;
     }
 }
