@@ -11,6 +11,7 @@ namespace ModelVis.Render;
 public sealed class Colormap
 {
     readonly uint[] _lut;
+    readonly uint[] _levels;   // what values are drawn with: Levels entries resampled from the table
 
     public string Name { get; }
     public bool IsDiverging { get; }
@@ -21,7 +22,15 @@ public sealed class Colormap
     Colormap(string name, uint[] lut, bool diverging, Rgba bad)
     {
         Name = name; _lut = lut; IsDiverging = diverging; Bad = bad;
+        // 254 levels (253, odd, for diverging maps so zero keeps the white centre): with NaN and a background
+        // colour every heatmap fits a 256-entry PNG palette. The eye cannot tell 254 steps from 256.
+        int levels = Math.Min(lut.Length, diverging ? 253 : 254);
+        _levels = new uint[levels];
+        for (int k = 0; k < levels; k++) _levels[k] = lut[(int)Math.Round(k * (lut.Length - 1) / (double)(levels - 1))];
     }
+
+    /// <summary>Number of distinct colours values are drawn with (the ends of the table included).</summary>
+    public int Levels => _levels.Length;
 
     public Rgba this[int index] => Rgba.FromPacked(_lut[index]);
 
@@ -35,10 +44,10 @@ public sealed class Colormap
     internal uint MapPacked(float t)
     {
         if (float.IsNaN(t)) return Bad.Packed;
-        int last = _lut.Length - 1;
+        int last = _levels.Length - 1;
         float f = t * last + 0.5f;
         int i = f <= 0 ? 0 : f >= last ? last : (int)f;
-        return _lut[i];
+        return _levels[i];
     }
 
     static float Normalize(float v, float low, float high)
@@ -53,9 +62,9 @@ public sealed class Colormap
     {
         if (destination.Length < values.Length) throw new ArgumentException("destination is shorter than values");
         float span = high - low;
-        int last = _lut.Length - 1;
+        int last = _levels.Length - 1;
         uint bad = Bad.Packed;
-        var lut = _lut;
+        var lut = _levels;
         if (!(span > 0) || !float.IsFinite(span))
         {
             for (int i = 0; i < values.Length; i++) destination[i] = MapPacked(Normalize(values[i], low, high));

@@ -27,9 +27,16 @@ public enum PngFilterMode
 public sealed record PngEncodeOptions
 {
     public PngFilterMode Filter { get; init; } = PngFilterMode.Adaptive;
-    /// <summary>zlib level. <see cref="CompressionLevel.Fastest"/> is several times faster than Optimal and
-    /// costs little size on filtered heatmaps.</summary>
-    public CompressionLevel Compression { get; init; } = CompressionLevel.Fastest;
+    /// <summary>zlib level. Optimal (zlib 6) is the default: on palette heatmaps it is as fast as Fastest and
+    /// half the size (measured on 1024² maps: 15–35 ms).</summary>
+    public CompressionLevel Compression { get; init; } = CompressionLevel.Optimal;
+
+    /// <summary>Encode an <see cref="RgbaImage"/> with at most 256 distinct colours (every heatmap) as an
+    /// 8-bit palette PNG: a quarter of the data, smaller and several times faster.</summary>
+    public bool Palette { get; init; } = true;
+    /// <summary>Row filter for palette images when <see cref="Filter"/> is Adaptive (the PNG specification
+    /// recommends None: indices are not magnitudes).</summary>
+    public PngFilterMode PaletteFilter { get; init; } = PngFilterMode.None;
 
     public static PngEncodeOptions Default { get; } = new();
 }
