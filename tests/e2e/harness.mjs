@@ -4,7 +4,7 @@
 // its process group, so the extension host and the .NET host it started go with it.
 // Everything waits on conditions (a log line, a DOM element, a status-bar text), never on sleeps.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import {
@@ -422,10 +422,32 @@ export class Session {
     this.closed = true;
     await this.context?.close().catch(() => {});
     if (this.server?.pid && this.server.exitCode === null) await killGroup(this.server.pid, TIMEOUTS.stop);
+    // Anything still running from this session's folder (a process that left the group) is an error
+    // of the extension's shutdown: say so, and stop it so the next session starts clean.
+    const strays = processesMentioning(this.dirs.root);
+    if (strays.length) {
+      log(`${this.name}: processes outlived code-server: ${strays.map((p) => `${p.pid} ${p.cmd.slice(0, 120)}`).join('; ')}`);
+      for (const p of strays) try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ }
+    }
     const keep = process.env.MODELVIS_E2E_KEEP === '1' || (failed && process.env.CI !== 'true');
     if (keep) log(`${this.name}: kept ${this.dirs.root}`);
     else rmSync(this.dirs.root, { recursive: true, force: true, maxRetries: 3 });
   }
+}
+
+/** Processes whose command line mentions `text` (Linux /proc). */
+function processesMentioning(text) {
+  const found = [];
+  let pids = [];
+  try { pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)); } catch { return found; }
+  for (const pid of pids) {
+    if (Number(pid) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmd.includes(text)) found.push({ pid: Number(pid), cmd });
+    } catch { /* exited */ }
+  }
+  return found;
 }
 
 function escapeRegExp(s) {
