@@ -439,10 +439,14 @@ public class PyTorchCheckpointTests
     }
 }
 
-/// <summary>Writes a stored zip by hand so that an entry's data can be a sparse hole of any size.</summary>
-static class SparseZip
+/// <summary>
+/// Writes a stored zip by hand so that an entry's data can be a sparse hole of any size. With
+/// <paramref name="zip64"/>, sizes and offsets go in ZIP64 extra fields and a ZIP64 end record follows,
+/// as in checkpoints over 4 GB.
+/// </summary>
+public static class SparseZip
 {
-    public static void Write(string path, (string Name, byte[]? Data, long Length)[] entries)
+    public static void Write(string path, (string Name, byte[]? Data, long Length)[] entries, bool zip64 = false)
     {
         using var fs = new FileStream(path, FileMode.Create);
         var w = new BinaryWriter(fs);
@@ -453,18 +457,31 @@ static class SparseZip
             long size = data?.Length ?? length;
             var n = Encoding.UTF8.GetBytes(name);
             long offset = fs.Position;
-            w.Write(0x04034b50u); w.Write((ushort)20); w.Write((ushort)0); w.Write((ushort)0); w.Write(0u);
-            w.Write(0u); w.Write((uint)size); w.Write((uint)size); w.Write((ushort)n.Length); w.Write((ushort)0); w.Write(n);
+            uint size32 = zip64 ? 0xFFFFFFFF : (uint)size;
+            w.Write(0x04034b50u); w.Write((ushort)(zip64 ? 45 : 20)); w.Write((ushort)0); w.Write((ushort)0); w.Write(0u);
+            w.Write(0u); w.Write(size32); w.Write(size32); w.Write((ushort)n.Length); w.Write((ushort)(zip64 ? 20 : 0)); w.Write(n);
+            if (zip64) { w.Write((ushort)1); w.Write((ushort)16); w.Write(size); w.Write(size); }
             w.Flush();
             if (data != null) w.Write(data);
             else { fs.SetLength(fs.Position + size); fs.Position += size; }
-            cw.Write(0x02014b50u); cw.Write((ushort)20); cw.Write((ushort)20); cw.Write((ushort)0); cw.Write((ushort)0); cw.Write(0u);
-            cw.Write(0u); cw.Write((uint)size); cw.Write((uint)size); cw.Write((ushort)n.Length); cw.Write((ushort)0); cw.Write((ushort)0);
-            cw.Write((ushort)0); cw.Write((ushort)0); cw.Write(0u); cw.Write((uint)offset); cw.Write(n);
+            cw.Write(0x02014b50u); cw.Write((ushort)(zip64 ? 45 : 20)); cw.Write((ushort)(zip64 ? 45 : 20)); cw.Write((ushort)0); cw.Write((ushort)0); cw.Write(0u);
+            cw.Write(0u); cw.Write(size32); cw.Write(size32); cw.Write((ushort)n.Length); cw.Write((ushort)(zip64 ? 28 : 0)); cw.Write((ushort)0);
+            cw.Write((ushort)0); cw.Write((ushort)0); cw.Write(0u); cw.Write(zip64 ? 0xFFFFFFFF : (uint)offset); cw.Write(n);
+            if (zip64) { cw.Write((ushort)1); cw.Write((ushort)24); cw.Write(size); cw.Write(size); cw.Write(offset); }
         }
         w.Flush();
         long cdOffset = fs.Position;
         w.Write(central.ToArray());
+        if (zip64)
+        {
+            long z64 = fs.Position;
+            w.Write(0x06064b50u); w.Write(44UL); w.Write((ushort)45); w.Write((ushort)45); w.Write(0u); w.Write(0u);
+            w.Write((ulong)entries.Length); w.Write((ulong)entries.Length); w.Write((ulong)central.Length); w.Write((ulong)cdOffset);
+            w.Write(0x07064b50u); w.Write(0u); w.Write((ulong)z64); w.Write(1u);
+            w.Write(0x06054b50u); w.Write((ushort)0); w.Write((ushort)0); w.Write((ushort)0xFFFF); w.Write((ushort)0xFFFF);
+            w.Write(0xFFFFFFFFu); w.Write(0xFFFFFFFFu); w.Write((ushort)0);
+            return;
+        }
         w.Write(0x06054b50u); w.Write((ushort)0); w.Write((ushort)0); w.Write((ushort)entries.Length); w.Write((ushort)entries.Length);
         w.Write((uint)central.Length); w.Write((uint)cdOffset); w.Write((ushort)0);
     }

@@ -421,4 +421,25 @@ public class SafetensorsLazyTests
         c.ReadFloats(big, numel - 4, tail);
         Assert.Equal(new float[4], tail);
     }
+
+    [Fact]
+    public void Zip64CheckpointOverFourGigabytes()
+    {
+        // A 5 GB storage (sparse) followed by a small one whose offset needs ZIP64, as in large pytorch_model.bin shards.
+        using var dir = new Fixtures.TempDir();
+        var path = dir.File("large.bin");
+        const long numel = 5L << 28;
+        var pickle = TorchZipBuilder.StateDictPickle([
+            new("huge", "FloatStorage", "0", numel, 0, [numel], [1]),
+            new("small", "FloatStorage", "1", 3, 0, [3], [1]),
+        ]);
+        SparseZip.Write(path, [("archive/data.pkl", pickle, 0), ("archive/data/0", null, numel * 4), ("archive/data/1", TorchZipBuilder.Floats(1, -2, 3), 0)], zip64: true);
+        long? before = BytesRead();
+        using var c = CheckpointLoader.Open(path);
+        long? after = BytesRead();
+        if (before != null) Assert.True(after - before < 256 * 1024, $"opening read {after - before} bytes");
+        Assert.Equal(numel * 4, c.Get("huge").ByteLength);
+        Assert.True(c.Get("small").Offset > 5L << 30);
+        Assert.Equal([1f, -2, 3], c.ReadFloats("small"));
+    }
 }
