@@ -397,6 +397,47 @@ public class PyTorchCheckpointTests
     }
 
     [Fact]
+    public void BareTensorAndListOfTensors()
+    {
+        using var dir = new Fixtures.TempDir();
+        var storages = new Dictionary<string, byte[]> { ["0"] = TwoStorages()["0"] };
+        var single = dir.File("one.pt");
+        TorchZipBuilder.Write(single, new PickleWriter().Proto().Tensor("FloatStorage", "0", 6, 0, [6], [1]).Stop().ToArray(), storages);
+        using (var c = CheckpointLoader.Open(single))
+            Assert.Equal([1f, 2, 3, 4, 5, 6], c.ReadFloats("tensor"));
+
+        var list = dir.File("list.pt");
+        var w = new PickleWriter().Proto().Op((byte)']').Mark()
+            .Tensor("FloatStorage", "0", 6, 0, [2], [1]).Tensor("FloatStorage", "0", 6, 4, [2], [1]).Op((byte)'e').Stop();
+        TorchZipBuilder.Write(list, w.ToArray(), storages);
+        using (var c = CheckpointLoader.Open(list))
+        {
+            Assert.Equal(["0", "1"], c.Tensors.Select(t => t.Name));
+            Assert.Equal([5f, 6], c.ReadFloats("1"));
+            Assert.Equal(["1"], c.Get("0").Layout!.SharesStorageWith);
+        }
+    }
+
+    [Fact]
+    public void InertBuiltinsInMetadataAreSkippedButGetattrIsNot()
+    {
+        using var dir = new Fixtures.TempDir();
+        var storages = new Dictionary<string, byte[]> { ["0"] = TwoStorages()["0"] };
+        PickleWriter Ckpt(string module, string name) => new PickleWriter().Proto().EmptyDict().Mark()
+            .Str("state_dict").Global("collections", "OrderedDict").EmptyTuple().Reduce().Mark()
+            .Str("a").Tensor("FloatStorage", "0", 6, 0, [6], [1]).SetItems()
+            .Str("hparams").Global(module, name).Mark().Int(1).Int(5).Tuple().Reduce()
+            .SetItems().Stop();
+        var ok = dir.File("ok.ckpt");
+        TorchZipBuilder.Write(ok, Ckpt("builtins", "slice").ToArray(), storages);
+        using (var c = (PyTorchCheckpoint)CheckpointLoader.Open(ok))
+            Assert.Equal(["builtins.slice"], c.IgnoredObjects);
+        var bad = dir.File("bad.ckpt");
+        TorchZipBuilder.Write(bad, Ckpt("builtins", "getattr").ToArray(), storages);
+        Assert.Contains("`builtins.getattr`", Assert.Throws<CheckpointException>(() => CheckpointLoader.Open(bad)).Message);
+    }
+
+    [Fact]
     public void MetadataObjectWithoutAStateDictIsRefused()
     {
         using var dir = new Fixtures.TempDir();

@@ -393,6 +393,14 @@ internal sealed class RestrictedUnpickler
         "threading", "_thread", "getattr", "torch.hub", "torch.serialization", "torch._C", "numpy.testing", "dill",
     };
 
+    /// <summary>Plain value types from otherwise refused modules that training metadata uses; kept as placeholders.</summary>
+    static readonly HashSet<string> InertGlobals = new(StringComparer.Ordinal)
+    {
+        "builtins.object", "builtins.slice", "builtins.range", "builtins.complex", "builtins.bytearray", "builtins.int",
+        "builtins.float", "builtins.str", "builtins.bytes", "builtins.bool", "builtins.tuple", "builtins.list", "builtins.dict",
+        "__builtin__.object", "__builtin__.slice", "__builtin__.complex", "__builtin__.bytearray", "functools.partial",
+    };
+
     /// <summary>
     /// Modules whose classes may appear in training metadata beside the weights (Lightning callbacks and
     /// hyper-parameters, pickled modules, argparse namespaces, …). They become inert placeholders; a
@@ -429,6 +437,11 @@ internal sealed class RestrictedUnpickler
             throw Error($"references `{full}`: this is a TorchScript archive (torch.jit.save), not a state dict. Save the weights with torch.save(model.state_dict(), path) instead");
 
         string top = module.Split('.')[0];
+        if (InertGlobals.Contains(full))
+        {
+            if (!Placeholders.Contains(full)) Placeholders.Add(full);
+            return new(module, name, GlobalKind.Placeholder);
+        }
         if (DangerousModules.Contains(module) || DangerousModules.Contains(top))
             throw Error($"refused the Python global `{full}`: torch.load would call it while opening the file, so it can run arbitrary code (this file may be malicious). ModelVis never executes pickled code; it reads only the globals torch.save writes for tensors");
         if (module.StartsWith("torch._utils", StringComparison.Ordinal) || module.StartsWith("torch._tensor", StringComparison.Ordinal))
