@@ -88,7 +88,7 @@ export function activate(context: vscode.ExtensionContext): void {
 export async function deactivate(): Promise<void> {
   const c = client;
   client = undefined;
-  c?.dispose();
+  await c?.stop();
 }
 
 function toOpenTensorArgs(args: OpenTensorArgs | ModelsItem | undefined): OpenTensorArgs | undefined {

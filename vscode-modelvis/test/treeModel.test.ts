@@ -89,5 +89,5 @@ test('row descriptions', () => {
   assert.equal(modelDescription({ path: '/m', name: 'm', source: 'workspace', kind: 'folder' }, tree), '124M params · F32 · GPT2LMHeadModel');
   assert.equal(modelDescription({ path: '/m', name: 'm', source: 'workspace', kind: 'folder', architecture: 'LlamaForCausalLM' }), 'LlamaForCausalLM');
   assert.equal(tensorDescription(t('x', [768, 3072])), 'F32 · 768×3072 · 2.36M');
-  assert.equal(tensorDescription({ ...t('x', [4]), dtype: 'I64', readable: false }), 'I64 · 4 · 4 · not shown');
+  assert.equal(tensorDescription({ ...t('x', [4]), dtype: 'I64', readable: false }), 'I64 · 4 · not shown');
 });

@@ -32,9 +32,10 @@ export function modelTooltip(entry: ModelEntry, tree?: ModelTree): string {
   return lines.join('\n');
 }
 
-/** "F32 · 768×3072 · 2.36M" */
+/** "F32 · 768×3072 · 2.36M"; a 1-D tensor's size is its shape, so it is not repeated. */
 export function tensorDescription(t: TensorRef): string {
-  const parts = [t.dtype, formatShape(t.shape), formatCount(t.shape.reduce((p, d) => p * d, 1))];
+  const parts = [t.dtype, formatShape(t.shape)];
+  if (t.shape.length >= 2) parts.push(formatCount(t.shape.reduce((p, d) => p * d, 1)));
   if (!t.readable) parts.push('not shown');
   return parts.join(' · ');
 }

@@ -107,7 +107,8 @@ function hoverMarkdown(modelPath: string, tensor: TensorRef, preview: Preview | 
   }
   const image = preview?.image;
   if (image && /^[A-Za-z0-9+/=]+$/.test(image.png)) {
-    const scale = Math.max(1, Math.min(4, Math.floor(128 / Math.max(image.width, image.height))));
+    // Whole-pixel enlargement up to about 200 px, so a small tensor is still legible.
+    const scale = Math.max(1, Math.min(8, Math.floor(200 / Math.max(image.width, image.height))));
     md.appendMarkdown(
       `<img src="data:image/png;base64,${image.png}" width="${image.width * scale}" height="${image.height * scale}" alt="heatmap of ${escapeHtml(tensor.name)}">\n\n`,
     );
