@@ -1,0 +1,80 @@
+using System.CommandLine;
+using System.Runtime.CompilerServices;
+using ModelVis.Render;
+using ModelVis.Vision;
+
+namespace ModelVis.Cli.Verbs;
+
+/// <summary><c>render features</c>: one layer's feature maps, every channel, as a grid in one PNG.</summary>
+static class RenderFeaturesVerb
+{
+    /// <summary>Adds <c>features</c> under the <c>render</c> verb before the command tree is built.</summary>
+    [ModuleInitializer]
+    internal static void Register() => RenderVerb.Subcommands.Add(Create);
+
+    public static Command Create()
+    {
+        var o = new VisionOptions();
+        var layer = new Option<string>("--layer") { Description = "Layer name (sidecar layer, or ONNX node output); 'first' or 'last' pick the first/last feature-map layer", Required = true };
+        var output = new Option<string>("--out") { Description = "PNG file to write", Required = true };
+        var colormap = new Option<string>("--colormap") { Description = "viridis, magma, gray or rdbu", DefaultValueFactory = _ => "viridis" };
+        var scaling = new Option<string>("--scaling") { Description = "channel (each map stretched to its own min..max) or layer (one scale for all)", DefaultValueFactory = _ => "channel" };
+        var sort = new Option<bool>("--sort") { Description = "Order channels by mean activation, highest first" };
+        var cmd = new Command("features", "Render one layer's feature maps (all channels) as a grid PNG") { layer, output, colormap, scaling, sort };
+        o.AddTo(cmd);
+        cmd.SetAction(parse =>
+        {
+            var (model, run) = o.Run(parse);
+            var name = parse.GetValue(layer)!;
+            var maps = run.Layers.Where(l => l.IsFeatureMap).ToList();
+            var chosen = name switch
+            {
+                "first" => maps.FirstOrDefault(),
+                "last" => maps.LastOrDefault(),
+                _ => run.Layer(name),
+            } ?? throw new VisionException("the model has no layer with [C, H, W] feature maps");
+            if (!chosen.IsFeatureMap)
+                throw new VisionException($"layer {chosen.Name} has shape [{string.Join(", ", chosen.Shape)}], not [C, H, W] feature maps (feature-map layers: {string.Join(", ", maps.Select(m => m.Name).Take(20))})");
+            var (png, info) = Draw(chosen, parse.GetValue(colormap)!, parse.GetValue(scaling)!, parse.GetValue(sort));
+            var outPath = parse.GetValue(output)!;
+            File.WriteAllBytes(outPath, png);
+            CliRunner.WriteJson(new { Out = outPath, Layer = chosen.Name, chosen.OpType, chosen.Shape, info.Columns, info.Rows, info.CellWidth, info.CellHeight, info.Order, info.Scaling, info.Low, info.High, Top5 = run.Top5 });
+            return 0;
+        });
+        return cmd;
+    }
+
+    public sealed record SheetInfo(int Columns, int Rows, int CellWidth, int CellHeight, int[] Order, string Scaling, float Low, float High);
+
+    public static (byte[] Png, SheetInfo Info) Draw(LayerOutput layer, string colormap, string scaling, bool sortByMean)
+    {
+        int c = layer.Shape[0], h = layer.Shape[1], w = layer.Shape[2];
+        var order = Enumerable.Range(0, c).ToArray();
+        if (sortByMean)
+        {
+            var means = layer.ChannelMeans();
+            order = order.OrderByDescending(i => means[i]).ThenBy(i => i).ToArray();
+        }
+        var maps = order.Select(i => layer.Map(i).ToArray()).ToList();
+        ColorScale scale;
+        switch (scaling)
+        {
+            case "channel":
+                // Stretch each map to its own range, then draw all on 0..1.
+                foreach (var m in maps)
+                {
+                    var (min, max) = ColorScale.FiniteMinMax(m);
+                    float span = max - min;
+                    for (int i = 0; i < m.Length; i++) m[i] = span > 0 ? (m[i] - min) / span : 0f;
+                }
+                scale = ColorScale.Fixed(0, 1, colormap);
+                break;
+            case "layer":
+                scale = ColorScale.Sequential(layer.Value.Floats, colormap);
+                break;
+            default: throw new VisionException($"--scaling \"{scaling}\": use channel or layer");
+        }
+        var sheet = SpriteSheet.FromMaps(maps, h, w, scale, maxSize: 1024, gap: 1);
+        return (sheet.ToPng(), new SheetInfo(sheet.Columns, sheet.Rows, sheet.CellWidth, sheet.CellHeight, order, scaling, scale.Low, scale.High));
+    }
+}
