@@ -108,12 +108,14 @@ public sealed class Llama : LanguageModel
         var gateUp = Scratch((long)n * 2 * I);
         l.GateUp.Forward(x, n, gateUp);                                    // columns [gate | up]
         var act = activations ?? Scratch((long)n * I);
-        for (int i = 0; i < n; i++)
-        {
-            var gate = gateUp.AsSpan(i * 2 * I, I);
-            Activations.Apply(Config.Activation, gate);
-            System.Numerics.Tensors.TensorPrimitives.Multiply(gate, gateUp.AsSpan(i * 2 * I + I, I), act.AsSpan(i * I, I));
-        }
+        if (Config.Activation is "silu" or "swish") Activations.SiluGate(gateUp, n, I, act);
+        else
+            for (int i = 0; i < n; i++)
+            {
+                var gate = gateUp.AsSpan(i * 2 * I, I);
+                Activations.Apply(Config.Activation, gate);
+                System.Numerics.Tensors.TensorPrimitives.Multiply(gate, gateUp.AsSpan(i * 2 * I + I, I), act.AsSpan(i * I, I));
+            }
         l.Down.Forward(act, n, x);
         AddInto(h, x);
     }

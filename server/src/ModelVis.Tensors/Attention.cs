@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace ModelVis.Tensors;
 
@@ -58,7 +59,7 @@ public static unsafe class Attention
             bool keepProbabilities = !probabilities.IsEmpty;
 
             // Pack Kᵀ (panels of 32 keys, head_dim rows each) and V (panels of 32 dims, n rows each) per KV head.
-            Parallelism.ForEach(kvHeads, g =>
+            Parallelism.ForEach(kvHeads, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (g) =>
             {
                 float* src = (float*)qkvPtr;
                 float* kPack = (float*)packPtr + (long)g * (kPackSize + vPackSize);
@@ -75,7 +76,7 @@ public static unsafe class Attention
 
             int rowTiles = (n + 5) / 6, itemsPerHead = (rowTiles + RowBlocksPerItem - 1) / RowBlocksPerItem;
             int ctxStride = heads * headDim, group = heads / kvHeads;
-            Parallelism.ForEach(heads * itemsPerHead, item =>
+            Parallelism.ForEach(heads * itemsPerHead, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (item) =>
             {
                 int h = item / itemsPerHead, block = item % itemsPerHead;
                 int g = h / group;
@@ -121,6 +122,7 @@ public static unsafe class Attention
     }
 
     /// <summary>C[rows × cols] = A[rows × k] · panel, for up to 6 rows, in kernel-height steps.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void TileRowsOf(float* a, int lda, float* panel, int k, float* c, int ldc, int rows, int cols)
     {
         int tr = MatMul.TileRows;
@@ -132,9 +134,9 @@ public static unsafe class Attention
     /// One query row of scores over keys [0, row.Length): divide by √d, mask, softmax. Masked keys end exactly 0.
     /// A row with no visible key gets a uniform distribution, which is what adding finfo.min to every score gives.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void MaskedSoftmax(Span<float> row, int query, float scaleDivisor, AttentionMask mask)
     {
-        TensorPrimitives.Divide(row, scaleDivisor, row);
         int start = mask.SlidingWindow > 0 ? Math.Max(0, query - mask.SlidingWindow + 1) : 0;
         int end = mask.Causal ? Math.Min(row.Length, query + 1) : row.Length;
         bool any = false;
@@ -153,6 +155,6 @@ public static unsafe class Attention
             visible.Fill(1f / Math.Max(1, visible.Length));
             return;
         }
-        Softmax.InPlace(visible);
+        Softmax.InPlace(visible, scaleDivisor);
     }
 }

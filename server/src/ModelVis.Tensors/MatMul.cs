@@ -73,12 +73,15 @@ public static unsafe class MatMul
     {
         readonly int _k = k < 0 ? kTotal : k;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int row0, int row1, int panel0, int panel1)
         {
             int tr = TileRows;
-            for (int k0 = 0; k0 < _k; k0 += KBlock)
+            // Equal k blocks of at most KBlock (576 → 2 × 288, not 256 + 256 + 64): every block pays one load/store of C.
+            int blocks = (_k + KBlock - 1) / KBlock, step = (_k + blocks - 1) / Math.Max(1, blocks);
+            for (int k0 = 0; k0 < _k; k0 += step)
             {
-                int kc = Math.Min(KBlock, _k - k0);
+                int kc = Math.Min(step, _k - k0);
                 bool first = k0 == 0;
                 for (int i0 = row0; i0 < row1; i0 += MBlock)
                 {
@@ -104,6 +107,7 @@ public static unsafe class MatMul
     /// C[rows × cols] (+)= A[rows × kc] · panel[kc × 32] (+ bias on the first block). rows ≤ <see cref="TileRows"/>,
     /// cols ≤ 32; partial tiles go through a 32-wide scratch tile so the kernels only ever store whole vectors.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Tile(float* a, int lda, float* panel, int kc, float* c, int ldc, int rows, int cols, bool load, float* bias)
     {
         if (cols == NR)
@@ -144,6 +148,7 @@ public static unsafe class MatMul
 
     // ---------------------------------------------------------------- AVX-512: 6 rows × 32 columns
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Kernel512x6(float* a, int lda, float* b, int kc, float* c, int ldc, bool load, float* bias)
     {
         Vector512<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
@@ -191,6 +196,7 @@ public static unsafe class MatMul
         c50.Store(c + 5 * ldc); c51.Store(c + 5 * ldc + 16);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Kernel512x1(float* a, float* b, int kc, float* c, bool load, float* bias)
     {
         Vector512<float> c0, c1;
@@ -221,6 +227,7 @@ public static unsafe class MatMul
 
     // ---------------------------------------------------------------- AVX2: 2 rows × 32 columns
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Kernel256x2(float* a, int lda, float* b, int kc, float* c, int ldc, bool load, float* bias)
     {
         Vector256<float> c00, c01, c02, c03, c10, c11, c12, c13;
@@ -250,6 +257,7 @@ public static unsafe class MatMul
         c10.Store(c + ldc); c11.Store(c + ldc + 8); c12.Store(c + ldc + 16); c13.Store(c + ldc + 24);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Kernel256x1(float* a, float* b, int kc, float* c, bool load, float* bias)
     {
         Vector256<float> c0, c1, c2, c3;
@@ -269,6 +277,7 @@ public static unsafe class MatMul
 
     // ---------------------------------------------------------------- scalar: one row × 32 columns
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void KernelScalar(float* a, float* b, int kc, float* c, bool load, float* bias)
     {
         float* acc = stackalloc float[NR];
