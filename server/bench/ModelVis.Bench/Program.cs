@@ -8,6 +8,7 @@ return args.FirstOrDefault() switch
 {
     "engine" => EngineReport.Run(args),
     "engine-forward" => EngineReport.Child(args),
+    "engine-profile" => EngineProfile.Run(args),
     _ => RunBenchmarks(args),
 };
 
