@@ -150,6 +150,50 @@ public class PyTorchCheckpointTests
     }
 
     [Fact]
+    public void StridedViewsTooLargeToBufferAreReadInRuns()
+    {
+        using var c = (PyTorchCheckpoint)CheckpointLoader.Open(Data("dtypes.pt"));
+        c.WindowLimitBytes = 0; // as if every view spanned gigabytes
+        var expectedT = new List<float>();
+        for (int r = 0; r < 4; r++) for (int col = 0; col < 3; col++) expectedT.Add(col * 4 + r);
+        Assert.Equal(expectedT, c.ReadFloats("view.transposed"));
+        var part = new float[7];
+        c.ReadFloats(c.Get("view.transposed"), 3, part);
+        Assert.Equal(expectedT.Skip(3).Take(7), part);
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => 2f * i + 1), c.ReadFloats("view.every_other"));
+        Assert.Equal([5f, 6, 7, 8], c.ReadFloats("view.slice"));
+    }
+
+    [Fact]
+    public void ColumnSliceOfAMatrixReadsRowRuns()
+    {
+        // x = arange(24).reshape(4, 6)[:, 1:4]: shape [4, 3], stride [6, 1], offset 1: runs of 3 per row.
+        using var dir = new Fixtures.TempDir();
+        var path = dir.File("cols.pt");
+        TorchZipBuilder.Write(path, TorchZipBuilder.StateDictPickle([new("x", "FloatStorage", "0", 24, 1, [4, 3], [6, 1])]),
+            new Dictionary<string, byte[]> { ["0"] = TorchZipBuilder.Floats(Enumerable.Range(0, 24).Select(i => (float)i).ToArray()) });
+        float[] expected = [1, 2, 3, 7, 8, 9, 13, 14, 15, 19, 20, 21];
+        using var c = (PyTorchCheckpoint)CheckpointLoader.Open(path);
+        Assert.False(c.Get("x").Layout!.IsContiguous);
+        Assert.Equal(expected, c.ReadFloats("x"));
+        c.WindowLimitBytes = 0;
+        Assert.Equal(expected, c.ReadFloats("x"));
+    }
+
+    [Fact]
+    public void FolderWithPytorchModelBinOpens()
+    {
+        using var dir = new Fixtures.TempDir();
+        File.Copy(Data("training.pt"), dir.File("pytorch_model.bin"));
+        using (var c = CheckpointLoader.Open(dir.Path))
+            Assert.IsType<PyTorchCheckpoint>(c);
+        // Beside model.safetensors (as many hub repositories ship both), safetensors wins.
+        new SafetensorsWriter().Add("w", [1f], 1).Save(dir.File("model.safetensors"));
+        using (var c = CheckpointLoader.Open(dir.Path))
+            Assert.IsType<SafetensorsFile>(c);
+    }
+
+    [Fact]
     public void NestedTrainingCheckpointGivesDottedNames()
     {
         using var c = (PyTorchCheckpoint)CheckpointLoader.Open(Data("training.pt"));

@@ -1,5 +1,8 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using ModelVis.Checkpoints.PyTorch;
+
+[assembly: InternalsVisibleTo("ModelVis.Checkpoints.Tests")]
 
 namespace ModelVis.Checkpoints;
 
@@ -255,7 +258,7 @@ public sealed class PyTorchCheckpoint : ICheckpoint
         long lo = t.StorageOffset, hi = t.StorageOffset;
         for (int i = 0; i < rank; i++) hi += (t.Shape[i] - 1) * t.Strides[i];
         byte[]? window = null;
-        if ((hi - lo + 1) * size <= 256L << 20)
+        if ((hi - lo + 1) * size <= WindowLimitBytes)
         {
             lock (_windowLock)
             {
@@ -268,18 +271,44 @@ public sealed class PyTorchCheckpoint : ICheckpoint
                 window = _window;
             }
         }
+        if (window != null)
+        {
+            for (long e = first, o = 0; e < end; e++, o += size)
+            {
+                window.AsSpan((int)((Position() - lo) * size), size).CopyTo(into.AsSpan((int)o, size));
+                Next(index, t.Shape);
+            }
+            return;
+        }
+        // A view too large to buffer whole: read runs of consecutive storage elements (rows of a slice, say)
+        // with one read each.
+        long runStart = -1, runLength = 0, runOut = 0;
         for (long e = first, o = 0; e < end; e++, o += size)
         {
             long pos = Position();
-            if (window != null) window.AsSpan((int)((pos - lo) * size), size).CopyTo(into.AsSpan((int)o, size));
-            else _zip.Read(slot.Entry, pos * size, into.AsSpan((int)o, size));
-            for (int i = rank - 1; i >= 0; i--)
+            if (runLength > 0 && pos == runStart + runLength && runLength < 1 << 20) runLength++;
+            else
             {
-                if (++index[i] < t.Shape[i]) break;
-                index[i] = 0;
+                if (runLength > 0) _zip.Read(slot.Entry, runStart * size, into.AsSpan((int)runOut, (int)(runLength * size)));
+                (runStart, runLength, runOut) = (pos, 1, o);
             }
+            Next(index, t.Shape);
+        }
+        if (runLength > 0) _zip.Read(slot.Entry, runStart * size, into.AsSpan((int)runOut, (int)(runLength * size)));
+    }
+
+    /// <summary>Advances a row-major multi-index by one element.</summary>
+    static void Next(long[] index, long[] shape)
+    {
+        for (int i = index.Length - 1; i >= 0; i--)
+        {
+            if (++index[i] < shape[i]) return;
+            index[i] = 0;
         }
     }
+
+    /// <summary>Strided views spanning at most this many storage bytes are buffered whole while they are read.</summary>
+    internal long WindowLimitBytes { get; set; } = 256L << 20;
 
     readonly object _windowLock = new();
     Slot? _windowOwner;
