@@ -56,6 +56,18 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'modelvis-tokbench-'));
 const textFile = path.join(tmp, 'corpus.txt');
 fs.writeFileSync(textFile, text);
 fs.writeFileSync(path.join(tmp, 'corpus.jsonl'), JSON.stringify({ text }) + '\n');
+// The same text as editor-selection-sized chunks (whole lines, about 4 KB each), encoded one after another.
+const chunks = [];
+{
+  let current = '';
+  for (const line of text.split(/(?<=\n)/)) {
+    if (current.length + line.length > 4096 && current) { chunks.push(current); current = ''; }
+    current += line;
+  }
+  if (current) chunks.push(current);
+}
+const chunksFile = path.join(tmp, 'chunks.jsonl');
+fs.writeFileSync(chunksFile, chunks.map((t) => JSON.stringify({ text: t })).join('\n') + '\n');
 
 // ---------- the C# side, through the CLI built in Release ----------
 console.error('building server/src/ModelVis.Cli (Release)…');
@@ -73,36 +85,43 @@ const cases = [
   ['phi-3-mini', 'SentencePiece BPE, byte fallback'],
 ];
 
+async function rustMedianMs(tk, texts) {
+  for (const t of texts) await tk.encode(t, null, { addSpecialTokens: true }); // warm-up
+  const times = [];
+  for (let r = 0; r < repeat; r++) {
+    const t0 = process.hrtime.bigint();
+    for (const t of texts) await tk.encode(t, null, { addSpecialTokens: true });
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return median(times);
+}
+
 const rows = [];
 for (const [name, algorithm] of cases) {
   const dir = path.join(fixtures, name);
   console.error(`${name}…`);
-  // Rust: one warm-up, then `repeat` timed encodes of the whole text.
   const tk = Tokenizer.fromFile(path.join(dir, 'tokenizer.json'));
-  const first = await tk.encode(text, null, { addSpecialTokens: true });
-  const rustIds = first.getIds();
-  const times = [];
-  for (let r = 0; r < repeat; r++) {
-    const t0 = process.hrtime.bigint();
-    await tk.encode(text, null, { addSpecialTokens: true });
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  const rustMs = median(times);
-  // C#: the same, inside the CLI process.
-  const cs = JSON.parse(modelvis(['tokenize', '--model', dir, '--bench', textFile, '--repeat', String(repeat)]));
+  const rustIds = (await tk.encode(text, null, { addSpecialTokens: true })).getIds();
   const csIds = JSON.parse(modelvis(['tokenize', '--model', dir, '--input', path.join(tmp, 'corpus.jsonl'), '--json']).trim()).ids;
   let firstDiff = -1;
   for (let i = 0; i < Math.max(csIds.length, rustIds.length); i++) if (csIds[i] !== rustIds[i]) { firstDiff = i; break; }
-  rows.push({ name, algorithm, tokens: rustIds.length, csMbs: bytes / 1e6 / (cs.medianMs / 1000), rustMbs: bytes / 1e6 / (rustMs / 1000),
-    csMs: cs.medianMs, rustMs, same: firstDiff < 0 ? 'yes' : `no (first difference at token ${firstDiff})` });
+  const same = firstDiff < 0 ? 'yes' : `no (first difference at token ${firstDiff})`;
+  for (const [mode, file, texts] of [['whole text', textFile, [text]], [`${chunks.length} chunks of ≤4 KB`, chunksFile, chunks]]) {
+    const rustMs = await rustMedianMs(tk, texts);
+    const cs = JSON.parse(modelvis(['tokenize', '--model', dir, '--bench', file, '--repeat', String(repeat)]));
+    rows.push({ name, algorithm, mode, tokens: rustIds.length, csMs: cs.medianMs, rustMs, same });
+  }
 }
 fs.rmSync(tmp, { recursive: true, force: true });
 
 console.log(`# Tokenizer throughput (${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${os.cpus().length} cores)`);
 console.log();
-console.log(`Text: ${what}. One encode of the whole text per run, median of ${repeat} after one warm-up; HF = npm tokenizers ${rustVersion} (Rust).`);
+console.log(`Text: ${what}. Encoded as one string, and as ${chunks.length} chunks one after another (sequential \`encode\`, special tokens added);`);
+console.log(`median of ${repeat} runs after one warm-up. HF = npm tokenizers ${rustVersion}, the official bindings of the Rust library.`);
+console.log('"same ids": the two produce identical ids for the whole text.');
 console.log();
-console.log('| tokenizer | algorithm | tokens | ModelVis ms | HF Rust ms | ModelVis MB/s | HF Rust MB/s | ModelVis / Rust time | same ids |');
-console.log('|---|---|---:|---:|---:|---:|---:|---:|---|');
+console.log('| tokenizer | algorithm | input | tokens | ModelVis MB/s | HF Rust MB/s | ModelVis time / Rust time | same ids |');
+console.log('|---|---|---|---:|---:|---:|---:|---|');
+const mbs = (ms) => (bytes / 1e6 / (ms / 1000)).toFixed(2);
 for (const r of rows)
-  console.log(`| ${r.name} | ${r.algorithm} | ${r.tokens.toLocaleString('en-US')} | ${r.csMs.toFixed(1)} | ${r.rustMs.toFixed(1)} | ${r.csMbs.toFixed(2)} | ${r.rustMbs.toFixed(2)} | ${(r.csMs / r.rustMs).toFixed(2)}× | ${r.same} |`);
+  console.log(`| ${r.name} | ${r.algorithm} | ${r.mode} | ${r.tokens.toLocaleString('en-US')} | ${mbs(r.csMs)} | ${mbs(r.rustMs)} | ${(r.csMs / r.rustMs).toFixed(2)}× | ${r.same} |`);

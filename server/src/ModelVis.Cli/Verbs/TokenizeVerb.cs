@@ -18,7 +18,7 @@ static class TokenizeVerb
         var input = new Option<string?>("--input") { Description = "JSON Lines file, one {\"text\": \"...\"} per line" };
         var noSpecial = new Option<bool>("--no-special") { Description = "Do not add the template's special tokens ([CLS], <s>, …)" };
         var json = new Option<bool>("--json") { Description = "JSON on stdout" };
-        var bench = new Option<string?>("--bench") { Description = "Measure throughput on this text file instead (JSON: median MB/s over --repeat runs after one warm-up)" };
+        var bench = new Option<string?>("--bench") { Description = "Measure throughput on this text file, or on each text of a .jsonl file, instead (JSON: median over --repeat runs after one warm-up)" };
         var repeat = new Option<int>("--repeat") { Description = "Runs measured by --bench", DefaultValueFactory = _ => 5 };
         var cmd = new Command("tokenize", "Tokenize text with a model's tokenizer, with each token's character span") { model, text, input, noSpecial, json, bench, repeat };
         cmd.SetAction(parse =>
@@ -85,22 +85,27 @@ static class TokenizeVerb
         Console.Error.WriteLine($"{e.Count} tokens ({tokenizer.ModelType}, vocabulary {tokenizer.VocabSize:N0})");
     }
 
-    /// <summary>Encodes the whole file once to warm up, then <paramref name="repeat"/> times; prints the median as JSON.</summary>
+    /// <summary>
+    /// Encodes the file's text (or, for .jsonl, each line's text in turn) once to warm up, then <paramref name="repeat"/>
+    /// times; prints the median time as JSON.
+    /// </summary>
     static int Benchmark(Tokenizer tokenizer, string file, int repeat, bool addSpecial)
     {
         if (!File.Exists(file)) throw new UserInputException($"{file}: file not found");
-        var text = File.ReadAllText(file);
-        int tokens = tokenizer.Encode(text, addSpecial).Count;
+        string[] texts = file.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase)
+            ? File.ReadLines(file).Where(l => l.Trim().Length > 0).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("text").GetString() ?? "").ToArray()
+            : [File.ReadAllText(file)];
+        int tokens = texts.Sum(t => tokenizer.Encode(t, addSpecial).Count);
         var ms = new double[repeat];
         for (int r = 0; r < repeat; r++)
         {
             var sw = System.Diagnostics.Stopwatch.StartNew();
-            tokenizer.Encode(text, addSpecial);
+            foreach (var t in texts) tokenizer.Encode(t, addSpecial);
             ms[r] = sw.Elapsed.TotalMilliseconds;
         }
         Array.Sort(ms);
         double median = repeat % 2 == 1 ? ms[repeat / 2] : (ms[repeat / 2 - 1] + ms[repeat / 2]) / 2;
-        long bytes = System.Text.Encoding.UTF8.GetByteCount(text);
+        long bytes = texts.Sum(t => (long)System.Text.Encoding.UTF8.GetByteCount(t));
         CliRunner.WriteJson(new { model = tokenizer.ModelType, bytes, tokens, medianMs = median, mbPerSecond = bytes / 1e6 / (median / 1000), runsMs = ms });
         return 0;
     }
