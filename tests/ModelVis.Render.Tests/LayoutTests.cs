@@ -115,7 +115,7 @@ public class LayoutTests
     }
 
     [Fact]
-    public void Conv_kernels_form_an_out_by_in_grid_with_one_pixel_gaps()
+    public void Conv_kernels_form_an_out_by_in_grid_with_gaps()
     {
         // [out 6, in 3, 5, 5]: value = o·100 + i·10 + position sign.
         var w = Seq(6 * 3 * 25, k => (k / 75) * 100 + (k / 25 % 3) * 10 + (k % 2 == 0 ? 1 : -1));
@@ -124,12 +124,13 @@ public class LayoutTests
         var g = t.Grid!;
         Assert.Equal((18, 18, 6, 3, 5, 5, "out×in"), (g.Slices, g.Shown, g.GridRows, g.GridCols, g.SliceRows, g.SliceCols, g.Arrangement));
         Assert.Equal(t.PixelScaleX * 5, g.CellWidth);
-        Assert.Equal(3 * g.CellWidth + 2, t.Width);
-        Assert.Equal(6 * g.CellHeight + 5, t.Height);
+        Assert.Equal(2, g.Gap);                                      // 1 px widened for 16× cells
+        Assert.Equal(3 * g.CellWidth + 2 * g.Gap, t.Width);
+        Assert.Equal(6 * g.CellHeight + 5 * g.Gap, t.Height);
         Assert.True(t.Width <= 512 && t.Height <= 512);
         // Gap pixels are transparent; cell (o=2, i=1) top-left shows value 2·100 + 10 + 1.
         Assert.Equal(Rgba.Transparent, t.Image[g.CellWidth, 0]);
-        var x = 1 * (g.CellWidth + 1); var y = 2 * (g.CellHeight + 1);
+        var x = 1 * (g.CellWidth + g.Gap); var y = 2 * (g.CellHeight + g.Gap);
         Assert.Equal(Colormap.RdBu.Map(211f, t.Scale.Low, t.Scale.High), t.Image[x, y]);
         Assert.Null(t.Note);
     }

@@ -20,7 +20,7 @@ public sealed record TensorImageOptions
     public float? High { get; init; }
     /// <summary>At most this many 2-D slices in a grid; the result says how many were shown.</summary>
     public int MaxSlices { get; init; } = 1024;
-    /// <summary>Pixels between grid cells, drawn in <see cref="Background"/>.</summary>
+    /// <summary>Pixels between grid cells, drawn in <see cref="Background"/>; multiplied by scale/8 when cells are enlarged 8× or more.</summary>
     public int Gap { get; init; } = 1;
     /// <summary>Background behind gaps; transparent so the webview theme shows through.</summary>
     public Rgba Background { get; init; } = Rgba.Transparent;
@@ -154,6 +154,17 @@ public static class TensorImageLayout
         int cf = Downsample.Factor(sliceCols, bw), rf = Downsample.Factor(sliceRows, bh);
         int outCols = (sliceCols + cf - 1) / cf, outRows = (sliceRows + rf - 1) / rf;
         var (sx, sy) = PixelScale(outRows, outCols, rf > 1 || cf > 1, bw, bh, o with { MinExtent = Math.Min(o.MinExtent, 8) });
+
+        // Thin gaps vanish between big enlarged cells: widen them with the enlargement, keeping the image within MaxSize.
+        if (g > 0 && sx == sy && sx >= 8)
+        {
+            while (true)
+            {
+                int g2 = g * (sx / 8);
+                if (gc * outCols * sx + (gc - 1) * g2 <= m && gr * outRows * sy + (gr - 1) * g2 <= m || sx == 1) { g = Math.Max(g, g2); break; }
+                sx--; sy--;
+            }
+        }
 
         var cells = new float[shown][];
         var all = new float[(long)shown * outRows * outCols];
