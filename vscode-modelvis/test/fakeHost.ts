@@ -1,8 +1,9 @@
 // A stand-in for the .NET host, for testing the client: same framing, a few methods that succeed,
-// fail, hang until cancelled, report progress, or crash. Mode from argv[2]: "ok" or "fail-start".
+// fail, hang until cancelled, report progress, or crash. Mode from $FAKE_HOST_MODE or argv[2]
+// ("serve", as the extension passes it, means "ok"): "ok" or "fail-start".
 import { createMessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter, CancellationToken } from 'vscode-jsonrpc/node';
 
-const mode = process.argv[2] ?? 'ok';
+const mode = process.env.FAKE_HOST_MODE ?? (process.argv[2] && process.argv[2] !== 'serve' ? process.argv[2] : 'ok');
 if (mode === 'fail-start') {
   process.stderr.write('You must install or update .NET to run this application.\n');
   process.stderr.write("Framework: 'Microsoft.NETCore.App', version '10.0.0' (x64)\n");
