@@ -463,6 +463,37 @@ public class PyTorchCheckpointTests
     }
 
     [Fact]
+    public void RebuildTensorV3ViewsAnUntypedStorageWithItsDType()
+    {
+        // torch 2.x: _rebuild_tensor_v3(UntypedStorage, offset, size, stride, False, OrderedDict(), torch.uint16)
+        PickleWriter V3(PickleWriter w, string dtype, long offset, long count) => w
+            .Global("torch._utils", "_rebuild_tensor_v3").Mark()
+            .Mark().Str("storage").Global("torch", "UntypedStorage").Str("0").Str("cpu").Int(16).Tuple().BinPersId()
+            .Int(offset).Ints(count).Ints(1).False().Global("collections", "OrderedDict").EmptyTuple().Reduce()
+            .Global("torch", dtype).Tuple().Reduce();
+        var w = new PickleWriter().Proto().Global("collections", "OrderedDict").EmptyTuple().Reduce().Mark();
+        V3(w.Str("u16"), "uint16", 1, 3);
+        V3(w.Str("f32"), "float32", 2, 2);
+        w.SetItems().Stop();
+        using var dir = new Fixtures.TempDir();
+        var path = dir.File("v3.pt");
+        var storage = new byte[16];
+        BitConverter.GetBytes((ushort)65535).CopyTo(storage, 2);
+        BitConverter.GetBytes((ushort)2).CopyTo(storage, 4);
+        BitConverter.GetBytes((ushort)3).CopyTo(storage, 6);
+        BitConverter.GetBytes(1.5f).CopyTo(storage, 8);
+        BitConverter.GetBytes(-4f).CopyTo(storage, 12);
+        TorchZipBuilder.Write(path, w.ToArray(), new Dictionary<string, byte[]> { ["0"] = storage });
+        using var c = CheckpointLoader.Open(path);
+        var u16 = c.Get("u16");
+        Assert.Equal(DType.U16, u16.DType);
+        Assert.Equal(storage[2..8], Raw(c, u16));
+        Assert.Equal(DType.F32, c.Get("f32").DType);
+        Assert.Equal([1.5f, -4f], c.ReadFloats("f32"));
+        Assert.Equal(["f32"], u16.Layout!.SharesStorageWith);
+    }
+
+    [Fact]
     public void InertBuiltinsInMetadataAreSkippedButGetattrIsNot()
     {
         using var dir = new Fixtures.TempDir();

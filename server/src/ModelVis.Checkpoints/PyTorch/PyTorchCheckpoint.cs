@@ -99,9 +99,9 @@ public sealed class PyTorchCheckpoint : ICheckpoint
                 if (!_zip.Entries.TryGetValue(entryName, out var entry))
                     throw new CheckpointException($"{FileName}: tensor `{name}`: its storage `{entryName}` is missing from the zip archive (truncated or incomplete file)");
                 _zip.Locate(entry);
-                int size = t.Storage.DType.Size();
+                int size = t.DType.Size();
                 if (entry.Length % size != 0)
-                    throw new CheckpointException($"{FileName}: tensor `{name}`: storage `{entryName}` has {entry.Length} bytes, not a whole number of {t.Storage.DType.Name()} elements");
+                    throw new CheckpointException($"{FileName}: tensor `{name}`: storage `{entryName}` has {entry.Length} bytes, not a whole number of {t.DType.Name()} elements");
                 long storageElems = entry.Length / size;
                 long count = Count(t.Shape, name);
                 if (count > 0)
@@ -118,7 +118,7 @@ public sealed class PyTorchCheckpoint : ICheckpoint
                 }
                 bool contiguous = IsContiguous(t.Shape, t.Strides);
                 var shared = byStorage[t.Storage.Key].Where(n => n != name).ToArray();
-                var info = new TensorInfo(name, t.Storage.DType, t.Shape, Path, entry.DataOffset + t.StorageOffset * size, count * size)
+                var info = new TensorInfo(name, t.DType, t.Shape, Path, entry.DataOffset + t.StorageOffset * size, count * size)
                 {
                     Layout = new TensorLayout(entryName, t.StorageOffset, t.Strides, contiguous, shared),
                 };

@@ -45,7 +45,7 @@ internal sealed record PyGlobal(string Module, string Name, GlobalKind Kind, DTy
 
 internal enum GlobalKind
 {
-    OrderedDict, RebuildTensor, RebuildParameter, RebuildFromType, TensorType, Storage,
+    OrderedDict, RebuildTensor, RebuildTensorV3, RebuildParameter, RebuildFromType, TensorType, Storage,
     Device, Size, TorchDType, Set, FrozenSet, CodecsEncode, Placeholder,
 }
 
@@ -56,7 +56,9 @@ internal sealed record PyOpaque(string Global);
 internal sealed record TorchStorage(DType DType, string StorageType, string Key, string Location, long Numel);
 
 /// <summary>A tensor as <c>_rebuild_tensor_v2</c> describes it: a view into a storage.</summary>
-internal sealed record TorchTensor(TorchStorage Storage, long StorageOffset, long[] Shape, long[] Strides);
+/// <remarks>Offset and strides count elements of <see cref="DType"/>, which is the storage's own type except
+/// for <c>_rebuild_tensor_v3</c> (torch 2.x, a typed view of an untyped storage).</remarks>
+internal sealed record TorchTensor(TorchStorage Storage, long StorageOffset, long[] Shape, long[] Strides, DType DType);
 
 /// <summary>
 /// A restricted unpickler for <c>data.pkl</c> of PyTorch checkpoints: protocols 0–5 as far as torch.save
@@ -377,10 +379,15 @@ internal sealed class RestrictedUnpickler
         ["UInt16Storage"] = DType.U16, ["UInt32Storage"] = DType.U32, ["UInt64Storage"] = DType.U64,
     };
 
-    static readonly HashSet<string> TorchDTypeNames = new(StringComparer.Ordinal)
+    /// <summary>torch dtype objects (pickled as globals) and the element type each names; null: not read.</summary>
+    static readonly Dictionary<string, DType?> TorchDTypeNames = new(StringComparer.Ordinal)
     {
-        "float64", "float32", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool",
-        "double", "float", "half", "long", "int", "short", "complex64", "complex128", "float8_e4m3fn", "float8_e5m2",
+        ["float64"] = DType.F64, ["double"] = DType.F64, ["float32"] = DType.F32, ["float"] = DType.F32,
+        ["float16"] = DType.F16, ["half"] = DType.F16, ["bfloat16"] = DType.BF16, ["int64"] = DType.I64, ["long"] = DType.I64,
+        ["int32"] = DType.I32, ["int"] = DType.I32, ["int16"] = DType.I16, ["short"] = DType.I16, ["int8"] = DType.I8,
+        ["uint8"] = DType.U8, ["bool"] = DType.Bool, ["uint16"] = DType.U16, ["uint32"] = DType.U32, ["uint64"] = DType.U64,
+        ["float8_e4m3fn"] = DType.F8_E4M3, ["float8_e5m2"] = DType.F8_E5M2,
+        ["complex64"] = null, ["complex128"] = null, ["cfloat"] = null, ["cdouble"] = null,
     };
 
     /// <summary>Modules whose globals can run code when torch.load opens a file: always refused.</summary>
@@ -419,6 +426,7 @@ internal sealed class RestrictedUnpickler
         {
             case "collections.OrderedDict": return new(module, name, GlobalKind.OrderedDict);
             case "torch._utils._rebuild_tensor_v2": case "torch._utils._rebuild_tensor": return new(module, name, GlobalKind.RebuildTensor);
+            case "torch._utils._rebuild_tensor_v3": return new(module, name, GlobalKind.RebuildTensorV3);
             case "torch._utils._rebuild_parameter": case "torch._utils._rebuild_parameter_with_state": return new(module, name, GlobalKind.RebuildParameter);
             case "torch._tensor._rebuild_from_type_v2": return new(module, name, GlobalKind.RebuildFromType);
             case "torch.Tensor": case "torch.nn.parameter.Parameter": case "torch._tensor.Tensor": return new(module, name, GlobalKind.TensorType);
@@ -432,7 +440,7 @@ internal sealed class RestrictedUnpickler
             return new(module, name, GlobalKind.Storage, dt);
         if (module == "torch" && name.EndsWith("Storage", StringComparison.Ordinal))
             throw Error($"storage type `{full}` holds elements ModelVis does not read (complex or quantized); refused");
-        if (module == "torch" && TorchDTypeNames.Contains(name)) return new(module, name, GlobalKind.TorchDType);
+        if (module == "torch" && TorchDTypeNames.TryGetValue(name, out var tdt)) return new(module, name, GlobalKind.TorchDType, tdt ?? default);
         if (module.StartsWith("__torch__", StringComparison.Ordinal))
             throw Error($"references `{full}`: this is a TorchScript archive (torch.jit.save), not a state dict. Save the weights with torch.save(model.state_dict(), path) instead");
 
@@ -469,12 +477,19 @@ internal sealed class RestrictedUnpickler
                         if (p is PyTuple { Items.Length: 2 } kv) d.Set(kv.Items[0], kv.Items[1]);
                 return d;
             }
-            case GlobalKind.RebuildTensor: return RebuildTensor(args, at);
+            case GlobalKind.RebuildTensor: return RebuildTensor(args, at, null);
+            case GlobalKind.RebuildTensorV3:
+                // _rebuild_tensor_v3(storage, offset, size, stride, requires_grad, backward_hooks, dtype[, metadata])
+                if (args.Length < 7 || args[6] is not PyGlobal { Kind: GlobalKind.TorchDType } dt)
+                    throw Error($"_rebuild_tensor_v3 without a dtype at byte {at}");
+                if (TorchDTypeNames[dt.Name] is null)
+                    throw Error($"tensor of dtype torch.{dt.Name} at byte {at}: ModelVis does not read complex tensors");
+                return RebuildTensor(args, at, dt.StorageDType);
             case GlobalKind.RebuildParameter:
                 return args.Length >= 1 && args[0] is TorchTensor t ? t : throw Error($"{g.FullName} without a tensor at byte {at}");
             case GlobalKind.RebuildFromType:
                 // _rebuild_from_type_v2(func, new_type, args, state): the tensor is func(*args), where func rebuilds a tensor.
-                if (args.Length < 3 || args[2] is not PyTuple inner || args[0] is not PyGlobal { Kind: GlobalKind.RebuildTensor or GlobalKind.RebuildParameter })
+                if (args.Length < 3 || args[2] is not PyTuple inner || args[0] is not PyGlobal { Kind: GlobalKind.RebuildTensor or GlobalKind.RebuildTensorV3 or GlobalKind.RebuildParameter })
                     throw Error($"{g.FullName} with unexpected arguments at byte {at}");
                 return Call(args[0], inner.Items, at);
             case GlobalKind.Device:
@@ -493,7 +508,7 @@ internal sealed class RestrictedUnpickler
         }
     }
 
-    TorchTensor RebuildTensor(object?[] args, int at)
+    TorchTensor RebuildTensor(object?[] args, int at, DType? dtype)
     {
         // _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
         if (args.Length < 4 || args[0] is not TorchStorage storage || args[1] is not long offset
@@ -504,7 +519,7 @@ internal sealed class RestrictedUnpickler
         if (shape.Length != strides.Length) throw Error($"tensor at byte {at} has size {Show(shape)} but stride {Show(strides)}");
         if (offset < 0 || shape.Any(d => d < 0) || strides.Any(s => s < 0))
             throw Error($"tensor at byte {at} has a negative offset, size or stride");
-        return new TorchTensor(storage, offset, shape, strides);
+        return new TorchTensor(storage, offset, shape, strides, dtype ?? storage.DType);
     }
 
     long[] Longs(PyTuple t, string what, int at) =>
