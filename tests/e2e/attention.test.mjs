@@ -3,12 +3,17 @@
 // message (before the model engine exists: "needs a model engine") or as an attention panel.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, TIMEOUTS, waitFor } from './harness.mjs';
+import { launch, makeSampleWorkspace, TIMEOUTS, waitFor } from './harness.mjs';
 
 let s;
 
 before(async () => {
-  s = await launch({ name: 'attention', settings: (ws) => ({ 'modelvis.model': ws.model }) });
+  // stories260K: a real trained Llama with its tokenizer, small enough to run in a test.
+  s = await launch({
+    name: 'attention',
+    workspace: (dir) => makeSampleWorkspace(dir, { models: ['tiny-gpt2', 'stories260K'] }),
+    settings: (ws) => ({ 'modelvis.model': ws.models.stories260K }),
+  });
 });
 after(async () => {
   await s?.close();
@@ -23,10 +28,12 @@ test('Visualize Attention from the context menu on a selection reaches the host 
 
     // What the user sees: an attention panel, or a ModelVis message with the host's answer.
     const answer = await waitFor(async () => {
-      // Toasts other than the command's own progress ("attention: running the model…").
+      // A ModelVis toast other than the command's own progress (which has a Cancel button and
+      // shows the host's $/progress messages while the model loads and runs).
       for (const toast of await s.page.locator('.notifications-toasts .notification-toast').all()) {
         const text = (await toast.innerText().catch(() => '')).replace(/\s+/g, ' ');
-        if (/ModelVis/.test(text) && !/running the model/.test(text)) return { kind: 'message', text };
+        const isProgress = (await toast.locator('.monaco-button', { hasText: /^Cancel$/ }).count()) > 0;
+        if (/ModelVis/.test(text) && !isProgress) return { kind: 'message', text };
       }
       const panelTab = s.page.locator('.tabs-container .tab', { hasText: /attention/i }).first();
       if (await panelTab.isVisible().catch(() => false)) return { kind: 'panel', text: await panelTab.innerText() };

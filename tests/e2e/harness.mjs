@@ -43,16 +43,20 @@ export function findChromium() {
 
 
 /**
- * The sample workspace: a copy of the tiny-gpt2 fixture under models/, and a Python file that names
- * one of its tensors and holds a sentence to select. Returns the paths the tests use.
+ * The sample workspace: copies of fixture checkpoints under models/ (default tiny-gpt2; each
+ * fixture folder copied whole), and a Python file that names one of tiny-gpt2's tensors and holds a
+ * sentence to select. Returns the paths the tests use: `model` (tiny-gpt2) and `models[name]`.
  */
-export function makeSampleWorkspace(dir) {
-  const model = join(dir, 'models', 'tiny-gpt2');
-  mkdirSync(model, { recursive: true });
-  const source = join(fixturesDir, 'models', 'tiny-gpt2');
-  if (!existsSync(join(source, 'model.safetensors'))) throw new Error(`fixture not found: ${source} (set MODELVIS_FIXTURES)`);
-  for (const f of ['config.json', 'model.safetensors']) cpSync(join(source, f), join(model, f));
+export function makeSampleWorkspace(dir, { models = ['tiny-gpt2'] } = {}) {
+  const copies = {};
+  for (const name of models) {
+    const source = join(fixturesDir, 'models', name);
+    if (!existsSync(join(source, 'config.json'))) throw new Error(`fixture not found: ${source} (set MODELVIS_FIXTURES)`);
+    copies[name] = join(dir, 'models', name);
+    cpSync(source, copies[name], { recursive: true });
+  }
   const python = join(dir, 'inspect_weights.py');
+  const sentence = 'Lily went to the park with her mom.';
   writeFileSync(python, [
     '# Which weights does the first attention block use?',
     'from safetensors.torch import load_file',
@@ -61,10 +65,10 @@ export function makeSampleWorkspace(dir) {
     'qkv = weights["transformer.h.0.attn.c_attn.weight"]',
     'print(qkv.shape)',
     '',
-    'prompt = "The quick brown fox jumps over the lazy dog"',
+    `prompt = "${sentence}"`,
     '',
   ].join('\n'));
-  return { dir, model, python, pythonName: 'inspect_weights.py', tensorName: 'transformer.h.0.attn.c_attn.weight', sentence: 'The quick brown fox jumps over the lazy dog' };
+  return { dir, model: copies['tiny-gpt2'], models: copies, python, pythonName: 'inspect_weights.py', tensorName: 'transformer.h.0.attn.c_attn.weight', sentence };
 }
 
 
