@@ -42,8 +42,6 @@ public sealed class PyTorchCheckpoint : ICheckpoint
 
     string FileName => System.IO.Path.GetFileName(Path);
 
-    public static readonly string[] Extensions = [".bin", ".pt", ".pth", ".ckpt"];
-
     public PyTorchCheckpoint(string path)
     {
         Path = System.IO.Path.GetFullPath(path);
@@ -61,6 +59,7 @@ public sealed class PyTorchCheckpoint : ICheckpoint
 
             if (_zip.Entries.TryGetValue(Entry("byteorder"), out var bo))
             {
+                if (bo.Length > 16) throw new CheckpointException($"{FileName}: the byteorder entry is {bo.Length} bytes long (corrupt file)");
                 var order = Encoding.ASCII.GetString(_zip.ReadAll(bo)).Trim();
                 if (order != "little")
                     throw new CheckpointException($"{FileName}: storages are {order}-endian; ModelVis reads little-endian checkpoints only (load and re-save it with torch.save on a little-endian machine)");
