@@ -107,7 +107,36 @@ public sealed class AttentionRun : IDisposable
         return result;
     }
 
-    public Tensor? Hidden(int k) => _hidden[k];
+    /// <summary>hidden_states.k [n, d] once the pass has produced it (k = 0..L).</summary>
+    public async Task<float[]> HiddenAsync(int k, CancellationToken ct)
+    {
+        if ((uint)k > (uint)Config.Layers) throw new ModelException($"hidden state {k} does not exist; the model has hidden_states.0..{Config.Layers}");
+        // hidden_states.0 (the embedding) arrives with the result; hidden_states.L after the last layer.
+        if (k == 0 || k == Config.Layers) await _done.Task.WaitAsync(ct);
+        else await _layerReady[k].Task.WaitAsync(ct);
+        return _hidden[k]!.Data;
+    }
+
+    /// <summary>All hidden states, after the whole pass.</summary>
+    public async Task<IReadOnlyList<float[]>> AllHiddenAsync(CancellationToken ct)
+    {
+        await _done.Task.WaitAsync(ct);
+        return _hidden.Select(t => t!.Data).ToArray();
+    }
+
+    Lazy<IReadOnlyDictionary<int, Tensor>>? _mlp;
+
+    /// <summary>Layer <paramref name="layer"/>'s MLP activations [n, intermediate]: one extra pass the first time neurons are asked for.</summary>
+    public float[] MlpActivations(int layer, CancellationToken ct)
+    {
+        CheckLayer(layer);
+        long bytes = (long)N * Config.Intermediate * Config.Layers * 4;
+        if (bytes > 1L << 30)
+            throw new ModelException($"neuron views keep every layer's MLP activations ({bytes >> 20:N0} MB for {N:N0} tokens); select fewer tokens");
+        _mlp ??= new Lazy<IReadOnlyDictionary<int, Tensor>>(() =>
+            _loaded.Model.Forward(Input, new CaptureRequest(null, HiddenStates: false, Logits: false, MlpActivations: true), _cts.Token).MlpActivations);
+        return _mlp.Value[layer].Data;
+    }
 
     void CheckLayer(int layer)
     {

@@ -11,13 +11,18 @@ public static class AttentionViews
     public const string Colormap = "viridis";
 
     /// <summary>[n, n] weights as a PNG, one pixel per (query, key), or per block of tokens when n exceeds maxSize.</summary>
-    public static MatrixImage Image(float[] matrix, int n, int maxSize, string colormap = Colormap)
+    public static MatrixImage Image(float[] matrix, int n, int maxSize, string colormap = Colormap) =>
+        Image(matrix, n, n, maxSize, colormap);
+
+    /// <summary>A [rows, cols] non-negative matrix on a 0..max sequential scale.</summary>
+    public static MatrixImage Image(float[] matrix, int rows, int cols, int maxSize, string colormap)
     {
-        var reduced = Downsample.Reduce(matrix, n, n, maxSize, maxSize, ReduceMethod.MaxAbs);
+        int n = cols;
+        var reduced = Downsample.Reduce(matrix, rows, cols, maxSize, maxSize, ReduceMethod.MaxAbs);
         float high = Max(reduced.Values);
         var scale = ColorScale.Fixed(0, high > 0 ? high : 1, colormap);
         var image = Heatmap.Render(reduced.Values, reduced.Rows, reduced.Cols, scale);
-        return new MatrixImage(Convert.ToBase64String(image.ToPng()), image.Width, image.Height, n, reduced.RowFactor, high, colormap);
+        return new MatrixImage(Convert.ToBase64String(image.ToPng()), image.Width, image.Height, n, reduced.ColFactor, high, colormap);
     }
 
     public static float Max(ReadOnlySpan<float> values)

@@ -16,5 +16,6 @@ public static class HandlerFamilies
         new ModelsHandlers(),
         new TensorsHandlers(),
         new AttentionHandlers(),
+        new HiddenHandlers(),
     ];
 }
