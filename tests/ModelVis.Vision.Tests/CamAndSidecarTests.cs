@@ -121,3 +121,45 @@ public class CamAndSidecarTests
         Assert.All(x.Floats, v => Assert.Equal(luma, v, 5));
     }
 }
+
+public class CaptureTests
+{
+    static VisionModel LeNet => VisionModel.Open(Path.Combine(Fixtures.Model("lenet5-mnist"), "lenet.onnx"), LeNetConformanceTests.SidecarPath);
+
+    [Fact]
+    public void OutputsOnly_FreesIntermediates_AndGivesTheSameResult()
+    {
+        var model = LeNet;
+        var input = NdArray.Of(Enumerable.Range(0, 784).Select(i => (float)Math.Sin(i * 0.1)).ToArray(), 1, 1, 28, 28);
+        var all = model.Run(input, captureAll: true);
+        var lean = model.Run(input, captureAll: false);
+        Assert.Equal(13, all.Layers.Count); // every node but the Constant
+        Assert.True(lean.Layers.Count <= 2, string.Join(", ", lean.Layers.Select(l => l.Name))); // the output and the softmax's input (the logits)
+        Assert.Equal(all.Outputs["24"].Floats, lean.Outputs["24"].Floats);
+        Assert.Equal(all.Logits.Floats, lean.Logits.Floats);
+        Assert.Equal(all.PredictedClass, lean.PredictedClass);
+    }
+
+    [Fact]
+    public void FeatureGrid_ScalesPerChannel_SortsByMean_AndShowsFirstLayerKernels()
+    {
+        var model = LeNet;
+        var run = model.Run(NdArray.Of(Enumerable.Range(0, 784).Select(i => (float)Math.Cos(i * 0.05)).ToArray(), 1, 1, 28, 28));
+        var conv = run.Layer("11");
+        var grid = FeatureGrid.Prepare(conv, "channel", sortByMean: true);
+        Assert.Equal(6, grid.Maps.Count);
+        Assert.All(grid.Maps, m => { Assert.Equal(0f, m.Min(), 6); Assert.Equal(1f, m.Max(), 6); });
+        var means = conv.ChannelMeans();
+        for (int i = 1; i < 6; i++) Assert.True(means[grid.Order[i - 1]] >= means[grid.Order[i]]);
+        var layerScaled = FeatureGrid.Prepare(conv, "layer");
+        Assert.Equal(conv.Value.Floats.Min(), layerScaled.Low);
+        Assert.Equal(conv.Map(3).ToArray(), layerScaled.Maps[3]);
+
+        var (node, w) = model.FirstConvKernels()!.Value;
+        Assert.Equal("Conv_0", node);
+        Assert.Equal(new[] { 6, 1, 5, 5 }, w.Shape);
+        var kernels = FeatureGrid.Kernels(w);
+        Assert.Equal(6, kernels.Maps.Count);
+        Assert.Equal(-kernels.High, kernels.Low);
+    }
+}

@@ -154,6 +154,15 @@ public sealed class VisionModel
         };
     }
 
+    /// <summary>The first convolution's filters [M, C/groups, kH, kW] (what the first layer looks for), or null.</summary>
+    public (string NodeName, NdArray Weights)? FirstConvKernels()
+    {
+        foreach (var node in _runner.Order)
+            if (node.OpType == "Conv" && node.Inputs.Length > 1 && Graph.Constants.TryGetValue(node.Inputs[1], out var w) && w.Rank == 4)
+                return (node.Name, w);
+        return null;
+    }
+
     static int[] DropBatch(int[] shape) => shape.Length >= 2 && shape[0] == 1 ? shape[1..] : shape;
 
     (VisionNode? Softmax, (string FeatureValue, float[] Weights, int Classes)? Cam) Analyse()
