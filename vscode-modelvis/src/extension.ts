@@ -52,7 +52,7 @@ export function activate(context: vscode.ExtensionContext): void {
       if (item?.type === 'node' && item.node.tensor) await vscode.env.clipboard.writeText(item.node.tensor.name);
       else if (item?.type === 'node') await vscode.env.clipboard.writeText(item.node.path);
     }),
-    vscode.languages.registerHoverProvider([{ scheme: 'file' }, { scheme: 'untitled' }, { scheme: 'vscode-remote' }], new TensorHoverProvider(host, models)),
+    vscode.languages.registerHoverProvider([{ scheme: 'file' }, { scheme: 'untitled' }, { scheme: 'vscode-remote' }, { scheme: 'vscode-notebook-cell' }], new TensorHoverProvider(host, models)),
   );
 
   // Refresh the Models view when checkpoints appear, change or go (debounced: a download writes a lot).

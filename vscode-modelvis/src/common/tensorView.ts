@@ -20,8 +20,8 @@ export interface TensorViewState {
   reduce: Reduce;
 }
 
+/** Messages from the tensor webview (besides {type: 'ready'}, which StatePanel handles). */
 export type TensorWebviewMessage =
-  | { type: 'ready' }
   | { type: 'setReduce'; reduce: Reduce }
   | { type: 'reload' };
 

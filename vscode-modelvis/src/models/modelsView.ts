@@ -86,7 +86,9 @@ export class ModelsProvider implements vscode.TreeDataProvider<ModelsItem>, vsco
     const generation = this.generation;
     let entries: ModelEntry[];
     try {
-      [entries, this.inUse] = await Promise.all([this.models.discover(), this.models.modelInUse({ discoverIfNeeded: false })]);
+      [entries, this.inUse] = await vscode.window.withProgress({ location: { viewId: 'modelvis.models' } }, () =>
+        Promise.all([this.models.discover(), this.models.modelInUse({ discoverIfNeeded: false })]),
+      );
     } catch (e) {
       return [{ type: 'message', id: 'discover-error', text: `Could not look for checkpoints: ${errorMessage(e)}`, detail: errorMessage(e), severity: 'error' }];
     }

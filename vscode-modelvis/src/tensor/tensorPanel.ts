@@ -1,5 +1,5 @@
 // The tensor panel: one webview per tensor (revealed when opened again), fed by tensors/inspect
-// and tensors/image.
+// and tensors/image. The webview (media/webview/tensor.ts) draws whatever state it is sent.
 
 import * as path from 'path';
 import * as vscode from 'vscode';
@@ -7,7 +7,7 @@ import { errorMessage, isCancellation } from '../common/errors';
 import { TensorImage, TensorInspection } from '../common/protocol';
 import { TensorViewState, TensorWebviewMessage } from '../common/tensorView';
 import { HostClient } from '../host/hostClient';
-import { webviewHtml, webviewOptions } from '../webview/webviewHtml';
+import { StatePanel } from '../webview/statePanel';
 
 export const TENSOR_VIEW_TYPE = 'modelvis.tensor';
 
@@ -36,20 +36,18 @@ export class TensorPanels implements vscode.Disposable {
 }
 
 class TensorPanel {
-  private readonly panel: vscode.WebviewPanel;
-  private state: TensorViewState;
+  private readonly view: StatePanel<TensorViewState, TensorWebviewMessage>;
   private cancel = new vscode.CancellationTokenSource();
   private imageCancel = new vscode.CancellationTokenSource();
-  private disposed = false;
 
   constructor(
     extensionUri: vscode.Uri,
     private readonly host: HostClient,
     modelPath: string,
     tensor: string,
-    private readonly onDispose: () => void,
+    onDispose: () => void,
   ) {
-    this.state = {
+    const initial: TensorViewState = {
       modelPath,
       modelName: path.basename(modelPath),
       tensor,
@@ -57,26 +55,28 @@ class TensorPanel {
       imageStatus: 'loading',
       reduce: 'maxabs',
     };
-    this.panel = vscode.window.createWebviewPanel(TENSOR_VIEW_TYPE, shortTitle(tensor), vscode.ViewColumn.Active, webviewOptions(extensionUri));
-    this.panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'modelvis.svg');
-    this.panel.webview.html = webviewHtml(this.panel.webview, extensionUri, { name: 'tensor', title: tensor });
-    this.panel.webview.onDidReceiveMessage((m: TensorWebviewMessage) => this.onMessage(m));
-    this.panel.onDidDispose(() => this.dispose());
+    this.view = new StatePanel(extensionUri, { viewType: TENSOR_VIEW_TYPE, page: 'tensor', title: shortTitle(tensor) }, initial, (m) => this.onMessage(m));
+    this.view.onDidDispose(() => {
+      this.cancel.cancel();
+      this.imageCancel.cancel();
+      onDispose();
+    });
     void this.load();
   }
 
+  private get state(): TensorViewState {
+    return this.view.state;
+  }
+
   reveal(): void {
-    this.panel.reveal();
+    this.view.reveal();
   }
 
   private onMessage(message: TensorWebviewMessage): void {
-    switch (message?.type) {
-      case 'ready':
-        this.post(); // also after the webview was hidden and rebuilt
-        break;
+    switch (message.type) {
       case 'setReduce':
         if ((message.reduce === 'maxabs' || message.reduce === 'mean') && message.reduce !== this.state.reduce) {
-          this.state.reduce = message.reduce;
+          this.view.update({ reduce: message.reduce });
           void this.loadImage();
         }
         break;
@@ -91,7 +91,7 @@ class TensorPanel {
     this.cancel.dispose();
     this.cancel = new vscode.CancellationTokenSource();
     const token = this.cancel.token;
-    this.update({ status: 'loading', error: undefined, inspection: undefined, imageStatus: 'loading', image: undefined, imageError: undefined });
+    this.view.update({ status: 'loading', error: undefined, inspection: undefined, imageStatus: 'loading', image: undefined, imageError: undefined });
     try {
       const inspection = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Window, title: `ModelVis: reading ${this.state.tensor}` },
@@ -102,17 +102,17 @@ class TensorPanel {
             { token, progress },
           ),
       );
-      if (token.isCancellationRequested || this.disposed) return;
-      this.update({ status: 'ready', inspection });
+      if (token.isCancellationRequested || this.view.isDisposed) return;
+      this.view.update({ status: 'ready', inspection });
       if (inspection.readable === false) {
-        this.update({ imageStatus: 'none' });
+        this.view.update({ imageStatus: 'none' });
         return;
       }
       await this.loadImage();
     } catch (e) {
-      if (isCancellation(e) || this.disposed) return;
+      if (isCancellation(e) || this.view.isDisposed) return;
       this.host.log(`tensors/inspect ${this.state.tensor}: ${errorMessage(e)}`);
-      this.update({ status: 'error', error: errorMessage(e), imageStatus: 'none' });
+      this.view.update({ status: 'error', error: errorMessage(e), imageStatus: 'none' });
     }
   }
 
@@ -121,37 +121,23 @@ class TensorPanel {
     this.imageCancel.dispose();
     this.imageCancel = new vscode.CancellationTokenSource();
     const token = this.imageCancel.token;
-    this.update({ imageStatus: 'loading', imageError: undefined });
+    this.view.update({ imageStatus: 'loading', imageError: undefined });
     try {
       const image = await this.host.request<TensorImage>(
         'tensors/image',
         { path: this.state.modelPath, tensor: this.state.tensor, maxSize: 512, reduce: this.state.reduce },
         { token },
       );
-      if (token.isCancellationRequested || this.disposed) return;
-      this.update({ imageStatus: 'ready', image });
+      if (token.isCancellationRequested || this.view.isDisposed) return;
+      this.view.update({ imageStatus: 'ready', image });
     } catch (e) {
-      if (isCancellation(e) || this.disposed) return;
-      this.update({ imageStatus: 'error', imageError: errorMessage(e) });
+      if (isCancellation(e) || this.view.isDisposed) return;
+      this.view.update({ imageStatus: 'error', imageError: errorMessage(e) });
     }
   }
 
-  private update(patch: Partial<TensorViewState>): void {
-    this.state = { ...this.state, ...patch };
-    this.post();
-  }
-
-  private post(): void {
-    if (!this.disposed) void this.panel.webview.postMessage({ type: 'state', state: this.state });
-  }
-
   dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.cancel.cancel();
-    this.imageCancel.cancel();
-    this.onDispose();
-    this.panel.dispose();
+    this.view.dispose();
   }
 }
 
