@@ -8,6 +8,8 @@ export interface WebviewPage {
   /** Name of the panel's script and stylesheet: dist/webview/<name>.js and media/webview/<name>.css. */
   name: string;
   title: string;
+  /** The panel's stylesheet and script folder when they are not media/webview (e.g. ['media', 'attention']). */
+  styleDir?: string[];
 }
 
 /** Where a webview may load files from. */
@@ -29,7 +31,7 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, p
 <meta http-equiv="Content-Security-Policy" content="${escapeHtml(buildCsp(webview.cspSource, nonce))}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="${escapeHtml(asset('media', 'webview', 'common.css'))}">
-<link rel="stylesheet" href="${escapeHtml(asset('media', 'webview', `${page.name}.css`))}">
+<link rel="stylesheet" href="${escapeHtml(asset(...(page.styleDir ?? ['media', 'webview']), `${page.name}.css`))}">
 <title>${escapeHtml(page.title)}</title>
 </head>
 <body data-state="loading" data-panel="${escapeHtml(page.name)}">

@@ -1,0 +1,281 @@
+// Pure logic of the attention panel and the editor decorations (no vscode, no DOM): protocol types,
+// base64 float decoding, label layout, head-view line filtering, decoration buckets, token lookup.
+
+export type HeadChoice = number | 'mean' | 'max';
+
+export interface AttentionToken {
+  id: number;
+  /** Raw token as the tokenizer has it (`Ġfoo`, `▁bar`, `##baz`). */
+  text: string;
+  /** Readable form. */
+  display: string;
+  /** UTF-16 offsets in the run's text; null for special tokens. */
+  start: number | null;
+  end: number | null;
+  special: boolean;
+}
+
+export interface AttentionRun {
+  runId: string;
+  model: { path: string; name: string; modelType: string; layers: number; heads: number; causal: boolean };
+  n: number;
+  truncatedFrom?: number;
+  tokens: AttentionToken[];
+}
+
+export interface PngImage {
+  png: string;
+  width: number;
+  height: number;
+}
+
+export interface AttentionMatrix {
+  n: number;
+  values: string | null;
+  png?: string;
+}
+
+export interface AttentionRow {
+  query: number;
+  weights: number[];
+  top: Array<{ key: number; weight: number }>;
+  acrossLayers: PngImage;
+}
+
+export interface AttentionGrid extends PngImage {
+  layers: number;
+  heads: number;
+  cells: Array<{ layer: number; head: number; x: number; y: number; width: number; height: number }>;
+}
+
+/** Methods the webview may ask for (the extension adds the runId). */
+export const WEBVIEW_METHODS = [
+  'attention/matrix',
+  'attention/image',
+  'attention/row',
+  'attention/grid',
+  'attention/rollout',
+  'hidden/lens',
+  'hidden/image',
+  'neurons/top',
+  'neurons/activations',
+] as const;
+export type WebviewMethod = (typeof WEBVIEW_METHODS)[number];
+
+export function isWebviewMethod(m: unknown): m is WebviewMethod {
+  return typeof m === 'string' && (WEBVIEW_METHODS as readonly string[]).includes(m);
+}
+
+/** Messages from the extension to the attention webview. */
+export type ToAttentionWebview =
+  | { type: 'run'; run: AttentionRun; layersDone: number; text: string; layer: number; head: HeadChoice }
+  | { type: 'running'; text: string; model: string }
+  | { type: 'runError'; message: string }
+  | { type: 'layerDone'; runId: string; layer: number; layers: number }
+  | { type: 'response'; id: number; result?: unknown; error?: string }
+  | { type: 'select'; layer: number; head: HeadChoice };
+
+/** Messages from the attention webview to the extension. */
+export type FromAttentionWebview =
+  | { type: 'ready' }
+  | { type: 'request'; id: number; method: string; params: Record<string, unknown> }
+  | { type: 'select'; layer: number; head: HeadChoice }
+  | { type: 'savePng'; png: string; name: string }
+  | { type: 'saveJson'; layer: number; head: HeadChoice }
+  | { type: 'paintNeuron'; layer: number; neuron: number; activations: number[] };
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const B64_INDEX = (() => {
+  const t = new Int16Array(128).fill(-1);
+  for (let i = 0; i < B64.length; i++) t[B64.charCodeAt(i)] = i;
+  t['-'.charCodeAt(0)] = 62;
+  t['_'.charCodeAt(0)] = 63;
+  return t;
+})();
+
+/** Base64 → bytes (standard or URL alphabet, padding and whitespace ignored). */
+export function decodeBase64(b64: string): Uint8Array {
+  const clean = b64.replace(/[\s=]/g, '');
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let buf = 0;
+  let bits = 0;
+  let o = 0;
+  for (let i = 0; i < clean.length; i++) {
+    const c = clean.charCodeAt(i);
+    const v = c < 128 ? B64_INDEX[c] : -1;
+    if (v < 0) throw new Error(`invalid base64 character at ${i}`);
+    buf = (buf << 6) | v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (buf >> bits) & 0xff;
+    }
+  }
+  return out.subarray(0, o);
+}
+
+/** Base64 of little-endian float32 values (the host's `values`) → Float32Array. */
+export function decodeFloat32(b64: string): Float32Array {
+  const bytes = decodeBase64(b64);
+  const n = Math.floor(bytes.length / 4);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, n * 4);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = view.getFloat32(i * 4, true);
+  return out;
+}
+
+/**
+ * Which token indices get a label when n tokens share `sizePx` pixels and a label needs `minPx`:
+ * every token when they fit, else every k-th (k a 1-2-5 step so the axis reads evenly), always 0.
+ */
+export function labelIndices(n: number, sizePx: number, minPx = 12): number[] {
+  if (n <= 0) return [];
+  const cell = sizePx / n;
+  let stride = 1;
+  if (cell < minPx) {
+    const need = minPx / Math.max(cell, 1e-9);
+    const steps = [1, 2, 5];
+    stride = 1;
+    for (let mag = 1; stride < need; mag *= 10) {
+      for (const s of steps) {
+        stride = s * mag;
+        if (stride >= need) break;
+      }
+    }
+  }
+  const out: number[] = [];
+  for (let i = 0; i < n; i += stride) out.push(i);
+  return out;
+}
+
+/** A token's label: its readable form, trimmed to `max` characters, with visible whitespace. */
+export function tokenLabel(token: Pick<AttentionToken, 'display' | 'text'>, max = 16): string {
+  let s = token.display ?? token.text ?? '';
+  s = s.replace(/\n/g, '↵').replace(/\t/g, '⇥').replace(/\r/g, '');
+  if (s.trim() === '' && s.length > 0) s = '␣'.repeat(Math.min(s.length, 3));
+  if (s.length > max) s = s.slice(0, max - 1) + '…';
+  return s;
+}
+
+export interface HeadLine {
+  query: number;
+  key: number;
+  head: number;
+  weight: number;
+}
+
+/**
+ * Lines of the head view: for each selected head's [n, n] matrix (row = query), every pair whose
+ * weight is at least `threshold`, strongest first, at most `maxLines` of them.
+ */
+export function headViewLines(
+  matrices: ReadonlyMap<number, Float32Array>,
+  n: number,
+  threshold: number,
+  maxLines = 4000,
+): HeadLine[] {
+  const lines: HeadLine[] = [];
+  for (const [head, m] of matrices) {
+    for (let q = 0; q < n; q++) {
+      for (let k = 0; k < n; k++) {
+        const w = m[q * n + k];
+        if (w >= threshold && w > 0) lines.push({ query: q, key: k, head, weight: w });
+      }
+    }
+  }
+  lines.sort((a, b) => b.weight - a.weight);
+  return lines.length > maxLines ? lines.slice(0, maxLines) : lines;
+}
+
+/** A distinct colour per head (HSL hue around the wheel), readable on light and dark backgrounds. */
+export function headColor(head: number, heads: number): string {
+  const hue = Math.round((360 * head) / Math.max(1, heads));
+  return `hsl(${hue}, 70%, 50%)`;
+}
+
+/**
+ * The decoration bucket of a weight: 0..buckets-1 by its share of the row's largest weight, or -1
+ * when it is below `minShare` of it (not painted).
+ */
+export function weightBucket(weight: number, rowMax: number, buckets = 5, minShare = 0.05): number {
+  if (!(rowMax > 0) || !(weight > 0)) return -1;
+  const share = Math.min(1, weight / rowMax);
+  if (share < minShare) return -1;
+  return Math.min(buckets - 1, Math.floor(share * buckets));
+}
+
+/** Groups token indices by bucket: result[b] = keys painted with bucket b. The query itself is left out. */
+export function bucketRow(weights: ArrayLike<number>, query: number, buckets = 5, minShare = 0.05): number[][] {
+  let max = 0;
+  for (let k = 0; k < weights.length; k++) if (k !== query && weights[k] > max) max = weights[k];
+  const out: number[][] = Array.from({ length: buckets }, () => []);
+  for (let k = 0; k < weights.length; k++) {
+    if (k === query) continue;
+    const b = weightBucket(weights[k], max, buckets, minShare);
+    if (b >= 0) out[b].push(k);
+  }
+  return out;
+}
+
+/** The token whose [start, end) holds the offset (offsets in the run's text); -1 if none. */
+export function tokenAtOffset(tokens: ReadonlyArray<Pick<AttentionToken, 'start' | 'end'>>, offset: number): number {
+  let best = -1;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i];
+    if (t.start === null || t.end === null) continue;
+    if (offset >= t.start && offset < t.end) return i;
+    if (offset === t.end) best = i; // cursor just after the token's last character
+  }
+  return best;
+}
+
+/** Next head choice when cycling: 0 → 1 → … → heads-1 → mean → max → 0. */
+export function nextHead(head: HeadChoice, heads: number): HeadChoice {
+  if (head === 'mean') return 'max';
+  if (head === 'max') return 0;
+  return head + 1 < heads ? head + 1 : 'mean';
+}
+
+export function headName(head: HeadChoice): string {
+  return head === 'mean' ? 'mean' : head === 'max' ? 'max' : String(head);
+}
+
+/** Status-bar text: "ModelVis: stories260K L2 H3" (heads: H3, Hmean, Hmax). */
+export function statusText(model: string, layer: number, head: HeadChoice): string {
+  return `ModelVis: ${model} L${layer} H${headName(head)}`;
+}
+
+/** Text to visualize: the selection, else the current line (trailing newline excluded). */
+export function chooseText(selected: string | undefined, line: string): string {
+  return selected && selected.length > 0 ? selected : line;
+}
+
+/** The JSON export of one matrix: tokens and values as rows (query) of keys. */
+export function matrixJson(
+  run: Pick<AttentionRun, 'model' | 'tokens' | 'n'>,
+  layer: number,
+  head: HeadChoice,
+  values: Float32Array,
+  text: string,
+): object {
+  const n = run.n;
+  const rows: number[][] = [];
+  for (let q = 0; q < n; q++) rows.push(Array.from(values.subarray(q * n, q * n + n), (v) => Number(v.toPrecision(6))));
+  return {
+    model: run.model.name,
+    modelPath: run.model.path,
+    text,
+    layer,
+    head,
+    causal: run.model.causal,
+    tokens: run.tokens.map((t) => ({ id: t.id, text: t.text, display: t.display, start: t.start, end: t.end })),
+    values: rows,
+  };
+}
+
+/** Top-k keys of one row, strongest first. */
+export function topKeys(weights: ArrayLike<number>, k: number): Array<{ key: number; weight: number }> {
+  const idx = Array.from({ length: weights.length }, (_, i) => i);
+  idx.sort((a, b) => weights[b] - weights[a]);
+  return idx.slice(0, k).map((key) => ({ key, weight: weights[key] }));
+}

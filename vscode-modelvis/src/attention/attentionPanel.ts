@@ -1,0 +1,211 @@
+// The attention panel (one webview beside the editor) and the run it shows. The webview asks for
+// data through {type: 'request'} messages, forwarded to the host with the run's id; the host's
+// attention/layerDone notifications are passed on so layers are enabled as they arrive.
+
+import * as vscode from 'vscode';
+import { errorMessage } from '../common/errors';
+import { HostClient } from '../host/hostClient';
+import { webviewHtml, webviewOptions } from '../webview/webviewHtml';
+import {
+  AttentionRun,
+  decodeFloat32,
+  FromAttentionWebview,
+  HeadChoice,
+  isWebviewMethod,
+  matrixJson,
+  ToAttentionWebview,
+} from './attentionLogic';
+
+export const ATTENTION_VIEW_TYPE = 'modelvis.attention';
+
+export interface RunContext {
+  run: AttentionRun;
+  text: string;
+  /** The document and the offset of the text's first character in it. */
+  uri: vscode.Uri;
+  baseOffset: number;
+  layersDone: number;
+}
+
+export class AttentionPanel implements vscode.Disposable {
+  private panel: vscode.WebviewPanel | undefined;
+  private current: RunContext | undefined;
+  private pending: ToAttentionWebview | undefined;
+  layer = 0;
+  head: HeadChoice = 0;
+  private readonly selectionChanged = new vscode.EventEmitter<{ layer: number; head: HeadChoice }>();
+  /** Layer or head chosen in the panel (or by the status bar). */
+  readonly onDidChangeSelection = this.selectionChanged.event;
+  private readonly neuronPainted = new vscode.EventEmitter<{ layer: number; neuron: number; activations: number[] }>();
+  readonly onDidPaintNeuron = this.neuronPainted.event;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly host: HostClient,
+  ) {
+    this.disposables.push(
+      host.onNotification('attention/layerDone', (p) => {
+        const params = p as { runId: string; layer: number; layers: number };
+        if (!this.current || params.runId !== this.current.run.runId) return;
+        this.current.layersDone = Math.max(this.current.layersDone, params.layer + 1);
+        this.post({ type: 'layerDone', runId: params.runId, layer: params.layer, layers: params.layers });
+      }),
+    );
+  }
+
+  get context(): RunContext | undefined {
+    return this.current;
+  }
+
+  /** Opens (or reveals) the panel showing "running…". */
+  showRunning(text: string, model: string): void {
+    this.ensurePanel();
+    this.post({ type: 'running', text, model });
+  }
+
+  showError(message: string): void {
+    this.ensurePanel();
+    this.post({ type: 'runError', message });
+  }
+
+  /** A new run: the previous one is released on the host. */
+  setRun(ctx: RunContext): void {
+    const old = this.current;
+    this.current = ctx;
+    this.layer = Math.min(this.layer, ctx.run.model.layers - 1);
+    if (typeof this.head === 'number' && this.head >= ctx.run.model.heads) this.head = 0;
+    if (old && old.run.runId !== ctx.run.runId) void this.host.request('attention/release', { runId: old.run.runId }).catch(() => undefined);
+    this.ensurePanel();
+    this.postRun();
+    this.selectionChanged.fire({ layer: this.layer, head: this.head });
+  }
+
+  /** Layer/head chosen outside the webview (status bar): the webview follows. */
+  select(layer: number, head: HeadChoice): void {
+    this.layer = layer;
+    this.head = head;
+    this.post({ type: 'select', layer, head });
+    this.selectionChanged.fire({ layer, head });
+  }
+
+  private postRun(): void {
+    const c = this.current;
+    if (c) this.post({ type: 'run', run: c.run, layersDone: c.layersDone, text: c.text, layer: this.layer, head: this.head });
+  }
+
+  private ensurePanel(): void {
+    if (this.panel) {
+      this.panel.reveal(vscode.ViewColumn.Beside, true);
+      return;
+    }
+    const panel = vscode.window.createWebviewPanel(ATTENTION_VIEW_TYPE, 'Attention', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
+      ...webviewOptions(this.extensionUri),
+      retainContextWhenHidden: true,
+    });
+    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'modelvis.svg');
+    panel.webview.html = webviewHtml(panel.webview, this.extensionUri, { name: 'attention', title: 'Attention', styleDir: ['media', 'attention'] });
+    panel.webview.onDidReceiveMessage((m: FromAttentionWebview) => void this.onMessage(m));
+    panel.onDidDispose(() => {
+      this.panel = undefined;
+    });
+    this.panel = panel;
+  }
+
+  private post(message: ToAttentionWebview): void {
+    if (!this.panel) return;
+    if (message.type !== 'response') this.pending = message.type === 'layerDone' || message.type === 'select' ? this.pending : message;
+    void this.panel.webview.postMessage(message);
+  }
+
+  private async onMessage(m: FromAttentionWebview): Promise<void> {
+    if (!m || typeof m.type !== 'string') return;
+    switch (m.type) {
+      case 'ready':
+        // (Re)loaded webview: send what it should show.
+        if (this.current && this.pending?.type !== 'running' && this.pending?.type !== 'runError') this.postRun();
+        else if (this.pending) void this.panel?.webview.postMessage(this.pending);
+        break;
+      case 'request':
+        await this.forward(m.id, m.method, m.params);
+        break;
+      case 'select':
+        if (typeof m.layer === 'number' && (typeof m.head === 'number' || m.head === 'mean' || m.head === 'max')) {
+          this.layer = m.layer;
+          this.head = m.head;
+          this.selectionChanged.fire({ layer: m.layer, head: m.head });
+        }
+        break;
+      case 'savePng':
+        await this.savePng(m.png, m.name);
+        break;
+      case 'saveJson':
+        await this.saveJson(m.layer, m.head);
+        break;
+      case 'paintNeuron':
+        this.neuronPainted.fire({ layer: m.layer, neuron: m.neuron, activations: m.activations });
+        break;
+    }
+  }
+
+  private async forward(id: number, method: string, params: Record<string, unknown>): Promise<void> {
+    const c = this.current;
+    if (!c) return;
+    if (!isWebviewMethod(method)) {
+      void this.panel?.webview.postMessage({ type: 'response', id, error: `not allowed: ${method}` });
+      return;
+    }
+    try {
+      const result = await this.host.request(method, { ...params, runId: c.run.runId }, { timeoutMs: 300_000 });
+      void this.panel?.webview.postMessage({ type: 'response', id, result });
+    } catch (e) {
+      this.host.log(`${method} → ${errorMessage(e)}`);
+      void this.panel?.webview.postMessage({ type: 'response', id, error: errorMessage(e) });
+    }
+  }
+
+  private defaultUri(name: string): vscode.Uri | undefined {
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    return folder ? vscode.Uri.joinPath(folder, name) : undefined;
+  }
+
+  private async savePng(png: string, name: string): Promise<void> {
+    const safe = name.replace(/[^\w.-]+/g, '_');
+    const uri = await vscode.window.showSaveDialog({ defaultUri: this.defaultUri(`${safe}.png`), filters: { 'PNG image': ['png'] }, title: 'Save PNG' });
+    if (!uri) return;
+    await vscode.workspace.fs.writeFile(uri, Buffer.from(png, 'base64'));
+    vscode.window.setStatusBarMessage(`ModelVis: saved ${uri.fsPath}`, 4000);
+  }
+
+  private async saveJson(layer: number, head: HeadChoice): Promise<void> {
+    const c = this.current;
+    if (!c) return;
+    try {
+      const r = await this.host.request<{ n: number; values: string | null }>('attention/matrix', { runId: c.run.runId, layer, head });
+      if (!r.values) {
+        void vscode.window.showWarningMessage(`ModelVis: the matrix of ${r.n} tokens is too large for JSON export (at most 512).`);
+        return;
+      }
+      const json = matrixJson(c.run, layer, head, decodeFloat32(r.values), c.text);
+      const uri = await vscode.window.showSaveDialog({
+        defaultUri: this.defaultUri(`attention-${c.run.model.name}-L${layer}-H${head}.json`),
+        filters: { JSON: ['json'] },
+        title: 'Save attention as JSON',
+      });
+      if (!uri) return;
+      await vscode.workspace.fs.writeFile(uri, Buffer.from(JSON.stringify(json), 'utf8'));
+      vscode.window.setStatusBarMessage(`ModelVis: saved ${uri.fsPath}`, 4000);
+    } catch (e) {
+      this.host.showError(e);
+    }
+  }
+
+  dispose(): void {
+    const c = this.current;
+    if (c) void this.host.request('attention/release', { runId: c.run.runId }).catch(() => undefined);
+    this.panel?.dispose();
+    for (const d of this.disposables) d.dispose();
+    this.selectionChanged.dispose();
+    this.neuronPainted.dispose();
+  }
+}

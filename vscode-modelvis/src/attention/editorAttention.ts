@@ -1,0 +1,223 @@
+// The run painted in the editor: the token under the cursor shades the others by how much it attends
+// to them (chosen layer/head), a status-bar item shows and cycles the head, a hover shows a token's
+// top-5 keys and its row across layers. Editing the document clears its colours.
+
+import * as vscode from 'vscode';
+import { escapeHtml } from '../common/html';
+import { HostClient } from '../host/hostClient';
+import { AttentionPanel, RunContext } from './attentionPanel';
+import {
+  AttentionRow,
+  bucketRow,
+  decodeFloat32,
+  HeadChoice,
+  headName,
+  nextHead,
+  statusText,
+  tokenAtOffset,
+  tokenLabel,
+} from './attentionLogic';
+
+const BUCKETS = 5;
+const CONTEXT_KEY = 'modelvis.attentionActive';
+
+export class EditorAttention implements vscode.Disposable {
+  private readonly bucketTypes: vscode.TextEditorDecorationType[];
+  private readonly queryType: vscode.TextEditorDecorationType;
+  private readonly status: vscode.StatusBarItem;
+  private readonly disposables: vscode.Disposable[] = [];
+  /** The run painted in the editor (cleared by Escape, the command or an edit). */
+  private active: RunContext | undefined;
+  private readonly matrices = new Map<string, Float32Array | null>();
+  private paintSeq = 0;
+  /** Neuron mode: the editor shows a neuron's activations instead of attention. */
+  private neuron: { layer: number; neuron: number; activations: number[] } | undefined;
+
+  constructor(
+    private readonly host: HostClient,
+    private readonly panel: AttentionPanel,
+  ) {
+    this.bucketTypes = Array.from({ length: BUCKETS }, (_, b) =>
+      vscode.window.createTextEditorDecorationType({
+        backgroundColor: new vscode.ThemeColor(`modelvis.attentionWeight${b + 1}`),
+        borderRadius: '2px',
+      }),
+    );
+    this.queryType = vscode.window.createTextEditorDecorationType({
+      border: '1px solid',
+      borderColor: new vscode.ThemeColor('focusBorder'),
+      borderRadius: '2px',
+    });
+    this.status = vscode.window.createStatusBarItem('modelvis.attention', vscode.StatusBarAlignment.Right, 100);
+    this.status.name = 'ModelVis attention';
+    this.status.command = 'modelvis.cycleAttentionHead';
+    this.status.tooltip = 'ModelVis attention: click to show the next head';
+    this.disposables.push(
+      ...this.bucketTypes,
+      this.queryType,
+      this.status,
+      panel.onDidChangeSelection(() => {
+        this.updateStatus();
+        void this.paint();
+      }),
+      panel.onDidPaintNeuron((n) => {
+        this.neuron = n;
+        if (this.panel.context) this.activate(this.panel.context);
+        void this.paint();
+      }),
+      vscode.window.onDidChangeTextEditorSelection((e) => {
+        if (this.active && e.textEditor.document.uri.toString() === this.active.uri.toString() && !this.neuron) void this.paint();
+      }),
+      vscode.window.onDidChangeVisibleTextEditors(() => void this.paint()),
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (this.active && e.contentChanges.length > 0 && e.document.uri.toString() === this.active.uri.toString()) this.clear();
+      }),
+    );
+  }
+
+  /** A new run: paint it. */
+  activate(ctx: RunContext): void {
+    if (this.active?.run.runId !== ctx.run.runId) {
+      this.matrices.clear();
+      this.neuron = undefined;
+    }
+    this.active = ctx;
+    void vscode.commands.executeCommand('setContext', CONTEXT_KEY, true);
+    this.updateStatus();
+    void this.paint();
+  }
+
+  clear(): void {
+    this.active = undefined;
+    this.neuron = undefined;
+    this.paintSeq++;
+    for (const editor of vscode.window.visibleTextEditors) {
+      for (const t of this.bucketTypes) editor.setDecorations(t, []);
+      editor.setDecorations(this.queryType, []);
+    }
+    this.status.hide();
+    void vscode.commands.executeCommand('setContext', CONTEXT_KEY, false);
+  }
+
+  cycleHead(): void {
+    const ctx = this.panel.context;
+    if (!ctx) return;
+    this.panel.select(this.panel.layer, nextHead(this.panel.head, ctx.run.model.heads));
+  }
+
+  private updateStatus(): void {
+    const ctx = this.active;
+    if (!ctx) return;
+    this.status.text = `$(eye) ${statusText(ctx.run.model.name, this.panel.layer, this.panel.head)}`;
+    this.status.show();
+  }
+
+  private tokenRange(doc: vscode.TextDocument, ctx: RunContext, i: number): vscode.Range | undefined {
+    const t = ctx.run.tokens[i];
+    if (!t || t.start === null || t.end === null || t.end <= t.start) return undefined;
+    return new vscode.Range(doc.positionAt(ctx.baseOffset + t.start), doc.positionAt(ctx.baseOffset + t.end));
+  }
+
+  /** Weights of one query row in the chosen layer/head. */
+  async rowWeights(ctx: RunContext, layer: number, head: HeadChoice, query: number): Promise<ArrayLike<number>> {
+    const key = `${layer}/${headName(head)}`;
+    let m = this.matrices.get(key);
+    if (m === undefined) {
+      if (ctx.run.n <= 512) {
+        const r = await this.host.request<{ n: number; values: string | null }>('attention/matrix', { runId: ctx.run.runId, layer, head });
+        m = r.values ? decodeFloat32(r.values) : null;
+      } else m = null;
+      this.matrices.set(key, m);
+    }
+    if (m) return m.subarray(query * ctx.run.n, (query + 1) * ctx.run.n);
+    const row = await this.host.request<AttentionRow>('attention/row', { runId: ctx.run.runId, layer, head, query, top: 5 });
+    return row.weights;
+  }
+
+  private async paint(): Promise<void> {
+    const ctx = this.active;
+    if (!ctx) return;
+    const seq = ++this.paintSeq;
+    const editors = vscode.window.visibleTextEditors.filter((e) => e.document.uri.toString() === ctx.uri.toString());
+    for (const editor of editors) {
+      const doc = editor.document;
+      const ranges: vscode.Range[][] = Array.from({ length: BUCKETS }, () => []);
+      let queryRanges: vscode.Range[] = [];
+      try {
+        if (this.neuron) {
+          const acts = this.neuron.activations;
+          const max = Math.max(1e-9, ...acts.map((a) => Math.max(0, a)));
+          acts.forEach((a, i) => {
+            const b = a > 0 ? Math.min(BUCKETS - 1, Math.floor((a / max) * BUCKETS)) : -1;
+            const r = this.tokenRange(doc, ctx, i);
+            if (b >= 0 && r) ranges[b].push(r);
+          });
+        } else {
+          const offset = doc.offsetAt(editor.selection.active) - ctx.baseOffset;
+          const q = tokenAtOffset(ctx.run.tokens, offset);
+          if (q >= 0) {
+            const weights = await this.rowWeights(ctx, this.panel.layer, this.panel.head, q);
+            if (seq !== this.paintSeq) return;
+            bucketRow(weights, q, BUCKETS).forEach((keys, b) => {
+              for (const k of keys) {
+                const r = this.tokenRange(doc, ctx, k);
+                if (r) ranges[b].push(r);
+              }
+            });
+            const qr = this.tokenRange(doc, ctx, q);
+            queryRanges = qr ? [qr] : [];
+          }
+        }
+      } catch (e) {
+        this.host.log(`attention decorations: ${e instanceof Error ? e.message : String(e)}`);
+        return;
+      }
+      if (seq !== this.paintSeq) return;
+      this.bucketTypes.forEach((t, b) => editor.setDecorations(t, ranges[b]));
+      editor.setDecorations(this.queryType, queryRanges);
+    }
+  }
+
+  /** Hover inside a visualized range: the token's top-5 keys and its row across layers. */
+  async provideHover(doc: vscode.TextDocument, position: vscode.Position, token: vscode.CancellationToken): Promise<vscode.Hover | undefined> {
+    const ctx = this.active;
+    if (!ctx || doc.uri.toString() !== ctx.uri.toString()) return undefined;
+    const offset = doc.offsetAt(position) - ctx.baseOffset;
+    if (offset < 0 || offset > ctx.text.length) return undefined;
+    const q = tokenAtOffset(ctx.run.tokens, offset);
+    if (q < 0) return undefined;
+    const layer = this.panel.layer;
+    const head = this.panel.head;
+    let row: AttentionRow;
+    try {
+      row = await this.host.request<AttentionRow>('attention/row', { runId: ctx.run.runId, layer, head, query: q, top: 5 }, { token });
+    } catch {
+      return undefined;
+    }
+    const tokens = ctx.run.tokens;
+    const md = new vscode.MarkdownString(undefined, true);
+    md.supportHtml = true;
+    md.appendMarkdown(
+      `**Attention of** <code>${escapeHtml(tokenLabel(tokens[q], 40))}</code> (token ${q}) · ${escapeHtml(ctx.run.model.name)} L${layer} H${headName(head)}\n\n`,
+    );
+    md.appendMarkdown('<table>');
+    for (const t of row.top) {
+      md.appendMarkdown(`<tr><td><code>${escapeHtml(tokenLabel(tokens[t.key], 40))}</code></td><td>${t.key}</td><td>${(t.weight * 100).toFixed(1)}%</td></tr>`);
+    }
+    md.appendMarkdown('</table>\n\n');
+    const img = row.acrossLayers;
+    if (img?.png) {
+      const scale = Math.max(1, Math.min(8, Math.floor(240 / Math.max(1, img.width)), Math.floor(120 / Math.max(1, img.height))));
+      md.appendMarkdown(
+        `<img src="data:image/png;base64,${img.png}" width="${img.width * scale}" height="${img.height * scale}" alt="attention of token ${q} across layers">\n\n`,
+      );
+      md.appendMarkdown('<sub>rows: layers (mean over heads), columns: keys</sub>');
+    }
+    const range = this.tokenRange(doc, ctx, q);
+    return new vscode.Hover(md, range);
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+}
