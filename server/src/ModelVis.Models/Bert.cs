@@ -125,11 +125,11 @@ public sealed class Bert : LanguageModel
     {
         var l = _layers[layer];
         int n = seq.N, d = Config.Hidden, hd = Config.HeadDim;
-        var qkv = Scratch((long)n * 3 * d);
+        var qkv = seq.Work(1, (long)n * 3 * d);
         l.Qkv.Forward(h, n, qkv);
-        var context = Scratch((long)n * d);
+        var context = seq.Work(0, (long)n * d);
         Attention.Compute(qkv, n, 3 * d, 0, d, 2 * d, Config.Heads, Config.Heads, hd, MathF.Sqrt(hd), seq.Mask, context, probabilities);
-        var projected = Scratch((long)n * d);
+        var projected = seq.Work(2, (long)n * d);
         l.AttnOut.Forward(context, n, projected);
         AddInto(projected, h);
         l.AttnNorm.Apply(projected, n, h);
@@ -139,10 +139,10 @@ public sealed class Bert : LanguageModel
     {
         var l = _layers[layer];
         int n = seq.N, d = Config.Hidden;
-        var u = activations ?? Scratch((long)n * Config.Intermediate);
+        var u = activations ?? seq.Work(3, (long)n * Config.Intermediate);
         l.Intermediate.Forward(h, n, u);
         Activations.Apply(Config.Activation, u);
-        var o = Scratch((long)n * d);
+        var o = seq.Work(2, (long)n * d);
         l.Output.Forward(u, n, o);
         AddInto(o, h);
         l.OutNorm.Apply(o, n, h);

@@ -74,12 +74,12 @@ public sealed class Gpt2 : LanguageModel
     {
         var b = _blocks[layer];
         int n = seq.N, d = Config.Hidden, hd = Config.HeadDim;
-        var a = Scratch((long)n * d);
+        var a = seq.Work(0, (long)n * d);
         b.Ln1.Apply(h, n, a);
-        var qkv = Scratch((long)n * 3 * d);
+        var qkv = seq.Work(1, (long)n * 3 * d);
         b.Attn.Forward(a, n, qkv);                                    // columns [q | k | v]
         Attention.Compute(qkv, n, 3 * d, 0, d, 2 * d, Config.Heads, Config.Heads, hd, MathF.Sqrt(hd), seq.Mask, a, probabilities);
-        var projected = Scratch((long)n * d);
+        var projected = seq.Work(2, (long)n * d);
         b.AttnProj.Forward(a, n, projected);
         AddInto(h, projected);
     }
@@ -88,9 +88,9 @@ public sealed class Gpt2 : LanguageModel
     {
         var b = _blocks[layer];
         int n = seq.N, d = Config.Hidden;
-        var m = Scratch((long)n * d);
+        var m = seq.Work(0, (long)n * d);
         b.Ln2.Apply(h, n, m);
-        var u = activations ?? Scratch((long)n * Config.Intermediate);
+        var u = activations ?? seq.Work(3, (long)n * Config.Intermediate);
         b.Fc.Forward(m, n, u);
         Activations.Apply(Config.Activation, u);
         b.FcProj.Forward(u, n, m);

@@ -29,6 +29,19 @@ public abstract class LanguageModel : IDisposable
         public required AttentionMask Mask { get; init; }
         public float[]? Cos { get; set; }
         public float[]? Sin { get; set; }
+
+        readonly Dictionary<int, float[]> _work = new();
+
+        /// <summary>
+        /// Work buffer number <paramref name="slot"/> of <paramref name="count"/> floats, shared by every layer of this pass,
+        /// so a pass allocates its temporaries once instead of once per layer. Contents are left from the last use.
+        /// </summary>
+        public float[] Work(int slot, long count)
+        {
+            if (!_work.TryGetValue(slot, out var buffer) || buffer.Length != count)
+                _work[slot] = buffer = GC.AllocateUninitializedArray<float>(checked((int)count));
+            return buffer;
+        }
     }
 
     // ---------------------------------------------------------------- what each family provides
@@ -70,7 +83,8 @@ public abstract class LanguageModel : IDisposable
         for (int l = 0; l < L; l++)
         {
             ct.ThrowIfCancellationRequested();
-            var probs = request.WantsAttention(l) ? new float[(long)Config.Heads * n * n] : null;
+            // Every entry is written by the attention kernel (masked ones as exact zeros), so no need to clear.
+            var probs = request.WantsAttention(l) ? GC.AllocateUninitializedArray<float>(checked(Config.Heads * n * n)) : null;
             var act = request.MlpActivations ? new float[(long)n * Config.Intermediate] : null;
             AttentionBlock(l, h, seq, probs);
             ct.ThrowIfCancellationRequested();

@@ -87,13 +87,13 @@ public sealed class Llama : LanguageModel
     {
         var l = _layers[layer];
         int n = seq.N, d = Config.Hidden, hd = Config.HeadDim, width = QWidth + 2 * KvWidth;
-        var x = Scratch((long)n * d);
+        var x = seq.Work(0, (long)n * d);
         Norms.RmsNorm(h, n, d, l.InputNorm, Config.NormEps, x);
-        var qkv = Scratch((long)n * width);
+        var qkv = seq.Work(1, (long)n * width);
         l.Qkv.Forward(x, n, qkv);                                          // columns [q | k | v]
         _rotary.Apply(qkv, n, width, 0, Config.Heads, seq.Cos!, seq.Sin!);
         _rotary.Apply(qkv, n, width, QWidth, Config.KvHeads, seq.Cos!, seq.Sin!);
-        var context = Scratch((long)n * QWidth);
+        var context = seq.Work(2, (long)n * QWidth);
         Attention.Compute(qkv, n, width, 0, QWidth, QWidth + KvWidth, Config.Heads, Config.KvHeads, hd, MathF.Sqrt(hd), seq.Mask, context, probabilities);
         l.O.Forward(context, n, x);
         AddInto(h, x);
@@ -103,11 +103,11 @@ public sealed class Llama : LanguageModel
     {
         var l = _layers[layer];
         int n = seq.N, d = Config.Hidden, I = Config.Intermediate;
-        var x = Scratch((long)n * d);
+        var x = seq.Work(0, (long)n * d);
         Norms.RmsNorm(h, n, d, l.PostNorm, Config.NormEps, x);
-        var gateUp = Scratch((long)n * 2 * I);
+        var gateUp = seq.Work(3, (long)n * 2 * I);
         l.GateUp.Forward(x, n, gateUp);                                    // columns [gate | up]
-        var act = activations ?? Scratch((long)n * I);
+        var act = activations ?? seq.Work(4, (long)n * I);
         if (Config.Activation is "silu" or "swish") Activations.SiluGate(gateUp, n, I, act);
         else
             for (int i = 0; i < n; i++)
