@@ -196,7 +196,6 @@ export class Session {
   async runCommand(title) {
     const page = this.page;
     await this.closeQuickInput();
-    await page.locator('.monaco-workbench').click({ position: { x: 5, y: 5 }, trial: true }).catch(() => {});
     await page.keyboard.press('F1');
     const input = page.locator('.quick-input-widget input');
     await input.waitFor({ state: 'visible' });

@@ -47,6 +47,10 @@ test('the Models view lists the workspace checkpoint with parameters, dtype and 
     assert.ok(Math.abs(shown - total) <= total * 0.005, `parameters: shown "${description}", the file has ${total}`);
     assert.match(description, /F32/);
     assert.match(description, /GPT2LMHeadModel/);
+    // The palette command refreshes the view: the checkpoint comes back with its description.
+    await s.runCommand('ModelVis: Refresh Models');
+    await waitFor(async () => (await row.locator('.label-description').innerText().catch(() => '')).includes('GPT2LMHeadModel'),
+      { timeout: TIMEOUTS.host, message: 'the checkpoint row after Refresh Models' });
   });
 });
 
