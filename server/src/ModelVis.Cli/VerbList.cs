@@ -13,6 +13,8 @@ static class VerbList
         GenerateVerb.Create(),
         TokenizeVerb.Create(),
         InspectVerb.Create(),
+        LensVerb.Create(),
+        NeuronsVerb.Create(),
         RenderVerb.Create(),
         TrainVerb.Create(),
         FeaturesVerb.Create(),

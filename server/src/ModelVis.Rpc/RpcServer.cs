@@ -15,6 +15,8 @@ public sealed class RpcServer
     {
         WriteIndented = false,
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        // Tokens such as "▁Once" and "<s>" stay readable; the output is JSON for programs, never inlined into HTML.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     delegate Task<object?> Handler(JsonElement? @params, RequestContext context);

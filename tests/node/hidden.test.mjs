@@ -1,0 +1,68 @@
+// Hidden-state and neuron views of a run, through vscode-jsonrpc, on the real stories260K model.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { startHost, hostDll, fixtures } from './host-client.mjs';
+
+const model = join(fixtures, 'models', 'stories260K');
+const text = 'Once upon a time, there was a little girl named Lily.';
+let host;
+let run;
+before(async () => {
+  host = startHost();
+  run = await host.connection.sendRequest('attention/run', { model, text });
+});
+after(async () => { await host.stop(); });
+
+test('logit lens: the last layer predicts the text, ranks and the rank image', async () => {
+  const r = await host.connection.sendRequest('hidden/lens', { runId: run.runId, top: 3 });
+  assert.equal(r.layers, 6);
+  assert.equal(r.n, run.n);
+  assert.equal(r.top[5][1][0].token, ' upon', 'after "Once" the model says "upon"');
+  assert.equal(r.nextRank[5][1], 0);
+  assert.equal(r.nextRank[5][run.n - 1], -1);
+  const png = PNG.sync.read(Buffer.from(r.rankImage.png, 'base64'));
+  assert.equal(png.height, 6);
+  assert.equal(png.width, run.n);
+});
+
+test('the CLI lens prints the same predictions as the panel', async () => {
+  const cli = spawnSync('dotnet', [hostDll(), 'lens', '--model', model, '--text', text, '--top', '3', '--json'], { encoding: 'utf8' });
+  assert.equal(cli.status, 0, cli.stderr);
+  const out = JSON.parse(cli.stdout);
+  assert.deepEqual(out.ids, run.tokens.map((t) => t.id));
+  const r = await host.connection.sendRequest('hidden/lens', { runId: run.runId, top: 3 });
+  for (let k = 0; k < out.layers.length; k++)
+    for (let i = 0; i < out.ids.length; i++) {
+      assert.equal(out.layers[k][i].length, 3);
+      assert.deepEqual(out.layers[k][i].map((e) => e.id), r.top[k][i].map((e) => e.id));
+    }
+});
+
+test('geometry: cosine similarity diagonal is 1, norms per layer, PCA per layer', async () => {
+  const r = await host.connection.sendRequest('hidden/geometry', { runId: run.runId, layer: 3 });
+  const buf = Buffer.from(r.similarity, 'base64');
+  const sim = new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4);
+  for (let i = 0; i < run.n; i++) assert.ok(Math.abs(sim[i * run.n + i] - 1) < 1e-5);
+  assert.equal(r.norms.length, 6);
+  assert.equal(r.pca.length, 6);
+  assert.equal(r.pca[2].x.length, run.n);
+  assert.ok(r.pca[2].explained[0] >= r.pca[2].explained[1]);
+});
+
+test('hidden-state image and neurons', async () => {
+  const img = await host.connection.sendRequest('hidden/image', { runId: run.runId, layer: 2 });
+  assert.equal(img.rows, run.n);
+  assert.equal(img.cols, 64);
+  const top = await host.connection.sendRequest('neurons/top', { runId: run.runId, layer: 1, top: 5 });
+  assert.equal(top.top.length, 5);
+  assert.ok(top.top[0].max >= top.top[4].max);
+  const act = await host.connection.sendRequest('neurons/activations', { runId: run.runId, layer: 1, neuron: top.top[0].neuron });
+  assert.equal(act.activations.length, run.n);
+  assert.equal(act.max, top.top[0].max);
+  const nmf = await host.connection.sendRequest('neurons/nmf', { runId: run.runId, layer: 1, components: 3 });
+  assert.equal(nmf.tokenWeights.length, 3);
+  assert.ok(nmf.relativeError < 1);
+});
