@@ -1,0 +1,237 @@
+// The extension's handle on the host: starts it on first use, restarts it when it dies (once told,
+// backing off, giving up after repeated crashes), and turns failures into one clear message.
+
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { errorMessage, HostUnavailableError, isCancellation } from '../common/errors';
+import { WorkDoneProgressValue } from '../common/protocol';
+import { RestartPolicy } from '../common/restartPolicy';
+import { HostLaunch, HostProcess } from './hostProcess';
+
+export interface HostRequestOptions {
+  token?: vscode.CancellationToken;
+  timeoutMs?: number;
+  /** Receives the host's $/progress as vscode progress (message, increment). */
+  progress?: vscode.Progress<{ message?: string; increment?: number }>;
+}
+
+/** Per-method time limits; a request may pass its own. */
+const DEFAULT_TIMEOUTS_MS: Record<string, number> = {
+  'models/discover': 60_000,
+  'models/tree': 60_000,
+  'tensors/inspect': 120_000,
+  'tensors/image': 120_000,
+  'attention/run': 600_000,
+};
+
+export class HostClient implements vscode.Disposable {
+  private host: HostProcess | undefined;
+  private starting: Promise<HostProcess> | undefined;
+  private readonly policy = new RestartPolicy();
+  /** Set when the host cannot be used until the user acts (no .NET, or too many crashes). */
+  private failure: string | undefined;
+  private failureShown = false;
+  private disposed = false;
+  private readonly didStart = new vscode.EventEmitter<HostProcess>();
+  /** Fires each time a host has started and answered `initialize` (first start and restarts). */
+  readonly onDidStart = this.didStart.event;
+
+  constructor(
+    private readonly extensionPath: string,
+    readonly output: vscode.OutputChannel,
+  ) {}
+
+  log(message: string): void {
+    this.output.appendLine(`[${new Date().toISOString()}] ${message}`);
+  }
+
+  private readonly notificationHandlers: Array<{ method: string; handler: (params: unknown) => void }> = [];
+
+  /** Listens to a host notification, on this host and every restarted one. */
+  onNotification(method: string, handler: (params: unknown) => void): vscode.Disposable {
+    const entry = { method, handler };
+    this.notificationHandlers.push(entry);
+    const current = this.host?.isRunning ? this.host.onNotification(method, handler) : undefined;
+    return new vscode.Disposable(() => {
+      const i = this.notificationHandlers.indexOf(entry);
+      if (i >= 0) this.notificationHandlers.splice(i, 1);
+      current?.dispose();
+    });
+  }
+
+  /** Sends a request, starting the host first if needed. */
+  async request<R>(method: string, params: unknown, options: HostRequestOptions = {}): Promise<R> {
+    const host = await this.ensureStarted();
+    let lastPercentage = 0;
+    const onProgress = options.progress
+      ? (v: WorkDoneProgressValue) => {
+          const increment = v.percentage !== undefined ? Math.max(0, v.percentage - lastPercentage) : undefined;
+          if (v.percentage !== undefined) lastPercentage = v.percentage;
+          options.progress!.report({ message: v.message ?? v.title, increment });
+        }
+      : undefined;
+    return host.request<R>(method, params, {
+      token: options.token,
+      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUTS_MS[method] ?? 60_000,
+      onProgress,
+    });
+  }
+
+  /** The running host, started on first use; fails with HostUnavailableError when it cannot be. */
+  ensureStarted(): Promise<HostProcess> {
+    if (this.disposed) return Promise.reject(new HostUnavailableError('ModelVis is shutting down.'));
+    if (this.failure) return Promise.reject(new HostUnavailableError(this.failure));
+    if (this.host?.isRunning) return Promise.resolve(this.host);
+    if (!this.starting) this.starting = this.launch(0);
+    return this.starting;
+  }
+
+  /** "ModelVis: Restart Host": forget past crashes and failures, stop the host, start a new one. */
+  async restart(): Promise<void> {
+    this.policy.reset();
+    this.failure = undefined;
+    this.failureShown = false;
+    const old = this.host;
+    this.host = undefined;
+    this.starting = undefined;
+    if (old) await old.stop();
+    try {
+      await this.ensureStarted();
+      vscode.window.setStatusBarMessage('ModelVis host restarted', 3000);
+    } catch (e) {
+      this.showError(e);
+    }
+  }
+
+  /** Settings that change how the host is launched: use them from the next start on. */
+  async onLaunchSettingsChanged(): Promise<void> {
+    if (this.host || this.failure) await this.restart();
+  }
+
+  /**
+   * Shows an error to the user, unless it is a cancellation or the host failure that was already
+   * shown once (so a missing .NET is one message, not one per request).
+   */
+  showError(err: unknown, prefix?: string): void {
+    if (isCancellation(err)) return;
+    const message = errorMessage(err);
+    if (err instanceof HostUnavailableError && message === this.failure) {
+      if (this.failureShown) return;
+      this.failureShown = true;
+      void this.showFailure(message);
+      return;
+    }
+    this.log(`error: ${prefix ? prefix + ': ' : ''}${message}`);
+    void vscode.window.showErrorMessage(prefix ? `${prefix}: ${message}` : message, 'Show Log').then((choice) => {
+      if (choice === 'Show Log') this.output.show(true);
+    });
+  }
+
+  launchSpec(): HostLaunch {
+    const config = vscode.workspace.getConfiguration('modelvis');
+    const dotnet = (config.get<string>('dotnetPath') || 'dotnet').trim() || 'dotnet';
+    const dllPath = process.env.MODELVIS_HOST_DLL || path.join(this.extensionPath, 'host', 'modelvis.dll');
+    return {
+      command: dotnet,
+      args: [dllPath, 'serve'],
+      dllPath,
+      env: { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_NOLOGO: '1' },
+    };
+  }
+
+  private async launch(delayMs: number): Promise<HostProcess> {
+    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+    const spec = this.launchSpec();
+    try {
+      if (!fs.existsSync(spec.dllPath)) {
+        throw new HostUnavailableError(
+          `The ModelVis host is missing: ${spec.dllPath} was not found. Build it (npm run build at the repository root), or set MODELVIS_HOST_DLL to the host's modelvis.dll.`,
+        );
+      }
+      this.log(`starting host: ${spec.command} ${spec.args.join(' ')}`);
+      const host = await HostProcess.start(spec, (line) => this.output.appendLine(line), {
+        initializeParams: { clientInfo: { name: 'vscode-modelvis', version: vscode.version }, processId: process.pid },
+      });
+      if (this.disposed) {
+        await host.stop();
+        throw new HostUnavailableError('ModelVis is shutting down.');
+      }
+      const info = host.initializeResult;
+      this.log(
+        `host ready (pid ${host.pid}): ${info?.serverInfo?.name ?? '?'} ${info?.serverInfo?.version ?? ''}, ${info?.runtime ?? ''}, ` +
+          `${info?.device?.cpuModel ?? ''} ${info?.device?.cores ?? '?'} cores, SIMD ${info?.device?.simdWidthBits ?? '?'} bits`,
+      );
+      this.host = host;
+      this.starting = undefined;
+      for (const n of this.notificationHandlers) host.onNotification(n.method, (p) => { if (this.notificationHandlers.includes(n)) n.handler(p); });
+      host.onExit((exit) => this.onHostExit(host, exit.expected, exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`));
+      this.didStart.fire(host);
+      return host;
+    } catch (e) {
+      this.starting = undefined;
+      const message = errorMessage(e);
+      this.log(`host start failed: ${message}`);
+      // A start failure needs the user (install .NET, fix a setting): no retry loop, one message,
+      // shown here whoever asked (the Models view shows it inline as well).
+      this.failure = message;
+      if (!this.disposed) {
+        this.failureShown = true;
+        void this.showFailure(message);
+      }
+      throw new HostUnavailableError(message);
+    }
+  }
+
+  private onHostExit(host: HostProcess, expected: boolean, detail: string): void {
+    if (this.host !== host) return;
+    this.host = undefined;
+    if (expected || this.disposed) {
+      this.log(`host stopped (${detail})`);
+      return;
+    }
+    this.log(`host exited unexpectedly (${detail})`);
+    const decision = this.policy.onCrash(Date.now());
+    if (decision.kind === 'give-up') {
+      this.failure = `The ModelVis host stopped ${decision.crashesInWindow} times within a minute, so it was not restarted again. See the "ModelVis" output, then run "ModelVis: Restart Host".`;
+      this.failureShown = true;
+      void this.showFailure(this.failure);
+      return;
+    }
+    this.log(`restarting host in ${decision.delayMs} ms`);
+    const restarting = this.launch(decision.delayMs);
+    this.starting = restarting;
+    restarting.then(
+      () => {
+        if (decision.notify) {
+          void vscode.window
+            .showWarningMessage(`The ModelVis host stopped unexpectedly (${detail}) and was restarted.`, 'Show Log')
+            .then((c) => c === 'Show Log' && this.output.show(true));
+        }
+      },
+      () => undefined, // launch() has told the user
+    );
+  }
+
+  private async showFailure(message: string): Promise<void> {
+    const dotnetMissing = /\.NET/.test(message) && /dotnetPath/.test(message);
+    const actions = dotnetMissing ? ['Open Settings', 'Show Log'] : ['Restart Host', 'Show Log'];
+    const choice = await vscode.window.showErrorMessage(message, ...actions);
+    if (choice === 'Show Log') this.output.show(true);
+    else if (choice === 'Restart Host') await this.restart();
+    else if (choice === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', 'modelvis.dotnetPath');
+  }
+
+  /** Stops the host (shutdown, exit, then a kill if it lingers); used on deactivation. */
+  async stop(): Promise<void> {
+    this.disposed = true;
+    const host = this.host;
+    this.host = undefined;
+    await host?.stop(1500);
+  }
+
+  dispose(): void {
+    void this.stop();
+    this.didStart.dispose();
+  }
+}
