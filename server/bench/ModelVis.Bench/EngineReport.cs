@@ -119,7 +119,9 @@ public static class EngineReport
         why = "";
         var script = FindScript();
         if (script is null) { why = "script not found"; return null; }
-        var psi = new ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+        // Debian's python3-torch lives in the system interpreter, which a pyenv or venv python3 on PATH would hide.
+        var python = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+        var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { script, "--model", dir, "--tokens", tokens.ToString(), "--capture", capture, "--reps", reps.ToString(), "--threads", "2" })
             psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
