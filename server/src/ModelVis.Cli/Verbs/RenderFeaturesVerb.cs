@@ -48,33 +48,8 @@ static class RenderFeaturesVerb
 
     public static (byte[] Png, SheetInfo Info) Draw(LayerOutput layer, string colormap, string scaling, bool sortByMean)
     {
-        int c = layer.Shape[0], h = layer.Shape[1], w = layer.Shape[2];
-        var order = Enumerable.Range(0, c).ToArray();
-        if (sortByMean)
-        {
-            var means = layer.ChannelMeans();
-            order = order.OrderByDescending(i => means[i]).ThenBy(i => i).ToArray();
-        }
-        var maps = order.Select(i => layer.Map(i).ToArray()).ToList();
-        ColorScale scale;
-        switch (scaling)
-        {
-            case "channel":
-                // Stretch each map to its own range, then draw all on 0..1.
-                foreach (var m in maps)
-                {
-                    var (min, max) = ColorScale.FiniteMinMax(m);
-                    float span = max - min;
-                    for (int i = 0; i < m.Length; i++) m[i] = span > 0 ? (m[i] - min) / span : 0f;
-                }
-                scale = ColorScale.Fixed(0, 1, colormap);
-                break;
-            case "layer":
-                scale = ColorScale.Sequential(layer.Value.Floats, colormap);
-                break;
-            default: throw new VisionException($"--scaling \"{scaling}\": use channel or layer");
-        }
-        var sheet = SpriteSheet.FromMaps(maps, h, w, scale, maxSize: 1024, gap: 1);
-        return (sheet.ToPng(), new SheetInfo(sheet.Columns, sheet.Rows, sheet.CellWidth, sheet.CellHeight, order, scaling, scale.Low, scale.High));
+        var grid = FeatureGrid.Prepare(layer, scaling, sortByMean);
+        var sheet = SpriteSheet.FromMaps(grid.Maps, grid.Height, grid.Width, ColorScale.Fixed(grid.Low, grid.High, colormap), maxSize: 1024, gap: 1);
+        return (sheet.ToPng(), new SheetInfo(sheet.Columns, sheet.Rows, sheet.CellWidth, sheet.CellHeight, grid.Order, grid.Scaling, grid.Low, grid.High));
     }
 }
