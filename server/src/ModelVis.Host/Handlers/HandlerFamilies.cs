@@ -17,5 +17,7 @@ public static class HandlerFamilies
         new TensorsHandlers(),
         new AttentionHandlers(),
         new HiddenHandlers(),
+        new FeaturesHandlers(),
+        new TrainingHandlers(),
     ];
 }
