@@ -141,11 +141,12 @@ public static class EngineReport
 
     static string? FindScript()
     {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
-        {
-            var candidate = Path.Combine(d.FullName, "bench", "engine", "torch_forward.py");
-            if (File.Exists(candidate)) return candidate;
-        }
+        foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
+            for (var d = new DirectoryInfo(start); d != null; d = d.Parent)
+            {
+                var candidate = Path.Combine(d.FullName, "bench", "engine", "torch_forward.py");
+                if (File.Exists(candidate)) return candidate;
+            }
         return null;
     }
 
