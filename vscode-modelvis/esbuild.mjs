@@ -28,6 +28,14 @@ const contexts = await Promise.all([
     platform: 'browser',
     format: 'iife',
   }),
+  // The attention panel's script lives in media/attention/ (its own folder, with its CSS).
+  esbuild.context({
+    ...common,
+    entryPoints: ['media/attention/attention.ts'],
+    outfile: 'dist/webview/attention.js',
+    platform: 'browser',
+    format: 'iife',
+  }),
 ]);
 
 if (watch) {

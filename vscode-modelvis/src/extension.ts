@@ -1,7 +1,7 @@
 // Entry point: wires the host client, the Models view, the tensor panels, the hover and the commands.
 
 import * as vscode from 'vscode';
-import { visualizeAttention } from './attention/visualizeAttention';
+import { registerAttention } from './attention/visualizeAttention';
 import { HostClient } from './host/hostClient';
 import { ModelService } from './models/modelService';
 import { ModelsItem, ModelsProvider, OpenTensorArgs } from './models/modelsView';
@@ -32,7 +32,7 @@ export function activate(context: vscode.ExtensionContext): void {
   });
 
   context.subscriptions.push(
-    vscode.commands.registerCommand('modelvis.visualizeAttention', () => visualizeAttention(host, models)),
+    ...registerAttention(context.extensionUri, host, models),
     vscode.commands.registerCommand('modelvis.refreshModels', () => models.invalidate()),
     vscode.commands.registerCommand('modelvis.useForVisualization', async (item?: ModelsItem) => {
       const modelPath = item?.type === 'model' ? item.entry.path : item?.type === 'node' ? item.modelPath : undefined;

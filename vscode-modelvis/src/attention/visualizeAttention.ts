@@ -1,75 +1,135 @@
-// "ModelVis: Visualize Attention": sends the selected text to the host (attention/run). The
-// attention panel arrives with the engine; until then the host answers "needs a model engine".
+// "ModelVis: Visualize Attention": runs the model in modelvis.model over the selection (or the current
+// line) with attention/run, then shows the attention panel beside the editor and paints the range.
 
 import * as vscode from 'vscode';
-import { isSameModelPath } from '../common/modelSetting';
+import { ErrorCodes } from '../common/protocol';
+import { errorMessage, HostResponseError, isCancellation } from '../common/errors';
 import { HostClient } from '../host/hostClient';
 import { ModelService } from '../models/modelService';
 import { useForVisualization } from '../models/useModel';
+import { AttentionPanel } from './attentionPanel';
+import { AttentionRun, chooseText } from './attentionLogic';
+import { EditorAttention } from './editorAttention';
 
 /** The most text sent in one run; the host refuses oversized input with its own message too. */
 const MAX_TEXT = 100_000;
 
-export async function visualizeAttention(host: HostClient, models: ModelService): Promise<void> {
+/** Registers the command, the panel, the editor decorations, the status bar and the hover. */
+export function registerAttention(extensionUri: vscode.Uri, host: HostClient, models: ModelService): vscode.Disposable[] {
+  const panel = new AttentionPanel(extensionUri, host);
+  const editor = new EditorAttention(host, panel);
+  return [
+    panel,
+    editor,
+    vscode.commands.registerCommand('modelvis.visualizeAttention', () => visualizeAttention(host, models, panel, editor)),
+    vscode.commands.registerCommand('modelvis.clearAttention', () => editor.clear()),
+    vscode.commands.registerCommand('modelvis.cycleAttentionHead', () => editor.cycleHead()),
+    vscode.languages.registerHoverProvider([{ scheme: 'file' }, { scheme: 'untitled' }, { scheme: 'vscode-remote' }], {
+      provideHover: (doc, pos, token) => editor.provideHover(doc, pos, token),
+    }),
+  ];
+}
+
+export async function visualizeAttention(host: HostClient, models: ModelService, panel: AttentionPanel, decorations: EditorAttention): Promise<void> {
   const editor = vscode.window.activeTextEditor;
   if (!editor) {
     void vscode.window.showInformationMessage('ModelVis: open a file and select the text to visualize.');
     return;
   }
+  const doc = editor.document;
   const selection = editor.selections.find((s) => !s.isEmpty);
-  if (!selection) {
-    void vscode.window.showInformationMessage('ModelVis: select the text whose attention you want to see, then run Visualize Attention.');
+  const line = doc.lineAt(editor.selection.active.line);
+  const range = selection ? new vscode.Range(selection.start, selection.end) : line.range;
+  const text = chooseText(selection ? doc.getText(selection) : undefined, line.text);
+  if (!text.trim()) {
+    void vscode.window.showInformationMessage('ModelVis: select the text whose attention you want to see (the current line is empty).');
     return;
   }
-  const text = editor.document.getText(selection);
   if (text.length > MAX_TEXT) {
     void vscode.window.showWarningMessage(`ModelVis: the selection has ${text.length} characters; select at most ${MAX_TEXT}.`);
     return;
   }
 
-  let model = await models.modelInUse({ discoverIfNeeded: true });
+  const model = await models.modelInUse({ discoverIfNeeded: true });
   if (!model) {
-    model = await pickModel(models);
-    if (!model) return;
+    await askForModel();
+    return;
   }
+  await run(host, panel, decorations, model, text, doc.uri, doc.offsetAt(range.start));
+}
 
+async function run(
+  host: HostClient,
+  panel: AttentionPanel,
+  decorations: EditorAttention,
+  model: string,
+  text: string,
+  uri: vscode.Uri,
+  baseOffset: number,
+  maxTokens?: number,
+): Promise<void> {
+  const modelName = model.split(/[\\/]/).filter(Boolean).pop() ?? model;
+  panel.showRunning(text, modelName);
+  let limit: number | undefined;
   await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: 'ModelVis: attention', cancellable: true },
+    { location: vscode.ProgressLocation.Notification, title: `ModelVis: attention of ${modelName}`, cancellable: true },
     async (progress, token) => {
       progress.report({ message: 'running the model…' });
       try {
-        const result = await host.request<unknown>('attention/run', { model, text, uri: editor.document.uri.toString() }, { token, progress });
-        host.log(`attention/run: ${JSON.stringify(result).slice(0, 500)}`);
-        void vscode.window.showInformationMessage('ModelVis: attention computed. The attention panel comes with the next release.');
+        const params: Record<string, unknown> = { model, text };
+        if (maxTokens) params.maxTokens = maxTokens;
+        const result = await host.request<AttentionRun>('attention/run', params, { token, progress });
+        host.log(`attention/run: ${result.runId}, ${result.n} tokens, ${result.model.name} (${result.model.layers} layers × ${result.model.heads} heads)`);
+        const ctx = { run: result, text, uri, baseOffset, layersDone: 1 };
+        panel.setRun(ctx);
+        decorations.activate(ctx);
+        if (result.truncatedFrom) {
+          void vscode.window.showInformationMessage(`ModelVis: showing the first ${result.n} of ${result.truncatedFrom} tokens.`);
+        }
       } catch (e) {
-        host.log(`attention/run → ${e instanceof Error ? e.message : String(e)}`);
+        if (isCancellation(e)) {
+          panel.showError('The run was cancelled.');
+          return;
+        }
+        host.log(`attention/run → ${errorMessage(e)}`);
+        const data = e instanceof HostResponseError && e.code === ErrorCodes.UserError ? (e.data as { limit?: number; tokens?: number } | undefined) : undefined;
+        if (data?.limit) {
+          limit = data.limit;
+          panel.showError(errorMessage(e));
+          return;
+        }
+        panel.showError(errorMessage(e));
         host.showError(e);
       }
     },
   );
+  if (limit) {
+    const use = `Use first ${limit} tokens`;
+    const choice = await vscode.window.showWarningMessage(`ModelVis: the text is longer than ${modelName} reads (at most ${limit} tokens).`, use);
+    if (choice === use) await run(host, panel, decorations, model, text, uri, baseOffset, limit);
+  }
 }
 
-/** No model set: offer the discovered checkpoints and remember the choice. */
-async function pickModel(models: ModelService): Promise<string | undefined> {
-  let entries;
-  try {
-    entries = (await models.discover()).filter((e) => !e.error);
-  } catch (e) {
-    void vscode.window.showErrorMessage(`ModelVis: set modelvis.model to a checkpoint first (${e instanceof Error ? e.message : String(e)}).`);
-    return undefined;
-  }
-  if (entries.length === 0) {
-    void vscode.window.showWarningMessage(
-      'ModelVis found no checkpoints. Open a folder with config.json and *.safetensors, or add one to modelvis.modelRoots, then set modelvis.model.',
-    );
-    return undefined;
-  }
-  const current = vscode.workspace.getConfiguration('modelvis').get<string>('model');
-  const pick = await vscode.window.showQuickPick(
-    entries.map((e) => ({ label: e.name, description: e.architecture, detail: e.path, picked: isSameModelPath(current, e.path), path: e.path })),
-    { title: 'ModelVis: which model should visualize attention?', placeHolder: 'Choose a checkpoint (saved in modelvis.model)' },
+/** No model set: say so and offer a folder picker or the Models view (never a stack trace). */
+async function askForModel(): Promise<void> {
+  const choose = 'Choose model…';
+  const openView = 'Open Models view';
+  const choice = await vscode.window.showWarningMessage(
+    'ModelVis: no model is set for visualization (setting modelvis.model). Choose a checkpoint folder (config.json and *.safetensors).',
+    choose,
+    openView,
   );
-  if (!pick) return undefined;
-  await useForVisualization(pick.path);
-  return pick.path;
+  if (choice === choose) {
+    const picked = await vscode.window.showOpenDialog({
+      canSelectFolders: true,
+      canSelectFiles: true,
+      canSelectMany: false,
+      filters: { Safetensors: ['safetensors'] },
+      openLabel: 'Use for Visualization',
+      title: 'ModelVis: choose a checkpoint',
+    });
+    if (picked?.[0]) await useForVisualization(picked[0].fsPath);
+  } else if (choice === openView) {
+    await vscode.commands.executeCommand('modelvis.models.focus');
+  }
 }

@@ -1,0 +1,778 @@
+// The attention panel's webview: heatmap (host PNG + token labels + hover read-out), model view
+// (sprite sheet), head view (SVG lines), rollout/flow, and the hidden-state tabs (logit lens,
+// neurons). Data comes from the host through the extension ({type: 'request'} → {type: 'response'}).
+
+import {
+  AttentionGrid,
+  AttentionRow,
+  AttentionRun,
+  decodeFloat32,
+  HeadChoice,
+  headColor,
+  headName,
+  headViewLines,
+  labelIndices,
+  PngImage,
+  ToAttentionWebview,
+  tokenLabel,
+} from '../../src/attention/attentionLogic';
+import { connect, formatNumber, h, post, svg } from '../webview/common';
+
+type View = 'heatmap' | 'grid' | 'headview' | 'rollout' | 'lens' | 'neurons';
+const VIEWS: Array<{ id: View; label: string }> = [
+  { id: 'heatmap', label: 'Heatmap' },
+  { id: 'grid', label: 'Model view' },
+  { id: 'headview', label: 'Head view' },
+  { id: 'rollout', label: 'Rollout / flow' },
+  { id: 'lens', label: 'Logit lens' },
+  { id: 'neurons', label: 'Neurons' },
+];
+
+let run: AttentionRun | undefined;
+let runText = '';
+let layersDone = 0;
+let layer = 0;
+let head: HeadChoice = 0;
+let view: View = 'heatmap';
+let rolloutMethod: 'rollout' | 'flow' = 'rollout';
+let threshold = 0.1;
+let shownHeads = new Set<number>();
+/** PNG of what the current view shows (for "Save PNG"). */
+let currentPng: { png: string; name: string } | undefined;
+let drawSeq = 0;
+
+// ---- requests through the extension ----
+let nextId = 1;
+const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+function request<T>(method: string, params: Record<string, unknown>): Promise<T> {
+  const id = nextId++;
+  return new Promise<T>((resolve, reject) => {
+    waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+    post({ type: 'request', id, method, params });
+  });
+}
+const cache = new Map<string, Promise<unknown>>();
+function cached<T>(key: string, f: () => Promise<T>): Promise<T> {
+  let p = cache.get(key) as Promise<T> | undefined;
+  if (!p) {
+    p = f();
+    cache.set(key, p);
+    p.catch(() => cache.delete(key));
+  }
+  return p;
+}
+const matrixOf = (l: number, hd: HeadChoice) =>
+  cached(`m/${run?.runId}/${l}/${headName(hd)}`, async () => {
+    const r = await request<{ n: number; values: string | null }>('attention/matrix', { layer: l, head: hd });
+    return r.values ? decodeFloat32(r.values) : null;
+  });
+
+connect<ToAttentionWebview>((m) => {
+  switch (m.type) {
+    case 'response': {
+      const w = waiting.get(m.id);
+      if (!w) return;
+      waiting.delete(m.id);
+      if (m.error !== undefined) w.reject(new Error(m.error));
+      else w.resolve(m.result);
+      return;
+    }
+    case 'running':
+      run = undefined;
+      renderShell();
+      setStatus(`Running ${m.model} on ${m.text.length} characters…`, 'loading');
+      return;
+    case 'runError':
+      if (!run) renderShell();
+      setStatus('', 'error');
+      showRunError(m.message);
+      return;
+    case 'run':
+      if (run?.runId !== m.run.runId) {
+        cache.clear();
+        shownHeads = new Set(Array.from({ length: m.run.model.heads }, (_, i) => i));
+      }
+      run = m.run;
+      runText = m.text;
+      layersDone = Math.max(1, m.layersDone);
+      layer = m.layer;
+      head = m.head;
+      renderShell();
+      drawView();
+      return;
+    case 'layerDone':
+      if (run && m.runId === run.runId) {
+        layersDone = Math.max(layersDone, m.layer + 1);
+        updateLayerControls();
+      }
+      return;
+    case 'select':
+      if (!run) return;
+      layer = m.layer;
+      head = m.head;
+      updateControls();
+      drawView();
+      return;
+  }
+});
+
+// ---- shell: header, controls, tabs ----
+
+function setStatus(text: string, state: 'loading' | 'ready' | 'error'): void {
+  const el = document.getElementById('run-status');
+  if (el) el.textContent = text;
+  document.body.dataset.state = state;
+}
+
+function showRunError(message: string): void {
+  const box = document.getElementById('view-content');
+  if (box) box.replaceChildren(h('div', { id: 'run-error', class: 'error', role: 'alert' }, message));
+}
+
+function headOptions(): HTMLOptionElement[] {
+  if (!run) return [];
+  const opts: HTMLOptionElement[] = [];
+  for (let i = 0; i < run.model.heads; i++) opts.push(h('option', { value: String(i) }, `Head ${i}`));
+  opts.push(h('option', { value: 'mean' }, 'Mean over heads'));
+  opts.push(h('option', { value: 'max' }, 'Max over heads'));
+  return opts;
+}
+
+function renderShell(): void {
+  const root = document.getElementById('modelvis-root')!;
+  root.replaceChildren();
+  if (!run) {
+    root.append(
+      h('header', { class: 'panel-header' }, h('h1', { id: 'attention-title' }, 'Attention'), h('p', { id: 'run-status', class: 'meta', role: 'status' }, '')),
+      h('div', { id: 'view-content' }),
+    );
+    return;
+  }
+  const r = run;
+  const layerSlider = h('input', { type: 'range', id: 'layer-slider', min: 0, max: r.model.layers - 1, step: 1, value: layer, 'aria-label': 'Layer' });
+  layerSlider.addEventListener('input', () => setLayer(Number(layerSlider.value)));
+  const layerSelect = h('select', { id: 'layer-select', 'aria-label': 'Layer' }, ...Array.from({ length: r.model.layers }, (_, i) => h('option', { value: String(i) }, `Layer ${i}`)));
+  layerSelect.addEventListener('change', () => setLayer(Number(layerSelect.value)));
+  const headSlider = h('input', { type: 'range', id: 'head-slider', min: 0, max: r.model.heads + 1, step: 1, value: headIndex(head), 'aria-label': 'Head (last two: mean, max)' });
+  headSlider.addEventListener('input', () => setHead(headFromIndex(Number(headSlider.value))));
+  const headSelect = h('select', { id: 'head-select', 'aria-label': 'Head' }, ...headOptions());
+  headSelect.addEventListener('change', () => setHead(headSelect.value === 'mean' || headSelect.value === 'max' ? headSelect.value : Number(headSelect.value)));
+
+  const tabStrip = h('div', { id: 'view-tabs', role: 'tablist', class: 'tabs', 'aria-label': 'Views' });
+  for (const v of VIEWS) {
+    const b = h('button', { role: 'tab', class: 'tab', 'data-view': v.id, id: `tab-${v.id}`, 'aria-selected': String(v.id === view), tabindex: v.id === view ? 0 : -1, type: 'button' }, v.label);
+    b.addEventListener('click', () => setView(v.id));
+    b.addEventListener('keydown', (e) => {
+      const i = VIEWS.findIndex((x) => x.id === v.id);
+      const k = (e as KeyboardEvent).key;
+      const next = k === 'ArrowRight' ? (i + 1) % VIEWS.length : k === 'ArrowLeft' ? (i - 1 + VIEWS.length) % VIEWS.length : -1;
+      if (next >= 0) {
+        e.preventDefault();
+        e.stopPropagation();
+        setView(VIEWS[next].id);
+        document.getElementById(`tab-${VIEWS[next].id}`)?.focus();
+      }
+    });
+    tabStrip.append(b);
+  }
+  const kind = r.model.causal ? 'causal' : 'bidirectional';
+  root.append(
+    h(
+      'header',
+      { class: 'panel-header' },
+      h('h1', { id: 'attention-title' }, `Attention · ${r.model.name}`),
+      h(
+        'p',
+        { id: 'run-meta', class: 'meta', 'data-n': r.n, 'data-causal': String(r.model.causal) },
+        `${r.n} tokens${r.truncatedFrom ? ` (first ${r.n} of ${r.truncatedFrom})` : ''} · ${r.model.layers} layers × ${r.model.heads} heads · ${r.model.modelType} (${kind})`,
+      ),
+      h('p', { id: 'run-status', class: 'meta', role: 'status' }, ''),
+    ),
+    h(
+      'div',
+      { class: 'controls', id: 'attention-controls' },
+      h('label', { class: 'control' }, h('span', {}, 'Layer'), layerSlider, layerSelect),
+      h('label', { class: 'control' }, h('span', {}, 'Head'), headSlider, headSelect),
+      h('span', { class: 'control-buttons' },
+        h('button', { id: 'save-png', class: 'secondary', type: 'button', onclick: () => currentPng && post({ type: 'savePng', png: currentPng.png, name: currentPng.name }) }, 'Save PNG'),
+        h('button', { id: 'save-json', class: 'secondary', type: 'button', onclick: () => post({ type: 'saveJson', layer, head }) }, 'Save JSON'),
+      ),
+    ),
+    tabStrip,
+    h('div', { id: 'view-content', role: 'tabpanel', 'aria-labelledby': `tab-${view}` }),
+    h('p', { id: 'keyboard-help', class: 'note' }, 'Keyboard: ←/→ previous/next head, ↑/↓ previous/next layer (outside the sliders and lists). Hover or focus a cell for its weight.'),
+  );
+  updateControls();
+}
+
+function headIndex(hd: HeadChoice): number {
+  if (!run) return 0;
+  return hd === 'mean' ? run.model.heads : hd === 'max' ? run.model.heads + 1 : hd;
+}
+function headFromIndex(i: number): HeadChoice {
+  if (!run) return 0;
+  return i === run.model.heads ? 'mean' : i === run.model.heads + 1 ? 'max' : i;
+}
+
+function updateLayerControls(): void {
+  const sel = document.getElementById('layer-select') as HTMLSelectElement | null;
+  if (!sel) return;
+  Array.from(sel.options).forEach((o, i) => {
+    o.disabled = i >= layersDone;
+    o.textContent = i >= layersDone ? `Layer ${i} (computing…)` : `Layer ${i}`;
+  });
+  const slider = document.getElementById('layer-slider') as HTMLInputElement | null;
+  if (slider) slider.dataset.layersDone = String(layersDone);
+  document.getElementById('attention-controls')?.setAttribute('data-layers-done', String(layersDone));
+}
+
+function updateControls(): void {
+  const set = (id: string, v: string) => {
+    const el = document.getElementById(id) as HTMLInputElement | HTMLSelectElement | null;
+    if (el) el.value = v;
+  };
+  set('layer-slider', String(layer));
+  set('layer-select', String(layer));
+  set('head-slider', String(headIndex(head)));
+  set('head-select', String(head));
+  updateLayerControls();
+}
+
+function setLayer(l: number): void {
+  if (!run) return;
+  const next = Math.max(0, Math.min(run.model.layers - 1, l));
+  if (next === layer) return updateControls();
+  layer = next;
+  post({ type: 'select', layer, head });
+  updateControls();
+  if (view !== 'lens' && view !== 'neurons' && view !== 'grid' && view !== 'rollout') drawView();
+}
+
+function setHead(hd: HeadChoice): void {
+  if (!run) return;
+  head = hd;
+  post({ type: 'select', layer, head });
+  updateControls();
+  if (view === 'heatmap') drawView();
+}
+
+function setView(v: View): void {
+  view = v;
+  document.querySelectorAll('#view-tabs button').forEach((b) => {
+    const on = (b as HTMLElement).dataset.view === v;
+    b.setAttribute('aria-selected', String(on));
+    (b as HTMLElement).tabIndex = on ? 0 : -1;
+  });
+  document.getElementById('view-content')?.setAttribute('aria-labelledby', `tab-${v}`);
+  drawView();
+}
+
+document.addEventListener('keydown', (e) => {
+  if (!run) return;
+  const t = e.target as HTMLElement | null;
+  if (t && (t.tagName === 'INPUT' || t.tagName === 'SELECT' || t.tagName === 'TEXTAREA' || t.getAttribute('role') === 'tab')) return;
+  const heads = run.model.heads + 2;
+  if (e.key === 'ArrowRight') setHead(headFromIndex((headIndex(head) + 1) % heads));
+  else if (e.key === 'ArrowLeft') setHead(headFromIndex((headIndex(head) - 1 + heads) % heads));
+  else if (e.key === 'ArrowUp') setLayer(layer - 1);
+  else if (e.key === 'ArrowDown') setLayer(layer + 1);
+  else return;
+  e.preventDefault();
+});
+
+function content(): HTMLElement {
+  return document.getElementById('view-content')!;
+}
+
+function drawView(): void {
+  if (!run) return;
+  const seq = ++drawSeq;
+  const box = content();
+  box.replaceChildren();
+  setStatus('', 'loading');
+  const done = (p: Promise<void>) =>
+    p.then(
+      () => seq === drawSeq && setStatus(statusLine(), 'ready'),
+      (e: Error) => {
+        if (seq !== drawSeq) return;
+        box.append(h('div', { class: 'error view-error', role: 'alert' }, e.message));
+        setStatus('', 'error');
+      },
+    );
+  const isCurrent = () => seq === drawSeq;
+  switch (view) {
+    case 'heatmap':
+      return void done(drawHeatmap(box, isCurrent));
+    case 'grid':
+      return void done(drawGrid(box, isCurrent));
+    case 'headview':
+      return void done(drawHeadView(box, isCurrent));
+    case 'rollout':
+      return void done(drawRollout(box, isCurrent));
+    case 'lens':
+      return void done(drawLens(box, isCurrent));
+    case 'neurons':
+      return void done(drawNeurons(box, isCurrent));
+  }
+}
+
+function statusLine(): string {
+  if (!run) return '';
+  const where = view === 'grid' || view === 'rollout' || view === 'lens' ? '' : ` · layer ${layer}${view === 'heatmap' ? `, head ${headName(head)}` : ''}`;
+  return `${VIEWS.find((v) => v.id === view)?.label}${where}`;
+}
+
+// ---- matrix figure shared by the heatmap and rollout views ----
+
+interface MatrixFigureOptions {
+  id: string;
+  png: string;
+  label: string;
+  /** Weight of (query, key), or a promise of it (row requests for big n). */
+  valueAt: (q: number, k: number) => number | Promise<number> | undefined;
+}
+
+function availableSize(): number {
+  const w = (document.getElementById('modelvis-root')?.clientWidth ?? 800) - 140;
+  const hgt = window.innerHeight - 260;
+  return Math.max(160, Math.min(w, Math.max(hgt, 320), 1400));
+}
+
+function matrixFigure(o: MatrixFigureOptions): HTMLElement {
+  const r = run!;
+  const n = r.n;
+  const size = availableSize();
+  const cell = size / n;
+  const img = h('img', { src: `data:image/png;base64,${o.png}`, alt: o.label, class: 'matrix-img', 'data-loaded': 'false', draggable: 'false' });
+  img.style.width = `${size}px`;
+  img.style.height = `${size}px`;
+  img.addEventListener('load', () => img.setAttribute('data-loaded', 'true'));
+  const topLabels = h('div', { class: 'key-labels', 'aria-hidden': 'true' });
+  const leftLabels = h('div', { class: 'query-labels', 'aria-hidden': 'true' });
+  topLabels.style.width = `${size}px`;
+  leftLabels.style.height = `${size}px`;
+  const keyEls = new Map<number, HTMLElement>();
+  const queryEls = new Map<number, HTMLElement>();
+  for (const i of labelIndices(n, size, 13)) {
+    const t = r.tokens[i];
+    const k = h('span', { class: 'token-label key', 'data-index': i, 'data-axis': 'key', title: `${i}: ${JSON.stringify(t.text)} (id ${t.id})` }, tokenLabel(t));
+    k.style.left = `${(i + 0.5) * cell}px`;
+    topLabels.append(k);
+    keyEls.set(i, k);
+    const q = h('span', { class: 'token-label query', 'data-index': i, 'data-axis': 'query', title: `${i}: ${JSON.stringify(t.text)} (id ${t.id})` }, tokenLabel(t));
+    q.style.top = `${(i + 0.5) * cell}px`;
+    leftLabels.append(q);
+    queryEls.set(i, q);
+  }
+  const marker = h('div', { class: 'cell-marker', 'aria-hidden': 'true' });
+  marker.style.width = `${Math.max(cell, 2)}px`;
+  marker.style.height = `${Math.max(cell, 2)}px`;
+  const readout = h('p', { id: `${o.id}-readout`, class: 'readout', 'aria-live': 'polite' }, 'Hover the map (or focus it and use Shift+arrows) to read a weight.');
+  const plot = h('div', { class: 'matrix-plot', tabindex: 0, role: 'img', 'aria-label': `${o.label}. Shift+arrow keys move the read-out.` }, img, marker);
+  let cur = { q: -1, k: -1 };
+  let hoverSeq = 0;
+  const show = (q: number, k: number) => {
+    if (q < 0 || k < 0 || q >= n || k >= n) return;
+    cur = { q, k };
+    marker.style.left = `${k * cell}px`;
+    marker.style.top = `${q * cell}px`;
+    marker.classList.add('visible');
+    document.querySelectorAll(`#${o.id} .token-label.active`).forEach((e) => e.classList.remove('active'));
+    queryEls.get(q)?.classList.add('active');
+    keyEls.get(k)?.classList.add('active');
+    const seq = ++hoverSeq;
+    const write = (w: number | undefined) => {
+      if (seq !== hoverSeq) return;
+      readout.textContent = `query ${q} “${tokenLabel(r.tokens[q], 30)}” → key ${k} “${tokenLabel(r.tokens[k], 30)}”: ${w === undefined ? '…' : formatNumber(w)}`;
+      readout.dataset.query = String(q);
+      readout.dataset.key = String(k);
+      readout.dataset.weight = w === undefined ? '' : String(w);
+    };
+    const v = o.valueAt(q, k);
+    if (v instanceof Promise) {
+      write(undefined);
+      v.then(write, () => undefined);
+    } else write(v);
+  };
+  plot.addEventListener('mousemove', (e) => {
+    const rect = img.getBoundingClientRect();
+    const k = Math.floor(((e.clientX - rect.left) / rect.width) * n);
+    const q = Math.floor(((e.clientY - rect.top) / rect.height) * n);
+    if (q !== cur.q || k !== cur.k) show(q, k);
+  });
+  plot.addEventListener('keydown', (e) => {
+    if (!e.shiftKey) return;
+    const d = { ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0] }[e.key];
+    if (!d) return;
+    e.preventDefault();
+    e.stopPropagation();
+    const q = Math.max(0, Math.min(n - 1, (cur.q < 0 ? 0 : cur.q) + d[0]));
+    const k = Math.max(0, Math.min(n - 1, (cur.k < 0 ? 0 : cur.k) + d[1]));
+    show(q, k);
+  });
+  const grid = h('div', { class: 'matrix-figure', id: o.id }, h('div', { class: 'corner' }, h('span', { class: 'axis-name' }, 'query ↓ / key →')), topLabels, leftLabels, plot);
+  return h('div', {}, grid, readout);
+}
+
+async function drawHeatmap(box: HTMLElement, isCurrent: () => boolean): Promise<void> {
+  const r = run!;
+  const l = layer;
+  const hd = head;
+  const holder = h('div', { id: 'attention-heatmap', 'data-status': 'loading', 'data-layer': l, 'data-head': headName(hd) }, h('p', { class: 'loading' }, `Layer ${l}, head ${headName(hd)}…`));
+  box.append(holder);
+  const [image, matrix] = await Promise.all([
+    cached(`img/${r.runId}/${l}/${headName(hd)}`, () => request<{ png: string; width: number; height: number; n: number; factor: number }>('attention/image', { layer: l, head: hd, maxSize: 1024 })),
+    r.n <= 512 ? matrixOf(l, hd) : Promise.resolve(null),
+  ]);
+  if (!isCurrent()) return;
+  const rows = new Map<number, Promise<number[]>>();
+  const valueAt = (q: number, k: number): number | Promise<number> => {
+    if (matrix) return matrix[q * r.n + k];
+    let p = rows.get(q);
+    if (!p) {
+      p = request<AttentionRow>('attention/row', { layer: l, head: hd, query: q, top: 5 }).then((x) => x.weights);
+      rows.set(q, p);
+    }
+    return p.then((w) => w[k]);
+  };
+  const label = `Attention of layer ${l}, head ${headName(hd)}: ${r.n} query tokens down, ${r.n} key tokens across${r.model.causal ? '' : ' (bidirectional)'}`;
+  holder.replaceChildren(matrixFigure({ id: 'heatmap-figure', png: image.png, label, valueAt }));
+  if (image.factor > 1) holder.append(h('p', { class: 'note' }, `Each pixel covers ${image.factor}×${image.factor} token pairs.`));
+  holder.dataset.status = 'ready';
+  currentPng = { png: image.png, name: `attention-${r.model.name}-L${l}-H${headName(hd)}` };
+}
+
+// ---- model view ----
+
+async function drawGrid(box: HTMLElement, isCurrent: () => boolean): Promise<void> {
+  const r = run!;
+  const holder = h('div', { id: 'grid', 'data-status': 'loading' }, h('p', { class: 'loading' }, 'Rendering every layer and head…'));
+  box.append(holder);
+  const cellPx = Math.max(24, Math.min(96, Math.floor(((document.getElementById('modelvis-root')?.clientWidth ?? 800) - 80) / r.model.heads) - 6));
+  const grid = await cached(`grid/${r.runId}/${cellPx}`, () => request<AttentionGrid>('attention/grid', { cell: cellPx }));
+  if (!isCurrent()) return;
+  const scale = Math.min(2, Math.max(0.25, ((document.getElementById('modelvis-root')?.clientWidth ?? 800) - 60) / grid.width));
+  const img = h('img', { src: `data:image/png;base64,${grid.png}`, alt: `Model view: ${grid.layers} layers × ${grid.heads} heads`, 'data-loaded': 'false', draggable: 'false' });
+  img.style.width = `${grid.width * scale}px`;
+  img.style.height = `${grid.height * scale}px`;
+  img.addEventListener('load', () => img.setAttribute('data-loaded', 'true'));
+  const sheet = h('div', { class: 'grid-sheet' }, img);
+  sheet.style.width = `${grid.width * scale}px`;
+  sheet.style.height = `${grid.height * scale}px`;
+  for (const c of grid.cells) {
+    const b = h('button', {
+      type: 'button',
+      class: 'grid-cell',
+      'data-layer': c.layer,
+      'data-head': c.head,
+      'aria-label': `Layer ${c.layer} head ${c.head}`,
+      title: `Layer ${c.layer}, head ${c.head}: open in the heatmap`,
+    });
+    b.style.left = `${c.x * scale}px`;
+    b.style.top = `${c.y * scale}px`;
+    b.style.width = `${c.width * scale}px`;
+    b.style.height = `${c.height * scale}px`;
+    b.addEventListener('click', () => {
+      layer = c.layer;
+      head = c.head;
+      post({ type: 'select', layer, head });
+      updateControls();
+      setView('heatmap');
+    });
+    sheet.append(b);
+  }
+  // Labels: layer at the left of its row, head above its column (positions from the cells).
+  const rowsY = new Map<number, number>();
+  const colsX = new Map<number, number>();
+  for (const c of grid.cells) {
+    rowsY.set(c.layer, Math.min(rowsY.get(c.layer) ?? Infinity, c.y + c.height / 2));
+    colsX.set(c.head, Math.min(colsX.get(c.head) ?? Infinity, c.x + c.width / 2));
+  }
+  const left = h('div', { class: 'grid-layer-labels', 'aria-hidden': 'true' });
+  left.style.height = `${grid.height * scale}px`;
+  for (const [l, y] of rowsY) {
+    const s = h('span', { class: 'grid-label' }, `L${l}`);
+    s.style.top = `${y * scale}px`;
+    left.append(s);
+  }
+  const top = h('div', { class: 'grid-head-labels', 'aria-hidden': 'true' });
+  top.style.width = `${grid.width * scale}px`;
+  for (const [hd, x] of colsX) {
+    const s = h('span', { class: 'grid-label' }, `H${hd}`);
+    s.style.left = `${x * scale}px`;
+    top.append(s);
+  }
+  holder.replaceChildren(
+    h('p', { class: 'note' }, 'Every layer (rows) and head (columns). Click a thumbnail to open it in the heatmap.'),
+    h('div', { class: 'grid-figure' }, h('div', {}), top, left, sheet),
+  );
+  holder.dataset.status = 'ready';
+  currentPng = { png: grid.png, name: `attention-${r.model.name}-model-view` };
+}
+
+// ---- head view ----
+
+async function drawHeadView(box: HTMLElement, isCurrent: () => boolean): Promise<void> {
+  const r = run!;
+  const l = layer;
+  const holder = h('div', { id: 'headview', 'data-status': 'loading', 'data-layer': l }, h('p', { class: 'loading' }, `Layer ${l}: every head…`));
+  box.append(holder);
+  if (r.n > 512) {
+    holder.replaceChildren(h('p', { class: 'note', role: 'note' }, `The head view draws at most 512 tokens (this run has ${r.n}); use the heatmap.`));
+    holder.dataset.status = 'none';
+    return;
+  }
+  const heads = Array.from({ length: r.model.heads }, (_, i) => i);
+  const mats = await Promise.all(heads.map((hd) => matrixOf(l, hd)));
+  if (!isCurrent()) return;
+  const all = new Map<number, Float32Array>();
+  heads.forEach((hd) => mats[hd] && all.set(hd, mats[hd]!));
+
+  const toggles = h('fieldset', { class: 'head-toggles' }, h('legend', {}, 'Heads'));
+  for (const hd of heads) {
+    const cb = h('input', { type: 'checkbox', class: 'head-toggle', id: `head-toggle-${hd}`, 'data-head': hd, checked: shownHeads.has(hd) });
+    cb.addEventListener('change', () => {
+      if (cb.checked) shownHeads.add(hd);
+      else shownHeads.delete(hd);
+      drawLines();
+    });
+    const swatch = h('span', { class: 'swatch', 'aria-hidden': 'true' });
+    swatch.style.background = headColor(hd, r.model.heads);
+    toggles.append(h('label', { for: `head-toggle-${hd}` }, cb, swatch, ` ${hd}`));
+  }
+  const slider = h('input', { type: 'range', id: 'headview-threshold', min: 0, max: 0.95, step: 0.01, value: threshold, 'aria-label': 'Threshold: hide weaker lines' });
+  const thresholdText = h('span', { id: 'headview-threshold-value' }, threshold.toFixed(2));
+  slider.addEventListener('input', () => {
+    threshold = Number(slider.value);
+    thresholdText.textContent = threshold.toFixed(2);
+    drawLines();
+  });
+  const rowH = 18;
+  const width = 460;
+  const leftX = 150;
+  const rightX = width - 150;
+  const height = r.n * rowH + 10;
+  const linesG = svg('g', { class: 'hv-lines' });
+  const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-label': `Head view of layer ${l}: lines from each query (left) to the keys (right) it attends to` }, linesG);
+  const tokenG = svg('g', { class: 'hv-tokens' });
+  chart.append(tokenG);
+  const highlight = (side: 'query' | 'key' | null, i: number) => {
+    chart.classList.toggle('focused', side !== null);
+    linesG.querySelectorAll('line').forEach((ln) => {
+      const on = side === 'query' ? ln.dataset.q === String(i) : side === 'key' ? ln.dataset.k === String(i) : false;
+      ln.classList.toggle('hl', on);
+    });
+  };
+  r.tokens.forEach((t, i) => {
+    const y = 10 + i * rowH + rowH / 2;
+    for (const side of ['query', 'key'] as const) {
+      const el = svg(
+        'text',
+        { class: `hv-token token-label ${side}`, x: side === 'query' ? leftX - 6 : rightX + 6, y: y + 4, 'text-anchor': side === 'query' ? 'end' : 'start', 'data-index': i, 'data-axis': side, tabindex: 0 },
+        svg('title', {}, `${i}: ${JSON.stringify(t.text)}`),
+        tokenLabel(t, 20),
+      );
+      el.addEventListener('mouseenter', () => highlight(side, i));
+      el.addEventListener('mouseleave', () => highlight(null, i));
+      el.addEventListener('focus', () => highlight(side, i));
+      el.addEventListener('blur', () => highlight(null, i));
+      tokenG.append(el);
+    }
+  });
+  const count = h('span', { id: 'headview-count', class: 'note' });
+  function drawLines(): void {
+    const shown = new Map([...all].filter(([hd]) => shownHeads.has(hd)));
+    const lines = headViewLines(shown, r.n, threshold, 6000);
+    linesG.replaceChildren(
+      ...lines
+        .slice()
+        .reverse()
+        .map((ln) => {
+          const e = svg('line', {
+            x1: leftX,
+            y1: 10 + ln.query * rowH + rowH / 2,
+            x2: rightX,
+            y2: 10 + ln.key * rowH + rowH / 2,
+            stroke: headColor(ln.head, r.model.heads),
+            'stroke-width': (0.5 + 2.5 * ln.weight).toFixed(2),
+            'data-q': ln.query,
+            'data-k': ln.key,
+            'data-head': ln.head,
+          });
+          (e as SVGElement).style.opacity = String(Math.min(1, 0.15 + ln.weight));
+          return e;
+        }),
+    );
+    count.textContent = `${lines.length} lines at weight ≥ ${threshold.toFixed(2)}`;
+  }
+  drawLines();
+  holder.replaceChildren(
+    h('div', { class: 'controls' }, toggles, h('label', { class: 'control' }, h('span', {}, 'Threshold'), slider, thresholdText), count),
+    h('p', { class: 'note' }, `Layer ${l}: each query (left) to the keys (right) it attends to; colour = head, width and opacity = weight. Hover or focus a token to highlight its lines.`),
+    h('div', { class: 'headview-scroll' }, chart),
+  );
+  holder.dataset.status = 'ready';
+  currentPng = undefined;
+}
+
+// ---- rollout / flow ----
+
+async function drawRollout(box: HTMLElement, isCurrent: () => boolean): Promise<void> {
+  const r = run!;
+  const method = rolloutMethod;
+  const radios = h('fieldset', { class: 'radio-group', id: 'rollout-method' }, h('legend', {}, 'Method'));
+  for (const [m, label] of [['rollout', 'Attention rollout'], ['flow', 'Attention flow']] as const) {
+    const input = h('input', { type: 'radio', name: 'rollout-method', id: `rollout-${m}`, value: m, checked: m === method });
+    input.addEventListener('change', () => {
+      rolloutMethod = m;
+      drawView();
+    });
+    radios.append(h('label', { for: `rollout-${m}` }, input, ` ${label}`));
+  }
+  const holder = h('div', { id: 'rollout', 'data-status': 'loading', 'data-method': method }, h('p', { class: 'loading' }, `Computing ${method}…`));
+  box.append(radios, holder);
+  let res: { n: number; values: string; png: string; width: number; height: number; method: string; note?: string };
+  try {
+    res = await cached(`rollout/${r.runId}/${method}`, () => request('attention/rollout', { method, maxSize: 1024 }));
+  } catch (e) {
+    if (!isCurrent()) return;
+    holder.replaceChildren(h('div', { id: 'rollout-error', class: 'error', role: 'alert' }, (e as Error).message));
+    holder.dataset.status = 'error';
+    return;
+  }
+  if (!isCurrent()) return;
+  const values = res.values ? decodeFloat32(res.values) : null;
+  holder.replaceChildren();
+  if (res.note) holder.append(h('p', { id: 'rollout-note', class: 'note', role: 'note' }, res.note));
+  holder.append(
+    matrixFigure({
+      id: 'rollout-figure',
+      png: res.png,
+      label: `Attention ${method} through all layers: query tokens down, key tokens across`,
+      valueAt: (q, k) => (values ? values[q * r.n + k] : undefined),
+    }),
+  );
+  holder.dataset.status = 'ready';
+  currentPng = { png: res.png, name: `attention-${r.model.name}-${method}` };
+}
+
+// ---- logit lens (issue 6) ----
+
+interface LensResult {
+  layers: number;
+  n: number;
+  top: Array<Array<Array<{ id: number; token: string; prob: number }>>>;
+  nextRank: number[][];
+  nextProb: number[][];
+  rankImage: PngImage;
+  rankNote?: string;
+}
+
+async function drawLens(box: HTMLElement, isCurrent: () => boolean): Promise<void> {
+  const r = run!;
+  const holder = h('div', { id: 'lens', 'data-status': 'loading' }, h('p', { class: 'loading' }, 'Logit lens over every layer…'));
+  box.append(holder);
+  const lens = await cached(`lens/${r.runId}`, () => request<LensResult>('hidden/lens', { top: 10 }));
+  if (!isCurrent()) return;
+  const detail = h('div', { id: 'lens-detail', class: 'lens-detail', 'aria-live': 'polite' }, h('p', { class: 'note' }, 'Click a cell for its top tokens and the rank of the actual next token.'));
+  const table = h('table', { id: 'lens-grid', class: 'lens-grid' });
+  const headRow = h('tr', {}, h('th', { scope: 'col' }, 'token'));
+  for (let k = 0; k < lens.layers; k++) headRow.append(h('th', { scope: 'col' }, k === lens.layers - 1 ? `out` : `h${k}`));
+  table.append(h('thead', {}, headRow));
+  const body = h('tbody', {});
+  for (let pos = 0; pos < lens.n; pos++) {
+    const tr = h('tr', {}, h('th', { scope: 'row', class: 'token-label', title: JSON.stringify(r.tokens[pos]?.text ?? '') }, tokenLabel(r.tokens[pos] ?? { display: '', text: '' })));
+    for (let k = 0; k < lens.layers; k++) {
+      const top1 = lens.top[k]?.[pos]?.[0];
+      const btn = h(
+        'button',
+        { type: 'button', class: 'lens-cell', 'data-layer': k, 'data-pos': pos, title: top1 ? `${JSON.stringify(top1.token)} ${(top1.prob * 100).toFixed(1)}%` : '' },
+        top1 ? tokenLabel({ display: top1.token, text: top1.token }, 10) : '',
+      );
+      btn.style.setProperty('--p', String(top1 ? Math.max(0, Math.min(1, top1.prob)) : 0));
+      btn.addEventListener('click', () => {
+        const list = lens.top[k][pos];
+        const rank = lens.nextRank[k]?.[pos];
+        const next = r.tokens[pos + 1];
+        detail.replaceChildren(
+          h('h3', {}, `Position ${pos} “${tokenLabel(r.tokens[pos], 30)}”, ${k === lens.layers - 1 ? 'model output' : `hidden state ${k}`}`),
+          h('ol', { class: 'lens-top' }, ...list.map((t) => h('li', {}, h('code', {}, tokenLabel({ display: t.token, text: t.token }, 30)), ` ${(t.prob * 100).toFixed(2)}%`))),
+          h(
+            'p',
+            { id: 'lens-next-rank' },
+            rank === undefined || rank < 0 || !next
+              ? 'Last position: no next token.'
+              : `Actual next token “${tokenLabel(next, 30)}”: rank ${rank + 1}, probability ${((lens.nextProb[k][pos] ?? 0) * 100).toFixed(2)}%`,
+          ),
+        );
+      });
+      tr.append(h('td', {}, btn));
+    }
+    body.append(tr);
+  }
+  table.append(body);
+  const rankImg = h('img', { id: 'lens-rank-image', class: 'matrix-img', src: `data:image/png;base64,${lens.rankImage.png}`, alt: 'Rank of the actual next token across layers' });
+  rankImg.style.width = `${Math.min(600, lens.rankImage.width * Math.max(1, Math.floor(400 / Math.max(lens.rankImage.width, lens.rankImage.height))))}px`;
+  holder.replaceChildren(
+    h('div', { class: 'lens-layout' }, h('div', { class: 'lens-scroll' }, table), detail),
+    h('h2', {}, 'Rank of the actual next token'),
+    rankImg,
+  );
+  if (lens.rankNote) holder.append(h('p', { class: 'note' }, lens.rankNote));
+  holder.dataset.status = 'ready';
+  currentPng = { png: lens.rankImage.png, name: `lens-rank-${r.model.name}` };
+}
+
+// ---- neurons (issue 6) ----
+
+let neuronLayer = 0;
+
+async function drawNeurons(box: HTMLElement, isCurrent: () => boolean): Promise<void> {
+  const r = run!;
+  const sel = h('select', { id: 'neuron-layer', 'aria-label': 'MLP layer' }, ...Array.from({ length: r.model.layers }, (_, i) => h('option', { value: String(i) }, `Layer ${i}`)));
+  sel.value = String(neuronLayer);
+  sel.addEventListener('change', () => {
+    neuronLayer = Number(sel.value);
+    drawView();
+  });
+  const holder = h('div', { id: 'neurons', 'data-status': 'loading' }, h('p', { class: 'loading' }, 'Finding the most active neurons…'));
+  box.append(h('div', { class: 'controls' }, h('label', { class: 'control' }, h('span', {}, 'MLP layer'), sel)), holder);
+  const l = neuronLayer;
+  const top = await cached(`neurons/${r.runId}/${l}`, () =>
+    request<{ layer: number; intermediate: number; top: Array<{ neuron: number; max: number; mean: number; argMax: number }> }>('neurons/top', { layer: l, top: 20 }),
+  );
+  if (!isCurrent()) return;
+  const detail = h('div', { id: 'neuron-detail', 'aria-live': 'polite' });
+  const list = h('ol', { id: 'neuron-list', class: 'neuron-list' });
+  for (const t of top.top) {
+    const b = h(
+      'button',
+      { type: 'button', class: 'neuron', 'data-neuron': t.neuron },
+      `#${t.neuron}`,
+      h('span', { class: 'note' }, ` max ${formatNumber(t.max)} at “${tokenLabel(r.tokens[t.argMax] ?? { display: '?', text: '?' }, 16)}”, mean ${formatNumber(t.mean)}`),
+    );
+    b.addEventListener('click', async () => {
+      const a = await request<{ activations: number[]; max: number; min: number }>('neurons/activations', { layer: l, neuron: t.neuron });
+      post({ type: 'paintNeuron', layer: l, neuron: t.neuron, activations: a.activations });
+      const max = Math.max(1e-9, Math.abs(a.max), Math.abs(a.min));
+      detail.replaceChildren(
+        h('h3', {}, `Neuron ${t.neuron} of layer ${l} (painted in the editor)`),
+        h(
+          'p',
+          { class: 'neuron-tokens' },
+          ...r.tokens.map((tok, i) => {
+            const s = h('span', { class: 'neuron-token token-label', title: `${formatNumber(a.activations[i])}`, 'data-index': i }, tokenLabel(tok, 20));
+            s.style.setProperty('--a', String(Math.max(0, a.activations[i]) / max));
+            return s;
+          }),
+        ),
+      );
+    });
+    list.append(h('li', {}, b));
+  }
+  holder.replaceChildren(h('p', { class: 'note' }, `Top ${top.top.length} of ${top.intermediate} MLP neurons of layer ${l} by their largest activation on the selection.`), list, detail);
+  holder.dataset.status = 'ready';
+  currentPng = undefined;
+}
+
+void runText;

@@ -1,0 +1,119 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  bucketRow,
+  chooseText,
+  decodeBase64,
+  decodeFloat32,
+  headViewLines,
+  isWebviewMethod,
+  labelIndices,
+  matrixJson,
+  nextHead,
+  statusText,
+  tokenAtOffset,
+  tokenLabel,
+  topKeys,
+  weightBucket,
+} from '../src/attention/attentionLogic';
+
+test('base64 float32 decoding matches Buffer (little-endian)', () => {
+  const values = new Float32Array([0, 1, -2.5, 0.125, 3.4028234663852886e38, 1e-7]);
+  const b64 = Buffer.from(values.buffer).toString('base64');
+  assert.deepEqual(Array.from(decodeFloat32(b64)), Array.from(values));
+  assert.deepEqual(Array.from(decodeBase64('aGVsbG8=')), Array.from(Buffer.from('hello')));
+  assert.deepEqual(Array.from(decodeBase64('')), []);
+  assert.throws(() => decodeBase64('ab$d'));
+});
+
+test('label layout: every token when they fit, else a 1-2-5 stride from 0', () => {
+  assert.deepEqual(labelIndices(5, 100, 12), [0, 1, 2, 3, 4]);
+  const many = labelIndices(100, 400, 12); // 4 px per token: needs stride 3 → 5
+  assert.equal(many[1] - many[0], 5);
+  assert.equal(many[0], 0);
+  assert.equal(labelIndices(2048, 800, 12)[1], 50);
+  assert.deepEqual(labelIndices(0, 100), []);
+});
+
+test('token labels: readable, whitespace visible, trimmed', () => {
+  assert.equal(tokenLabel({ display: ' Lily', text: '▁Lily' }), ' Lily');
+  assert.equal(tokenLabel({ display: '\n', text: 'Ċ' }), '↵');
+  assert.equal(tokenLabel({ display: '  ', text: 'ĠĠ' }), '␣␣');
+  assert.equal(tokenLabel({ display: 'abcdefghijklmnopqrstuvwxyz', text: '' }, 8), 'abcdefg…');
+  assert.equal(tokenLabel({ display: '<script>', text: '<script>' }), '<script>', 'escaping is the DOM\'s job (text nodes)');
+});
+
+test('head-view lines: threshold, several heads, strongest first, capped', () => {
+  const n = 3;
+  const h0 = new Float32Array([1, 0, 0, 0.6, 0.4, 0, 0.2, 0.3, 0.5]);
+  const h1 = new Float32Array([1, 0, 0, 0.05, 0.95, 0, 0.1, 0.1, 0.8]);
+  const lines = headViewLines(new Map([[0, h0], [1, h1]]), n, 0.3);
+  assert.ok(lines.every((l) => l.weight >= 0.3));
+  assert.equal(lines[0].weight, 1);
+  assert.equal(lines.length, 8);
+  assert.deepEqual(
+    lines.filter((l) => l.head === 0).map((l) => [l.query, l.key]).sort(),
+    [[0, 0], [1, 0], [1, 1], [2, 1], [2, 2]].sort(),
+  );
+  assert.equal(lines.filter((l) => l.head === 1).length, 3);
+  for (let i = 1; i < lines.length; i++) assert.ok(lines[i - 1].weight >= lines[i].weight);
+  assert.equal(headViewLines(new Map([[0, h0]]), n, 0, 2).length, 2);
+  assert.equal(headViewLines(new Map([[0, h0]]), n, 0).length, 6, 'zero weights (the causal future) never drawn');
+});
+
+test('decoration buckets: share of the row maximum, the query left out', () => {
+  assert.equal(weightBucket(1, 1), 4);
+  assert.equal(weightBucket(0.5, 1), 2);
+  assert.equal(weightBucket(0.01, 1), -1);
+  assert.equal(weightBucket(0, 1), -1);
+  assert.equal(weightBucket(0.3, 0), -1);
+  const b = bucketRow([0.5, 0.3, 0.2, 0.0, 0.001], 2);
+  assert.deepEqual(b[4], [0]);
+  assert.deepEqual(b[3], [1]);
+  assert.ok(!b.flat().includes(2), 'query itself not painted');
+  assert.ok(!b.flat().includes(3) && !b.flat().includes(4));
+});
+
+test('token under the cursor, with special tokens that have no offsets', () => {
+  const tokens = [
+    { start: null, end: null },
+    { start: 0, end: 4 },
+    { start: 4, end: 8 },
+  ];
+  assert.equal(tokenAtOffset(tokens, 0), 1);
+  assert.equal(tokenAtOffset(tokens, 4), 2);
+  assert.equal(tokenAtOffset(tokens, 8), 2, 'just after the last character');
+  assert.equal(tokenAtOffset(tokens, 9), -1);
+  assert.equal(tokenAtOffset(tokens, -1), -1);
+});
+
+test('head cycling, status text, text choice, method whitelist', () => {
+  assert.equal(nextHead(0, 2), 1);
+  assert.equal(nextHead(1, 2), 'mean');
+  assert.equal(nextHead('mean', 2), 'max');
+  assert.equal(nextHead('max', 2), 0);
+  assert.equal(statusText('stories260K', 2, 3), 'ModelVis: stories260K L2 H3');
+  assert.equal(statusText('m', 0, 'mean'), 'ModelVis: m L0 Hmean');
+  assert.equal(chooseText('sel', 'line'), 'sel');
+  assert.equal(chooseText('', 'line'), 'line');
+  assert.equal(chooseText(undefined, 'line'), 'line');
+  assert.ok(isWebviewMethod('attention/matrix'));
+  assert.ok(!isWebviewMethod('attention/run'));
+  assert.ok(!isWebviewMethod('models/forget'));
+});
+
+test('JSON export and top keys', () => {
+  const run = {
+    n: 2,
+    model: { path: '/m', name: 'm', modelType: 'llama', layers: 1, heads: 1, causal: true },
+    tokens: [
+      { id: 1, text: '<s>', display: '<s>', start: null, end: null, special: true },
+      { id: 5, text: '▁a', display: ' a', start: 0, end: 1, special: false },
+    ],
+  };
+  const j = matrixJson(run, 0, 'mean', new Float32Array([1, 0, 0.25, 0.75]), 'a') as { values: number[][]; tokens: unknown[]; head: unknown };
+  assert.deepEqual(j.values, [[1, 0], [0.25, 0.75]]);
+  assert.equal(j.tokens.length, 2);
+  assert.equal(j.head, 'mean');
+  assert.deepEqual(topKeys([0.1, 0.7, 0.2], 2), [{ key: 1, weight: 0.7 }, { key: 2, weight: 0.2 }]);
+});
