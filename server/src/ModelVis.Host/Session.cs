@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using ModelVis.Checkpoints;
 using ModelVis.Host.Attention;
+using ModelVis.Host.Features;
+using ModelVis.Vision;
 
 namespace ModelVis.Host;
 
@@ -61,6 +63,42 @@ public sealed class Session : IDisposable
     {
         if (_runs.TryRemove(id, out var run)) run.Dispose();
     }
+
+    // CNN feature maps (issue 7): vision models by path (+ sidecar, + file times) and the last feature runs by id.
+    readonly ConcurrentDictionary<string, Lazy<VisionModel>> _visionModels = new();
+    readonly ConcurrentDictionary<string, FeatureRunEntry> _featureRuns = new();
+    readonly ConcurrentQueue<string> _featureRunOrder = new();
+    int _nextFeatureRun;
+
+    /// <summary>Feature runs kept at once (each holds every layer's output).</summary>
+    public int MaxFeatureRuns { get; init; } = 8;
+
+    /// <summary>The CNN at <paramref name="path"/> (with its sidecar), opened once and reopened when either file changes.</summary>
+    public VisionModel VisionModel(string path, string? archPath)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        var arch = archPath != null ? System.IO.Path.GetFullPath(archPath) : null;
+        static long Stamp(string? f) => f != null && File.Exists(f) ? File.GetLastWriteTimeUtc(f).Ticks : 0;
+        var key = $"{full}|{arch}|{Stamp(full)}|{Stamp(arch)}";
+        var lazy = _visionModels.GetOrAdd(key, _ => new Lazy<VisionModel>(() => ModelVis.Vision.VisionModel.Open(full, arch)));
+        try { return lazy.Value; }
+        catch { _visionModels.TryRemove(key, out _); throw; }
+    }
+
+    public FeatureRunEntry AddFeatureRun(VisionModel model, FeatureRun run)
+    {
+        var id = "features" + Interlocked.Increment(ref _nextFeatureRun);
+        var entry = new FeatureRunEntry(id, model, run);
+        _featureRuns[id] = entry;
+        _featureRunOrder.Enqueue(id);
+        while (_featureRuns.Count > MaxFeatureRuns && _featureRunOrder.TryDequeue(out var old)) _featureRuns.TryRemove(old, out _);
+        return entry;
+    }
+
+    public FeatureRunEntry FeatureRun(string id) => _featureRuns.TryGetValue(id, out var entry) ? entry
+        : throw new VisionException($"feature run \"{id}\" is no longer held by the host (it was released or the host restarted); show the feature maps again");
+
+    public void ReleaseFeatureRun(string id) => _featureRuns.TryRemove(id, out _);
 
     public void Dispose()
     {
