@@ -1,4 +1,5 @@
 using ModelVis.Models;
+using ModelVis.Tests;
 using Xunit;
 
 namespace ModelVis.Engine.Tests;
@@ -115,5 +116,86 @@ public class CaptureTests
         Assert.True(r.Logits);
         Assert.False(r.HiddenStates);
         Assert.Contains("unknown capture item", Assert.Throws<ModelException>(() => CaptureRequest.Parse("attention", 3)).Message);
+    }
+}
+
+/// <summary>Qwen2 and Mistral share the Llama code; built from tiny-llama's weights, they must agree with it where the math agrees.</summary>
+public class LlamaVariantTests
+{
+    static Fixtures.TempDir Variant(string modelType, Action<System.Text.Json.Nodes.JsonObject> editConfig, bool zeroQkvBiases)
+    {
+        var dir = new Fixtures.TempDir();
+        var source = Fixtures.Model("tiny-llama");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(source, "config.json")))!.AsObject();
+        json["model_type"] = modelType;
+        editConfig(json);
+        File.WriteAllText(dir.File("config.json"), json.ToJsonString());
+        using var ckpt = new ModelVis.Checkpoints.SafetensorsFile(Path.Combine(source, "model.safetensors"));
+        var writer = new ModelVis.Checkpoints.SafetensorsWriter();
+        foreach (var t in ckpt.Tensors)
+        {
+            writer.Add(t.Name, ModelVis.Checkpoints.CheckpointExtensions.ReadFloats(ckpt, t), t.Shape);
+            if (zeroQkvBiases && (t.Name.EndsWith("q_proj.weight") || t.Name.EndsWith("k_proj.weight") || t.Name.EndsWith("v_proj.weight")))
+                writer.Add(t.Name.Replace(".weight", ".bias"), new float[t.Shape[0]], t.Shape[0]);
+        }
+        writer.Save(dir.File("model.safetensors"));
+        return dir;
+    }
+
+    static readonly int[] Ids = Enumerable.Range(0, 20).Select(i => (i * 37 + 5) % 1000).ToArray();
+
+    [Fact]
+    public void Qwen2_with_zero_qkv_biases_equals_llama()
+    {
+        using var dir = Variant("qwen2", _ => { }, zeroQkvBiases: true);
+        using var qwen = ModelLoader.Load(dir.Path);
+        var expected = ConformanceTests.ModelOf("tiny-llama").Forward(new ForwardInput(Ids), CaptureRequest.LogitsOnly).Logits!.Data;
+        Assert.Equal(expected, qwen.Forward(new ForwardInput(Ids), CaptureRequest.LogitsOnly).Logits!.Data);
+    }
+
+    [Fact]
+    public void Qwen2_without_its_biases_is_refused()
+    {
+        using var dir = Variant("qwen2", _ => { }, zeroQkvBiases: false);
+        Assert.Contains("q_proj.bias", Assert.Throws<ModelException>(() => ModelLoader.Load(dir.Path)).Message);
+    }
+
+    [Fact]
+    public void Mistral_sliding_window_hides_keys_older_than_the_window()
+    {
+        using var wide = Variant("mistral", c => c["sliding_window"] = 4096, zeroQkvBiases: false);
+        using var narrow = Variant("mistral", c => c["sliding_window"] = 5, zeroQkvBiases: false);
+        using var a = ModelLoader.Load(wide.Path);
+        using var b = ModelLoader.Load(narrow.Path);
+        var request = new CaptureRequest(new HashSet<int> { 0 }, Logits: true);
+        var llama = ConformanceTests.ModelOf("tiny-llama").Forward(new ForwardInput(Ids), request);
+        Assert.Equal(llama.Logits!.Data, a.Forward(new ForwardInput(Ids), request).Logits!.Data);
+        var p = b.Forward(new ForwardInput(Ids), request).Attentions[0];
+        int n = Ids.Length;
+        for (int h = 0; h < p.Shape[0]; h++)
+            for (int i = 0; i < n; i++)
+            {
+                double sum = 0;
+                for (int j = 0; j < n; j++)
+                {
+                    float v = p.Data[(h * n + i) * n + j];
+                    if (j > i || i - j >= 5) Assert.Equal(0f, v);
+                    sum += v;
+                }
+                Assert.Equal(1.0, sum, 5);
+            }
+    }
+
+    [Fact]
+    public void Llama3_rope_scaling_in_config_is_read_and_used()
+    {
+        using var dir = Variant("llama", c => c["rope_scaling"] = System.Text.Json.Nodes.JsonNode.Parse("""{"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 16}"""), zeroQkvBiases: false);
+        using var scaled = ModelLoader.Load(dir.Path);
+        Assert.Equal("llama3", scaled.Config.RopeScaling!.Type);
+        var plain = ConformanceTests.ModelOf("tiny-llama").Forward(new ForwardInput(Ids), CaptureRequest.LogitsOnly).Logits!.Data;
+        Assert.NotEqual(plain, scaled.Forward(new ForwardInput(Ids), CaptureRequest.LogitsOnly).Logits!.Data);
+
+        using var bad = Variant("llama", c => c["rope_scaling"] = System.Text.Json.Nodes.JsonNode.Parse("""{"type": "longrope", "factor": 2.0}"""), zeroQkvBiases: false);
+        Assert.Contains("longrope", Assert.Throws<ModelException>(() => ModelLoader.Load(bad.Path)).Message);
     }
 }
