@@ -8,8 +8,31 @@ namespace ModelVis.Vision.Tests;
 /// The real trained LeNet-5 on the first 10 MNIST test digits, against the PyTorch reference outputs in
 /// expected/lenet5-mnist: every layer within 1e-3, probabilities within 1e-5, the same predicted digit.
 /// </summary>
-public class LeNetConformanceTests
+public class LeNetConformanceTests(Xunit.Abstractions.ITestOutputHelper output)
 {
+    /// <summary>Reports the largest differences over all digits (how much room the tolerances leave).</summary>
+    [Fact]
+    public void Margins_AreReported()
+    {
+        foreach (var (label, model, onnx) in new[] { ("sidecar", FromSafetensors.Value, false), ("onnx", FromOnnx.Value, true) })
+        {
+            float features = 0, probabilities = 0;
+            foreach (var c in CaseNames)
+            {
+                using var expected = CheckpointLoader.Open(Fixtures.Expected("lenet5-mnist", c + ".safetensors"));
+                var run = model.Run(NdArray.Of(expected.ReadFloats("input"), 1, 1, 28, 28));
+                foreach (var (name, layer, onnxName) in LayerMap())
+                {
+                    float d = MaxAbsDiff(expected.ReadFloats(name), run.Layer(onnx ? onnxName : layer).Value.Floats);
+                    if (name.EndsWith("softmax", StringComparison.Ordinal)) probabilities = Math.Max(probabilities, d);
+                    else features = Math.Max(features, d);
+                }
+            }
+            output.WriteLine($"LeNet {label}: max |diff| features {features:G3} (tolerance 1e-3), probabilities {probabilities:G3} (tolerance 1e-5)");
+            Assert.True(features <= FeatureTolerance && probabilities <= ProbabilityTolerance);
+        }
+    }
+
     public const float FeatureTolerance = 1e-3f, ProbabilityTolerance = 1e-5f;
 
     public static string[] CaseNames => Directory.GetFiles(Path.Combine(Fixtures.Root, "expected", "lenet5-mnist"), "mnist_test_*.safetensors")

@@ -11,7 +11,8 @@ public sealed class NdArray
 
     public int[] Shape { get; }
     public int Length { get; }
-    public bool IsInteger => _floats == null;
+    /// <summary>Whether the values are int64 by nature (shapes, indices); fixed at construction, whatever views are asked for later.</summary>
+    public bool IsInteger { get; }
     public int Rank => Shape.Length;
 
     NdArray(int[] shape, float[]? floats, long[]? longs)
@@ -22,6 +23,7 @@ public sealed class NdArray
         if (have != Length) throw new VisionException($"internal: {have} values for shape {ShapeText(shape)}");
         _floats = floats;
         _longs = longs;
+        IsInteger = floats == null;
     }
 
     public static NdArray Of(float[] data, params int[] shape) => new(shape, data, null);
