@@ -66,4 +66,16 @@ public class ApiTests
         Parallel.For(0, texts.Length, i => actual[i] = tok.Encode(texts[i]).Ids);
         for (int i = 0; i < texts.Length; i++) Assert.Equal(expected[i], actual[i]);
     }
+
+    [Fact]
+    public void Lone_surrogates_and_control_characters_do_not_break_encoding()
+    {
+        const string text = "a\uD800b\uDC00 \u0000\u0007\uFEFF\u200D z";
+        foreach (var name in ConformanceTests.Names)
+        {
+            var e = ConformanceTests.Load(name).Encode(text);
+            Assert.All(e.Offsets, o => Assert.True(o is null || (o.Value.Start >= 0 && o.Value.End <= text.Length && o.Value.Start <= o.Value.End)));
+            Assert.Contains(e.Offsets, o => o is { } s && s.Start <= text.Length - 1 && s.End == text.Length); // "z" is reached
+        }
+    }
 }

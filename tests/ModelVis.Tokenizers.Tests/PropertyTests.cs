@@ -81,4 +81,21 @@ public class PropertyTests
         }
         return true;
     }
+
+    /// <summary>Any UTF-16 string (lone surrogates, control characters, NUL) encodes and decodes without an exception.</summary>
+    [Property(MaxTest = 300)]
+    public bool Arbitrary_strings_never_throw(NonNull<string> input)
+    {
+        var s = input.Get;
+        foreach (var name in ConformanceTests.Names)
+        {
+            var tok = ConformanceTests.Load(name);
+            var e = tok.Encode(s);
+            foreach (var o in e.Offsets)
+                if (o is { } span && (span.Start < 0 || span.End > s.Length || span.End < span.Start))
+                    throw new Xunit.Sdk.XunitException($"{name}: span {span} outside a text of {s.Length}");
+            tok.Decode(e.Ids, skipSpecialTokens: false);
+        }
+        return true;
+    }
 }

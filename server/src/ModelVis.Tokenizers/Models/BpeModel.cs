@@ -111,7 +111,8 @@ internal sealed class BpeModel : TokenizerModel
         for (int i = 0; i < text.Length;)
         {
             int cp = piece.CodePointAt(i, out int n);
-            int nb = new Rune(cp).EncodeToUtf8(utf8);
+            // A lone surrogate cannot be UTF-8: it is encoded as U+FFFD, as the text would be on its way into Rust.
+            int nb = (Rune.TryCreate(cp, out var rune) ? rune : Rune.ReplacementChar).EncodeToUtf8(utf8);
             if (piece.ByteLevel)
             {
                 // Each byte is a symbol of the byte-level alphabet.

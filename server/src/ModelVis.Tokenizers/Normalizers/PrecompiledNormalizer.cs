@@ -59,7 +59,7 @@ internal sealed class PrecompiledNormalizer : INormalizer
     {
         if (_charCache.TryGetValue(cp, out var r)) return r;
         Span<byte> buf = stackalloc byte[4];
-        int n = new Rune(cp).EncodeToUtf8(buf);
+        int n = (Rune.TryCreate(cp, out var rune) ? rune : Rune.ReplacementChar).EncodeToUtf8(buf);
         r = Transform(buf[..n]);
         _charCache[cp] = r;
         return r;
