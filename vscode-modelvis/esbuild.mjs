@@ -36,6 +36,14 @@ const contexts = await Promise.all([
     platform: 'browser',
     format: 'iife',
   }),
+  // The CNN feature-map panel (issue 7): media/features/.
+  esbuild.context({
+    ...common,
+    entryPoints: ['media/features/features.ts'],
+    outfile: 'dist/webview/features.js',
+    platform: 'browser',
+    format: 'iife',
+  }),
 ]);
 
 if (watch) {

@@ -2,6 +2,7 @@
 
 import * as vscode from 'vscode';
 import { registerAttention } from './attention/visualizeAttention';
+import { registerFeatures } from './features/showFeatureMaps';
 import { HostClient } from './host/hostClient';
 import { ModelService } from './models/modelService';
 import { ModelsItem, ModelsProvider, OpenTensorArgs } from './models/modelsView';
@@ -33,6 +34,7 @@ export function activate(context: vscode.ExtensionContext): void {
 
   context.subscriptions.push(
     ...registerAttention(context.extensionUri, host, models),
+    ...registerFeatures(context.extensionUri, host, models),
     vscode.commands.registerCommand('modelvis.refreshModels', () => models.invalidate()),
     vscode.commands.registerCommand('modelvis.useForVisualization', async (item?: ModelsItem) => {
       const modelPath = item?.type === 'model' ? item.entry.path : item?.type === 'node' ? item.modelPath : undefined;

@@ -1,0 +1,140 @@
+// The CNN feature-map panel (issue 7): one webview, reused for each picture. It decodes non-PNG pictures
+// with the browser's own decoder (the host reads PNG only), forwards the webview's requests to the host
+// with the run's id, and releases the previous run on the host when a new one replaces it.
+
+import * as vscode from 'vscode';
+import { errorMessage } from '../common/errors';
+import { HostClient } from '../host/hostClient';
+import { webviewHtml, webviewOptions } from '../webview/webviewHtml';
+import { FeaturesRunResult, FromFeaturesWebview, isWebviewMethod, ToFeaturesWebview } from './featuresLogic';
+
+export const FEATURES_VIEW_TYPE = 'modelvis.features';
+
+export interface DecodedPixels { width: number; height: number; pixels: string }
+
+export class FeaturesPanel implements vscode.Disposable {
+  private panel: vscode.WebviewPanel | undefined;
+  private ready = false;
+  private queue: ToFeaturesWebview[] = [];
+  /** What to show again when the webview reloads. */
+  private last: ToFeaturesWebview | undefined;
+  private run: FeaturesRunResult | undefined;
+  private nextDecode = 1;
+  private readonly decodes = new Map<number, { resolve: (p: DecodedPixels) => void; reject: (e: Error) => void }>();
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly host: HostClient,
+  ) {}
+
+  showRunning(image: string, model: string): void {
+    this.ensurePanel();
+    this.show({ type: 'running', image, model });
+  }
+
+  showError(image: string, model: string, message: string): void {
+    this.ensurePanel();
+    this.show({ type: 'runError', image, model, message });
+  }
+
+  setRun(image: string, run: FeaturesRunResult): void {
+    const old = this.run;
+    this.run = run;
+    if (old && old.runId !== run.runId) void this.host.request('features/release', { runId: old.runId }).catch(() => undefined);
+    this.ensurePanel();
+    this.show({ type: 'run', image, run });
+  }
+
+  /** Decodes a picture (data: URI) in the webview with the browser's decoder: RGBA8 pixels, base64. */
+  decode(dataUri: string): Promise<DecodedPixels> {
+    this.ensurePanel();
+    const requestId = this.nextDecode++;
+    return new Promise<DecodedPixels>((resolve, reject) => {
+      this.decodes.set(requestId, { resolve, reject });
+      this.post({ type: 'decode', requestId, dataUri });
+    });
+  }
+
+  private show(message: ToFeaturesWebview): void {
+    this.last = message;
+    this.post(message);
+  }
+
+  private post(message: ToFeaturesWebview): void {
+    if (!this.panel) return;
+    if (!this.ready) this.queue.push(message);
+    else void this.panel.webview.postMessage(message);
+  }
+
+  private ensurePanel(): void {
+    if (this.panel) {
+      this.panel.reveal(undefined, true);
+      return;
+    }
+    const panel = vscode.window.createWebviewPanel(FEATURES_VIEW_TYPE, 'CNN Feature Maps', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false }, {
+      ...webviewOptions(this.extensionUri),
+      retainContextWhenHidden: true,
+    });
+    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'modelvis.svg');
+    panel.webview.html = webviewHtml(panel.webview, this.extensionUri, { name: 'features', title: 'CNN Feature Maps', styleDir: ['media', 'features'] });
+    panel.webview.onDidReceiveMessage((m: FromFeaturesWebview) => this.onMessage(m));
+    panel.onDidDispose(() => {
+      this.panel = undefined;
+      this.ready = false;
+      this.queue = [];
+      for (const d of this.decodes.values()) d.reject(new Error('the feature-map panel was closed'));
+      this.decodes.clear();
+      if (this.run) void this.host.request('features/release', { runId: this.run.runId }).catch(() => undefined);
+      this.run = undefined;
+      this.last = undefined;
+    });
+    this.panel = panel;
+  }
+
+  private onMessage(m: FromFeaturesWebview): void {
+    if (!m || typeof m.type !== 'string') return;
+    switch (m.type) {
+      case 'ready': {
+        this.ready = true;
+        const pending = this.queue;
+        this.queue = [];
+        // A reloaded webview gets the last screen again, then anything queued since.
+        if (this.last && !pending.includes(this.last)) pending.unshift(this.last);
+        for (const msg of pending) void this.panel?.webview.postMessage(msg);
+        break;
+      }
+      case 'decoded': {
+        const d = this.decodes.get(m.requestId);
+        this.decodes.delete(m.requestId);
+        d?.resolve({ width: m.width, height: m.height, pixels: m.pixels });
+        break;
+      }
+      case 'decodeError': {
+        const d = this.decodes.get(m.requestId);
+        this.decodes.delete(m.requestId);
+        d?.reject(new Error(m.message));
+        break;
+      }
+      case 'request':
+        void this.forward(m.id, m.method, m.params);
+        break;
+    }
+  }
+
+  private async forward(id: number, method: string, params: Record<string, unknown>): Promise<void> {
+    if (!isWebviewMethod(method) || !this.run) {
+      this.post({ type: 'response', id, error: `unknown request ${method}` });
+      return;
+    }
+    try {
+      const result = await this.host.request(method, { ...params, runId: this.run.runId });
+      this.post({ type: 'response', id, result });
+    } catch (e) {
+      this.post({ type: 'response', id, error: errorMessage(e) });
+    }
+  }
+
+  dispose(): void {
+    this.panel?.dispose();
+  }
+}

@@ -1,0 +1,111 @@
+// "ModelVis: Show CNN Feature Maps": on an image in the explorer (context menu) or the active image
+// editor (palette). Asks for the CNN model (found by models/discover, or Browse…; the choice is kept in
+// modelvis.cnnModel), decodes the picture (PNG goes to the host as is; other formats are decoded by the
+// webview's canvas) and runs features/run.
+
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { errorMessage, isCancellation } from '../common/errors';
+import { HostClient } from '../host/hostClient';
+import { ModelService } from '../models/modelService';
+import { extensionOf, FeaturesRunResult, isCnnModelPath, isImagePath, MIME_BY_EXTENSION } from './featuresLogic';
+import { FeaturesPanel } from './featuresPanel';
+
+export const CNN_MODEL_SETTING = 'cnnModel';
+
+export function registerFeatures(extensionUri: vscode.Uri, host: HostClient, models: ModelService): vscode.Disposable[] {
+  const panel = new FeaturesPanel(extensionUri, host);
+  return [
+    panel,
+    vscode.commands.registerCommand('modelvis.showFeatureMaps', (uri?: vscode.Uri) => showFeatureMaps(host, models, panel, uri)),
+  ];
+}
+
+/** The image the palette command works on: the active custom editor (image preview) or text editor tab. */
+function activeImage(): vscode.Uri | undefined {
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  const uri = input instanceof vscode.TabInputCustom || input instanceof vscode.TabInputText ? input.uri : undefined;
+  return uri && isImagePath(uri.fsPath) ? uri : undefined;
+}
+
+async function showFeatureMaps(host: HostClient, models: ModelService, panel: FeaturesPanel, uri?: vscode.Uri): Promise<void> {
+  const image = uri instanceof vscode.Uri ? uri : activeImage();
+  if (!image || !isImagePath(image.fsPath)) {
+    void vscode.window.showInformationMessage('ModelVis: open an image (PNG, JPEG, GIF, WebP or BMP) or right-click one in the Explorer to show CNN feature maps.');
+    return;
+  }
+  const model = await pickModel(models);
+  if (!model) return;
+  const imageName = path.basename(image.fsPath);
+  const modelName = path.basename(model);
+  panel.showRunning(imageName, modelName);
+  try {
+    const bytes = await vscode.workspace.fs.readFile(image);
+    const ext = extensionOf(image.fsPath);
+    const isPng = bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
+    let imageParam: Record<string, unknown>;
+    if (isPng) imageParam = { png: Buffer.from(bytes).toString('base64') };
+    else {
+      const mime = MIME_BY_EXTENSION[ext] ?? 'application/octet-stream';
+      const decoded = await panel.decode(`data:${mime};base64,${Buffer.from(bytes).toString('base64')}`);
+      imageParam = { ...decoded };
+    }
+    const run = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `ModelVis: ${modelName} on ${imageName}`, cancellable: true },
+      (progress, token) => host.request<FeaturesRunResult>('features/run', { model, image: imageParam }, { token, progress }),
+    );
+    panel.setRun(imageName, run);
+  } catch (e) {
+    if (isCancellation(e)) return;
+    host.log(`features/run → ${errorMessage(e)}`);
+    panel.showError(imageName, modelName, errorMessage(e));
+  }
+}
+
+async function pickModel(models: ModelService): Promise<string | undefined> {
+  const config = vscode.workspace.getConfiguration('modelvis');
+  const remembered = config.get<string>(CNN_MODEL_SETTING) || '';
+  type Item = vscode.QuickPickItem & { path?: string; browse?: boolean };
+  const items: Item[] = [];
+  const seen = new Set<string>();
+  if (remembered && fs.existsSync(remembered)) {
+    items.push({ label: path.basename(remembered), description: 'last used', detail: remembered, path: remembered });
+    seen.add(remembered);
+  }
+  let discoverError: string | undefined;
+  try {
+    for (const entry of await models.discover()) {
+      if (entry.kind !== 'file' || !isCnnModelPath(entry.path) || seen.has(entry.path)) continue;
+      seen.add(entry.path);
+      items.push({ label: path.basename(entry.path), description: entry.source, detail: entry.path, path: entry.path });
+    }
+  } catch (e) {
+    discoverError = errorMessage(e);
+  }
+  items.push({ label: '$(folder-opened) Browse…', description: 'an .onnx model, or a .pth/.pt state dict with NAME.arch.json beside it', browse: true });
+  const picked = await vscode.window.showQuickPick(items, {
+    title: 'ModelVis: CNN model for feature maps',
+    placeHolder: discoverError ? `Could not search for models (${discoverError}); browse for one` : 'Pick a CNN model (.onnx, or .pth/.pt with an architecture sidecar)',
+    matchOnDetail: true,
+  });
+  if (!picked) return undefined;
+  let chosen = picked.path;
+  if (picked.browse) {
+    const files = await vscode.window.showOpenDialog({
+      canSelectMany: false,
+      openLabel: 'Use this model',
+      filters: { 'CNN models': ['onnx', 'pth', 'pt'], 'All files': ['*'] },
+    });
+    chosen = files?.[0]?.fsPath;
+  }
+  if (!chosen) return undefined;
+  if (chosen !== remembered) {
+    try {
+      await config.update(CNN_MODEL_SETTING, chosen, vscode.ConfigurationTarget.Global);
+    } catch (e) {
+      void vscode.window.showWarningMessage(`ModelVis: could not remember the model in modelvis.cnnModel: ${errorMessage(e)}`);
+    }
+  }
+  return chosen;
+}
