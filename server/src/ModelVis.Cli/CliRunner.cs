@@ -12,12 +12,19 @@ public static class CliRunner
         var parse = root.Parse(args);
         try
         {
-            return await parse.InvokeAsync();
+            // Our own handler below turns the engine's deliberate errors into one line; anything else is a bug and
+            // keeps its stack trace.
+            return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (ErrorTranslation.TryUserError(e, out var message))
         {
             Console.Error.WriteLine($"modelvis: {message}");
             return 1;
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("modelvis: cancelled");
+            return 130;
         }
     }
 
