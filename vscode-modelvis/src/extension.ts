@@ -9,6 +9,7 @@ import { ModelsItem, ModelsProvider, OpenTensorArgs } from './models/modelsView'
 import { useForVisualization } from './models/useModel';
 import { TensorHoverProvider } from './hover/tensorHover';
 import { TensorPanels } from './tensor/tensorPanel';
+import { registerTraining } from './training/registerTraining';
 
 let client: HostClient | undefined;
 
@@ -35,6 +36,7 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
     ...registerAttention(context.extensionUri, host, models),
     ...registerFeatures(context.extensionUri, host, models),
+    ...registerTraining(context.extensionUri, host, models),
     vscode.commands.registerCommand('modelvis.refreshModels', () => models.invalidate()),
     vscode.commands.registerCommand('modelvis.useForVisualization', async (item?: ModelsItem) => {
       const modelPath = item?.type === 'model' ? item.entry.path : item?.type === 'node' ? item.modelPath : undefined;

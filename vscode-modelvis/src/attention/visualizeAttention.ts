@@ -10,6 +10,7 @@ import { useForVisualization } from '../models/useModel';
 import { AttentionPanel } from './attentionPanel';
 import { AttentionRun, chooseText } from './attentionLogic';
 import { EditorAttention } from './editorAttention';
+import { resolveModelOrBuiltin } from '../training/builtin';
 
 /** The most text sent in one run; the host refuses oversized input with its own message too. */
 const MAX_TEXT = 100_000;
@@ -50,11 +51,9 @@ export async function visualizeAttention(host: HostClient, models: ModelService,
     return;
   }
 
-  const model = await models.modelInUse({ discoverIfNeeded: true });
-  if (!model) {
-    await askForModel();
-    return;
-  }
+  // modelvis.model, or the built-in model when it is empty (issue 8; trained once if needed).
+  const model = await resolveModelOrBuiltin(host, models, askForModel);
+  if (!model) return;
   await run(host, panel, decorations, model, text, doc.uri, doc.offsetAt(range.start));
 }
 

@@ -25,7 +25,19 @@ export class ModelService implements vscode.Disposable {
   /** Fires when cached checkpoints were dropped (files or settings changed). */
   readonly onDidChange = this.changed.event;
 
+  /** Extra discovery roots beyond modelvis.modelRoots (the built-in and trained models' folders). */
+  private readonly rootProviders: Array<() => Promise<string[]>> = [];
+
   constructor(private readonly host: HostClient) {}
+
+  /** Adds folders to search for checkpoints (asked afresh on every discovery). */
+  addRoots(provider: () => Promise<string[]>): vscode.Disposable {
+    this.rootProviders.push(provider);
+    return new vscode.Disposable(() => {
+      const i = this.rootProviders.indexOf(provider);
+      if (i >= 0) this.rootProviders.splice(i, 1);
+    });
+  }
 
   /** Checkpoints in the workspace folders, modelvis.modelRoots and the Hugging Face cache. */
   discover(): Promise<ModelEntry[]> {
@@ -35,8 +47,8 @@ export class ModelService implements vscode.Disposable {
         roots: modelRoots(),
         includeHfCache: true,
       };
-      const p = this.host
-        .request<DiscoverResult>('models/discover', params)
+      const p = Promise.all(this.rootProviders.map((f) => f().catch(() => [] as string[])))
+        .then((extra) => this.host.request<DiscoverResult>('models/discover', { ...params, roots: [...(params.roots ?? []), ...extra.flat()] }))
         .then((r) => r.models ?? []);
       p.catch(() => {
         if (this.discovery === p) this.discovery = undefined; // try again next time

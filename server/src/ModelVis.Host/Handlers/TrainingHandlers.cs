@@ -19,7 +19,7 @@ public sealed record TrainSummary(int Steps, long Parameters, int CorpusTokens, 
 public sealed record BuiltinEnsureResult(string Folder, bool Trained, TrainSummary? Result);
 public sealed record TrainStartResult(string Folder, TrainSummary Result);
 
-public sealed record TrainStartParams(string[]? Files, string[]? Texts, string? Out = null, int? Steps = null, int? Seed = null) : IValidatable
+public sealed record TrainStartParams(string[]? Files, string[]? Texts, string? Out = null, int? Steps = null, int? Seed = null, string? Name = null) : IValidatable
 {
     public const int MaxSteps = 100_000;
 
@@ -131,10 +131,11 @@ public sealed class TrainingHandlers : IHandlerFamily
     static Action<LossPoint> LossNotifier(RpcServer server, string run, int steps) => point =>
         _ = server.NotifyAsync("train/loss", new { run, step = point.Step, steps, loss = point.Loss, learningRate = point.LearningRate });
 
-    /// <summary>trained/&lt;first file's stem or "text"&gt;-&lt;hash of the corpus, steps and seed&gt;: the same request gives the same folder.</summary>
+    /// <summary>trained/&lt;name, first file's stem or "text"&gt;-&lt;hash of the corpus, steps and seed&gt;: the same request gives the same folder.</summary>
     static string DefaultOut(TrainStartParams p, IReadOnlyList<string> texts, TrainOptions options)
     {
-        var stem = p.Files is { Length: > 0 } ? Path.GetFileNameWithoutExtension(p.Files[0].TrimEnd('/', '\\')) : "text";
+        var stem = !string.IsNullOrWhiteSpace(p.Name) ? p.Name.Trim()
+            : p.Files is { Length: > 0 } ? Path.GetFileNameWithoutExtension(p.Files[0].TrimEnd('/', '\\')) : "text";
         stem = new string(stem.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_').ToArray());
         if (stem.Length == 0) stem = "text";
         if (stem.Length > 40) stem = stem[..40];

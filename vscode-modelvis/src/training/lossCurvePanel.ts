@@ -1,0 +1,119 @@
+// The live loss curve: records every train/loss notification of the current training run (from the
+// first step, so opening the panel late still shows the whole curve) and shows it in a small webview.
+
+import * as vscode from 'vscode';
+import { HostClient } from '../host/hostClient';
+import { webviewHtml, webviewOptions } from '../webview/webviewHtml';
+
+export interface TrainLossNotification {
+  run: string;
+  step: number;
+  steps: number;
+  loss: number;
+}
+
+export type CurveStatus = 'waiting' | 'training' | 'done' | 'cancelled' | 'failed';
+
+/** What the webview draws (posted whole, at most a few times a second). */
+export interface CurveState {
+  title: string;
+  steps: number;
+  /** [step, loss] pairs. */
+  points: Array<[number, number]>;
+  status: CurveStatus;
+  note?: string;
+}
+
+const POST_INTERVAL_MS = 200;
+
+export class LossCurves implements vscode.Disposable {
+  private state: CurveState = { title: 'No training yet', steps: 0, points: [], status: 'waiting' };
+  private run: string | undefined;
+  private expecting = false;
+  private panel: vscode.WebviewPanel | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly subscription: vscode.Disposable;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    host: HostClient,
+  ) {
+    this.subscription = host.onNotification('train/loss', (p) => this.add(p as TrainLossNotification));
+  }
+
+  /** A training request is about to be sent: the next run the host reports is this one. */
+  begin(title: string, steps: number): void {
+    this.state = { title, steps, points: [], status: 'training' };
+    this.run = undefined;
+    this.expecting = true;
+    this.schedulePost();
+  }
+
+  finish(status: Exclude<CurveStatus, 'waiting' | 'training'>, note?: string): void {
+    this.expecting = false;
+    this.state = { ...this.state, status, note };
+    this.schedulePost(true);
+  }
+
+  private add(p: TrainLossNotification): void {
+    if (!p || typeof p.step !== 'number' || typeof p.run !== 'string') return;
+    if (p.run !== this.run) {
+      if (!this.expecting) return; // a run this window did not start (or an old one)
+      this.run = p.run;
+      this.expecting = false;
+      this.state = { ...this.state, points: [] };
+    }
+    this.state.points.push([p.step, p.loss]);
+    if (typeof p.steps === 'number' && p.steps > 0) this.state.steps = p.steps;
+    this.schedulePost();
+  }
+
+  show(): void {
+    if (this.panel) {
+      this.panel.reveal(vscode.ViewColumn.Beside, true);
+      return;
+    }
+    const panel = vscode.window.createWebviewPanel('modelvis.lossCurve', 'ModelVis: Loss Curve', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, webviewOptions(this.extensionUri));
+    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'modelvis.svg');
+    panel.webview.html = webviewHtml(panel.webview, this.extensionUri, { name: 'lossCurve', title: 'ModelVis: Loss Curve', styleDir: ['media', 'training'] });
+    panel.webview.onDidReceiveMessage((m: { type?: string }) => {
+      if (m?.type === 'ready') this.post();
+    });
+    panel.onDidDispose(() => {
+      if (this.panel === panel) this.panel = undefined;
+    });
+    this.panel = panel;
+  }
+
+  private schedulePost(now = false): void {
+    if (!this.panel) return;
+    if (now) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      this.post();
+      return;
+    }
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.post();
+    }, POST_INTERVAL_MS);
+  }
+
+  private post(): void {
+    void this.panel?.webview.postMessage({ type: 'state', state: this.state });
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.subscription.dispose();
+    this.panel?.dispose();
+  }
+}
+
+/** Shows "Show loss curve" beside a training progress notification (the notification itself cannot hold buttons). */
+export function offerLossCurve(curves: LossCurves, message: string): void {
+  void vscode.window.showInformationMessage(message, 'Show loss curve').then((choice) => {
+    if (choice === 'Show loss curve') curves.show();
+  });
+}
