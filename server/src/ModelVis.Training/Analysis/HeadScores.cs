@@ -70,19 +70,19 @@ public static class HeadScores
 
     /// <summary>
     /// Runs <paramref name="model"/> on <paramref name="batch"/> sequences of a random span (tokens drawn uniformly
-    /// from [0, vocab) with a seeded generator) repeated twice, and scores every head for induction and
-    /// previous-token attention.
+    /// from <paramref name="pool"/>, by default every id but the last, end of text, with a seeded generator) repeated
+    /// twice, and scores every head for induction and previous-token attention.
     /// </summary>
-    public static (HeadScoreTable Induction, HeadScoreTable PreviousToken) MeasureOnRepeatedTokens(LlamaModel<float> model, int span = 32, int batch = 8, int seed = 12345)
+    public static (HeadScoreTable Induction, HeadScoreTable PreviousToken) MeasureOnRepeatedTokens(LlamaModel<float> model, int span = 32, int batch = 8, int seed = 12345, int[]? pool = null)
     {
+        pool ??= Enumerable.Range(0, model.Config.VocabSize - 1).ToArray();
         int seqLen = 2 * span;
         var rng = new Random(seed);
         var ids = new int[batch * seqLen];
         var window = new int[seqLen];
-        int vocab = model.Config.VocabSize - 1;  // leave the end-of-text id out
         for (int b = 0; b < batch; b++)
         {
-            Batches.RepeatedSpan(window, rng, vocab, span, span);
+            Batches.RepeatedSpan(window, rng, pool, span, span);
             Array.Copy(window, 0, ids, b * seqLen, seqLen);
         }
         var attention = new List<float[]>();

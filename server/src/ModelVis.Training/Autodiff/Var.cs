@@ -37,8 +37,15 @@ public sealed class Var<T> where T : unmanaged, IFloatingPointIeee754<T>
     public bool RequiresGrad { get; }
 
     /// <summary>dLoss/dThis, allocated (zeroed) on first use. Ops accumulate into it (+=).</summary>
-    public T[] Grad => _grad ??= new T[Data.Length];
+    public T[] Grad => _grad ?? AllocateGrad();
     public bool HasGrad => _grad != null;
+
+    // Ops may first touch a gradient from several threads at once; exactly one array must win.
+    T[] AllocateGrad()
+    {
+        Interlocked.CompareExchange(ref _grad, new T[Data.Length], null);
+        return _grad!;
+    }
     public void ZeroGrad() { if (_grad != null) Array.Clear(_grad); }
 
     public int Length => Data.Length;

@@ -11,12 +11,13 @@ public sealed class Batches
 {
     readonly int[] _stream;
     readonly Random _rng;
-    readonly int _vocabForRandom;
+    readonly int[] _randomPool;
 
-    public Batches(int[] stream, int vocabForRandom, int seed)
+    /// <summary><paramref name="randomPool"/>: the token ids random spans are drawn from (uniformly).</summary>
+    public Batches(int[] stream, int[] randomPool, int seed)
     {
         _stream = stream;
-        _vocabForRandom = vocabForRandom;
+        _randomPool = randomPool;
         _rng = new Random(seed);
     }
 
@@ -32,7 +33,7 @@ public sealed class Batches
         for (int b = 0; b < batch; b++)
         {
             bool repeated = _stream.Length <= seqLen + 1 || _rng.NextDouble() < repeatedFraction;
-            if (repeated) RepeatedSpan(window, _rng, _vocabForRandom, MinSpan, Math.Min(MaxSpan, seqLen / 2));
+            if (repeated) RepeatedSpan(window, _rng, _randomPool, MinSpan, Math.Min(MaxSpan, seqLen / 2));
             else
             {
                 int start = _rng.Next(_stream.Length - seqLen - 1);
@@ -60,12 +61,38 @@ public sealed class Batches
         return (ids, targets, windows);
     }
 
-    /// <summary>A random span of [minSpan, maxSpan] tokens from [0, vocab), repeated to fill the window.</summary>
-    public static void RepeatedSpan(int[] window, Random rng, int vocab, int minSpan, int maxSpan)
+    /// <summary>A random span of [minSpan, maxSpan] tokens drawn uniformly from <paramref name="pool"/>, repeated to fill the window.</summary>
+    public static void RepeatedSpan(int[] window, Random rng, int[] pool, int minSpan, int maxSpan)
     {
         int span = rng.Next(minSpan, Math.Max(minSpan, maxSpan) + 1);
-        for (int i = 0; i < span && i < window.Length; i++) window[i] = rng.Next(vocab);
+        // Distinct tokens within the span when the pool allows (partial Fisher–Yates), so every token of a
+        // later copy has exactly one earlier occurrence to look back to.
+        if (span <= pool.Length)
+        {
+            var order = (int[])pool.Clone();
+            for (int i = 0; i < span && i < window.Length; i++)
+            {
+                int j = i + rng.Next(order.Length - i);
+                (order[i], order[j]) = (order[j], order[i]);
+                window[i] = order[i];
+            }
+        }
+        else
+            for (int i = 0; i < span && i < window.Length; i++) window[i] = pool[rng.Next(pool.Length)];
         for (int i = span; i < window.Length; i++) window[i] = window[i - span];
+    }
+
+    /// <summary>
+    /// The <paramref name="count"/> most frequent ids of the stream (ties: lower id first), leaving out <paramref name="exclude"/>.
+    /// Random spans are drawn from these: a copy mechanism is learned much sooner for a hundred tokens the model
+    /// sees often than for the whole vocabulary, and the heads it builds match on any token (see HeadScores).
+    /// </summary>
+    public static int[] FrequentTokens(int[] stream, int vocab, int count, int exclude)
+    {
+        var counts = new long[vocab];
+        foreach (var t in stream) counts[t]++;
+        return Enumerable.Range(0, vocab).Where(t => t != exclude && counts[t] > 0)
+            .OrderByDescending(t => counts[t]).ThenBy(t => t).Take(count).Order().ToArray();
     }
 
     /// <summary>Entropy (nats) of the stream's token frequencies: the loss of the best model that ignores context.</summary>

@@ -63,6 +63,11 @@ public static class AttentionOps
         if (y.RequiresGrad)
             tape.Record(() =>
             {
+                // Touch the gradients once here, not first inside the parallel groups.
+                var dy = y.Grad;
+                var dq = q.RequiresGrad ? q.Grad : null;
+                var dkAll = k.RequiresGrad ? k.Grad : null;
+                var dvAll = v.RequiresGrad ? v.Grad : null;
                 void BackwardGroup(int bg)
                 {
                     int b = bg / KV, g = bg % KV;
@@ -75,7 +80,7 @@ public static class AttentionOps
                     for (int h = g * s.Group; h < (g + 1) * s.Group; h++)
                     {
                         int pOff = (b * H + h) * L * L;
-                        Gather(y.Grad, doh, b, h, L, H * D, D);
+                        Gather(dy, doh, b, h, L, H * D, D);
                         Gather(q.Data, qh, b, h, L, H * D, D);
                         Gemm.TN(probs, pOff, doh, 0, dv, 0, L, L, D, accumulate: true, parallel: false);     // dV += Pᵀ·dO
                         Gemm.NT(doh, 0, vh, 0, dp, 0, L, D, L, accumulate: false, parallel: false);         // dP = dO·Vᵀ
@@ -90,10 +95,10 @@ public static class AttentionOps
                         }
                         Gemm.NN(dp, 0, kh, 0, dqh, 0, L, L, D, accumulate: false, parallel: false);         // dQ = dS·K
                         Gemm.TN(dp, 0, qh, 0, dk, 0, L, L, D, accumulate: true, parallel: false);          // dK += dSᵀ·Q
-                        if (q.RequiresGrad) Scatter(dqh, q.Grad, b, h, L, H * D, D, add: true);
+                        if (dq != null) Scatter(dqh, dq, b, h, L, H * D, D, add: true);
                     }
-                    if (k.RequiresGrad) Scatter(dk, k.Grad, b, g, L, KV * D, D, add: true);
-                    if (v.RequiresGrad) Scatter(dv, v.Grad, b, g, L, KV * D, D, add: true);
+                    if (dkAll != null) Scatter(dk, dkAll, b, g, L, KV * D, D, add: true);
+                    if (dvAll != null) Scatter(dv, dvAll, b, g, L, KV * D, D, add: true);
                 }
                 ForEachGroup(B * KV, tape.Parallel, BackwardGroup);
             });
