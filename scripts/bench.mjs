@@ -1,26 +1,40 @@
-// `npm run bench [-- engine|tokenizers|render|vision|training ...]`: the benchmarks, each printing a table.
+// `npm run bench [-- engine|attention|tokenizers|training|vision|render ...]`: the benchmarks, each printing a table.
 // Every suite measures its baseline (the machine's FMA peak, PyTorch, the Rust tokenizers) in the same run.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { root, run, log, ensureNodeModules } from './lib.mjs';
+import { root, run, log, ensureNodeModules, publishHost } from './lib.mjs';
 
 const wanted = process.argv.slice(2);
 const want = (name) => wanted.length === 0 || wanted.includes(name);
 ensureNodeModules();
 
-const suites = [
-  ['engine', join('bench', 'engine', 'run.mjs')],
-  ['tokenizers', join('bench', 'tokenizers', 'run.mjs')],
-  ['training', join('bench', 'training', 'run.mjs')],
-  ['vision', join('bench', 'vision', 'run.mjs')],
-];
-for (const [name, script] of suites) {
-  if (!want(name)) continue;
-  if (!existsSync(join(root, script))) { log(`(no ${name} benchmark script yet)`); continue; }
-  log(`=== ${name}`);
-  run('node', [script]);
+const benchProject = join('server', 'bench', 'ModelVis.Bench');
+const dotnetBench = (...args) => run('dotnet', ['run', '-c', 'Release', '--project', benchProject, '--', ...args]);
+
+if (want('engine')) {
+  log('=== engine: FMA peak, matmul GFLOP/s, forward passes beside PyTorch (same run)');
+  dotnetBench('engine');
 }
-if (want('dotnet')) {
-  log('=== BenchmarkDotNet micro-benchmarks (kernels, PNG, statistics)');
-  run('dotnet', ['run', '-c', 'Release', '--project', join('server', 'bench', 'ModelVis.Bench'), '--', '--filter', process.env.MODELVIS_BENCH_FILTER || '*']);
+if (want('attention')) {
+  log('=== attention panel: request to first heatmap, and to the last layer');
+  publishHost();
+  run('node', [join('bench', 'attention', 'run.mjs')], { env: { ...process.env, MODELVIS_HOST_DLL: join(root, 'vscode-modelvis', 'host', 'modelvis.dll') } });
+}
+if (want('tokenizers')) {
+  log('=== tokenizers: MB/s beside the Hugging Face Rust library (npm tokenizers)');
+  if (!existsSync(join(root, 'bench', 'tokenizers', 'node_modules'))) run('npm', ['ci', '--prefix', join('bench', 'tokenizers'), '--no-audit', '--no-fund']);
+  run('node', [join('bench', 'tokenizers', 'run.mjs')]);
+}
+if (want('training')) {
+  log('=== training step beside PyTorch');
+  if (existsSync(join(root, 'bench', 'training', 'run.mjs'))) run('node', [join('bench', 'training', 'run.mjs')]);
+  else dotnetBench('--filter', '*Training*', '--job', 'short');
+}
+if (want('vision')) {
+  log('=== CNN feature maps (largest fixture CNN)');
+  dotnetBench('--filter', '*Vision*', '--job', 'short');
+}
+if (want('render')) {
+  log('=== PNG encoding and statistics');
+  dotnetBench('--filter', '*Render*', '--job', 'short');
 }

@@ -9,8 +9,17 @@ return args.FirstOrDefault() switch
     "engine" => EngineReport.Run(args),
     "engine-forward" => EngineReport.Child(args),
     "engine-profile" => EngineProfile.Run(args),
+    "bench-models" => PrintBenchModels(),
     _ => RunBenchmarks(args),
 };
+
+// The random-weight benchmark models (written once), one folder per line: for drivers outside .NET.
+static int PrintBenchModels()
+{
+    Console.WriteLine(EngineModels.Gpt2Small());
+    Console.WriteLine(EngineModels.Llama135M());
+    return 0;
+}
 
 static int RunBenchmarks(string[] args)
 {
