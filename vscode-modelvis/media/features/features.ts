@@ -169,12 +169,19 @@ function predictions(r: FeaturesRunResult): HTMLElement {
         h('td', {}, String(i + 1)),
         h('td', { class: 'class-name' }, className(c), c.label ? h('span', { class: 'meta' }, ` (${c.index})`) : null),
         h('td', { class: 'prob' }, percent(c.probability)),
-        h('td', {}, h('span', { class: 'bar', style: `width:${Math.max(1, Math.round(c.probability * 120))}px`, 'aria-hidden': 'true' })),
+        h('td', {}, bar(c.probability)),
         r.hasCam ? h('td', {}, h('button', { class: 'secondary cam-button', 'data-class': c.index, onclick: () => void showCam(c.index) }, 'CAM')) : null)))),
     h('p', { class: 'note', id: 'features-cam-note' }, r.hasCam
       ? `Class activation map available (from ${r.camLayer}): press CAM to overlay it on the input.`
       : 'No class activation map: the network does not end in global average pooling + a linear layer (Grad-CAM needs gradients).'),
     r.model.hasLabels ? null : h('p', { class: 'note' }, 'No label file beside the model (NAME.labels.txt, labels.txt or the sidecar\u2019s labels): classes are shown by index.'));
+}
+
+/** A probability bar (its width set through the CSSOM: the CSP forbids style attributes). */
+function bar(p: number): HTMLElement {
+  const el = h('span', { class: 'bar', 'aria-hidden': 'true' });
+  el.style.width = `${Math.max(1, Math.round(p * 120))}px`;
+  return el;
 }
 
 async function showCam(cls: number): Promise<void> {

@@ -83,6 +83,16 @@ async function pickModel(models: ModelService): Promise<string | undefined> {
   } catch (e) {
     discoverError = errorMessage(e);
   }
+  // The host's discovery lists checkpoints it can open as weights; ONNX graphs are found here.
+  try {
+    for (const uri of await vscode.workspace.findFiles('**/*.{onnx,pth,pt}', '**/node_modules/**', 200)) {
+      if (uri.scheme !== 'file' || seen.has(uri.fsPath)) continue;
+      seen.add(uri.fsPath);
+      items.push({ label: path.basename(uri.fsPath), description: 'workspace', detail: uri.fsPath, path: uri.fsPath });
+    }
+  } catch {
+    // no workspace: Browse… still works
+  }
   items.push({ label: '$(folder-opened) Browse…', description: 'an .onnx model, or a .pth/.pt state dict with NAME.arch.json beside it', browse: true });
   const picked = await vscode.window.showQuickPick(items, {
     title: 'ModelVis: CNN model for feature maps',
