@@ -51,10 +51,10 @@ test('builtin/status answers at once: not ready in an empty cache, folder and tr
 
 test('train/start on a small text: a checkpoint that models/tree opens and attention/run runs on', async () => {
   const token = 'train-1';
-  const result = await host.connection.sendRequest('train/start', { texts: [sampleText()], steps: 30, seed: 3, workDoneToken: token });
+  const result = await host.connection.sendRequest('train/start', { texts: [sampleText()], name: 'sample code', steps: 30, seed: 3, workDoneToken: token });
   const status = await host.connection.sendRequest('builtin/status', {});
   assert.equal(dirname(result.folder), status.trainedRoot, 'default out is under the trained-models root');
-  assert.match(basename(result.folder), /^text-[0-9a-f]{10}$/);
+  assert.match(basename(result.folder), /^sample_code-[0-9a-f]{10}$/, 'named after the source, with a hash');
   for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'modelvis_training.json']) {
     assert.ok(existsSync(join(result.folder, f)), f);
   }
