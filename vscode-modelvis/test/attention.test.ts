@@ -10,6 +10,7 @@ import {
   labelIndices,
   matrixJson,
   nextHead,
+  readableToken,
   statusText,
   tokenAtOffset,
   tokenLabel,
@@ -116,4 +117,12 @@ test('JSON export and top keys', () => {
   assert.equal(j.tokens.length, 2);
   assert.equal(j.head, 'mean');
   assert.deepEqual(topKeys([0.1, 0.7, 0.2], 2), [{ key: 1, weight: 0.7 }, { key: 2, weight: 0.2 }]);
+});
+
+test('raw vocabulary tokens made readable', () => {
+  assert.equal(readableToken('▁the'), ' the');
+  assert.equal(readableToken('Ġworld'), ' world');
+  assert.equal(readableToken('##ing'), 'ing');
+  assert.equal(readableToken('Ċ'), '\n');
+  assert.equal(readableToken('</s>'), '</s>');
 });

@@ -13,6 +13,7 @@ import {
   headViewLines,
   labelIndices,
   PngImage,
+  readableToken,
   ToAttentionWebview,
   tokenLabel,
 } from '../../src/attention/attentionLogic';
@@ -631,7 +632,8 @@ async function drawRollout(box: HTMLElement, isCurrent: () => boolean): Promise<
   }
   const holder = h('div', { id: 'rollout', 'data-status': 'loading', 'data-method': method }, h('p', { class: 'loading' }, `Computing ${method}…`));
   box.append(radios, holder);
-  let res: { n: number; values: string; png: string; width: number; height: number; method: string; note?: string };
+  // The host nests the picture in `image` (docs/protocol.md shows it flat): accept both.
+  let res: { n: number; values: string | null; png?: string; image?: PngImage; method: string; note?: string };
   try {
     res = await cached(`rollout/${r.runId}/${method}`, () => request('attention/rollout', { method, maxSize: 1024 }));
   } catch (e) {
@@ -642,18 +644,19 @@ async function drawRollout(box: HTMLElement, isCurrent: () => boolean): Promise<
   }
   if (!isCurrent()) return;
   const values = res.values ? decodeFloat32(res.values) : null;
+  const png = res.png ?? res.image?.png ?? '';
   holder.replaceChildren();
   if (res.note) holder.append(h('p', { id: 'rollout-note', class: 'note', role: 'note' }, res.note));
   holder.append(
     matrixFigure({
       id: 'rollout-figure',
-      png: res.png,
+      png,
       label: `Attention ${method} through all layers: query tokens down, key tokens across`,
       valueAt: (q, k) => (values ? values[q * r.n + k] : undefined),
     }),
   );
   holder.dataset.status = 'ready';
-  currentPng = { png: res.png, name: `attention-${r.model.name}-${method}` };
+  currentPng = { png, name: `attention-${r.model.name}-${method}` };
 }
 
 // ---- logit lens (issue 6) ----
@@ -687,7 +690,7 @@ async function drawLens(box: HTMLElement, isCurrent: () => boolean): Promise<voi
       const btn = h(
         'button',
         { type: 'button', class: 'lens-cell', 'data-layer': k, 'data-pos': pos, title: top1 ? `${JSON.stringify(top1.token)} ${(top1.prob * 100).toFixed(1)}%` : '' },
-        top1 ? tokenLabel({ display: top1.token, text: top1.token }, 10) : '',
+        top1 ? tokenLabel({ display: readableToken(top1.token), text: top1.token }, 10) : '',
       );
       btn.style.setProperty('--p', String(top1 ? Math.max(0, Math.min(1, top1.prob)) : 0));
       btn.addEventListener('click', () => {
@@ -696,7 +699,7 @@ async function drawLens(box: HTMLElement, isCurrent: () => boolean): Promise<voi
         const next = r.tokens[pos + 1];
         detail.replaceChildren(
           h('h3', {}, `Position ${pos} “${tokenLabel(r.tokens[pos], 30)}”, ${k === lens.layers - 1 ? 'model output' : `hidden state ${k}`}`),
-          h('ol', { class: 'lens-top' }, ...list.map((t) => h('li', {}, h('code', {}, tokenLabel({ display: t.token, text: t.token }, 30)), ` ${(t.prob * 100).toFixed(2)}%`))),
+          h('ol', { class: 'lens-top' }, ...list.map((t) => h('li', {}, h('code', {}, tokenLabel({ display: readableToken(t.token), text: t.token }, 30)), ` ${(t.prob * 100).toFixed(2)}%`))),
           h(
             'p',
             { id: 'lens-next-rank' },

@@ -148,6 +148,14 @@ export function labelIndices(n: number, sizePx: number, minPx = 12): number[] {
   return out;
 }
 
+/** A raw vocabulary token made readable (byte-level Ġ/Ċ, sentencepiece ▁, WordPiece ##). */
+export function readableToken(raw: string): string {
+  if (/^<.*>$/.test(raw)) return raw;
+  let s = raw.startsWith('##') ? raw.slice(2) : raw;
+  s = s.replace(/▁/g, ' ').replace(/Ġ/g, ' ').replace(/Ċ/g, '\n').replace(/ĉ/g, '\t');
+  return s;
+}
+
 /** A token's label: its readable form, trimmed to `max` characters, with visible whitespace. */
 export function tokenLabel(token: Pick<AttentionToken, 'display' | 'text'>, max = 16): string {
   let s = token.display ?? token.text ?? '';

@@ -39,6 +39,7 @@ export class AttentionPanel implements vscode.Disposable {
   private readonly neuronPainted = new vscode.EventEmitter<{ layer: number; neuron: number; activations: number[] }>();
   readonly onDidPaintNeuron = this.neuronPainted.event;
   private readonly disposables: vscode.Disposable[] = [];
+  private readonly doneByRun = new Map<string, number>();
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -47,6 +48,8 @@ export class AttentionPanel implements vscode.Disposable {
     this.disposables.push(
       host.onNotification('attention/layerDone', (p) => {
         const params = p as { runId: string; layer: number; layers: number };
+        // Notifications may overtake the run's answer: remember them per run.
+        this.doneByRun.set(params.runId, Math.max(this.doneByRun.get(params.runId) ?? 0, params.layer + 1));
         if (!this.current || params.runId !== this.current.run.runId) return;
         this.current.layersDone = Math.max(this.current.layersDone, params.layer + 1);
         this.post({ type: 'layerDone', runId: params.runId, layer: params.layer, layers: params.layers });
@@ -72,9 +75,11 @@ export class AttentionPanel implements vscode.Disposable {
   /** A new run: the previous one is released on the host. */
   setRun(ctx: RunContext): void {
     const old = this.current;
+    ctx.layersDone = Math.max(ctx.layersDone, this.doneByRun.get(ctx.run.runId) ?? 0);
     this.current = ctx;
     this.layer = Math.min(this.layer, ctx.run.model.layers - 1);
     if (typeof this.head === 'number' && this.head >= ctx.run.model.heads) this.head = 0;
+    if (old) this.doneByRun.delete(old.run.runId);
     if (old && old.run.runId !== ctx.run.runId) void this.host.request('attention/release', { runId: old.run.runId }).catch(() => undefined);
     this.ensurePanel();
     this.postRun();
