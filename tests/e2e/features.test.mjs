@@ -37,9 +37,19 @@ test('right-click a PNG → Show CNN Feature Maps → prediction, layer grids, k
     await page.keyboard.press('Control+Shift+E');
     const row = page.locator('.explorer-folders-view .monaco-list-row', { has: page.locator('.label-name', { hasText: digit }) }).first();
     await row.waitFor({ state: 'visible', timeout: TIMEOUTS.action });
-    await row.click({ button: 'right' });
     const item = page.locator('.monaco-menu .action-item', { has: page.locator('.action-label', { hasText: 'Show CNN Feature Maps' }) }).first();
-    await item.waitFor({ state: 'visible' });
+    // The explorer may re-render the row while the workbench settles: select it, right-click, retry once.
+    for (let attempt = 0; ; attempt++) {
+      await row.click();
+      await row.click({ button: 'right' });
+      try {
+        await item.waitFor({ state: 'visible', timeout: 10_000 });
+        break;
+      } catch (e) {
+        if (attempt >= 2) throw e;
+        await page.keyboard.press('Escape');
+      }
+    }
     await item.click();
 
     // The model quick pick: lenet.onnx found in the workspace.
@@ -65,6 +75,8 @@ test('right-click a PNG → Show CNN Feature Maps → prediction, layer grids, k
     await frame.locator('#features-kernels[data-status="ready"] img#kernels-image[data-loaded="true"]').waitFor({ timeout: TIMEOUTS.host });
     assert.match(await frame.locator('#features-scaling-note').innerText(), /per channel/);
     await s.screenshot('features-panel-dark');
+    await frame.locator('section.layer').first().scrollIntoViewIfNeeded();
+    await s.screenshot('features-grids-dark');
 
     // Click a map of the first layer → enlarged over the input.
     const grid = frame.locator('section.layer').first().locator('img.layer-grid');

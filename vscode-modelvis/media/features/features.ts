@@ -335,7 +335,7 @@ function showGrid(section: HTMLElement, g: FeatureGridResult): void {
 async function enlarge(layer: string, cell: FeatureCell): Promise<void> {
   try {
     const m = await request<FeatureMapResult>('features/map', { layer, channel: cell.channel });
-    showOverlay(png(m.png), `${layer} channel ${m.channel} (${m.mapWidth}×${m.mapHeight}, ${m.min.toPrecision(3)} … ${m.max.toPrecision(3)}, mean ${m.mean.toPrecision(3)})`, 'map');
+    showOverlay(png(m.png), `layer ${layer} · channel ${m.channel} (${m.mapWidth}×${m.mapHeight}, ${m.min.toPrecision(3)} … ${m.max.toPrecision(3)}, mean ${m.mean.toPrecision(3)})`, 'map');
     const overlay = document.getElementById('features-overlay')!;
     overlay.dataset.layer = layer;
     overlay.dataset.channel = String(m.channel);
