@@ -3,8 +3,6 @@
 // rollout, the editor decorations and hover, clearing with Escape; screenshots in dark and light.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { launch, makeSampleWorkspace, TIMEOUTS, waitFor } from './harness.mjs';
 
 let s;
@@ -21,12 +19,6 @@ after(async () => {
   await s?.close();
 });
 
-function setTheme(theme) {
-  const file = join(s.dirs.userData, 'User', 'settings.json');
-  const settings = JSON.parse(readFileSync(file, 'utf8'));
-  settings['workbench.colorTheme'] = theme;
-  writeFileSync(file, JSON.stringify(settings, null, 2));
-}
 
 test('attention panel: tokens, layers and heads, model view, head view, rollout, editor decorations', async () => {
   await s.guard('attention panel', async () => {
@@ -109,7 +101,7 @@ test('attention panel: tokens, layers and heads, model view, head view, rollout,
     await waitFor(async () => (await painted()) === 0, { message: 'decorations cleared' });
 
     // Light theme.
-    setTheme('Default Light Modern');
+    await s.runCommand('Preferences: Toggle between Light/Dark Themes');
     await waitFor(async () => (await s.page.locator('.monaco-workbench.vs').count()) > 0, { timeout: TIMEOUTS.action, message: 'light theme' });
     await frame.locator('#attention-heatmap[data-status="ready"]').waitFor();
     await s.screenshot('attention-heatmap-light');
