@@ -21,6 +21,8 @@ public sealed record CamResult(int Class, string? Label, string FeatureLayer, st
 public static class FeatureViews
 {
     public const string MapColormap = "viridis";
+    /// <summary>About how many pixels a map's longer side gets in a grid.</summary>
+    public const int CellTarget = 72;
 
     /// <summary>Decodes a PNG sent by the extension (base64), refusing other formats with what to do instead.</summary>
     public static ImagePixels DecodePng(byte[] bytes)
@@ -60,7 +62,13 @@ public static class FeatureViews
     {
         var layer = run.Layer(layerName);
         var grid = FeatureGrid.Prepare(layer, scaling, sort);
-        var sheet = SpriteSheet.FromMaps(grid.Maps, grid.Height, grid.Width, ColorScale.Fixed(grid.Low, grid.High, MapColormap), maxSize: maxSize, gap: 1);
+        // Cells of about CellTarget pixels (hard-edged enlargement), fewer when the sheet would pass maxSize.
+        int columns = SpriteSheet.NearSquareColumns(grid.Maps.Count, grid.Width, grid.Height);
+        int rows = (grid.Maps.Count + columns - 1) / columns;
+        int fit = Math.Min((maxSize - (columns - 1)) / (columns * grid.Width), (maxSize - (rows - 1)) / (rows * grid.Height));
+        int pixelScale = Math.Min(Math.Max(1, CellTarget / Math.Max(grid.Width, grid.Height)), fit);
+        var sheet = SpriteSheet.FromMaps(grid.Maps, grid.Height, grid.Width, ColorScale.Fixed(grid.Low, grid.High, MapColormap), columns: columns,
+            pixelScale: pixelScale >= 1 ? pixelScale : 0, maxSize: maxSize, gap: 1);
         var cells = Enumerable.Range(0, sheet.Count).Select(i =>
         {
             var cell = sheet.Cell(i);
