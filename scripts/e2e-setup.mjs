@@ -81,7 +81,11 @@ function ensureNode24() {
 /** The environment that runs npm and code-server on Node 24. */
 export function node24Env(base = process.env) {
   const bin = join(node24Dir, 'bin');
-  return { ...base, PATH: `${bin}${delimiter}${base.PATH || ''}`, npm_config_nodedir: node24Dir };
+  // Under `npm test` the outer npm (Node 20) exports npm_config_* and npm_* variables, among them
+  // npm_config_user_agent ("… node/v20 …"), which an inner npm would take as its own config and which
+  // code-server's postinstall reads to refuse Node 20. Start from a clean npm environment.
+  const clean = Object.fromEntries(Object.entries(base).filter(([k]) => !/^npm_/i.test(k) && k !== 'NODE' && k !== 'INIT_CWD'));
+  return { ...clean, PATH: `${bin}${delimiter}${base.PATH || ''}`, npm_config_nodedir: node24Dir };
 }
 
 function ensureE2eModules() {
