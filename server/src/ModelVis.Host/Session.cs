@@ -24,9 +24,7 @@ public sealed class Session : IDisposable
     public ICheckpoint Checkpoint(string path)
     {
         var full = System.IO.Path.GetFullPath(path);
-        var lazy = _checkpoints.GetOrAdd(full, p => new Lazy<ICheckpoint>(() => CheckpointLoader.Open(p)));
-        try { return lazy.Value; }
-        catch { _checkpoints.TryRemove(full, out _); throw; }
+        return OpenOnce(_checkpoints, full, () => CheckpointLoader.Open(full));
     }
 
     /// <summary>Forgets a checkpoint (after its files changed on disk).</summary>
@@ -41,9 +39,15 @@ public sealed class Session : IDisposable
     public LoadedModel Model(string folder)
     {
         var full = System.IO.Path.GetFullPath(folder);
-        var lazy = _models.GetOrAdd(full, p => new Lazy<LoadedModel>(() => LoadedModel.Load(p)));
+        return OpenOnce(_models, full, () => LoadedModel.Load(full));
+    }
+
+    /// <summary>Opens once per key, even when asked concurrently; a failed open is not cached, so it is retried next time.</summary>
+    static T OpenOnce<T>(ConcurrentDictionary<string, Lazy<T>> cache, string key, Func<T> open)
+    {
+        var lazy = cache.GetOrAdd(key, _ => new Lazy<T>(open));
         try { return lazy.Value; }
-        catch { _models.TryRemove(full, out _); throw; }
+        catch { cache.TryRemove(key, out _); throw; }
     }
 
     public AttentionRun AddRun(Func<string, AttentionRun> create)
@@ -80,9 +84,7 @@ public sealed class Session : IDisposable
         var arch = archPath != null ? System.IO.Path.GetFullPath(archPath) : null;
         static long Stamp(string? f) => f != null && File.Exists(f) ? File.GetLastWriteTimeUtc(f).Ticks : 0;
         var key = $"{full}|{arch}|{Stamp(full)}|{Stamp(arch)}";
-        var lazy = _visionModels.GetOrAdd(key, _ => new Lazy<VisionModel>(() => ModelVis.Vision.VisionModel.Open(full, arch)));
-        try { return lazy.Value; }
-        catch { _visionModels.TryRemove(key, out _); throw; }
+        return OpenOnce(_visionModels, key, () => ModelVis.Vision.VisionModel.Open(full, arch));
     }
 
     public FeatureRunEntry AddFeatureRun(VisionModel model, FeatureRun run)

@@ -6,7 +6,7 @@ import { ErrorCodes } from '../common/protocol';
 import { errorMessage, HostResponseError, isCancellation } from '../common/errors';
 import { HostClient } from '../host/hostClient';
 import { ModelService } from '../models/modelService';
-import { useForVisualization } from '../models/useModel';
+import { pickModelForVisualization } from '../models/useModel';
 import { AttentionPanel } from './attentionPanel';
 import { AttentionRun, chooseText } from './attentionLogic';
 import { EditorAttention } from './editorAttention';
@@ -119,15 +119,7 @@ async function askForModel(): Promise<void> {
     openView,
   );
   if (choice === choose) {
-    const picked = await vscode.window.showOpenDialog({
-      canSelectFolders: true,
-      canSelectFiles: true,
-      canSelectMany: false,
-      filters: { Safetensors: ['safetensors'] },
-      openLabel: 'Use for Visualization',
-      title: 'ModelVis: choose a checkpoint',
-    });
-    if (picked?.[0]) await useForVisualization(picked[0].fsPath);
+    await pickModelForVisualization();
   } else if (choice === openView) {
     await vscode.commands.executeCommand('modelvis.models.focus');
   }

@@ -6,3 +6,18 @@ export async function useForVisualization(modelPath: string): Promise<void> {
   await vscode.workspace.getConfiguration('modelvis').update('model', modelPath, target);
   vscode.window.setStatusBarMessage(`ModelVis: using ${modelPath}`, 4000);
 }
+
+/** A folder or .safetensors picker; the choice becomes modelvis.model. Returns the chosen path. */
+export async function pickModelForVisualization(): Promise<string | undefined> {
+  const picked = await vscode.window.showOpenDialog({
+    canSelectFolders: true,
+    canSelectFiles: true,
+    canSelectMany: false,
+    filters: { Safetensors: ['safetensors'] },
+    openLabel: 'Use for Visualization',
+    title: 'ModelVis: choose a checkpoint',
+  });
+  if (!picked?.[0]) return undefined;
+  await useForVisualization(picked[0].fsPath);
+  return picked[0].fsPath;
+}

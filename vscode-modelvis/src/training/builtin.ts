@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { errorMessage, isCancellation } from '../common/errors';
 import { HostClient } from '../host/hostClient';
 import { ModelService } from '../models/modelService';
-import { useForVisualization } from '../models/useModel';
+import { pickModelForVisualization } from '../models/useModel';
 import { LossCurves, offerLossCurve } from './lossCurvePanel';
 
 export interface BuiltinStatus {
@@ -105,17 +105,7 @@ export async function offerChooseModel(message: string): Promise<string | undefi
   const choose = 'Choose model…';
   const choice = await vscode.window.showWarningMessage(message, choose);
   if (choice !== choose) return undefined;
-  const picked = await vscode.window.showOpenDialog({
-    canSelectFolders: true,
-    canSelectFiles: true,
-    canSelectMany: false,
-    filters: { Safetensors: ['safetensors'] },
-    openLabel: 'Use for Visualization',
-    title: 'ModelVis: choose a checkpoint',
-  });
-  if (!picked?.[0]) return undefined;
-  await useForVisualization(picked[0].fsPath);
-  return picked[0].fsPath;
+  return pickModelForVisualization();
 }
 
 export function summaryLine(s: TrainSummary): string {

@@ -28,7 +28,6 @@ public sealed class AttentionRun : IDisposable
     public int N => Input.Ids.Length;
     public ModelConfig Config => _loaded.Model.Config;
     public LoadedModel Loaded => _loaded;
-    public int LayersDone { get; private set; }
     public Task Completion => _done.Task;
 
     public AttentionRun(string id, LoadedModel loaded, ForwardInput input, RunToken[] tokens, long cacheBytes)
@@ -55,7 +54,6 @@ public sealed class AttentionRun : IDisposable
                 {
                     if (layer.Layer == 0) _layer0Attention = layer.Attention!.Data;
                     _hidden[layer.Layer + 1] = layer.HiddenState;
-                    LayersDone = layer.Layer + 1;
                     if (layer.Layer == 0) _layerReady[0].TrySetResult();
                     if (layer.Layer + 1 < _layerReady.Length) _layerReady[layer.Layer + 1].TrySetResult();
                     onLayer?.Invoke(layer.Layer);

@@ -82,8 +82,7 @@ public sealed class AttentionHandlers : IHandlerFamily
                 ctx.Progress("report", $"layer {layer + 1} of {config.Layers}", (int)(100.0 * (layer + 1) / config.Layers));
             });
             try { await run.WaitForLayerAsync(0, ctx.Cancellation); }
-            catch (OperationCanceledException) { session.Release(run.Id); throw; }
-            catch { session.Release(run.Id); throw; }
+            catch { session.Release(run.Id); throw; }   // cancelled or failed: the run is not kept
             ctx.Progress("end");
             var info = new RunModelInfo(loaded.Folder, loaded.Name, config.ModelType, config.Layers, config.Heads, config.IsCausal, limit);
             return new AttentionRunResult(run.Id, info, keep, truncatedFrom, tokens);
@@ -122,10 +121,7 @@ public sealed class AttentionHandlers : IHandlerFamily
                     var mean = await run.HeadAsync(l, new HeadSelector(null, "mean"), ctx.Cancellation);
                     mean.AsSpan(p.Query * n, n).CopyTo(rows.AsSpan(l * n, n));
                 }
-                var reduced = Downsample.Reduce(rows, L, n, 64, 256, ReduceMethod.MaxAbs);
-                float high = AttentionViews.Max(reduced.Values);
-                var image = Heatmap.Render(reduced.Values, reduced.Rows, reduced.Cols, ColorScale.Fixed(0, high > 0 ? high : 1, AttentionViews.Colormap));
-                across = new MatrixImage(Convert.ToBase64String(image.ToPng()), image.Width, image.Height, n, reduced.ColFactor, high, AttentionViews.Colormap);
+                across = AttentionViews.Image(rows, L, n, 256, AttentionViews.Colormap);
             }
             return new RowResult(p.Query, weights, top, across);
         });
