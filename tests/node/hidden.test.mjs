@@ -56,6 +56,12 @@ test('hidden-state image and neurons', async () => {
   const img = await host.connection.sendRequest('hidden/image', { runId: run.runId, layer: 2 });
   assert.equal(img.rows, run.n);
   assert.equal(img.cols, 64);
+  // The numbers behind the picture: [rows, cols] float32, max |x| is the colour limit (percentile 100).
+  const buf = Buffer.from(img.values, 'base64');
+  const values = new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4);
+  assert.equal(values.length, run.n * 64);
+  const maxAbs = values.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  assert.ok(Math.abs(maxAbs - img.limit) <= 1e-4 * maxAbs, `limit ${img.limit} = max |x| ${maxAbs}`);
   const top = await host.connection.sendRequest('neurons/top', { runId: run.runId, layer: 1, top: 5 });
   assert.equal(top.top.length, 5);
   assert.ok(top.top[0].max >= top.top[4].max);

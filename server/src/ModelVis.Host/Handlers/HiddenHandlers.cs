@@ -10,7 +10,9 @@ public sealed record LensEntry(int Id, string Token, float Prob);
 public sealed record LensResult(int Layers, int N, LensEntry[][][] Top, int[][] NextRank, float[][] NextProb, MatrixImage RankImage, string RankNote);
 public sealed record GeometryResult(int Layer, int N, string? Similarity, MatrixImage SimilarityImage, float[][] Norms, PcaLayer[] Pca);
 public sealed record PcaLayer(int Layer, float[] X, float[] Y, float[] Explained);
-public sealed record HiddenImage(int Layer, string Png, int Width, int Height, int Rows, int Cols, string? Note, float Limit);
+/// <summary>The [tokens × width] hidden state as a picture; <c>Values</c> (base64 float32, row = token) when at most
+/// <see cref="HiddenHandlers.MaxImageValues"/> numbers, so the panel can read out (token, dimension).</summary>
+public sealed record HiddenImage(int Layer, string Png, int Width, int Height, int Rows, int Cols, string? Note, float Limit, string? Values);
 public sealed record NeuronSummary(int Neuron, float Max, float Mean, int ArgMax);
 public sealed record NeuronsResult(int Layer, int Intermediate, NeuronSummary[] Top);
 public sealed record NeuronActivations(int Layer, int Neuron, float[] Activations, float Max, float Min);
@@ -25,6 +27,9 @@ public sealed record LayerParams(string RunId, int Layer = 0, int Top = 5, int N
 /// </summary>
 public sealed class HiddenHandlers : IHandlerFamily
 {
+    /// <summary>Largest hidden-state matrix sent as numbers with its picture (1 MiB of float32).</summary>
+    public const int MaxImageValues = 1 << 18;
+
     public void Register(RpcServer server, Session session)
     {
         server.RegisterAsync<LayerParams, LensResult>("hidden/lens", async (p, ctx) =>
@@ -69,7 +74,8 @@ public sealed class HiddenHandlers : IHandlerFamily
             var run = session.Run(p.RunId);
             var h = await run.HiddenAsync(p.Layer, ctx.Cancellation);
             var image = TensorImageLayout.Render(h, [run.N, run.Config.Hidden], new TensorImageOptions { MaxSize = Math.Clamp(p.MaxSize, 16, 4096) });
-            return new HiddenImage(p.Layer, image.PngBase64, image.Width, image.Height, run.N, run.Config.Hidden, image.Note, image.Scale.Limit);
+            var values = (long)run.N * run.Config.Hidden <= MaxImageValues ? AttentionViews.Base64(h) : null;
+            return new HiddenImage(p.Layer, image.PngBase64, image.Width, image.Height, run.N, run.Config.Hidden, image.Note, image.Scale.Limit, values);
         });
 
         server.Register<LayerParams, NeuronsResult>("neurons/top", (p, ctx) =>
