@@ -1,0 +1,179 @@
+// Pure logic of the hidden-state tabs (no vscode, no DOM): the host's result types, PCA points made
+// comparable across layers, linear scales and axis ticks, NMF components as token colours, the
+// (token, dimension) under a point of the hidden-state image, and the JSON export of a view.
+
+import { AttentionRun, PngImage } from './attentionLogic';
+
+export interface PcaLayer {
+  layer: number;
+  x: number[];
+  y: number[];
+  /** Share of the variance along the first two components. */
+  explained: number[];
+}
+
+export interface GeometryResult {
+  layer: number;
+  n: number;
+  /** base64 float32 [n, n] cosine similarity, null for long runs. */
+  similarity: string | null;
+  similarityImage: PngImage;
+  /** norms[k][pos]: |h_k(pos)| for every hidden state k = 0..L. */
+  norms: number[][];
+  pca: PcaLayer[];
+}
+
+export interface HiddenImageResult extends PngImage {
+  layer: number;
+  rows: number;
+  cols: number;
+  note?: string | null;
+  limit: number;
+  /** base64 float32 [rows, cols], null when too large to send. */
+  values: string | null;
+}
+
+export interface NmfResult {
+  layer: number;
+  components: number;
+  /** tokenWeights[c][pos] ≥ 0. */
+  tokenWeights: number[][];
+  relativeError: number;
+  topNeurons: number[][];
+}
+
+/**
+ * Each layer's PCA is computed on its own, so an axis may come out mirrored from one layer to the
+ * next (the sign of an eigenvector is arbitrary). Flip each layer's axes to agree with the layer
+ * before (non-negative correlation over the tokens), then scale each layer by its largest |coordinate|
+ * (the same factor on both axes, so distances keep their proportions) into [-1, 1]. The result lets a
+ * token's trajectory across layers be drawn in one picture.
+ */
+export function alignedPca(layers: ReadonlyArray<Pick<PcaLayer, 'x' | 'y'>>): Array<{ x: number[]; y: number[] }> {
+  const out: Array<{ x: number[]; y: number[] }> = [];
+  for (const l of layers) {
+    let x = l.x.slice();
+    let y = l.y.slice();
+    const prev = out[out.length - 1];
+    if (prev) {
+      if (dot(x, prev.x) < 0) x = x.map((v) => -v);
+      if (dot(y, prev.y) < 0) y = y.map((v) => -v);
+    }
+    const extent = Math.max(...x.map(Math.abs), ...y.map(Math.abs));
+    const s = extent > 0 ? 1 / extent : 1;
+    // (+ 0 turns a flipped -0 back into 0)
+    out.push({ x: x.map((v) => v * s + 0), y: y.map((v) => v * s + 0) });
+  }
+  return out;
+}
+
+function dot(a: readonly number[], b: readonly number[]): number {
+  let s = 0;
+  for (let i = 0; i < Math.min(a.length, b.length); i++) s += a[i] * b[i];
+  return s;
+}
+
+/** The linear map taking domain [d0, d1] onto range [r0, r1] (a degenerate domain maps to the middle). */
+export function linearScale(domain: readonly [number, number], range: readonly [number, number]): (v: number) => number {
+  const [d0, d1] = domain;
+  const [r0, r1] = range;
+  if (d1 === d0) return () => (r0 + r1) / 2;
+  const k = (r1 - r0) / (d1 - d0);
+  return (v) => r0 + (v - d0) * k;
+}
+
+/**
+ * About `count` evenly spaced round values (steps of 1, 2 or 5 × 10^k) covering [min, max]: the first
+ * tick at or below min, the last at or above max.
+ */
+export function niceTicks(min: number, max: number, count = 5): number[] {
+  if (!Number.isFinite(min) || !Number.isFinite(max)) return [];
+  if (max < min) [min, max] = [max, min];
+  if (max === min) return [min];
+  const raw = (max - min) / Math.max(1, count);
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const first = Math.floor(min / step + 1e-9) * step;
+  const ticks: number[] = [];
+  for (let v = first; v < max + step - 1e-9 * step; v += step) ticks.push(Number(v.toPrecision(12)));
+  return ticks;
+}
+
+export interface TokenComponent {
+  /** The component with the largest weight on this token (-1: every weight is 0). */
+  component: number;
+  /** That weight as a share of the component's largest weight over the tokens, 0..1. */
+  strength: number;
+}
+
+/**
+ * Ecco's NMF colouring: every token takes the colour of its dominant component, as strong as the
+ * token's weight relative to that component's peak (so each component reaches full colour somewhere).
+ */
+export function nmfColouring(tokenWeights: ReadonlyArray<ReadonlyArray<number>>): TokenComponent[] {
+  const k = tokenWeights.length;
+  const n = k > 0 ? tokenWeights[0].length : 0;
+  const peaks = tokenWeights.map((w) => Math.max(0, ...w));
+  const out: TokenComponent[] = [];
+  for (let i = 0; i < n; i++) {
+    let best = -1;
+    let bestShare = 0;
+    for (let c = 0; c < k; c++) {
+      const share = peaks[c] > 0 ? tokenWeights[c][i] / peaks[c] : 0;
+      if (share > bestShare) {
+        best = c;
+        bestShare = share;
+      }
+    }
+    out.push({ component: best, strength: Math.min(1, bestShare) });
+  }
+  return out;
+}
+
+/** The theme's chart colours (VS Code `charts.*`), one per NMF component. */
+export const COMPONENT_COLORS = ['blue', 'orange', 'green', 'purple', 'red', 'yellow'] as const;
+export const MAX_COMPONENTS = COMPONENT_COLORS.length;
+
+/** CSS colour of component c: the theme's chart colour, with a fallback for themes without it. */
+export function componentColor(c: number): string {
+  const fallback = { blue: '#3794ff', orange: '#d18616', green: '#89d185', purple: '#b180d7', red: '#f14c4c', yellow: '#cca700' };
+  const name = COMPONENT_COLORS[((c % MAX_COMPONENTS) + MAX_COMPONENTS) % MAX_COMPONENTS];
+  return `var(--vscode-charts-${name}, ${fallback[name]})`;
+}
+
+/**
+ * The (row, column) of a [rows, cols] matrix drawn stretched over a box, at fractions (fx, fy) of the
+ * box's width and height; undefined outside it.
+ */
+export function matrixCellAt(fx: number, fy: number, rows: number, cols: number): { row: number; col: number } | undefined {
+  if (!(fx >= 0 && fx < 1 && fy >= 0 && fy < 1) || rows <= 0 || cols <= 0) return undefined;
+  return { row: Math.floor(fy * rows), col: Math.floor(fx * cols) };
+}
+
+/** What a hidden-state layer index k = 0..L is called. */
+export function hiddenLayerName(k: number, layers: number): string {
+  return k === 0 ? 'embeddings (h0)' : k === layers ? `h${k} (final, normed)` : `h${k} (after block ${k - 1})`;
+}
+
+/** The JSON export of one view: which model and text, the tokens, then the view's own numbers. */
+export function viewJson(run: Pick<AttentionRun, 'model' | 'tokens' | 'n'>, text: string, view: string, numbers: Record<string, unknown>): object {
+  return {
+    model: run.model.name,
+    modelPath: run.model.path,
+    text,
+    view,
+    tokens: run.tokens.map((t) => ({ id: t.id, text: t.text, display: t.display, start: t.start, end: t.end })),
+    ...numbers,
+  };
+}
+
+/** Rows of a flat row-major float array, rounded to 6 significant digits (for JSON). */
+export function rowsOf(values: ArrayLike<number>, rows: number, cols: number): number[][] {
+  const out: number[][] = [];
+  for (let r = 0; r < rows; r++) {
+    const row: number[] = [];
+    for (let c = 0; c < cols; c++) row.push(Number(Number(values[r * cols + c]).toPrecision(6)));
+    out.push(row);
+  }
+  return out;
+}

@@ -1,0 +1,98 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  alignedPca,
+  componentColor,
+  hiddenLayerName,
+  linearScale,
+  matrixCellAt,
+  niceTicks,
+  nmfColouring,
+  rowsOf,
+  viewJson,
+} from '../src/attention/hiddenLogic';
+
+test('PCA across layers: mirrored axes are flipped back, each layer scaled into [-1, 1] by one factor', () => {
+  const layers = [
+    { x: [2, -1, 0], y: [0, 1, -0.5] },
+    // The same picture, mirrored on x and twice as large: after alignment equal to the first.
+    { x: [-4, 2, 0], y: [0, 2, -1] },
+    // y mirrored, x unchanged.
+    { x: [1, -0.5, 0], y: [0, -0.5, 0.25] },
+  ];
+  const [a, b, c] = alignedPca(layers);
+  assert.deepEqual(a, { x: [1, -0.5, 0], y: [0, 0.5, -0.25] });
+  assert.deepEqual(b, a);
+  assert.deepEqual(c, a);
+  // The largest |coordinate| becomes 1 on one axis; the other keeps its proportion.
+  const [d] = alignedPca([{ x: [0.1, -0.1], y: [0.4, 0.2] }]);
+  assert.deepEqual(d.y, [1, 0.5]);
+  assert.deepEqual(d.x, [0.25, -0.25]);
+  // All points at the origin stay there.
+  assert.deepEqual(alignedPca([{ x: [0, 0], y: [0, 0] }])[0], { x: [0, 0], y: [0, 0] });
+});
+
+test('linear scale maps the domain onto the range (reversed ranges too)', () => {
+  const s = linearScale([-1, 1], [10, 110]);
+  assert.equal(s(-1), 10);
+  assert.equal(s(0), 60);
+  assert.equal(s(1), 110);
+  const y = linearScale([0, 4], [200, 0]);
+  assert.equal(y(1), 150);
+  assert.equal(linearScale([3, 3], [0, 10])(3), 5);
+});
+
+test('nice ticks: 1-2-5 steps that cover the range', () => {
+  assert.deepEqual(niceTicks(0, 10, 5), [0, 2, 4, 6, 8, 10]);
+  assert.deepEqual(niceTicks(0.3, 2.7, 5), [0, 0.5, 1, 1.5, 2, 2.5, 3]);
+  assert.deepEqual(niceTicks(13, 87, 4), [0, 20, 40, 60, 80, 100]);
+  assert.deepEqual(niceTicks(5, 5), [5]);
+  assert.deepEqual(niceTicks(10, 0, 5), [0, 2, 4, 6, 8, 10]);
+  assert.deepEqual(niceTicks(NaN, 1), []);
+});
+
+test('NMF colouring: dominant component per token, strength relative to its peak', () => {
+  const weights = [
+    [4, 2, 0, 0],
+    [0, 0.5, 1, 0],
+  ];
+  assert.deepEqual(nmfColouring(weights), [
+    { component: 0, strength: 1 },
+    { component: 0, strength: 0.5 }, // 2/4 of component 0 beats 0.5/1 of component 1
+    { component: 1, strength: 1 },
+    { component: -1, strength: 0 },
+  ]);
+  assert.deepEqual(nmfColouring([]), []);
+});
+
+test('component colours come from the theme, with fallbacks, and cycle', () => {
+  assert.equal(componentColor(0), 'var(--vscode-charts-blue, #3794ff)');
+  assert.equal(componentColor(6), componentColor(0));
+  assert.notEqual(componentColor(1), componentColor(0));
+});
+
+test('matrix cell under a point of a stretched image', () => {
+  assert.deepEqual(matrixCellAt(0, 0, 10, 64), { row: 0, col: 0 });
+  assert.deepEqual(matrixCellAt(0.999, 0.55, 10, 64), { row: 5, col: 63 });
+  assert.equal(matrixCellAt(1, 0.5, 10, 64), undefined);
+  assert.equal(matrixCellAt(-0.01, 0.5, 10, 64), undefined);
+});
+
+test('hidden layer names and the JSON export of a view', () => {
+  assert.equal(hiddenLayerName(0, 5), 'embeddings (h0)');
+  assert.equal(hiddenLayerName(2, 5), 'h2 (after block 1)');
+  assert.equal(hiddenLayerName(5, 5), 'h5 (final, normed)');
+  const run = {
+    n: 2,
+    model: { path: '/m', name: 'm', modelType: 'llama', layers: 5, heads: 8, causal: true },
+    tokens: [
+      { id: 1, text: '<s>', display: '<s>', start: null, end: null, special: true },
+      { id: 7, text: '▁a', display: ' a', start: 0, end: 1, special: false },
+    ],
+  };
+  const json = viewJson(run, 'a', 'geometry', { layer: 3, similarity: rowsOf(new Float32Array([1, 0.1234567, 0.1234567, 1]), 2, 2) }) as Record<string, unknown>;
+  assert.equal(json.view, 'geometry');
+  assert.equal(json.text, 'a');
+  assert.deepEqual(json.similarity, [[1, 0.123457], [0.123457, 1]]);
+  assert.deepEqual((json.tokens as Array<{ id: number }>).map((t) => t.id), [1, 7]);
+});
