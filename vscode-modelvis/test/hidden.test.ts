@@ -65,10 +65,11 @@ test('NMF colouring: dominant component per token, strength relative to its peak
   assert.deepEqual(nmfColouring([]), []);
 });
 
-test('component colours come from the theme, with fallbacks, and cycle', () => {
-  assert.equal(componentColor(0), 'var(--vscode-charts-blue, #3794ff)');
+test('component colours come from the themed palette and cycle', () => {
+  assert.equal(componentColor(0), 'var(--mv-component-0)');
+  assert.equal(componentColor(5), 'var(--mv-component-5)');
   assert.equal(componentColor(6), componentColor(0));
-  assert.notEqual(componentColor(1), componentColor(0));
+  assert.equal(componentColor(-1), componentColor(5));
 });
 
 test('matrix cell under a point of a stretched image', () => {

@@ -1,6 +1,7 @@
 // The attention panel's webview: heatmap (host PNG + token labels + hover read-out), model view
 // (sprite sheet), head view (SVG lines), rollout/flow, and the hidden-state tabs (logit lens,
-// neurons). Data comes from the host through the extension ({type: 'request'} → {type: 'response'}).
+// neurons; geometry, hidden-state image and NMF in hiddenViews.ts). Data comes from the host
+// through the extension ({type: 'request'} → {type: 'response'}).
 
 import {
   AttentionGrid,
@@ -17,9 +18,12 @@ import {
   ToAttentionWebview,
   tokenLabel,
 } from '../../src/attention/attentionLogic';
+import { rowsOf, viewJson } from '../../src/attention/hiddenLogic';
 import { connect, formatNumber, h, post, svg } from '../webview/common';
+import { drawGeometry, drawHiddenImage, drawNmf, HiddenViewContext, MatrixFigure, ViewExport } from './hiddenViews';
+import { snapshotPng } from './snapshot';
 
-type View = 'heatmap' | 'grid' | 'headview' | 'rollout' | 'lens' | 'neurons';
+type View = 'heatmap' | 'grid' | 'headview' | 'rollout' | 'lens' | 'neurons' | 'nmf' | 'geometry' | 'hidden';
 const VIEWS: Array<{ id: View; label: string }> = [
   { id: 'heatmap', label: 'Heatmap' },
   { id: 'grid', label: 'Model view' },
@@ -27,6 +31,9 @@ const VIEWS: Array<{ id: View; label: string }> = [
   { id: 'rollout', label: 'Rollout / flow' },
   { id: 'lens', label: 'Logit lens' },
   { id: 'neurons', label: 'Neurons' },
+  { id: 'nmf', label: 'NMF' },
+  { id: 'geometry', label: 'Geometry' },
+  { id: 'hidden', label: 'Hidden image' },
 ];
 
 let run: AttentionRun | undefined;
@@ -38,8 +45,8 @@ let view: View = 'heatmap';
 let rolloutMethod: 'rollout' | 'flow' = 'rollout';
 let threshold = 0.1;
 let shownHeads = new Set<number>();
-/** PNG of what the current view shows (for "Save PNG"). */
-let currentPng: { png: string; name: string } | undefined;
+/** What "Save PNG" and "Save JSON" export from the current view. */
+let currentExport: ViewExport | undefined;
 let drawSeq = 0;
 
 // ---- requests through the extension ----
@@ -192,11 +199,11 @@ function renderShell(): void {
     h(
       'div',
       { class: 'controls', id: 'attention-controls' },
-      h('label', { class: 'control' }, h('span', {}, 'Layer'), layerSlider, layerSelect),
-      h('label', { class: 'control' }, h('span', {}, 'Head'), headSlider, headSelect),
+      h('label', { class: 'control attention-choice' }, h('span', {}, 'Layer'), layerSlider, layerSelect),
+      h('label', { class: 'control attention-choice' }, h('span', {}, 'Head'), headSlider, headSelect),
       h('span', { class: 'control-buttons' },
-        h('button', { id: 'save-png', class: 'secondary', type: 'button', onclick: () => currentPng && post({ type: 'savePng', png: currentPng.png, name: currentPng.name }) }, 'Save PNG'),
-        h('button', { id: 'save-json', class: 'secondary', type: 'button', onclick: () => post({ type: 'saveJson', layer, head }) }, 'Save JSON'),
+        h('button', { id: 'save-png', class: 'secondary', type: 'button', onclick: () => void savePng() }, 'Save PNG'),
+        h('button', { id: 'save-json', class: 'secondary', type: 'button', onclick: saveJson }, 'Save JSON'),
       ),
     ),
     tabStrip,
@@ -204,6 +211,30 @@ function renderShell(): void {
     h('p', { id: 'keyboard-help', class: 'note' }, 'Keyboard: ←/→ previous/next head, ↑/↓ previous/next layer (outside the sliders and lists). Hover or focus a cell for its weight.'),
   );
   updateControls();
+  showAttentionChoice();
+}
+
+/** The attention layer and head only where they choose what is shown (the other tabs have their own controls). */
+function showAttentionChoice(): void {
+  const uses = view === 'heatmap' || view === 'headview';
+  document.querySelectorAll<HTMLElement>('.attention-choice').forEach((e) => (e.hidden = !uses));
+}
+
+async function savePng(): Promise<void> {
+  const e = currentExport;
+  if (!e) return setStatus('This view has nothing to save yet.', 'ready');
+  try {
+    post({ type: 'savePng', png: await e.png(), name: e.name });
+  } catch (err) {
+    setStatus(`Could not draw the PNG: ${(err as Error).message}`, 'error');
+  }
+}
+
+function saveJson(): void {
+  const e = currentExport;
+  // Views without their own numbers export the attention matrix of the chosen layer and head.
+  if (e?.json) post({ type: 'saveJson', name: e.name, json: e.json() });
+  else post({ type: 'saveJson', layer, head });
 }
 
 function headIndex(hd: HeadChoice): number {
@@ -246,7 +277,7 @@ function setLayer(l: number): void {
   layer = next;
   post({ type: 'select', layer, head });
   updateControls();
-  if (view !== 'lens' && view !== 'neurons' && view !== 'grid' && view !== 'rollout') drawView();
+  if (view === 'heatmap' || view === 'headview') drawView();
 }
 
 function setHead(hd: HeadChoice): void {
@@ -259,6 +290,7 @@ function setHead(hd: HeadChoice): void {
 
 function setView(v: View): void {
   view = v;
+  showAttentionChoice();
   document.querySelectorAll('#view-tabs button').forEach((b) => {
     const on = (b as HTMLElement).dataset.view === v;
     b.setAttribute('aria-selected', String(on));
@@ -290,6 +322,7 @@ function drawView(): void {
   const seq = ++drawSeq;
   const box = content();
   box.replaceChildren();
+  currentExport = undefined;
   setStatus('', 'loading');
   const done = (p: Promise<void>) =>
     p.then(
@@ -314,24 +347,37 @@ function drawView(): void {
       return void done(drawLens(box, isCurrent));
     case 'neurons':
       return void done(drawNeurons(box, isCurrent));
+    case 'nmf':
+      return void done(drawNmf(hiddenContext(isCurrent), box));
+    case 'geometry':
+      return void done(drawGeometry(hiddenContext(isCurrent), box));
+    case 'hidden':
+      return void done(drawHiddenImage(hiddenContext(isCurrent), box));
   }
+}
+
+function hiddenContext(isCurrent: () => boolean): HiddenViewContext {
+  return {
+    run: run!,
+    text: runText,
+    request,
+    cached,
+    matrixFigure,
+    setExport: (e) => {
+      if (isCurrent()) currentExport = e;
+    },
+    isCurrent,
+    redraw: drawView,
+  };
 }
 
 function statusLine(): string {
   if (!run) return '';
-  const where = view === 'grid' || view === 'rollout' || view === 'lens' ? '' : ` · layer ${layer}${view === 'heatmap' ? `, head ${headName(head)}` : ''}`;
+  const where = view !== 'heatmap' && view !== 'headview' ? '' : ` · layer ${layer}${view === 'heatmap' ? `, head ${headName(head)}` : ''}`;
   return `${VIEWS.find((v) => v.id === view)?.label}${where}`;
 }
 
-// ---- matrix figure shared by the heatmap and rollout views ----
-
-interface MatrixFigureOptions {
-  id: string;
-  png: string;
-  label: string;
-  /** Weight of (query, key), or a promise of it (row requests for big n). */
-  valueAt: (q: number, k: number) => number | Promise<number> | undefined;
-}
+// ---- matrix figure shared by the heatmap, rollout and similarity views ----
 
 function availableSize(): number {
   const w = (document.getElementById('modelvis-root')?.clientWidth ?? 800) - 140;
@@ -339,10 +385,10 @@ function availableSize(): number {
   return Math.max(160, Math.min(w, Math.max(hgt, 320), 1400));
 }
 
-function matrixFigure(o: MatrixFigureOptions): HTMLElement {
+function matrixFigure(o: MatrixFigure): HTMLElement {
   const r = run!;
   const n = r.n;
-  const size = availableSize();
+  const size = o.size ?? availableSize();
   const cell = size / n;
   const img = h('img', { src: `data:image/png;base64,${o.png}`, alt: o.label, class: 'matrix-img', 'data-loaded': 'false', draggable: 'false' });
   img.style.width = `${size}px`;
@@ -368,7 +414,7 @@ function matrixFigure(o: MatrixFigureOptions): HTMLElement {
   const marker = h('div', { class: 'cell-marker', 'aria-hidden': 'true' });
   marker.style.width = `${Math.max(cell, 2)}px`;
   marker.style.height = `${Math.max(cell, 2)}px`;
-  const readout = h('p', { id: `${o.id}-readout`, class: 'readout', 'aria-live': 'polite' }, 'Hover the map (or focus it and use Shift+arrows) to read a weight.');
+  const readout = h('p', { id: `${o.id}-readout`, class: 'readout', 'aria-live': 'polite' }, 'Hover the map (or focus it and use Shift+arrows) to read a value.');
   const plot = h('div', { class: 'matrix-plot', tabindex: 0, role: 'img', 'aria-label': `${o.label}. Shift+arrow keys move the read-out.` }, img, marker);
   let cur = { q: -1, k: -1 };
   let hoverSeq = 0;
@@ -384,7 +430,7 @@ function matrixFigure(o: MatrixFigureOptions): HTMLElement {
     const seq = ++hoverSeq;
     const write = (w: number | undefined) => {
       if (seq !== hoverSeq) return;
-      readout.textContent = `query ${q} “${tokenLabel(r.tokens[q], 30)}” → key ${k} “${tokenLabel(r.tokens[k], 30)}”: ${w === undefined ? '…' : formatNumber(w)}`;
+      readout.textContent = o.readout ? o.readout(q, k, w) : `query ${q} “${tokenLabel(r.tokens[q], 30)}” → key ${k} “${tokenLabel(r.tokens[k], 30)}”: ${w === undefined ? '…' : formatNumber(w)}`;
       readout.dataset.query = String(q);
       readout.dataset.key = String(k);
       readout.dataset.weight = w === undefined ? '' : String(w);
@@ -411,7 +457,7 @@ function matrixFigure(o: MatrixFigureOptions): HTMLElement {
     const k = Math.max(0, Math.min(n - 1, (cur.k < 0 ? 0 : cur.k) + d[1]));
     show(q, k);
   });
-  const grid = h('div', { class: 'matrix-figure', id: o.id }, h('div', { class: 'corner' }, h('span', { class: 'axis-name' }, 'query ↓ / key →')), topLabels, leftLabels, plot);
+  const grid = h('div', { class: 'matrix-figure', id: o.id }, h('div', { class: 'corner' }, h('span', { class: 'axis-name' }, o.axisName ?? 'query ↓ / key →')), topLabels, leftLabels, plot);
   return h('div', {}, grid, readout);
 }
 
@@ -440,7 +486,7 @@ async function drawHeatmap(box: HTMLElement, isCurrent: () => boolean): Promise<
   holder.replaceChildren(matrixFigure({ id: 'heatmap-figure', png: image.png, label, valueAt }));
   if (image.factor > 1) holder.append(h('p', { class: 'note' }, `Each pixel covers ${image.factor}×${image.factor} token pairs.`));
   holder.dataset.status = 'ready';
-  currentPng = { png: image.png, name: `attention-${r.model.name}-L${l}-H${headName(hd)}` };
+  currentExport = { png: async () => image.png, name: `attention-${r.model.name}-L${l}-H${headName(hd)}` };
 }
 
 // ---- model view ----
@@ -508,7 +554,7 @@ async function drawGrid(box: HTMLElement, isCurrent: () => boolean): Promise<voi
     h('div', { class: 'grid-figure' }, h('div', {}), top, left, sheet),
   );
   holder.dataset.status = 'ready';
-  currentPng = { png: grid.png, name: `attention-${r.model.name}-model-view` };
+  currentExport = { png: async () => grid.png, name: `attention-${r.model.name}-model-view` };
 }
 
 // ---- head view ----
@@ -613,7 +659,7 @@ async function drawHeadView(box: HTMLElement, isCurrent: () => boolean): Promise
     h('div', { class: 'headview-scroll' }, chart),
   );
   holder.dataset.status = 'ready';
-  currentPng = undefined;
+  currentExport = { png: () => snapshotPng(holder, getComputedStyle(document.body).backgroundColor), name: `attention-${r.model.name}-L${l}-headview` };
 }
 
 // ---- rollout / flow ----
@@ -656,7 +702,11 @@ async function drawRollout(box: HTMLElement, isCurrent: () => boolean): Promise<
     }),
   );
   holder.dataset.status = 'ready';
-  currentPng = { png, name: `attention-${r.model.name}-${method}` };
+  currentExport = {
+    png: async () => png,
+    name: `attention-${r.model.name}-${method}`,
+    json: values ? () => viewJson(r, runText, method, { n: r.n, values: rowsOf(values, r.n, r.n), note: res.note }) : undefined,
+  };
 }
 
 // ---- logit lens (issue 6) ----
@@ -689,7 +739,7 @@ async function drawLens(box: HTMLElement, isCurrent: () => boolean): Promise<voi
       const top1 = lens.top[k]?.[pos]?.[0];
       const btn = h(
         'button',
-        { type: 'button', class: 'lens-cell', 'data-layer': k, 'data-pos': pos, title: top1 ? `${JSON.stringify(top1.token)} ${(top1.prob * 100).toFixed(1)}%` : '' },
+        { type: 'button', class: 'lens-cell', 'data-layer': k, 'data-pos': pos, 'data-id': top1?.id, title: top1 ? `${JSON.stringify(top1.token)} ${(top1.prob * 100).toFixed(1)}%` : '' },
         top1 ? tokenLabel({ display: readableToken(top1.token), text: top1.token }, 10) : '',
       );
       btn.style.setProperty('--p', String(top1 ? Math.max(0, Math.min(1, top1.prob)) : 0));
@@ -723,7 +773,12 @@ async function drawLens(box: HTMLElement, isCurrent: () => boolean): Promise<voi
   );
   if (lens.rankNote) holder.append(h('p', { class: 'note' }, lens.rankNote));
   holder.dataset.status = 'ready';
-  currentPng = { png: lens.rankImage.png, name: `lens-rank-${r.model.name}` };
+  // PNG: the grid and the rank picture as shown; JSON: every layer's top tokens and the next token's rank.
+  currentExport = {
+    png: () => snapshotPng(holder, getComputedStyle(document.body).backgroundColor),
+    name: `lens-${r.model.name}`,
+    json: () => viewJson(r, runText, 'logit-lens', { layers: lens.top, nextRank: lens.nextRank, nextProb: lens.nextProb, rankNote: lens.rankNote }),
+  };
 }
 
 // ---- neurons (issue 6) ----
@@ -746,6 +801,7 @@ async function drawNeurons(box: HTMLElement, isCurrent: () => boolean): Promise<
   );
   if (!isCurrent()) return;
   const detail = h('div', { id: 'neuron-detail', 'aria-live': 'polite' });
+  let painted: { neuron: number; activations: number[] } | undefined;
   const list = h('ol', { id: 'neuron-list', class: 'neuron-list' });
   for (const t of top.top) {
     const b = h(
@@ -757,6 +813,8 @@ async function drawNeurons(box: HTMLElement, isCurrent: () => boolean): Promise<
     b.addEventListener('click', async () => {
       const a = await request<{ activations: number[]; max: number; min: number }>('neurons/activations', { layer: l, neuron: t.neuron });
       post({ type: 'paintNeuron', layer: l, neuron: t.neuron, activations: a.activations });
+      painted = { neuron: t.neuron, activations: a.activations };
+      detail.dataset.neuron = String(t.neuron);
       const max = Math.max(1e-9, Math.abs(a.max), Math.abs(a.min));
       detail.replaceChildren(
         h('h3', {}, `Neuron ${t.neuron} of layer ${l} (painted in the editor)`),
@@ -775,7 +833,9 @@ async function drawNeurons(box: HTMLElement, isCurrent: () => boolean): Promise<
   }
   holder.replaceChildren(h('p', { class: 'note' }, `Top ${top.top.length} of ${top.intermediate} MLP neurons of layer ${l} by their largest activation on the selection.`), list, detail);
   holder.dataset.status = 'ready';
-  currentPng = undefined;
+  currentExport = {
+    png: () => snapshotPng(holder, getComputedStyle(document.body).backgroundColor),
+    name: `neurons-${r.model.name}-L${l}`,
+    json: () => viewJson(r, runText, 'neurons', { layer: l, intermediate: top.intermediate, top: top.top, painted: painted ?? null }),
+  };
 }
-
-void runText;

@@ -56,9 +56,11 @@ export const WEBVIEW_METHODS = [
   'attention/grid',
   'attention/rollout',
   'hidden/lens',
+  'hidden/geometry',
   'hidden/image',
   'neurons/top',
   'neurons/activations',
+  'neurons/nmf',
 ] as const;
 export type WebviewMethod = (typeof WEBVIEW_METHODS)[number];
 
@@ -81,7 +83,9 @@ export type FromAttentionWebview =
   | { type: 'request'; id: number; method: string; params: Record<string, unknown> }
   | { type: 'select'; layer: number; head: HeadChoice }
   | { type: 'savePng'; png: string; name: string }
+  /** The attention matrix of a layer and head (fetched by the extension), or a view's own numbers. */
   | { type: 'saveJson'; layer: number; head: HeadChoice }
+  | { type: 'saveJson'; name: string; json: object }
   | { type: 'paintNeuron'; layer: number; neuron: number; activations: number[] };
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';

@@ -145,7 +145,8 @@ export class AttentionPanel implements vscode.Disposable {
         await this.savePng(m.png, m.name);
         break;
       case 'saveJson':
-        await this.saveJson(m.layer, m.head);
+        if ('json' in m) await this.writeJson(m.json, m.name, 'Save view as JSON');
+        else await this.saveAttentionJson(m.layer, m.head);
         break;
       case 'paintNeuron':
         this.neuronPainted.fire({ layer: m.layer, neuron: m.neuron, activations: m.activations });
@@ -182,7 +183,7 @@ export class AttentionPanel implements vscode.Disposable {
     vscode.window.setStatusBarMessage(`ModelVis: saved ${uri.fsPath}`, 4000);
   }
 
-  private async saveJson(layer: number, head: HeadChoice): Promise<void> {
+  private async saveAttentionJson(layer: number, head: HeadChoice): Promise<void> {
     const c = this.current;
     if (!c) return;
     try {
@@ -191,18 +192,18 @@ export class AttentionPanel implements vscode.Disposable {
         void vscode.window.showWarningMessage(`ModelVis: the matrix of ${r.n} tokens is too large for JSON export (at most 512).`);
         return;
       }
-      const json = matrixJson(c.run, layer, head, decodeFloat32(r.values), c.text);
-      const uri = await vscode.window.showSaveDialog({
-        defaultUri: this.defaultUri(`attention-${c.run.model.name}-L${layer}-H${head}.json`),
-        filters: { JSON: ['json'] },
-        title: 'Save attention as JSON',
-      });
-      if (!uri) return;
-      await vscode.workspace.fs.writeFile(uri, Buffer.from(JSON.stringify(json), 'utf8'));
-      vscode.window.setStatusBarMessage(`ModelVis: saved ${uri.fsPath}`, 4000);
+      await this.writeJson(matrixJson(c.run, layer, head, decodeFloat32(r.values), c.text), `attention-${c.run.model.name}-L${layer}-H${head}`, 'Save attention as JSON');
     } catch (e) {
       this.host.showError(e);
     }
+  }
+
+  private async writeJson(json: unknown, name: string, title: string): Promise<void> {
+    const safe = String(name).replace(/[^\w.-]+/g, '_');
+    const uri = await vscode.window.showSaveDialog({ defaultUri: this.defaultUri(`${safe}.json`), filters: { JSON: ['json'] }, title });
+    if (!uri) return;
+    await vscode.workspace.fs.writeFile(uri, Buffer.from(JSON.stringify(json), 'utf8'));
+    vscode.window.setStatusBarMessage(`ModelVis: saved ${uri.fsPath}`, 4000);
   }
 
   dispose(): void {

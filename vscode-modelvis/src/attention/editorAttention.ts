@@ -61,8 +61,9 @@ export class EditorAttention implements vscode.Disposable {
         void this.paint();
       }),
       panel.onDidPaintNeuron((n) => {
-        this.neuron = n;
+        // Activate first: activating a run that is not painted (after Clear) resets the neuron mode.
         if (this.panel.context) this.activate(this.panel.context);
+        this.neuron = n;
         void this.paint();
       }),
       vscode.window.onDidChangeTextEditorSelection((e) => {

@@ -130,15 +130,12 @@ export function nmfColouring(tokenWeights: ReadonlyArray<ReadonlyArray<number>>)
   return out;
 }
 
-/** The theme's chart colours (VS Code `charts.*`), one per NMF component. */
-export const COMPONENT_COLORS = ['blue', 'orange', 'green', 'purple', 'red', 'yellow'] as const;
-export const MAX_COMPONENTS = COMPONENT_COLORS.length;
+/** As many NMF components as attention.css has colours for (`--mv-component-0..5`, per light/dark theme). */
+export const MAX_COMPONENTS = 6;
 
-/** CSS colour of component c: the theme's chart colour, with a fallback for themes without it. */
+/** CSS colour of component c (cycling through the palette). */
 export function componentColor(c: number): string {
-  const fallback = { blue: '#3794ff', orange: '#d18616', green: '#89d185', purple: '#b180d7', red: '#f14c4c', yellow: '#cca700' };
-  const name = COMPONENT_COLORS[((c % MAX_COMPONENTS) + MAX_COMPONENTS) % MAX_COMPONENTS];
-  return `var(--vscode-charts-${name}, ${fallback[name]})`;
+  return `var(--mv-component-${((c % MAX_COMPONENTS) + MAX_COMPONENTS) % MAX_COMPONENTS})`;
 }
 
 /**
