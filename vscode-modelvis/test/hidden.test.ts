@@ -8,6 +8,7 @@ import {
   matrixCellAt,
   niceTicks,
   nmfColouring,
+  placeLabels,
   rowsOf,
   viewJson,
 } from '../src/attention/hiddenLogic';
@@ -96,4 +97,23 @@ test('hidden layer names and the JSON export of a view', () => {
   assert.equal(json.text, 'a');
   assert.deepEqual(json.similarity, [[1, 0.123457], [0.123457, 1]]);
   assert.deepEqual((json.tokens as Array<{ id: number }>).map((t) => t.id), [1, 7]);
+});
+
+test('scatter labels: right of the point, else another side, else none (unless always)', () => {
+  const points = [
+    { x: 100, y: 100 },
+    { x: 102, y: 101 }, // almost on top of point 0: its right side is taken
+    { x: 300, y: 300 },
+  ];
+  const widths = [30, 30, 30];
+  const at = placeLabels(points, widths, [0, 1, 2], { height: 10, gap: 5 });
+  assert.deepEqual(at[0], { x: 105, y: 103 });
+  assert.deepEqual(at[1], { x: 102 - 5 - 30, y: 104 }); // left
+  assert.deepEqual(at[2], { x: 305, y: 303 });
+  // Points in one place: right, left, then below (above overlaps both side labels); the rest are
+  // left out, unless they must be shown.
+  const crowd = Array.from({ length: 4 }, () => ({ x: 50, y: 50 }));
+  const four = placeLabels(crowd, [20, 20, 20, 20], [0, 1, 2, 3]);
+  assert.deepEqual(four, [{ x: 55, y: 53 }, { x: 25, y: 53 }, { x: 40, y: 63 }, undefined]);
+  assert.deepEqual(placeLabels(crowd, [20, 20, 20, 20], [0, 1, 2, 3], { always: [3] })[3], { x: 55, y: 53 });
 });

@@ -15,6 +15,7 @@ import {
   MAX_COMPONENTS,
   niceTicks,
   NmfResult,
+  placeLabels,
   nmfColouring,
   rowsOf,
   viewJson,
@@ -205,14 +206,17 @@ function pcaScatter(r: AttentionRun, g: GeometryResult, pca: Array<{ x: number[]
     );
   });
   const cur = pca[k];
-  const labelled = r.n <= 60;
+  const xy = r.tokens.map((_, i) => ({ x: sx(cur.x[i]), y: sy(cur.y[i]) }));
+  const names = r.tokens.map((t) => tokenLabel(t, 12));
+  // Labels where they overlap no other (the chosen token's first); ~6 px a character at 10 px.
+  const labels = placeLabels(xy, names.map((s, i) => s.length * (i === chosen ? 7 : 6.2)), [chosen, ...r.tokens.keys()].filter((i, j) => j === 0 || i !== chosen), { height: 10, gap: 6, always: [chosen] });
   const points = svg('g', { class: 'pca-points' });
-  // The chosen token last, so its point and label sit on top.
+  const labelLayer = svg('g', { class: 'pca-labels' });
+  // The chosen token last, so its point sits on top.
   const order = [...r.tokens.keys()].filter((i) => i !== chosen).concat(chosen);
   order.forEach((i) => {
     const t = r.tokens[i];
-    const x = sx(cur.x[i]);
-    const y = sy(cur.y[i]);
+    const { x, y } = xy[i];
     const label = `${i}: ${tokenLabel(t, 20)} (${formatNumber(g.pca[k].x[i])}, ${formatNumber(g.pca[k].y[i])})`;
     const dot = svg('circle', { class: `pca-point${i === chosen ? ' chosen' : ''}`, cx: x, cy: y, r: i === chosen ? 5 : 4, 'data-index': i, tabindex: 0, role: 'button', 'aria-label': `${label}: draw its path` }, svg('title', {}, label));
     dot.addEventListener('click', () => choose(i));
@@ -223,9 +227,10 @@ function pcaScatter(r: AttentionRun, g: GeometryResult, pca: Array<{ x: number[]
       }
     });
     points.append(dot);
-    if (labelled || i === chosen) points.append(svg('text', { class: `pca-label${i === chosen ? ' chosen' : ''}`, x: x + 6, y: y + 3, 'data-index': i }, tokenLabel(t, 12)));
+    const at = labels[i];
+    if (at) labelLayer.append(svg('text', { class: `pca-label${i === chosen ? ' chosen' : ''}`, x: at.x.toFixed(1), y: at.y.toFixed(1), 'data-index': i }, names[i]));
   });
-  chart.append(points);
+  chart.append(points, labelLayer);
   const [e1, e2] = g.pca[k].explained;
   return [
     h('h2', {}, `PCA at ${hiddenLayerName(k, r.model.layers)}`),
@@ -300,11 +305,13 @@ export async function drawHiddenImage(c: HiddenViewContext, box: HTMLElement): P
   picture.addEventListener('load', () => picture.setAttribute('data-loaded', 'true'));
   const labels = h('div', { class: 'query-labels', 'aria-hidden': 'true' });
   labels.style.height = `${height}px`;
+  const labelEls = new Map<number, HTMLElement>();
   for (const i of labelIndices(rows, height, 13)) {
     const t = r.tokens[i];
     const s = h('span', { class: 'token-label query', 'data-index': i, title: `${i}: ${JSON.stringify(t.text)}` }, tokenLabel(t));
     s.style.top = `${((i + 0.5) * height) / rows}px`;
     labels.append(s);
+    labelEls.set(i, s);
   }
   const axis = h('div', { class: 'dim-axis', 'aria-hidden': 'true' });
   axis.style.width = `${width}px`;
@@ -320,6 +327,8 @@ export async function drawHiddenImage(c: HiddenViewContext, box: HTMLElement): P
   const plot = h('div', { class: 'matrix-plot', tabindex: 0, role: 'img', 'aria-label': `Hidden state ${k} as an image. Shift+arrow keys move the read-out.` }, picture, marker);
   let cur = { row: -1, col: -1 };
   const show = (row: number, col: number) => {
+    labelEls.get(cur.row)?.classList.remove('active');
+    labelEls.get(row)?.classList.add('active');
     cur = { row, col };
     marker.style.left = `${(col * width) / cols}px`;
     marker.style.top = `${(row * height) / rows}px`;

@@ -8,7 +8,7 @@ const TRANSPARENT = new Set(['transparent', 'rgba(0, 0, 0, 0)']);
 
 /** PNG (base64, no data: prefix) of `root` as laid out now, on `background`. */
 export async function snapshotPng(root: HTMLElement, background: string): Promise<string> {
-  const box = root.getBoundingClientRect();
+  const box = pictureBox(root);
   const scale = Math.max(1, Math.min(2, window.devicePixelRatio || 1));
   const canvas = document.createElement('canvas');
   canvas.width = Math.max(1, Math.ceil(box.width * scale));
@@ -20,6 +20,16 @@ export async function snapshotPng(root: HTMLElement, background: string): Promis
   ctx.fillRect(box.left, box.top, box.width, box.height);
   await paint(ctx, root, box);
   return canvas.toDataURL('image/png').replace(/^data:image\/png;base64,/, '');
+}
+
+/** The root's rectangle without the controls at its edges (they are not drawn). */
+function pictureBox(root: HTMLElement): DOMRect {
+  const parts = Array.from(root.children).filter((c) => !c.classList.contains('controls')).map((c) => c.getBoundingClientRect());
+  if (parts.length === 0) return root.getBoundingClientRect();
+  const r = root.getBoundingClientRect();
+  const top = Math.min(...parts.map((p) => p.top));
+  const bottom = Math.max(...parts.map((p) => p.bottom));
+  return new DOMRect(r.left, top, r.width, bottom - top);
 }
 
 async function paint(ctx: CanvasRenderingContext2D, el: Element, clip: DOMRect): Promise<void> {

@@ -99,6 +99,48 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
   return ticks;
 }
 
+export interface LabelPlacement {
+  /** Left edge and baseline of the label's text; undefined: no room (the point keeps its tooltip). */
+  x: number;
+  y: number;
+}
+
+/**
+ * Greedy labels for a scatter plot: each point's label goes right of it, else left, above or below,
+ * wherever it overlaps no label placed before it (points earlier in `order` go first; `always` ones
+ * are placed even when every side is taken). Labels are `height` tall and `widths[i]` wide.
+ */
+export function placeLabels(
+  points: ReadonlyArray<{ x: number; y: number }>,
+  widths: readonly number[],
+  order: readonly number[],
+  { height = 10, gap = 5, always = [] as readonly number[] } = {},
+): Array<LabelPlacement | undefined> {
+  const placed: Array<{ x0: number; y0: number; x1: number; y1: number }> = [];
+  const out: Array<LabelPlacement | undefined> = points.map(() => undefined);
+  const overlaps = (b: { x0: number; y0: number; x1: number; y1: number }) =>
+    placed.some((p) => b.x0 < p.x1 && p.x0 < b.x1 && b.y0 < p.y1 && p.y0 < b.y1);
+  for (const i of order) {
+    const { x, y } = points[i];
+    const w = widths[i];
+    // Baselines sit 0.3 of the height below the middle of the box.
+    const candidates = [
+      { x: x + gap, y: y + height * 0.3 },
+      { x: x - gap - w, y: y + height * 0.3 },
+      { x: x - w / 2, y: y - gap },
+      { x: x - w / 2, y: y + gap + height * 0.8 },
+    ];
+    const box = (c: { x: number; y: number }) => ({ x0: c.x, x1: c.x + w, y0: c.y - height * 0.8, y1: c.y + height * 0.2 });
+    const free = candidates.find((c) => !overlaps(box(c)));
+    const choice = free ?? (always.includes(i) ? candidates[0] : undefined);
+    if (choice) {
+      out[i] = choice;
+      placed.push(box(choice));
+    }
+  }
+  return out;
+}
+
 export interface TokenComponent {
   /** The component with the largest weight on this token (-1: every weight is 0). */
   component: number;
