@@ -82,6 +82,12 @@ test('hidden-state tabs: lens and neurons match the CLI, a neuron painted in the
     await frame.locator(`#lens .lens-cell[data-layer="${lens.layers.length - 1}"][data-pos="1"]`).click();
     assert.match(await frame.locator('#lens-next-rank').innerText(), /Actual next token “.+”: rank \d+, probability [\d.]+%/);
     await panelShot('hidden-lens-dark');
+    // Export: the numbers are the CLI's, the picture is the grid and the rank image as shown.
+    const lensJson = JSON.parse(await saveFromPanel(frame, '#save-json', 'json'));
+    assert.equal(lensJson.view, 'logit-lens');
+    assert.deepEqual(lensJson.layers.map((l) => l.map((p) => p[0].id)), lens.layers.map((l) => l.map((p) => p[0].id)));
+    assert.equal(lensJson.nextRank[lens.layers.length - 1][n - 1], -1, 'no next token after the last');
+    writeFileSync(join(screenshotsDir, 'hidden-lens-dark-export.png'), await saveFromPanel(frame, '#save-png', 'png'));
 
     // ---- Neurons of layer 1: the CLI's top 20, in order; the first painted in the editor.
     const neurons = JSON.parse(cli('neurons', '--model', model, '--text', sentence, '--layer', '1', '--top', '20', '--json'));
@@ -118,6 +124,10 @@ test('hidden-state tabs: lens and neurons match the CLI, a neuron painted in the
     assert.ok(Math.abs(strongest.x2 - wb.x2) < charWidth / 2 && Math.abs(strongest.x2 - strongest.x1 - peak.length * charWidth) < charWidth / 2,
       `strongest decoration ${JSON.stringify(strongest)} covers “${peak}” at the end of “${word}” ${JSON.stringify(wb)}`);
     await panelShot('hidden-neurons-editor-dark');
+    const neuronsJson = JSON.parse(await saveFromPanel(frame, '#save-json', 'json'));
+    assert.deepEqual(neuronsJson.top.map((x) => x.neuron), listed);
+    assert.equal(neuronsJson.painted.neuron, top.neuron);
+    neuronsJson.painted.activations.forEach((a, i) => assert.ok(Math.abs(a - top.activations[i]) < 1e-5, `activation ${i}: ${a} vs CLI ${top.activations[i]}`));
     await s.runCommand('ModelVis: Clear Attention');
     await waitFor(async () => (await painted()) === 0, { message: 'neuron decorations cleared' });
 
