@@ -467,10 +467,16 @@ async function drawHeatmap(box: HTMLElement, isCurrent: () => boolean): Promise<
   const hd = head;
   const holder = h('div', { id: 'attention-heatmap', 'data-status': 'loading', 'data-layer': l, 'data-head': headName(hd) }, h('p', { class: 'loading' }, `Layer ${l}, head ${headName(hd)}…`));
   box.append(holder);
-  const [image, matrix] = await Promise.all([
-    cached(`img/${r.runId}/${l}/${headName(hd)}`, () => request<{ png: string; width: number; height: number; n: number; factor: number }>('attention/image', { layer: l, head: hd, maxSize: 1024 })),
-    r.n <= 512 ? matrixOf(l, hd) : Promise.resolve(null),
-  ]);
+  // Ask for no more pixels than are shown: the host max-pools token blocks into them, where the browser's
+  // pixelated downscale of a bigger image would drop whole token rows and columns (and decoding 1024² PNGs
+  // is most of the drawing time at 2,048 tokens). Save PNG still gets the 1024 px picture.
+  const size = availableSize();
+  const shownPx = Math.min(1024, Math.ceil(size * (window.devicePixelRatio || 1)));
+  const imageOf = (maxSize: number) =>
+    cached(`img/${r.runId}/${l}/${headName(hd)}/${maxSize}`, () =>
+      request<{ png: string; width: number; height: number; n: number; factor: number }>('attention/image', { layer: l, head: hd, maxSize }),
+    );
+  const [image, matrix] = await Promise.all([imageOf(shownPx), r.n <= 512 ? matrixOf(l, hd) : Promise.resolve(null)]);
   if (!isCurrent()) return;
   const rows = new Map<number, Promise<number[]>>();
   const valueAt = (q: number, k: number): number | Promise<number> => {
@@ -483,10 +489,10 @@ async function drawHeatmap(box: HTMLElement, isCurrent: () => boolean): Promise<
     return p.then((w) => w[k]);
   };
   const label = `Attention of layer ${l}, head ${headName(hd)}: ${r.n} query tokens down, ${r.n} key tokens across${r.model.causal ? '' : ' (bidirectional)'}`;
-  holder.replaceChildren(matrixFigure({ id: 'heatmap-figure', png: image.png, label, valueAt }));
+  holder.replaceChildren(matrixFigure({ id: 'heatmap-figure', png: image.png, label, valueAt, size }));
   if (image.factor > 1) holder.append(h('p', { class: 'note' }, `Each pixel covers ${image.factor}×${image.factor} token pairs.`));
   holder.dataset.status = 'ready';
-  currentExport = { png: async () => image.png, name: `attention-${r.model.name}-L${l}-H${headName(hd)}` };
+  currentExport = { png: async () => (r.n > shownPx ? (await imageOf(1024)).png : image.png), name: `attention-${r.model.name}-L${l}-H${headName(hd)}` };
 }
 
 // ---- model view ----
