@@ -476,17 +476,25 @@ async function drawHeatmap(box: HTMLElement, isCurrent: () => boolean): Promise<
     cached(`img/${r.runId}/${l}/${headName(hd)}/${maxSize}`, () =>
       request<{ png: string; width: number; height: number; n: number; factor: number }>('attention/image', { layer: l, head: hd, maxSize }),
     );
-  const [image, matrix] = await Promise.all([imageOf(shownPx), r.n <= 512 ? matrixOf(l, hd) : Promise.resolve(null)]);
+  // The picture first; the numbers for the read-out (the whole matrix up to 512 tokens, 1 MB there) follow
+  // behind it, so they never hold up the picture. Past 512 tokens each hovered row is asked for.
+  const matrixP = r.n <= 512 ? matrixOf(l, hd) : Promise.resolve(null);
+  let matrix: Float32Array | null = null;
+  matrixP.then((m) => (matrix = m), () => undefined);
+  const image = await imageOf(shownPx);
   if (!isCurrent()) return;
   const rows = new Map<number, Promise<number[]>>();
-  const valueAt = (q: number, k: number): number | Promise<number> => {
-    if (matrix) return matrix[q * r.n + k];
+  const rowValue = (q: number, k: number): Promise<number> => {
     let p = rows.get(q);
     if (!p) {
       p = request<AttentionRow>('attention/row', { layer: l, head: hd, query: q, top: 5 }).then((x) => x.weights);
       rows.set(q, p);
     }
     return p.then((w) => w[k]);
+  };
+  const valueAt = (q: number, k: number): number | Promise<number> => {
+    if (matrix) return matrix[q * r.n + k];
+    return r.n <= 512 ? matrixP.then((m) => (m ? m[q * r.n + k] : rowValue(q, k))) : rowValue(q, k);
   };
   const label = `Attention of layer ${l}, head ${headName(hd)}: ${r.n} query tokens down, ${r.n} key tokens across${r.model.causal ? '' : ' (bidirectional)'}`;
   holder.replaceChildren(matrixFigure({ id: 'heatmap-figure', png: image.png, label, valueAt, size }));
