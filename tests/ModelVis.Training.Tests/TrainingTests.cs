@@ -11,17 +11,18 @@ namespace ModelVis.Training.Tests;
 
 /// <summary>
 /// One short training run, shared by the tests below: a 2-layer Llama (width 64, 4 heads on 2 kv heads) on a
-/// fixed generated corpus of C#-like code (Corpus.Synthetic, seed 7) mixed half and half with repeated random spans.
+/// fixed generated corpus of C#-like code (Corpus.Synthetic, seed 7) and, in 60 % of the rows, repeated random spans;
+/// 2,000 steps of 16 × 32 tokens (about 85 s on 2 cores).
 /// </summary>
 public sealed class TrainedFixture : IDisposable
 {
     public static readonly TrainOptions Options = new()
     {
         Model = new LlamaConfig { VocabSize = 384, HiddenSize = 64, Layers = 2, Heads = 4, KvHeads = 2, IntermediateSize = 192, MaxPositions = 64 },
-        Steps = 700,
+        Steps = 2000,
         Batch = 16,
         SeqLen = 32,
-        LearningRate = 1e-2,
+        LearningRate = 5e-3,
         WarmupSteps = 40,
         RepeatedFraction = 0.6,
         RandomPoolSize = 64,
@@ -71,21 +72,28 @@ public class TrainingTests(TrainedFixture run, ITestOutputHelper output) : IClas
     }
 
     /// <summary>
-    /// Best head's induction score above 0.3 (a uniform causal head gives ≈ 1/(t+1) ≈ 0.02 at these positions;
-    /// heads that do not do induction stay below 0.1), and a previous-token head above 0.5.
+    /// The induction circuit forms. Measured on 16 sequences of 8 random tokens (from the pool the repeated
+    /// spans were drawn from) repeated twice: the best head's induction score is above 0.3 — uniform causal
+    /// attention gives ≈ 1/(t+1) ≈ 0.08 at these positions — and at least 0.3 above that same head's score on the
+    /// control sequences whose second half is fresh random tokens, so it is the repeat it follows, not a position.
+    /// A previous-token head scores above 0.5 and sits in a lower layer than the induction head, as the circuit
+    /// needs. The phase change (training loss falling from ≈ 1.8 to ≈ 0.8) came at steps 1,000–1,500 for
+    /// seeds 1, 2, 3 and 7 of this recipe; 2,000 steps leave room. With a learning rate of 1e-2 it did not come within 1,500.
     /// </summary>
-    [Fact(Skip = "Not reached yet: after 700 steps the best induction score is 0.12 (uniform attention gives ≈ 0.08) and the best previous-token score 0.19; heads formed in longer runs on pure repeated data (previous-token 0.59, induction rising at 1,100 steps) but not within this test's budget.")]
+    [Fact]
     public void An_induction_head_and_a_previous_token_head_form()
     {
-        var (induction, previous) = HeadScores.MeasureOnRepeatedTokens(run.Trained.Model, span: 8, batch: 16, pool: run.Trained.RandomPool);
+        var model = run.Trained.Model;
+        var (induction, previous) = HeadScores.MeasureOnRepeatedTokens(model, span: 8, batch: 16, pool: run.Trained.RandomPool);
+        var (control, _) = HeadScores.MeasureOnRepeatedTokens(model, span: 8, batch: 16, pool: run.Trained.RandomPool, repeated: false);
+        string Row(HeadScoreTable t, int l) => string.Join(", ", Enumerable.Range(0, t.Heads).Select(h => t.Scores[l, h].ToString("F3")));
         for (int l = 0; l < induction.Layers; l++)
-            output.WriteLine($"layer {l}: induction [{string.Join(", ", Enumerable.Range(0, induction.Heads).Select(h => induction.Scores[l, h].ToString("F3")))}]"
-                + $"  previous-token [{string.Join(", ", Enumerable.Range(0, previous.Heads).Select(h => previous.Scores[l, h].ToString("F3")))}]");
+            output.WriteLine($"layer {l}: induction [{Row(induction, l)}]  control [{Row(control, l)}]  previous-token [{Row(previous, l)}]");
         var (il, ih, iscore) = induction.Best();
         var (pl, ph, pscore) = previous.Best();
         Assert.True(iscore > 0.3, $"best induction head {il}.{ih} scores {iscore:F3}");
+        Assert.True(iscore - control.Scores[il, ih] > 0.3, $"induction head {il}.{ih} scores {control.Scores[il, ih]:F3} without a repeat");
         Assert.True(pscore > 0.5, $"best previous-token head {pl}.{ph} scores {pscore:F3}");
-        // The circuit: the previous-token head sits below the induction head.
         Assert.True(pl < il, $"previous-token head in layer {pl}, induction head in layer {il}");
     }
 

@@ -71,9 +71,12 @@ public static class HeadScores
     /// <summary>
     /// Runs <paramref name="model"/> on <paramref name="batch"/> sequences of a random span (tokens drawn uniformly
     /// from <paramref name="pool"/>, by default every id but the last, end of text, with a seeded generator) repeated
-    /// twice, and scores every head for induction and previous-token attention.
+    /// twice, and scores every head for induction and previous-token attention. With <paramref name="repeated"/>
+    /// false the second half is fresh random tokens instead: the control, on which an induction head's score
+    /// falls to what position alone gives it.
     /// </summary>
-    public static (HeadScoreTable Induction, HeadScoreTable PreviousToken) MeasureOnRepeatedTokens(LlamaModel<float> model, int span = 32, int batch = 8, int seed = 12345, int[]? pool = null)
+    public static (HeadScoreTable Induction, HeadScoreTable PreviousToken) MeasureOnRepeatedTokens(LlamaModel<float> model, int span = 32, int batch = 8,
+        int seed = 12345, int[]? pool = null, bool repeated = true)
     {
         pool ??= Enumerable.Range(0, model.Config.VocabSize - 1).ToArray();
         int seqLen = 2 * span;
@@ -83,6 +86,8 @@ public static class HeadScores
         for (int b = 0; b < batch; b++)
         {
             Batches.RepeatedSpan(window, rng, pool, span, span);
+            if (!repeated)
+                for (int t = span; t < seqLen; t++) window[t] = pool[rng.Next(pool.Length)];
             Array.Copy(window, 0, ids, b * seqLen, seqLen);
         }
         var attention = new List<float[]>();
