@@ -476,13 +476,13 @@ async function drawHeatmap(box: HTMLElement, isCurrent: () => boolean): Promise<
     cached(`img/${r.runId}/${l}/${headName(hd)}/${maxSize}`, () =>
       request<{ png: string; width: number; height: number; n: number; factor: number }>('attention/image', { layer: l, head: hd, maxSize }),
     );
-  // The picture first; the numbers for the read-out (the whole matrix up to 512 tokens, 1 MB there) follow
-  // behind it, so they never hold up the picture. Past 512 tokens each hovered row is asked for.
+  // The picture first; the numbers for the read-out (the whole matrix up to 512 tokens, 1 MB there) are asked
+  // for once it is here, so they never queue ahead of it. Past 512 tokens each hovered row is asked for.
+  const image = await imageOf(shownPx);
+  if (!isCurrent()) return;
   const matrixP = r.n <= 512 ? matrixOf(l, hd) : Promise.resolve(null);
   let matrix: Float32Array | null = null;
   matrixP.then((m) => (matrix = m), () => undefined);
-  const image = await imageOf(shownPx);
-  if (!isCurrent()) return;
   const rows = new Map<number, Promise<number[]>>();
   const rowValue = (q: number, k: number): Promise<number> => {
     let p = rows.get(q);
