@@ -1,4 +1,4 @@
-// `npm run bench [-- engine|attention|tokenizers|training|vision|render ...]`: the benchmarks, each printing a table.
+// `npm run bench [-- engine|attention|webview|tokenizers|training|vision|render ...]`: the benchmarks, each printing a table.
 // Every suite measures its baseline (the machine's FMA peak, PyTorch, the Rust tokenizers) in the same run.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +19,13 @@ if (want('attention')) {
   log('=== attention panel: request to first heatmap, and to the last layer');
   publishHost();
   run('node', [join('bench', 'attention', 'run.mjs')], { env: { ...process.env, MODELVIS_HOST_DLL: join(root, 'vscode-modelvis', 'host', 'modelvis.dll') } });
+}
+if (want('webview')) {
+  log('=== attention webview: drawing 128, 512 and 2,048 tokens, timed inside the webview (code-server + Chromium)');
+  publishHost();
+  run('npm', ['run', '--silent', 'package', '--workspace', 'vscode-modelvis'], { quietStdout: true });
+  run('node', [join('scripts', 'e2e-setup.mjs')]);
+  run('node', [join('bench', 'webview', 'run.mjs')]);
 }
 if (want('tokenizers')) {
   log('=== tokenizers: MB/s beside the Hugging Face Rust library (npm tokenizers)');
