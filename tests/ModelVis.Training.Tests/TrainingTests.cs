@@ -28,6 +28,7 @@ public sealed class TrainedFixture : IDisposable
         RandomPoolSize = 64,
         MinSpan = 3,
         MaxSpan = 8,
+        WarmStartFraction = 0, // the corpus is already the generated one
         Seed = 7,
         EvalEvery = 100,
     };

@@ -11,7 +11,7 @@ namespace ModelVis.Training;
 public static class BuiltinModel
 {
     /// <summary>Bump when the recipe (architecture, data, options) changes.</summary>
-    public const int Version = 2;
+    public const int Version = 3;
     public const int DefaultSeed = 1;
 
     /// <summary>$XDG_CACHE_HOME/modelvis/builtin, else ~/.cache/modelvis/builtin (%LOCALAPPDATA% on Windows).</summary>
@@ -32,7 +32,7 @@ public static class BuiltinModel
     public static bool IsReady(int seed = DefaultSeed) => File.Exists(Path.Combine(Folder(seed), Trainer.TrainingLogFile));
 
     /// <summary>
-    /// Returns the cached model folder, training it first if it is not there (about 2 minutes on 2 cores).
+    /// Returns the cached model folder, training it first if it is not there (about 3 minutes on 2 cores).
     /// Trains into a temporary sibling folder and renames it into place, so a cancelled or crashed run never
     /// leaves a half-written model where the loader would find it.
     /// </summary>

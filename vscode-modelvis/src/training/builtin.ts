@@ -1,5 +1,5 @@
 // The built-in model (issue 8): used whenever modelvis.model is empty. Ready in the host's cache → used at
-// once; missing → trained once (about 2 minutes) behind a cancellable progress notification, with a live
+// once; missing → trained once (about 3 minutes) behind a cancellable progress notification, with a live
 // loss curve on request. Never blocks the UI; a cancelled training says so and offers a model picker.
 
 import * as vscode from 'vscode';
@@ -27,7 +27,7 @@ export interface TrainSummary {
 }
 
 /** The built-in recipe's step count (the host's TrainOptions.BuiltinDefault), for the curve's x axis before the first point. */
-export const BUILTIN_STEPS = 600;
+export const BUILTIN_STEPS = 2200;
 
 let curves: LossCurves | undefined;
 let ensuring: Promise<string | undefined> | undefined;
@@ -70,7 +70,7 @@ export async function resolveModelOrBuiltin(host: HostClient, models: ModelServi
 }
 
 async function ensureBuiltin(host: HostClient, models: ModelService): Promise<string | undefined> {
-  const title = 'ModelVis: training the built-in model (about 2 minutes, once)';
+  const title = 'ModelVis: training the built-in model (about 3 minutes, once)';
   curves?.begin('Built-in model', BUILTIN_STEPS);
   if (curves) offerLossCurve(curves, 'ModelVis is training its built-in model on its own source code; visualizations start when it is done.');
   let outcome: { folder: string; summary?: TrainSummary } | 'cancelled' | undefined;

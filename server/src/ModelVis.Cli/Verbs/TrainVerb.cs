@@ -26,7 +26,9 @@ static class TrainVerb
             var texts = paths.Length > 0 ? Corpus.FromPaths(paths) : Corpus.ProjectSources();
             var options = TrainOptions.BuiltinDefault with { Steps = parse.GetValue(steps), Seed = parse.GetValue(seed) };
             var trained = Trainer.Train(texts, options, dir, CliRunner.ProgressReporter, cancel);
-            var (induction, previous) = HeadScores.MeasureOnRepeatedTokens(trained.Model);
+            // Spans of 16 tokens from the pool the training spans came from; the control repeats nothing.
+            var (induction, previous) = HeadScores.MeasureOnRepeatedTokens(trained.Model, span: 16, batch: 16, pool: trained.RandomPool);
+            var (control, _) = HeadScores.MeasureOnRepeatedTokens(trained.Model, span: 16, batch: 16, pool: trained.RandomPool, repeated: false);
             var (il, ih, iscore) = induction.Best();
             var (pl, ph, pscore) = previous.Best();
             var r = trained.Result;
@@ -40,7 +42,7 @@ static class TrainVerb
                 r.EvalLoss,
                 r.UnigramEntropy,
                 r.Seconds,
-                inductionHead = new { layer = il, head = ih, score = iscore },
+                inductionHead = new { layer = il, head = ih, score = iscore, withoutRepeat = control.Scores[il, ih] },
                 previousTokenHead = new { layer = pl, head = ph, score = pscore },
             });
             return Task.FromResult(0);

@@ -8,7 +8,7 @@ public sealed record LlamaConfig
 {
     public int VocabSize { get; init; } = 512;
     public int HiddenSize { get; init; } = 64;
-    public int Layers { get; init; } = 4;
+    public int Layers { get; init; } = 2;
     public int Heads { get; init; } = 4;
     public int KvHeads { get; init; } = 2;
     public int IntermediateSize { get; init; } = 192;
