@@ -208,7 +208,7 @@ function renderShell(): void {
     ),
     tabStrip,
     h('div', { id: 'view-content', role: 'tabpanel', 'aria-labelledby': `tab-${view}` }),
-    h('p', { id: 'keyboard-help', class: 'note' }, 'Keyboard: ←/→ previous/next head, ↑/↓ previous/next layer (outside the sliders and lists). Hover or focus a cell for its weight.'),
+    h('p', { id: 'keyboard-help', class: 'note attention-choice' }, 'Keyboard: ←/→ previous/next head, ↑/↓ previous/next layer (outside the sliders and lists). Hover or focus a cell for its weight.'),
   );
   updateControls();
   showAttentionChoice();
