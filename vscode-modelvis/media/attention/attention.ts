@@ -19,7 +19,7 @@ import {
   tokenLabel,
 } from '../../src/attention/attentionLogic';
 import { rowsOf, viewJson } from '../../src/attention/hiddenLogic';
-import { connect, formatNumber, h, post, svg } from '../webview/common';
+import { connect, formatNumber, h, onShiftArrows, post, svg } from '../webview/common';
 import { drawGeometry, drawHiddenImage, drawNmf, HiddenViewContext, MatrixFigure, ViewExport } from './hiddenViews';
 import { snapshotPng } from './snapshot';
 
@@ -447,16 +447,7 @@ function matrixFigure(o: MatrixFigure): HTMLElement {
     const q = Math.floor(((e.clientY - rect.top) / rect.height) * n);
     if (q !== cur.q || k !== cur.k) show(q, k);
   });
-  plot.addEventListener('keydown', (e) => {
-    if (!e.shiftKey) return;
-    const d = { ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0] }[e.key];
-    if (!d) return;
-    e.preventDefault();
-    e.stopPropagation();
-    const q = Math.max(0, Math.min(n - 1, (cur.q < 0 ? 0 : cur.q) + d[0]));
-    const k = Math.max(0, Math.min(n - 1, (cur.k < 0 ? 0 : cur.k) + d[1]));
-    show(q, k);
-  });
+  onShiftArrows(plot, (dq, dk) => show(Math.max(0, Math.min(n - 1, Math.max(0, cur.q) + dq)), Math.max(0, Math.min(n - 1, Math.max(0, cur.k) + dk))));
   const grid = h('div', { class: 'matrix-figure', id: o.id }, h('div', { class: 'corner' }, h('span', { class: 'axis-name' }, o.axisName ?? 'query ↓ / key →')), topLabels, leftLabels, plot);
   return h('div', {}, grid, readout);
 }

@@ -20,7 +20,7 @@ import {
   rowsOf,
   viewJson,
 } from '../../src/attention/hiddenLogic';
-import { formatNumber, h, svg } from '../webview/common';
+import { formatNumber, h, onShiftArrows, svg } from '../webview/common';
 import { snapshotPng } from './snapshot';
 
 /** What the Save PNG / Save JSON buttons export for the view on screen. */
@@ -344,14 +344,7 @@ export async function drawHiddenImage(c: HiddenViewContext, box: HTMLElement): P
     const cell = matrixCellAt((e.clientX - rect.left) / rect.width, (e.clientY - rect.top) / rect.height, rows, cols);
     if (cell && (cell.row !== cur.row || cell.col !== cur.col)) show(cell.row, cell.col);
   });
-  plot.addEventListener('keydown', (e) => {
-    if (!e.shiftKey) return;
-    const d = { ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0] }[e.key];
-    if (!d) return;
-    e.preventDefault();
-    e.stopPropagation();
-    show(Math.max(0, Math.min(rows - 1, Math.max(0, cur.row) + d[0])), Math.max(0, Math.min(cols - 1, Math.max(0, cur.col) + d[1])));
-  });
+  onShiftArrows(plot, (dr, dc) => show(Math.max(0, Math.min(rows - 1, Math.max(0, cur.row) + dr)), Math.max(0, Math.min(cols - 1, Math.max(0, cur.col) + dc))));
   holder.replaceChildren(
     h('p', { class: 'note' }, `${hiddenLayerName(k, r.model.layers)}: ${rows} tokens × ${cols} dimensions; blue negative, white 0, red positive, ±${formatNumber(img.limit)}.${img.note ? ` ${img.note}.` : ''}`),
     h('div', { class: 'hidden-figure' }, h('div', {}), axis, labels, plot),

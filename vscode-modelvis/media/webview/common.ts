@@ -106,3 +106,15 @@ export function tabs(id: string, items: Array<{ id: string; label: string; conte
   select(Math.max(0, items.findIndex((x) => x.id === selected)));
   return h('div', { class: 'tabs-container' }, strip, pane);
 }
+
+/** Shift+arrow keys on a matrix picture move its read-out by one cell: calls move(Δrow, Δcolumn). */
+export function onShiftArrows(el: HTMLElement, move: (dRow: number, dCol: number) => void): void {
+  el.addEventListener('keydown', (e) => {
+    if (!e.shiftKey) return;
+    const d = ({ ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0] } as Record<string, [number, number]>)[e.key];
+    if (!d) return;
+    e.preventDefault();
+    e.stopPropagation();
+    move(d[0], d[1]);
+  });
+}
