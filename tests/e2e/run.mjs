@@ -18,6 +18,9 @@ if (!existsSync(vsix)) {
   process.exit(1);
 }
 
+/** Files that need more than the default 4 minutes (ms): builtin trains the built-in model (~3 min on 2 cores) first. */
+const LONG_FILES = { 'builtin.test.mjs': 900_000 };
+
 const filters = process.argv.slice(2);
 const files = readdirSync(e2eDir)
   .filter((f) => f.endsWith('.test.mjs'))
@@ -35,15 +38,23 @@ try {
   log(`installing ${vsix}`);
   installVsix(vsix, extensions, scratch);
   rmSync(screenshotsDir, { recursive: true, force: true });
-  const r = spawnSync(process.execPath, [
-    '--test', '--test-concurrency=1', '--test-reporter=spec', '--test-timeout=240000',
-    ...files.map((f) => join(e2eDir, f)),
-  ], {
-    cwd: e2eDir,
-    stdio: 'inherit',
-    env: { ...process.env, MODELVIS_E2E_EXTENSIONS: extensions, MODELVIS_VSIX: vsix },
-  });
-  status = r.status ?? 1;
+  // node 20's --test-timeout bounds each file as a whole: the built-in model's test trains a model first.
+  const groups = [
+    { timeout: 240_000, files: files.filter((f) => !(f in LONG_FILES)) },
+    ...files.filter((f) => f in LONG_FILES).map((f) => ({ timeout: LONG_FILES[f], files: [f] })),
+  ].filter((g) => g.files.length > 0);
+  status = 0;
+  for (const g of groups) {
+    const r = spawnSync(process.execPath, [
+      '--test', '--test-concurrency=1', '--test-reporter=spec', `--test-timeout=${g.timeout}`,
+      ...g.files.map((f) => join(e2eDir, f)),
+    ], {
+      cwd: e2eDir,
+      stdio: 'inherit',
+      env: { ...process.env, MODELVIS_E2E_EXTENSIONS: extensions, MODELVIS_VSIX: vsix },
+    });
+    if ((r.status ?? 1) !== 0) status = r.status ?? 1;
+  }
 } finally {
   rmSync(scratch, { recursive: true, force: true, maxRetries: 3 });
 }
