@@ -126,6 +126,11 @@ test('first run: the built-in model trains with progress and a loss curve, then 
       return /step \d+\/2200,? loss [\d.]+/.test(t) ? t : null;
     }, { timeout: TIMEOUTS.host, interval: 500, message: 'the notification reports steps' });
     log(`progress: ${message.replace(/\s+/g, ' ').trim()}`);
+    // Halfway, for a picture of the curve with some shape to it.
+    await waitFor(async () => {
+      const m = /step ([\d,]+) of/.exec(await curve.locator('#loss-status').innerText());
+      return m && Number(m[1].replace(/,/g, '')) >= 1000;
+    }, { timeout: TRAINING_TIMEOUT, interval: 1000, message: 'the loss curve at step 1,000' });
     await s.screenshot('builtin-training-dark');
 
     // ---- The attention panel opens on the built-in model once it is trained.
@@ -210,6 +215,8 @@ test('first run: the built-in model trains with progress and a loss curve, then 
     assert.ok(A[1][ih].slice(1).reduce((sum, row, q) => sum + row[q], 0) / (n - 1) < previous[ph].mean, 'the induction head is not a previous-token head');
 
     // The heatmap shows the induction head, the read-out on the stripe: a query of the second copy reads its copied key.
+    // A taller window, so the whole heatmap and its read-out fit in the screenshots.
+    await s.page.setViewportSize({ width: 1440, height: 1200 });
     await frame.locator('#layer-select').selectOption('1');
     await frame.locator('#head-select').selectOption(String(ih));
     await frame.locator(`#attention-heatmap[data-layer="1"][data-head="${ih}"][data-status="ready"] img[data-loaded="true"]`).waitFor({ timeout: TIMEOUTS.host });
