@@ -34,6 +34,11 @@ test('attention panel: tokens, layers and heads, model view, head view, rollout,
     assert.ok(labels.length >= 8, 'a label per token');
     assert.ok(labels.some((l) => l.trim() === 'Lily'), 'readable " Lily"');
     assert.match(await frame.locator('#run-meta').innerText(), /tokens · 5 layers × 8 heads/);
+    // The corner's "query ↓ / key →" ends left of every key label (the first, <s>, included), clear by a few px.
+    const corner = await frame.locator('#heatmap-figure .corner .axis-name').boundingBox();
+    const keyBoxes = await Promise.all((await frame.locator('#heatmap-figure .key-labels .token-label').all()).map((l) => l.boundingBox()));
+    const keyLeft = Math.min(...keyBoxes.map((b) => b.x));
+    assert.ok(corner.x + corner.width + 4 <= keyLeft, `axis name ${JSON.stringify(corner)} clear of the first key label at x = ${keyLeft}`);
 
     // Hover read-out from attention/matrix.
     const img = frame.locator('#heatmap-figure .matrix-plot img');

@@ -15,7 +15,8 @@ let s;
 let scratch;
 
 function cli(...args) {
-  const r = spawnSync('npm', ['run', '--silent', 'modelvis', '--', ...args], { cwd: repoRoot, encoding: 'utf8' });
+  // (The lens over the whole vocabulary prints a few MB: more than spawnSync's 1 MB default.)
+  const r = spawnSync('npm', ['run', '--silent', 'modelvis', '--', ...args], { cwd: repoRoot, encoding: 'utf8', maxBuffer: 64 << 20 });
   assert.equal(r.status, 0, `modelvis ${args[0]} failed: ${r.stderr}`);
   return r.stdout;
 }
@@ -81,6 +82,32 @@ test('hidden-state tabs: lens and neurons match the CLI, a neuron painted in the
     // The last layer after "<s> Lily" reads the model's own prediction; the rank read-out names the next token.
     await frame.locator(`#lens .lens-cell[data-layer="${lens.layers.length - 1}"][data-pos="1"]`).click();
     assert.match(await frame.locator('#lens-next-rank').innerText(), /Actual next token “.+”: rank \d+, probability [\d.]+%/);
+    // The rank image: a label per token down the side, hidden states 0..5 across, clear of the corner's name.
+    const K = lens.layers.length;
+    const rankFig = frame.locator('#lens-rank-figure');
+    assert.deepEqual(await rankFig.locator('.dim-tick').allTextContents(), Array.from({ length: K }, (_, k) => String(k)), 'a tick per hidden state');
+    assert.equal(await rankFig.locator('.token-label').count(), n, 'a label per token');
+    const cornerBox = await rankFig.locator('.corner .axis-name').boundingBox();
+    const firstTick = await rankFig.locator('.dim-tick').first().boundingBox();
+    assert.ok(cornerBox.x + cornerBox.width <= firstTick.x, `corner name ${JSON.stringify(cornerBox)} left of tick 0 ${JSON.stringify(firstTick)}`);
+    // Hover read-out = the rank from the CLI's lens over the whole vocabulary (512 tokens): where the next
+    // token stands in hidden state k's ranking at that position, from 1.
+    const full = JSON.parse(cli('lens', '--model', model, '--text', sentence, '--top', '512', '--json'));
+    // Hovered through the locator, which scrolls the picture into view each time (the page below it changes height).
+    const rankImg = rankFig.locator('.matrix-plot img');
+    const rb = await rankImg.boundingBox();
+    for (const [pos, k] of [[1, K - 1], [3, 2], [n - 2, 0]]) {
+      const expected = full.layers[k][pos].findIndex((e) => e.id === full.ids[pos + 1]) + 1;
+      assert.ok(expected >= 1, `the next token is in the CLI's ranking at ${pos}, ${k}`);
+      await rankImg.hover({ position: { x: ((k + 0.5) * rb.width) / K, y: ((pos + 0.5) * rb.height) / n } });
+      const readout = frame.locator(`#lens-rank-readout[data-row="${pos}"][data-col="${k}"]`);
+      await readout.waitFor();
+      assert.equal(Number(await readout.getAttribute('data-rank')), expected, `rank at position ${pos}, hidden state ${k}`);
+      assert.match(await readout.innerText(), new RegExp(`^\\(“.+” ${pos}, (hidden state ${k}|model output)\\) = rank ${expected}$`));
+    }
+    await rankImg.hover({ position: { x: rb.width / (2 * K), y: rb.height - rb.height / (2 * n) } });
+    await frame.locator(`#lens-rank-readout[data-row="${n - 1}"][data-col="0"]`).waitFor();
+    assert.match(await frame.locator('#lens-rank-readout').innerText(), /= no next token$/);
     await panelShot('hidden-lens-dark');
     // Export: the numbers are the CLI's, the picture is the grid and the rank image as shown.
     const lensJson = JSON.parse(await saveFromPanel(frame, '#save-json', 'json'));

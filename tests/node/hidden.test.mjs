@@ -23,9 +23,21 @@ test('logit lens: the last layer predicts the text, ranks and the rank image', a
   assert.equal(r.top[5][1][0].token, ' upon', 'after "Once" the model says "upon"');
   assert.equal(r.nextRank[5][1], 0);
   assert.equal(r.nextRank[5][run.n - 1], -1);
+  // The rank image: a row per position, a column per hidden state (as the lens grid), log10(1 + rank) on magma.
   const png = PNG.sync.read(Buffer.from(r.rankImage.png, 'base64'));
-  assert.equal(png.height, 6);
-  assert.equal(png.width, run.n);
+  assert.equal(png.height, run.n);
+  assert.equal(png.width, 6);
+  const pixel = (row, col) => [...png.data.subarray(4 * (row * png.width + col), 4 * (row * png.width + col) + 3)];
+  // Rank 0 ("upon" after "Once" at the output, column 5 of row 1) and the last row (no next token) are both 0.
+  assert.deepEqual(pixel(1, 5), pixel(run.n - 1, 0));
+  // The worst rank in the run is the brightest pixel and sits at its (position, hidden state).
+  let worst = { k: 0, i: 0, rank: -1 };
+  r.nextRank.forEach((row, k) => row.forEach((rank, i) => { if (rank > worst.rank) worst = { k, i, rank }; }));
+  assert.ok(worst.rank > 0);
+  const sum = ([a, b, c]) => a + b + c;
+  const brightest = Math.max(...Array.from({ length: png.height * png.width }, (_, j) => sum(pixel(Math.floor(j / png.width), j % png.width))));
+  assert.equal(sum(pixel(worst.i, worst.k)), brightest, `rank ${worst.rank} at position ${worst.i}, hidden state ${worst.k}`);
+  assert.ok(brightest > sum(pixel(1, 5)));
 });
 
 test('the CLI lens prints the same predictions as the panel', async () => {

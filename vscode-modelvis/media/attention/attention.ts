@@ -20,7 +20,7 @@ import {
 } from '../../src/attention/attentionLogic';
 import { rowsOf, viewJson } from '../../src/attention/hiddenLogic';
 import { connect, formatNumber, h, onShiftArrows, post, svg } from '../webview/common';
-import { drawGeometry, drawHiddenImage, drawNmf, HiddenViewContext, MatrixFigure, ViewExport } from './hiddenViews';
+import { drawGeometry, drawHiddenImage, drawNmf, HiddenViewContext, MatrixFigure, tokenRowsFigure, ViewExport } from './hiddenViews';
 import { snapshotPng } from './snapshot';
 
 type View = 'heatmap' | 'grid' | 'headview' | 'rollout' | 'lens' | 'neurons' | 'nmf' | 'geometry' | 'hidden';
@@ -403,7 +403,8 @@ function matrixFigure(o: MatrixFigure): HTMLElement {
   for (const i of labelIndices(n, size, 13)) {
     const t = r.tokens[i];
     const k = h('span', { class: 'token-label key', 'data-index': i, 'data-axis': 'key', title: `${i}: ${JSON.stringify(t.text)} (id ${t.id})` }, tokenLabel(t));
-    k.style.left = `${(i + 0.5) * cell}px`;
+    // Centred on its column, but never left of the key axis (half the label's 13 px): the corner's name is there.
+    k.style.left = `${Math.max((i + 0.5) * cell, 6.5)}px`;
     topLabels.append(k);
     keyEls.set(i, k);
     const q = h('span', { class: 'token-label query', 'data-index': i, 'data-axis': 'query', title: `${i}: ${JSON.stringify(t.text)} (id ${t.id})` }, tokenLabel(t));
@@ -769,12 +770,41 @@ async function drawLens(box: HTMLElement, isCurrent: () => boolean): Promise<voi
     body.append(tr);
   }
   table.append(body);
-  const rankImg = h('img', { id: 'lens-rank-image', class: 'matrix-img', src: `data:image/png;base64,${lens.rankImage.png}`, alt: 'Rank of the actual next token across layers' });
-  rankImg.style.width = `${Math.min(600, lens.rankImage.width * Math.max(1, Math.floor(400 / Math.max(lens.rankImage.width, lens.rankImage.height))))}px`;
+  // The rank picture (the host's: a row per position, a column per hidden state 0..L, as the grid above), labelled
+  // like the hidden-state image: tokens down the side, hidden states across, the rank under the pointer.
+  const K = lens.layers;
+  const layerName = (k: number) => (k === K - 1 ? 'model output' : `hidden state ${k}`);
+  const rankReadout = h('p', { id: 'lens-rank-readout', class: 'readout', 'aria-live': 'polite' }, 'Hover the image (or focus it and use Shift+arrows) to read a rank.');
+  const readoutRank = (pos: number, k: number, rank: number | undefined) => {
+    rankReadout.textContent = `(“${tokenLabel(r.tokens[pos], 30)}” ${pos}, ${layerName(k)}) = ${rank === undefined ? 'no next token' : `rank ${rank}`}`;
+    rankReadout.dataset.row = String(pos);
+    rankReadout.dataset.col = String(k);
+    rankReadout.dataset.rank = rank === undefined ? '' : String(rank);
+  };
+  const rankWidth = Math.max(120, Math.min(480, K * 40));
+  const rankFigure = tokenRowsFigure({
+    run: r,
+    id: 'lens-rank-figure',
+    png: lens.rankImage.png,
+    alt: `Rank of the actual next token: ${lens.n} tokens down, hidden states 0 to ${K - 1} across`,
+    label: 'Rank of the actual next token at every position and hidden state',
+    rows: lens.n,
+    cols: K,
+    width: rankWidth,
+    axisName: 'hidden state →',
+    ticks: labelIndices(K, rankWidth, 18).map((k) => [k, String(k)]),
+    // Ranks from 1 (the layer's top prediction), as the cell detail above reads them.
+    show: (pos, k) => {
+      const rank = lens.nextRank[k]?.[pos];
+      readoutRank(pos, k, rank !== undefined && rank >= 0 ? rank + 1 : undefined);
+    },
+  });
+  rankFigure.querySelector('img')?.setAttribute('id', 'lens-rank-image');
   holder.replaceChildren(
     h('div', { class: 'lens-layout' }, h('div', { class: 'lens-scroll' }, table), detail),
     h('h2', {}, 'Rank of the actual next token'),
-    rankImg,
+    rankFigure,
+    rankReadout,
   );
   if (lens.rankNote) holder.append(h('p', { class: 'note' }, lens.rankNote));
   holder.dataset.status = 'ready';

@@ -282,6 +282,75 @@ function normChart(r: AttentionRun, norms: number[][], choose: (i: number) => vo
   ];
 }
 
+/** A [tokens × columns] picture: token labels down the side (thinned to one per 13 px), column ticks across,
+ * a cell marker and a hover / Shift+arrow read-out (`show`). Drawn for the hidden-state image and the lens ranks. */
+export interface TokenRowsFigure {
+  run: AttentionRun;
+  png: string;
+  alt: string;
+  /** The plot's accessible name (the keyboard hint is added). */
+  label: string;
+  rows: number;
+  cols: number;
+  width: number;
+  /** [column, text] of each tick across the top. */
+  ticks: Array<[number, string]>;
+  /** Text in the corner above the token labels (what the columns are). */
+  axisName?: string;
+  id?: string;
+  show: (row: number, col: number) => void;
+}
+
+export function tokenRowsFigure(o: TokenRowsFigure): HTMLElement {
+  const { rows, cols, width } = o;
+  // Rows tall enough for a label while they fit in 640 px; else thinner rows and every k-th label.
+  const rowHeight = Math.min(18, 640 / rows);
+  const height = Math.max(16, Math.round(rows * rowHeight));
+  const picture = h('img', { src: `data:image/png;base64,${o.png}`, alt: o.alt, class: 'matrix-img', draggable: 'false', 'data-loaded': 'false' });
+  picture.style.width = `${width}px`;
+  picture.style.height = `${height}px`;
+  picture.addEventListener('load', () => picture.setAttribute('data-loaded', 'true'));
+  const labels = h('div', { class: 'query-labels', 'aria-hidden': 'true' });
+  labels.style.height = `${height}px`;
+  const labelEls = new Map<number, HTMLElement>();
+  for (const i of labelIndices(rows, height, 13)) {
+    const t = o.run.tokens[i];
+    const s = h('span', { class: 'token-label query', 'data-index': i, title: `${i}: ${JSON.stringify(t.text)}` }, tokenLabel(t));
+    s.style.top = `${((i + 0.5) * height) / rows}px`;
+    labels.append(s);
+    labelEls.set(i, s);
+  }
+  const axis = h('div', { class: 'dim-axis', 'aria-hidden': 'true' });
+  axis.style.width = `${width}px`;
+  for (const [d, text] of o.ticks) {
+    const s = h('span', { class: 'dim-tick', 'data-col': d }, text);
+    s.style.left = `${((d + 0.5) * width) / cols}px`;
+    axis.append(s);
+  }
+  const marker = h('div', { class: 'cell-marker', 'aria-hidden': 'true' });
+  marker.style.width = `${Math.max(2, width / cols)}px`;
+  marker.style.height = `${Math.max(2, height / rows)}px`;
+  const plot = h('div', { class: 'matrix-plot', tabindex: 0, role: 'img', 'aria-label': `${o.label}. Shift+arrow keys move the read-out.` }, picture, marker);
+  let cur = { row: -1, col: -1 };
+  const show = (row: number, col: number) => {
+    labelEls.get(cur.row)?.classList.remove('active');
+    labelEls.get(row)?.classList.add('active');
+    cur = { row, col };
+    marker.style.left = `${(col * width) / cols}px`;
+    marker.style.top = `${(row * height) / rows}px`;
+    marker.classList.add('visible');
+    o.show(row, col);
+  };
+  plot.addEventListener('mousemove', (e) => {
+    const rect = picture.getBoundingClientRect();
+    const cell = matrixCellAt((e.clientX - rect.left) / rect.width, (e.clientY - rect.top) / rect.height, rows, cols);
+    if (cell && (cell.row !== cur.row || cell.col !== cur.col)) show(cell.row, cell.col);
+  });
+  onShiftArrows(plot, (dr, dc) => show(Math.max(0, Math.min(rows - 1, Math.max(0, cur.row) + dr)), Math.max(0, Math.min(cols - 1, Math.max(0, cur.col) + dc))));
+  const corner = h('div', { class: 'corner' }, o.axisName ? h('span', { class: 'axis-name' }, o.axisName) : undefined);
+  return h('div', { class: 'hidden-figure', id: o.id }, corner, axis, labels, plot);
+}
+
 // ---- hidden-state image ----
 
 export async function drawHiddenImage(c: HiddenViewContext, box: HTMLElement): Promise<void> {
@@ -296,58 +365,27 @@ export async function drawHiddenImage(c: HiddenViewContext, box: HTMLElement): P
   const rows = img.rows;
   const cols = img.cols;
   const width = Math.max(240, Math.min(900, (document.getElementById('modelvis-root')?.clientWidth ?? 800) - 160));
-  // Rows tall enough for a label while they fit in 640 px; else thinner rows and every k-th label.
-  const rowHeight = Math.min(18, 640 / rows);
-  const height = Math.max(16, Math.round(rows * rowHeight));
-  const picture = h('img', { src: `data:image/png;base64,${img.png}`, alt: `Hidden state ${k}: ${rows} tokens down, ${cols} dimensions across`, class: 'matrix-img', draggable: 'false', 'data-loaded': 'false' });
-  picture.style.width = `${width}px`;
-  picture.style.height = `${height}px`;
-  picture.addEventListener('load', () => picture.setAttribute('data-loaded', 'true'));
-  const labels = h('div', { class: 'query-labels', 'aria-hidden': 'true' });
-  labels.style.height = `${height}px`;
-  const labelEls = new Map<number, HTMLElement>();
-  for (const i of labelIndices(rows, height, 13)) {
-    const t = r.tokens[i];
-    const s = h('span', { class: 'token-label query', 'data-index': i, title: `${i}: ${JSON.stringify(t.text)}` }, tokenLabel(t));
-    s.style.top = `${((i + 0.5) * height) / rows}px`;
-    labels.append(s);
-    labelEls.set(i, s);
-  }
-  const axis = h('div', { class: 'dim-axis', 'aria-hidden': 'true' });
-  axis.style.width = `${width}px`;
-  for (const d of niceTicks(0, cols - 1, 6).filter((d) => d < cols)) {
-    const s = h('span', { class: 'dim-tick' }, String(d));
-    s.style.left = `${((d + 0.5) * width) / cols}px`;
-    axis.append(s);
-  }
-  const marker = h('div', { class: 'cell-marker', 'aria-hidden': 'true' });
-  marker.style.width = `${Math.max(2, width / cols)}px`;
-  marker.style.height = `${Math.max(2, height / rows)}px`;
   const readout = h('p', { id: 'hidden-readout', class: 'readout', 'aria-live': 'polite' }, values ? 'Hover the image (or focus it and use Shift+arrows) to read a value.' : 'Too many numbers to send for a read-out; the picture is the whole hidden state.');
-  const plot = h('div', { class: 'matrix-plot', tabindex: 0, role: 'img', 'aria-label': `Hidden state ${k} as an image. Shift+arrow keys move the read-out.` }, picture, marker);
-  let cur = { row: -1, col: -1 };
-  const show = (row: number, col: number) => {
-    labelEls.get(cur.row)?.classList.remove('active');
-    labelEls.get(row)?.classList.add('active');
-    cur = { row, col };
-    marker.style.left = `${(col * width) / cols}px`;
-    marker.style.top = `${(row * height) / rows}px`;
-    marker.classList.add('visible');
-    const v = values ? values[row * cols + col] : undefined;
-    readout.textContent = `token ${row} “${tokenLabel(r.tokens[row], 30)}” · dimension ${col}: ${v === undefined ? 'n/a' : formatNumber(v)}`;
-    readout.dataset.row = String(row);
-    readout.dataset.col = String(col);
-    readout.dataset.value = v === undefined ? '' : String(v);
-  };
-  plot.addEventListener('mousemove', (e) => {
-    const rect = picture.getBoundingClientRect();
-    const cell = matrixCellAt((e.clientX - rect.left) / rect.width, (e.clientY - rect.top) / rect.height, rows, cols);
-    if (cell && (cell.row !== cur.row || cell.col !== cur.col)) show(cell.row, cell.col);
+  const figure = tokenRowsFigure({
+    run: r,
+    png: img.png,
+    alt: `Hidden state ${k}: ${rows} tokens down, ${cols} dimensions across`,
+    label: `Hidden state ${k} as an image`,
+    rows,
+    cols,
+    width,
+    ticks: niceTicks(0, cols - 1, 6).filter((d) => d < cols).map((d) => [d, String(d)]),
+    show: (row, col) => {
+      const v = values ? values[row * cols + col] : undefined;
+      readout.textContent = `token ${row} “${tokenLabel(r.tokens[row], 30)}” · dimension ${col}: ${v === undefined ? 'n/a' : formatNumber(v)}`;
+      readout.dataset.row = String(row);
+      readout.dataset.col = String(col);
+      readout.dataset.value = v === undefined ? '' : String(v);
+    },
   });
-  onShiftArrows(plot, (dr, dc) => show(Math.max(0, Math.min(rows - 1, Math.max(0, cur.row) + dr)), Math.max(0, Math.min(cols - 1, Math.max(0, cur.col) + dc))));
   holder.replaceChildren(
     h('p', { class: 'note' }, `${hiddenLayerName(k, r.model.layers)}: ${rows} tokens × ${cols} dimensions; blue negative, white 0, red positive, ±${formatNumber(img.limit)}.${img.note ? ` ${img.note}.` : ''}`),
-    h('div', { class: 'hidden-figure' }, h('div', {}), axis, labels, plot),
+    figure,
     readout,
   );
   holder.dataset.status = 'ready';

@@ -41,12 +41,13 @@ public sealed class HiddenHandlers : IHandlerFamily
             var tokenizer = run.Loaded.Tokenizer;
             string Text(int id) => tokenizer?.IdToToken(id) is { } t ? tokenizer.Readable(t) : id.ToString();
             var top = lens.Top.Select(layer => layer.Select(pos => pos.Select(tp => new LensEntry(tp.Id, Text(tp.Id), tp.Prob)).ToArray()).ToArray()).ToArray();
-            // Ecco's rankings view: log rank of the actual next token, layers down, positions across.
+            // Ecco's rankings view: log rank of the actual next token, positions down, hidden states across (as
+            // the lens grid and the hidden-state image lay them out, so the panel labels tokens down the side).
             int n = run.N, K = lens.Layers;
-            var ranks = new float[K * n];
-            for (int k = 0; k < K; k++)
-                for (int i = 0; i < n; i++) ranks[k * n + i] = lens.NextTokenRank[k][i] < 0 ? 0 : MathF.Log10(1 + lens.NextTokenRank[k][i]);
-            var image = AttentionViews.Image(ranks, K, n, 1024, "magma");
+            var ranks = new float[n * K];
+            for (int i = 0; i < n; i++)
+                for (int k = 0; k < K; k++) ranks[i * K + k] = lens.NextTokenRank[k][i] < 0 ? 0 : MathF.Log10(1 + lens.NextTokenRank[k][i]);
+            var image = AttentionViews.Image(ranks, n, K, 1024, "magma");
             return new LensResult(K, n, top, lens.NextTokenRank, lens.NextTokenProb, image,
                 "log₁₀(1 + rank) of the token that actually comes next; dark = the layer already predicts it");
         });
