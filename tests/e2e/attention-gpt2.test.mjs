@@ -156,8 +156,7 @@ test('tiny BERT: bidirectional, weights above the diagonal', async () => {
     const row = s.treeRow('Models', 'tiny-bert');
     await row.waitFor({ state: 'visible', timeout: TIMEOUTS.host });
     await row.click({ button: 'right' });
-    const item = s.page.locator('.monaco-menu .action-item', { has: s.page.locator('.action-label', { hasText: 'Use for Visualization' }) }).first();
-    await item.click();
+    await s.chooseMenuItem('Use for Visualization');
     await waitFor(async () => /in use/.test(await row.innerText()), { timeout: TIMEOUTS.host, message: 'tiny-bert in use' });
 
     const frame = await visualize();

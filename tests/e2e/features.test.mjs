@@ -50,7 +50,7 @@ test('right-click a PNG → Show CNN Feature Maps → prediction, layer grids, k
         await page.keyboard.press('Escape');
       }
     }
-    await item.click();
+    await s.chooseMenuItem('Show CNN Feature Maps');
 
     // The model quick pick: lenet.onnx found in the workspace.
     const pick = page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: 'lenet.onnx' }) }).first();

@@ -284,10 +284,27 @@ export class Session {
     const page = this.page;
     const b = box || (await this.selectionBox());
     await page.mouse.click((b.x1 + b.x2) / 2, b.y, { button: 'right' });
+    await this.chooseMenuItem(label);
+  }
+
+  /** Clicks the item `label` of the context menu that is open (or opening) and waits for the menu to close. */
+  async chooseMenuItem(label) {
+    const page = this.page;
     const item = page.locator('.monaco-menu .action-item', { has: page.locator('.action-label', { hasText: label }) }).first();
     await item.waitFor({ state: 'visible' });
-    await item.click();
-    await page.locator('.monaco-menu').first().waitFor({ state: 'hidden' });
+    // A click that lands while the menu is still settling (it ignores the release of the right-click that
+    // opened it) is swallowed and the menu stays open; a taken click always closes it, so clicking again
+    // while the item is still there never runs the command twice.
+    const menu = page.locator('.monaco-menu').first();
+    for (let attempt = 1; ; attempt++) {
+      await item.click();
+      try {
+        await menu.waitFor({ state: 'hidden', timeout: 5000 });
+        return;
+      } catch (e) {
+        if (attempt === 3 || !(await item.isVisible())) throw e;
+      }
+    }
   }
 
   async selectionBox() {
