@@ -220,3 +220,11 @@ public class KernelTests
         Assert.Throws<ArgumentException>(() => new Rotary(64, 10000, 4096, new RopeScaling("longrope")));
     }
 }
+
+/// <summary>
+/// MatMul.Path is global: while these tests switch it, a forward pass in another class would mix paths and
+/// differ in the last bits from one run alone, which breaks the exact-equality tests. So this collection runs
+/// by itself, after the parallel ones.
+/// </summary>
+[CollectionDefinition("kernel path", DisableParallelization = true)]
+public sealed class KernelPathCollection;
