@@ -5,10 +5,9 @@
 // and the weights (`capture`): GPT-2's read-out above the diagonal is exactly 0, BERT's is not.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launch, fixturesDir, makeTempDir, repoRoot, TIMEOUTS, waitFor } from './harness.mjs';
+import { launch, fixturesDir, makeTempDir, modelvisCli, TIMEOUTS, waitFor, waitForLayers } from './harness.mjs';
 import { readF32 } from './lib/safetensors.mjs';
 
 const sentence = 'Lily went to the park with her mom.';
@@ -24,17 +23,12 @@ function withStoriesTokenizer(dir, name) {
   return out;
 }
 
-function cli(...args) {
-  const r = spawnSync('npm', ['run', '--silent', 'modelvis', '--', ...args], { cwd: repoRoot, encoding: 'utf8' });
-  assert.equal(r.status, 0, `modelvis ${args[0]} failed: ${r.stderr}`);
-  return r.stdout;
-}
 
 /** What the CLI computes for the sentence: ids and attentions.{l} as [heads, n, n]. */
 function reference(model) {
-  const { ids } = JSON.parse(cli('tokenize', '--model', model, '--text', sentence, '--json'));
+  const { ids } = JSON.parse(modelvisCli('tokenize', '--model', model, '--text', sentence, '--json'));
   const file = join(scratch, `${model.split('/').pop()}.safetensors`);
-  cli('capture', '--model', model, '--text', sentence, '--what', 'attentions', '--out', file);
+  modelvisCli('capture', '--model', model, '--text', sentence, '--what', 'attentions', '--out', file);
   const n = ids.length;
   const weight = (l, hd, q, k) => readF32(file, `attentions.${l}`).values[(hd * n + q) * n + k];
   return { ids, n, weight };
@@ -97,7 +91,7 @@ test('tiny GPT-2: tokens as the CLI reads them, causal heatmap, layers and heads
     assert.ok(labels.includes('Lily') && labels.includes('<s>'), `readable labels: ${JSON.stringify(labels)}`);
 
     // Layer 1, head 2 (both layers streamed in by now), then the causal triangle in the data shown.
-    await waitFor(async () => (await frame.locator('#attention-controls').getAttribute('data-layers-done')) === '2', { timeout: TIMEOUTS.host, message: 'both layers done' });
+    await waitForLayers(frame, 2);
     await frame.locator('#layer-select').selectOption('1');
     await frame.locator('#head-select').selectOption('2');
     await frame.locator('#attention-heatmap[data-layer="1"][data-head="2"][data-status="ready"] img[data-loaded="true"]').waitFor();
@@ -164,7 +158,7 @@ test('tiny BERT: bidirectional, weights above the diagonal', async () => {
     await waitFor(async () => /bert \(bidirectional\)/.test(await meta.innerText()), { timeout: TIMEOUTS.host, message: 'the BERT run in the panel' });
     await frame.locator('#attention-heatmap[data-status="ready"] img[data-loaded="true"]').waitFor();
     assert.deepEqual(await labelIds(frame), ref.ids);
-    await waitFor(async () => (await frame.locator('#attention-controls').getAttribute('data-layers-done')) === '2', { timeout: TIMEOUTS.host, message: 'both layers done' });
+    await waitForLayers(frame, 2);
     await frame.locator('#layer-select').selectOption('1');
     await frame.locator('#head-select').selectOption('0');
     await frame.locator('#attention-heatmap[data-layer="1"][data-head="0"][data-status="ready"] img[data-loaded="true"]').waitFor();

@@ -3,7 +3,7 @@
 // rollout, the editor decorations and hover, clearing with Escape; screenshots in dark and light.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, makeSampleWorkspace, TIMEOUTS, waitFor } from './harness.mjs';
+import { launch, makeSampleWorkspace, TIMEOUTS, waitFor, waitForLayers } from './harness.mjs';
 
 let s;
 
@@ -47,7 +47,7 @@ test('attention panel: tokens, layers and heads, model view, head view, rollout,
     await waitFor(async () => /query \d+ .* key \d+ .*: [\d.e-]+$/.test(await frame.locator('#heatmap-figure-readout').innerText()), { message: 'heatmap read-out' });
 
     // Layer and head: dropdowns (layers stream in; all 5 are done by now).
-    await waitFor(async () => (await frame.locator('#attention-controls').getAttribute('data-layers-done')) === '5', { timeout: TIMEOUTS.host, message: 'all layers done' });
+    await waitForLayers(frame, 5);
     await frame.locator('#layer-select').selectOption('3');
     await frame.locator('#head-select').selectOption('5');
     await frame.locator('#attention-heatmap[data-layer="3"][data-head="5"][data-status="ready"]').waitFor();

@@ -7,9 +7,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launch, screenshotsDir, TIMEOUTS, waitFor } from './harness.mjs';
+import { launch, TIMEOUTS, waitFor, waitForLayers } from './harness.mjs';
 
 /** Training takes about 3 minutes on 2 idle cores; a loaded CI machine may need twice that. */
 const TRAINING_TIMEOUT = 10 * 60_000;
@@ -62,32 +62,11 @@ async function exportMatrix(frame, layer, head) {
   await frame.locator('#layer-select').selectOption(String(layer));
   await frame.locator('#head-select').selectOption(String(head));
   await frame.locator(`#attention-heatmap[data-layer="${layer}"][data-head="${head}"][data-status="ready"]`).waitFor({ timeout: TIMEOUTS.host });
-  await frame.locator('#save-json').click();
-  const input = s.page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
-  const path = await waitFor(async () => {
-    const v = await input.inputValue();
-    return v.endsWith('.json') ? v : null;
-  }, { message: 'save dialog proposes a .json file' });
-  await s.page.keyboard.press('Enter');
-  const file = join(s.workspaceInfo.dir, path.split('/').pop());
-  const text = await waitFor(() => {
-    if (!existsSync(file)) return null;
-    const t = readFileSync(file, 'utf8');
-    try { JSON.parse(t); return t; } catch { return null; }
-  }, { timeout: TIMEOUTS.action, message: `${file} written` });
-  rmSync(file);
+  const text = (await s.saveFromPanel(frame, '#save-json', 'json')).toString('utf8');
   const json = JSON.parse(text);
   assert.equal(json.layer, layer);
   assert.equal(json.head, head);
   return json;
-}
-
-/** A screenshot of the window, and one of the attention panel alone. */
-async function shots(name) {
-  mkdirSync(screenshotsDir, { recursive: true });
-  await s.page.locator('iframe.webview.ready').last().screenshot({ path: join(screenshotsDir, `${name}-panel.png`), animations: 'disabled' });
-  return s.screenshot(name);
 }
 
 test('first run: the built-in model trains with progress and a loss curve, then shows its induction and previous-token heads', async () => {
@@ -143,7 +122,7 @@ test('first run: the built-in model trains with progress and a loss curve, then 
     assert.ok(training.evalLoss < training.unigramEntropy, 'the model beats the no-context baseline on held-out text');
     assert.match(await frame.locator('#attention-title').innerText(), /llama-v3-seed1/);
     assert.match(await frame.locator('#run-meta').innerText(), new RegExp(`tokens · ${LAYERS} layers × ${HEADS} heads`));
-    await waitFor(async () => (await frame.locator('#attention-controls').getAttribute('data-layers-done')) === String(LAYERS), { timeout: TIMEOUTS.host, message: 'all layers done' });
+    await waitForLayers(frame, LAYERS);
 
     // ---- Tokens: the built-in tokenizer's own, as the CLI reads the trained folder.
     const tok = JSON.parse(cli('tokenize', '--model', folder, '--text', selected, '--json'));
@@ -230,18 +209,18 @@ test('first run: the built-in model trains with progress and a loss curve, then 
     await waitFor(async () => (await readout.getAttribute('data-query')) === String(q) && (await readout.getAttribute('data-key')) === String(k) && !!(await readout.getAttribute('data-weight')), { message: `read-out at query ${q}, key ${k}` });
     const weight = Number(await readout.getAttribute('data-weight'));
     assert.ok(Math.abs(weight - A[1][ih][q][k]) < 1e-3, `read-out ${weight} = exported ${A[1][ih][q][k]}`);
-    await shots('builtin-induction-dark');
+    await s.panelScreenshot('builtin-induction-dark');
 
     await s.runCommand('Preferences: Toggle between Light/Dark Themes');
     await waitFor(async () => (await s.page.locator('.monaco-workbench.vs').count()) > 0, { timeout: TIMEOUTS.action, message: 'light theme' });
     await frame.locator(`#attention-heatmap[data-layer="1"][data-head="${ih}"][data-status="ready"]`).waitFor();
     await s.page.mouse.move(ib.x + ib.width * ((k + 0.5) / n), ib.y + ib.height * ((q + 0.5) / n));
-    await shots('builtin-induction-light');
+    await s.panelScreenshot('builtin-induction-light');
 
     // The previous-token head too, for the record.
     await frame.locator('#layer-select').selectOption('0');
     await frame.locator('#head-select').selectOption(String(ph));
     await frame.locator(`#attention-heatmap[data-layer="0"][data-head="${ph}"][data-status="ready"] img[data-loaded="true"]`).waitFor({ timeout: TIMEOUTS.host });
-    await shots('builtin-previous-light');
+    await s.panelScreenshot('builtin-previous-light');
   });
 });

@@ -95,6 +95,18 @@ export async function waitFor(check, { timeout = TIMEOUTS.action, interval = 200
  *  - workspace(dir): fills the workspace folder and returns anything the test wants (default: sample workspace).
  *  - settings(ws): user settings added to QUIET_SETTINGS.
  */
+/** The project's CLI (`npm run modelvis -- …`) from the checkout; its stdout (up to 64 MB: a lens over a whole vocabulary is a few). */
+export function modelvisCli(...args) {
+  const r = spawnSync('npm', ['run', '--silent', 'modelvis', '--', ...args], { cwd: repoRoot, encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`modelvis ${args[0]} failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Waits until the attention panel in `frame` reports `layers` layers streamed in. */
+export function waitForLayers(frame, layers) {
+  return waitFor(async () => (await frame.locator('#attention-controls').getAttribute('data-layers-done')) === String(layers), { timeout: TIMEOUTS.host, message: `${layers} layers done` });
+}
+
 export async function launch(options = {}) {
   checkInstalled();
   const name = options.name || 'session';
@@ -407,6 +419,42 @@ export class Session {
     const path = join(screenshotsDir, `${name}.png`);
     await this.page.screenshot({ path, animations: 'disabled', caret: 'hide' });
     return path;
+  }
+
+  /** A screenshot of the newest webview panel alone (`<name>-panel.png`), beside the whole window's. */
+  async panelScreenshot(name) {
+    mkdirSync(screenshotsDir, { recursive: true });
+    await this.page.locator('iframe.webview.ready').last().screenshot({ path: join(screenshotsDir, `${name}-panel.png`), animations: 'disabled' });
+    return this.screenshot(name);
+  }
+
+  /**
+   * Clicks a save button (`button`, a selector in the webview `frame`), accepts VS Code's save dialog at its
+   * default path and returns the bytes written once complete (a .json file: once it parses). The file is
+   * removed, so saving the same view again asks no "replace?".
+   */
+  async saveFromPanel(frame, button, ext) {
+    await frame.locator(button).click();
+    const input = this.page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible' });
+    const path = await waitFor(async () => {
+      const v = await input.inputValue();
+      return v.endsWith(`.${ext}`) ? v : null;
+    }, { message: `save dialog proposes a .${ext} file` });
+    await this.page.keyboard.press('Enter');
+    const file = join(this.workspaceInfo.dir, path.split('/').pop());
+    const complete = (bytes) => {
+      if (bytes.length === 0) return false;
+      if (ext !== 'json') return true;
+      try { JSON.parse(bytes.toString('utf8')); return true; } catch { return false; }
+    };
+    const bytes = await waitFor(() => {
+      if (!existsSync(file)) return null;
+      const b = readFileSync(file);
+      return complete(b) ? b : null;
+    }, { timeout: TIMEOUTS.action, message: `${file} written` });
+    rmSync(file);
+    return bytes;
   }
 
   /**

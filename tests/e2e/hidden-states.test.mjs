@@ -5,21 +5,14 @@
 // `capture`, Save JSON / Save PNG through VS Code's save dialog; screenshots in dark and light.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launch, makeSampleWorkspace, makeTempDir, repoRoot, screenshotsDir, TIMEOUTS, waitFor } from './harness.mjs';
+import { launch, makeSampleWorkspace, makeTempDir, modelvisCli, screenshotsDir, TIMEOUTS, waitFor, waitForLayers } from './harness.mjs';
 import { readF32 } from './lib/safetensors.mjs';
 
 let s;
 let scratch;
 
-function cli(...args) {
-  // (The lens over the whole vocabulary prints a few MB: more than spawnSync's 1 MB default.)
-  const r = spawnSync('npm', ['run', '--silent', 'modelvis', '--', ...args], { cwd: repoRoot, encoding: 'utf8', maxBuffer: 64 << 20 });
-  assert.equal(r.status, 0, `modelvis ${args[0]} failed: ${r.stderr}`);
-  return r.stdout;
-}
 
 before(async () => {
   scratch = makeTempDir('mv-hidden-ref-');
@@ -34,32 +27,6 @@ after(async () => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-/** A screenshot of the attention panel alone (the webview), beside the whole-window one. */
-async function panelShot(name) {
-  mkdirSync(screenshotsDir, { recursive: true });
-  await s.page.locator('iframe.webview.ready').last().screenshot({ path: join(screenshotsDir, `${name}-panel.png`), animations: 'disabled' });
-  await s.screenshot(name);
-}
-
-/**
- * Clicks a save button in the panel, accepts VS Code's save dialog at its default path and returns
- * the bytes written (the file is removed, so saving the same view again asks no "replace?").
- */
-async function saveFromPanel(frame, button, ext) {
-  await frame.locator(button).click();
-  const input = s.page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
-  const path = await waitFor(async () => {
-    const v = await input.inputValue();
-    return v.endsWith(`.${ext}`) ? v : null;
-  }, { message: `save dialog proposes a .${ext} file` });
-  await s.page.keyboard.press('Enter');
-  const file = join(s.workspaceInfo.dir, path.split('/').pop());
-  const bytes = await waitFor(() => (existsSync(file) && readFileSync(file).length > 0 ? readFileSync(file) : null), { timeout: TIMEOUTS.action, message: `${file} written` });
-  rmSync(file);
-  return bytes;
-}
-
 test('hidden-state tabs: lens and neurons match the CLI, a neuron painted in the editor, NMF, geometry, hidden image, export', async () => {
   await s.guard('hidden-state tabs', async () => {
     const { pythonName, sentence } = s.workspaceInfo;
@@ -69,10 +36,10 @@ test('hidden-state tabs: lens and neurons match the CLI, a neuron painted in the
     await s.rightClickMenu('Visualize Attention', box);
     const frame = await s.webview('#attention-heatmap img[data-loaded="true"]', { timeout: TIMEOUTS.host });
     const n = Number(await frame.locator('#run-meta').getAttribute('data-n'));
-    await waitFor(async () => (await frame.locator('#attention-controls').getAttribute('data-layers-done')) === '5', { timeout: TIMEOUTS.host, message: 'all layers done' });
+    await waitForLayers(frame, 5);
 
     // ---- Logit lens: every cell's top-1 token is the CLI's.
-    const lens = JSON.parse(cli('lens', '--model', model, '--text', sentence, '--top', '1', '--json'));
+    const lens = JSON.parse(modelvisCli('lens', '--model', model, '--text', sentence, '--top', '1', '--json'));
     assert.equal(lens.ids.length, n, 'the panel and the CLI read the same tokens');
     await frame.locator('#view-tabs button[data-view=lens]').click();
     await frame.locator('#lens[data-status="ready"] .lens-cell').first().waitFor({ timeout: TIMEOUTS.host });
@@ -92,7 +59,7 @@ test('hidden-state tabs: lens and neurons match the CLI, a neuron painted in the
     assert.ok(cornerBox.x + cornerBox.width <= firstTick.x, `corner name ${JSON.stringify(cornerBox)} left of tick 0 ${JSON.stringify(firstTick)}`);
     // Hover read-out = the rank from the CLI's lens over the whole vocabulary (512 tokens): where the next
     // token stands in hidden state k's ranking at that position, from 1.
-    const full = JSON.parse(cli('lens', '--model', model, '--text', sentence, '--top', '512', '--json'));
+    const full = JSON.parse(modelvisCli('lens', '--model', model, '--text', sentence, '--top', '512', '--json'));
     // Hovered through the locator, which scrolls the picture into view each time (the page below it changes height).
     const rankImg = rankFig.locator('.matrix-plot img');
     const rb = await rankImg.boundingBox();
@@ -108,16 +75,16 @@ test('hidden-state tabs: lens and neurons match the CLI, a neuron painted in the
     await rankImg.hover({ position: { x: rb.width / (2 * K), y: rb.height - rb.height / (2 * n) } });
     await frame.locator(`#lens-rank-readout[data-row="${n - 1}"][data-col="0"]`).waitFor();
     assert.match(await frame.locator('#lens-rank-readout').innerText(), /= no next token$/);
-    await panelShot('hidden-lens-dark');
+    await s.panelScreenshot('hidden-lens-dark');
     // Export: the numbers are the CLI's, the picture is the grid and the rank image as shown.
-    const lensJson = JSON.parse(await saveFromPanel(frame, '#save-json', 'json'));
+    const lensJson = JSON.parse(await s.saveFromPanel(frame, '#save-json', 'json'));
     assert.equal(lensJson.view, 'logit-lens');
     assert.deepEqual(lensJson.layers.map((l) => l.map((p) => p[0].id)), lens.layers.map((l) => l.map((p) => p[0].id)));
     assert.equal(lensJson.nextRank[lens.layers.length - 1][n - 1], -1, 'no next token after the last');
-    writeFileSync(join(screenshotsDir, 'hidden-lens-dark-export.png'), await saveFromPanel(frame, '#save-png', 'png'));
+    writeFileSync(join(screenshotsDir, 'hidden-lens-dark-export.png'), await s.saveFromPanel(frame, '#save-png', 'png'));
 
     // ---- Neurons of layer 1: the CLI's top 20, in order; the first painted in the editor.
-    const neurons = JSON.parse(cli('neurons', '--model', model, '--text', sentence, '--layer', '1', '--top', '20', '--json'));
+    const neurons = JSON.parse(modelvisCli('neurons', '--model', model, '--text', sentence, '--layer', '1', '--top', '20', '--json'));
     await frame.locator('#view-tabs button[data-view=neurons]').click();
     await frame.locator('#neurons[data-status="ready"]').waitFor({ timeout: TIMEOUTS.host });
     await frame.locator('#neuron-layer').selectOption('1');
@@ -150,8 +117,8 @@ test('hidden-state tabs: lens and neurons match the CLI, a neuron painted in the
     const charWidth = (wb.x2 - wb.x1) / word.length;
     assert.ok(Math.abs(strongest.x2 - wb.x2) < charWidth / 2 && Math.abs(strongest.x2 - strongest.x1 - peak.length * charWidth) < charWidth / 2,
       `strongest decoration ${JSON.stringify(strongest)} covers “${peak}” at the end of “${word}” ${JSON.stringify(wb)}`);
-    await panelShot('hidden-neurons-editor-dark');
-    const neuronsJson = JSON.parse(await saveFromPanel(frame, '#save-json', 'json'));
+    await s.panelScreenshot('hidden-neurons-editor-dark');
+    const neuronsJson = JSON.parse(await s.saveFromPanel(frame, '#save-json', 'json'));
     assert.deepEqual(neuronsJson.top.map((x) => x.neuron), listed);
     assert.equal(neuronsJson.painted.neuron, top.neuron);
     neuronsJson.painted.activations.forEach((a, i) => assert.ok(Math.abs(a - top.activations[i]) < 1e-5, `activation ${i}: ${a} vs CLI ${top.activations[i]}`));
@@ -173,13 +140,13 @@ test('hidden-state tabs: lens and neurons match the CLI, a neuron painted in the
     await frame.locator('#nmf-legend .nmf-component[data-component="1"]').click();
     await frame.locator('#nmf-tokens[data-focus="1"]').waitFor();
     assert.ok((await frame.locator('#nmf-tokens .nmf-token').evaluateAll((els) => els.every((e) => e.dataset.component === '1'))), 'one component alone');
-    await panelShot('hidden-nmf-dark');
-    const nmfJson = JSON.parse(await saveFromPanel(frame, '#save-json', 'json'));
+    await s.panelScreenshot('hidden-nmf-dark');
+    const nmfJson = JSON.parse(await s.saveFromPanel(frame, '#save-json', 'json'));
     assert.equal(nmfJson.view, 'nmf');
     assert.equal(nmfJson.tokenWeights.length, 2);
     assert.equal(nmfJson.tokenWeights[0].length, n);
     assert.deepEqual(nmfJson.dominant.map((d) => d.component), colouring.map(([c]) => c), 'the colours are the exported factorisation\'s');
-    writeFileSync(join(screenshotsDir, 'hidden-nmf-dark-export.png'), await saveFromPanel(frame, '#save-png', 'png'));
+    writeFileSync(join(screenshotsDir, 'hidden-nmf-dark-export.png'), await s.saveFromPanel(frame, '#save-png', 'png'));
 
     // ---- Geometry: a PCA point per token, the similarity diagonal is 1, trajectories, norms.
     await frame.locator('#view-tabs button[data-view=geometry]').click();
@@ -200,10 +167,10 @@ test('hidden-state tabs: lens and neurons match the CLI, a neuron painted in the
     await frame.locator('#pca-chart .pca-point[data-index="3"]').click();
     await frame.locator('#pca-trajectory[data-token="3"]').waitFor();
     assert.equal(await frame.locator('#trajectory-token').inputValue(), '3');
-    await panelShot('hidden-geometry-dark');
+    await s.panelScreenshot('hidden-geometry-dark');
 
     // Save JSON: the view's numbers through VS Code's save dialog.
-    const geometryJson = JSON.parse(await saveFromPanel(frame, '#save-json', 'json'));
+    const geometryJson = JSON.parse(await s.saveFromPanel(frame, '#save-json', 'json'));
     assert.equal(geometryJson.view, 'geometry');
     assert.equal(geometryJson.layer, 4);
     assert.equal(geometryJson.pca.length, 6);
@@ -211,14 +178,14 @@ test('hidden-state tabs: lens and neurons match the CLI, a neuron painted in the
     assert.equal(geometryJson.similarity.length, n);
     for (let i = 0; i < n; i++) assert.ok(Math.abs(geometryJson.similarity[i][i] - 1) < 1e-5, 'diagonal 1');
     // Save PNG: the view as drawn (kept beside the screenshots: it shows the whole view, not the panel's window).
-    const png = await saveFromPanel(frame, '#save-png', 'png');
+    const png = await s.saveFromPanel(frame, '#save-png', 'png');
     assert.deepEqual([...png.subarray(1, 4)], [...Buffer.from('PNG')]);
     assert.ok(png.readUInt32BE(16) > 300 && png.readUInt32BE(20) > 600, 'a picture of the whole view');
     writeFileSync(join(screenshotsDir, 'hidden-geometry-dark-export.png'), png);
 
     // ---- Hidden-state image: (token, dimension) read-out equals the CLI's capture of hidden_states.4.
     const captured = join(scratch, 'hidden.safetensors');
-    cli('capture', '--model', model, '--text', sentence, '--what', 'hidden_states', '--out', captured);
+    modelvisCli('capture', '--model', model, '--text', sentence, '--what', 'hidden_states', '--out', captured);
     const h4 = readF32(captured, 'hidden_states.4');
     const width = h4.values.length / n;
     await frame.locator('#view-tabs button[data-view=hidden]').click();
@@ -232,24 +199,24 @@ test('hidden-state tabs: lens and neurons match the CLI, a neuron painted in the
       const v = Number(await readout.getAttribute('data-value'));
       assert.ok(Math.abs(v - h4.values[row * width + col]) < 1e-5, `h4[${row}, ${col}] = ${v}, CLI ${h4.values[row * width + col]}`);
     }
-    const hiddenJson = JSON.parse(await saveFromPanel(frame, '#save-json', 'json'));
+    const hiddenJson = JSON.parse(await s.saveFromPanel(frame, '#save-json', 'json'));
     assert.equal(hiddenJson.view, 'hidden-image');
     assert.equal(hiddenJson.values.length, n);
     assert.ok(Math.abs(hiddenJson.values[5][17] - h4.values[5 * width + 17]) < 1e-4);
-    await panelShot('hidden-image-dark');
+    await s.panelScreenshot('hidden-image-dark');
 
     // ---- Light theme: the same tabs.
     await s.runCommand('Preferences: Toggle between Light/Dark Themes');
     await waitFor(async () => (await s.page.locator('.monaco-workbench.vs').count()) > 0, { timeout: TIMEOUTS.action, message: 'light theme' });
     await frame.locator('#hidden-image[data-status="ready"] img[data-loaded="true"]').waitFor();
-    await panelShot('hidden-image-light');
+    await s.panelScreenshot('hidden-image-light');
     await frame.locator('#view-tabs button[data-view=geometry]').click();
     await frame.locator('#geometry[data-status="ready"] #similarity[data-status="ready"] img[data-loaded="true"]').waitFor({ timeout: TIMEOUTS.host });
-    await panelShot('hidden-geometry-light');
-    writeFileSync(join(screenshotsDir, 'hidden-geometry-light-export.png'), await saveFromPanel(frame, '#save-png', 'png'));
+    await s.panelScreenshot('hidden-geometry-light');
+    writeFileSync(join(screenshotsDir, 'hidden-geometry-light-export.png'), await s.saveFromPanel(frame, '#save-png', 'png'));
     await frame.locator('#view-tabs button[data-view=nmf]').click();
     await frame.locator('#nmf[data-status="ready"]').waitFor({ timeout: TIMEOUTS.host });
-    await panelShot('hidden-nmf-light');
+    await s.panelScreenshot('hidden-nmf-light');
     // Keyboard: the tabs move with the arrow keys (Geometry is left of Hidden image).
     await frame.locator('#tab-nmf').focus();
     await s.page.keyboard.press('ArrowRight');
@@ -257,6 +224,6 @@ test('hidden-state tabs: lens and neurons match the CLI, a neuron painted in the
     await frame.locator('#geometry[data-status="ready"]').waitFor({ timeout: TIMEOUTS.host });
     await frame.locator('#view-tabs button[data-view=lens]').click();
     await frame.locator('#lens[data-status="ready"]').waitFor({ timeout: TIMEOUTS.host });
-    await panelShot('hidden-lens-light');
+    await s.panelScreenshot('hidden-lens-light');
   });
 });
