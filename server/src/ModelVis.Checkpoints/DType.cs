@@ -46,6 +46,9 @@ public static class DTypes
     /// <summary>Whether the engine can widen this type to float32 for display and compute.</summary>
     public static bool IsReadableAsFloat(this DType t) => t is DType.F32 or DType.F16 or DType.BF16 or DType.F64;
 
+    /// <summary>The types <see cref="IsReadableAsFloat"/> accepts, for messages.</summary>
+    public static string ReadableList => string.Join(", ", Enum.GetValues<DType>().Where(IsReadableAsFloat).Select(Name));
+
     public static bool TryParse(string name, out DType type)
     {
         switch (name)

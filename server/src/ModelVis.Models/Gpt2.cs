@@ -18,8 +18,8 @@ public sealed class Gpt2 : LanguageModel
     sealed record Block(LayerNormWeights Ln1, Linear Attn, Linear AttnProj, LayerNormWeights Ln2, Linear Fc, Linear FcProj);
 
     /// <summary>The token embedding, packed as the head's B = wteᵀ [d, vocab]; a lookup reads one column.</summary>
-    readonly PackedMatrix _wteT;
-    readonly PackedMatrix? _lmHead;
+    readonly WeightMatrix _wteT;
+    readonly WeightMatrix? _lmHead;
     readonly float[] _wpe;
     readonly Block[] _blocks;
     readonly LayerNormWeights _lnF;

@@ -211,5 +211,15 @@ public abstract class LanguageModel : IDisposable
 
     protected static float[] Scratch(long count) => GC.AllocateUninitializedArray<float>(checked((int)count));
 
-    public virtual void Dispose() => GC.SuppressFinalize(this);
+    readonly List<IDisposable> _owned = [];
+
+    /// <summary>Something the weights read from while the model lives (the open checkpoint); closed with the model.</summary>
+    internal void Own(IDisposable resource) => _owned.Add(resource);
+
+    public virtual void Dispose()
+    {
+        foreach (var r in _owned) r.Dispose();
+        _owned.Clear();
+        GC.SuppressFinalize(this);
+    }
 }

@@ -19,9 +19,9 @@ public sealed class Llama : LanguageModel
 {
     sealed record Layer(float[] InputNorm, Linear Qkv, Linear O, float[] PostNorm, Linear GateUp, Linear Down);
 
-    /// <summary>Untied models keep the embedding as rows for lookup; tied ones look up columns of the packed head.</summary>
-    readonly float[]? _embedRows;
-    readonly PackedMatrix _lmHead;
+    /// <summary>Untied models look tokens up in their own embedding table; tied ones in the head's columns.</summary>
+    readonly WeightMatrix _embedding;
+    readonly WeightMatrix _lmHead;
     readonly Layer[] _layers;
     readonly float[] _norm;
     readonly Rotary _rotary;
@@ -34,10 +34,10 @@ public sealed class Llama : LanguageModel
         int d = config.Hidden, I = config.Intermediate, V = config.Vocab;
         w.Prefix = w.FindPrefix("embed_tokens.weight", "model.", "") ?? "model.";
         bool tied = config.TieWordEmbeddings || !w.HasExact("lm_head.weight");
-        if (tied) _lmHead = w.LinearWeight("embed_tokens.weight", V, d);
+        if (tied) _embedding = _lmHead = w.LinearWeight("embed_tokens.weight", V, d);
         else
         {
-            _embedRows = w.Floats("embed_tokens.weight", V, d);
+            _embedding = w.EmbeddingRows("embed_tokens.weight", V, d);
             var prefix = w.Prefix;
             w.Prefix = "";
             _lmHead = w.LinearWeight("lm_head.weight", V, d);
@@ -74,12 +74,7 @@ public sealed class Llama : LanguageModel
     {
         int n = seq.N, d = Config.Hidden;
         var h = Scratch((long)n * d);
-        for (int i = 0; i < n; i++)
-        {
-            int id = seq.Input.Ids[i];
-            if (_embedRows is not null) _embedRows.AsSpan(id * d, d).CopyTo(h.AsSpan(i * d, d));
-            else _lmHead.CopyColumn(id, h.AsSpan(i * d, d));
-        }
+        for (int i = 0; i < n; i++) _embedding.CopyColumn(seq.Input.Ids[i], h.AsSpan(i * d, d));
         return h;
     }
 

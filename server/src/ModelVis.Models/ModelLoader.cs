@@ -2,7 +2,7 @@ using ModelVis.Checkpoints;
 
 namespace ModelVis.Models;
 
-/// <summary>Opens a Hugging Face model folder (config.json + weights in any format CheckpointLoader reads).</summary>
+/// <summary>Opens a Hugging Face model folder (config.json + weights in any format CheckpointLoader reads), or a GGUF file.</summary>
 public static class ModelLoader
 {
     /// <summary>
@@ -12,16 +12,32 @@ public static class ModelLoader
     /// </summary>
     public static LanguageModel Load(string dir)
     {
+        if (GgufModel.IsGguf(dir)) return GgufModel.Load(dir);
         if (File.Exists(dir) && Path.GetFileName(dir) == "config.json") dir = Path.GetDirectoryName(Path.GetFullPath(dir))!;
         if (!Directory.Exists(dir)) throw new ModelException($"{dir}: no such model folder");
         var config = ModelConfig.FromFolder(dir);
-        using var checkpoint = CheckpointLoader.Open(dir);
-        return config.Family switch
+        return WithCheckpoint(CheckpointLoader.Open(dir), checkpoint => config.Family switch
         {
             ModelFamily.Gpt2 => Gpt2.Load(config, dir, checkpoint),
             ModelFamily.Bert => Bert.Load(config, dir, checkpoint),
             ModelFamily.Llama => Llama.Load(config, dir, checkpoint),
             _ => throw new ModelException($"model_type \"{config.ModelType}\" is not supported; supported model types: {ModelConfig.SupportedList}"),
-        };
+        });
+    }
+
+    /// <summary>The model reads its stored weights from the checkpoint while it lives, so it owns it; a failed load closes it.</summary>
+    internal static LanguageModel WithCheckpoint(ICheckpoint checkpoint, Func<ICheckpoint, LanguageModel> load)
+    {
+        try
+        {
+            var model = load(checkpoint);
+            model.Own(checkpoint);
+            return model;
+        }
+        catch
+        {
+            checkpoint.Dispose();
+            throw;
+        }
     }
 }

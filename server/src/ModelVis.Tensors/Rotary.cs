@@ -2,7 +2,9 @@ namespace ModelVis.Tensors;
 
 /// <summary>
 /// How rotary frequencies are stretched for long contexts (Hugging Face <c>rope_scaling</c>).
-/// <c>Type</c> is one of "default", "linear", "dynamic", "llama3", "yarn".
+/// <c>Type</c> is one of "default", "linear", "dynamic", "llama3", "yarn"; or "frequency_factors", which divides
+/// each frequency by its own factor (<see cref="FrequencyFactors"/>: what llama.cpp stores as <c>rope_freqs.weight</c>
+/// in a GGUF file instead of Llama 3's scaling parameters).
 /// </summary>
 public sealed record RopeScaling(
     string Type,
@@ -14,7 +16,8 @@ public sealed record RopeScaling(
     double BetaFast = 32,
     double BetaSlow = 1,
     double? MScale = null,
-    double? MScaleAllDim = null)
+    double? MScaleAllDim = null,
+    float[]? FrequencyFactors = null)
 {
     public static readonly string[] SupportedTypes = ["default", "linear", "dynamic", "llama3", "yarn"];
 }
@@ -51,6 +54,11 @@ public sealed class Rotary
                 break;
             case "llama3": Llama3(Scaling); break;
             case "yarn": _attentionFactor = Yarn(Scaling); break;
+            case "frequency_factors" when Scaling.FrequencyFactors is { } factors && factors.Length == _invFreq.Length:
+                for (int j = 0; j < _invFreq.Length; j++) _invFreq[j] /= factors[j];
+                break;
+            case "frequency_factors":
+                throw new ArgumentException($"rotary frequency factors: {Scaling.FrequencyFactors?.Length ?? 0} given, head dimension {HeadDim} needs {_invFreq.Length}");
             default:
                 throw new ArgumentException($"rope_scaling type \"{Scaling.Type}\" is not supported (supported: {string.Join(", ", RopeScaling.SupportedTypes)})");
         }
