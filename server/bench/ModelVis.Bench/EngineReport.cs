@@ -100,11 +100,7 @@ public static class EngineReport
 
     static Measured RunChild(string dir, int tokens, string capture, int reps)
     {
-        var self = Environment.ProcessPath!;
-        var psi = new ProcessStartInfo(self) { RedirectStandardOutput = true };
-        // Under `dotnet run` the process is the app host; under `dotnet ModelVis.Bench.dll` it is dotnet itself.
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet") psi.ArgumentList.Add(typeof(EngineReport).Assembly.Location);
-        foreach (var a in new[] { "engine-forward", dir, tokens.ToString(), capture, reps.ToString() }) psi.ArgumentList.Add(a);
+        var psi = Self("engine-forward", dir, tokens.ToString(), capture, reps.ToString());
         using var p = Process.Start(psi)!;
         var output = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
@@ -114,10 +110,21 @@ public static class EngineReport
         return new Measured(r.GetProperty("times").EnumerateArray().Select(e => e.GetDouble()).ToArray(), r.GetProperty("peak_mb").GetDouble(), r.GetProperty("loaded_mb").GetDouble());
     }
 
+    /// <summary>This benchmark program run again as a child process with <paramref name="args"/>, stdout redirected.</summary>
+    internal static ProcessStartInfo Self(params string[] args)
+    {
+        var self = Environment.ProcessPath!;
+        var psi = new ProcessStartInfo(self) { RedirectStandardOutput = true };
+        // Under `dotnet run` the process is the app host; under `dotnet ModelVis.Bench.dll` it is dotnet itself.
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet") psi.ArgumentList.Add(typeof(EngineReport).Assembly.Location);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        return psi;
+    }
+
     static Measured? RunTorch(string dir, int tokens, string capture, int reps, out string why)
     {
         why = "";
-        var script = FindScript();
+        var script = FindFile(Path.Combine("bench", "engine", "torch_forward.py"));
         if (script is null) { why = "script not found"; return null; }
         // Debian's python3-torch lives in the system interpreter, which a pyenv or venv python3 on PATH would hide.
         var python = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
@@ -139,12 +146,13 @@ public static class EngineReport
         return new Measured(r.GetProperty("times").EnumerateArray().Select(e => e.GetDouble()).ToArray(), r.GetProperty("peak_mb").GetDouble(), r.GetProperty("loaded_mb").GetDouble());
     }
 
-    static string? FindScript()
+    /// <summary>A file of the repository (<paramref name="relative"/> to its root), found upward from the program or the current folder.</summary>
+    internal static string? FindFile(string relative)
     {
         foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
             for (var d = new DirectoryInfo(start); d != null; d = d.Parent)
             {
-                var candidate = Path.Combine(d.FullName, "bench", "engine", "torch_forward.py");
+                var candidate = Path.Combine(d.FullName, relative);
                 if (File.Exists(candidate)) return candidate;
             }
         return null;
@@ -217,7 +225,7 @@ public static class EngineReport
     }
 
     /// <summary>Current and peak resident memory of this process in MB (Linux /proc; the working set elsewhere).</summary>
-    static (double Current, double Peak) Rss()
+    internal static (double Current, double Peak) Rss()
     {
         try
         {
@@ -237,7 +245,7 @@ public static class EngineReport
         static double ParseKb(string line) => double.Parse(line.Split(':')[1].Trim().Split(' ')[0]) / 1024.0;
     }
 
-    static double Median(IReadOnlyList<double> xs)
+    internal static double Median(IReadOnlyList<double> xs)
     {
         var s = xs.Order().ToArray();
         return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
