@@ -87,16 +87,29 @@ public class GgufTokenizerTests
         Assert.Equal("stories260K-f32.gguf", tok.Source);
     }
 
-    [Fact]
-    public void Text_generated_by_the_model_decodes_to_the_story()
+    /// <summary>
+    /// A third, independent reference: the stories260K model fixtures give the ids of the original SentencePiece library
+    /// (sentencepiece(tok512.model).encode with BOS) for their texts. Decoding gives the text back.
+    /// </summary>
+    [Theory]
+    [InlineData("short_sentence")]
+    [InlineData("story_60_tokens")]
+    [InlineData("bos_only")]
+    public void Stories260K_gives_the_ids_of_the_sentencepiece_library(string caseName)
     {
-        // A sentence in the style of the stories the model was trained on: encoding then decoding gives it back.
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(Fixtures.Expected("stories260K", caseName + ".json")));
+        var text = doc.RootElement.GetProperty("text").GetString()!;
+        var expected = Ints(doc.RootElement.GetProperty("input_ids"));
         var tok = Stories.Value;
-        var text = "Once upon a time, there was a little girl named Lily.";
-        var ids = tok.Encode(text).Ids;
-        Assert.Equal(1, ids[0]);
-        Assert.Equal(text, tok.Decode(ids));
-        Assert.Equal("<s> " + text, tok.Decode(ids, skipSpecialTokens: false));
+        var e = tok.Encode(text);
+        Assert.Equal(expected, e.Ids);
+        Assert.Equal(text, tok.Decode(e.Ids));
+        // Every token's span covers the text it stands for (▁ stands for the space before the word, or for nothing at the start).
+        for (int i = 1; i < e.Count; i++)
+        {
+            var span = e.Offsets[i]!.Value;
+            Assert.Equal(tok.Decode([e.Ids[i]]).TrimStart(), text[span.Start..span.End].TrimStart());
+        }
     }
 
     // ---------- the SentencePiece merge rule itself, on a vocabulary small enough to check by hand ----------
