@@ -17,8 +17,12 @@ namespace ModelVis.Tokenizers;
 /// <item><c>gpt2</c>: byte-level BPE with the merges ranked by their order, after the split pattern named by
 /// <c>tokenizer.ggml.pre</c>; Llama 3's (<c>llama-bpe</c>) keeps a whole word that is already a token (ignore_merges).</item>
 /// </list>
-/// Tokens of type control, unknown and user-defined are matched in the raw text before anything else, as llama.cpp does
-/// when it parses special tokens and as Hugging Face does with added tokens. The metadata is what
+/// Tokens of type control, unknown and user-defined are matched in the raw text before anything else, as Hugging Face
+/// does with added tokens and llama.cpp with parse_special = true (with parse_special = false llama.cpp would read a
+/// typed "&lt;s&gt;" as text; Encode has no such switch, like the tokenizer.json path). Decoding follows the matching
+/// tokenizer.json decoders (an unknown token decodes to its text, where llama.cpp's token_to_piece shows ▅; no
+/// clean-up of spaces before punctuation). Per-model token attributes llama.cpp sets by name (lstrip on a few
+/// models' &lt;mask&gt;) are not applied. The metadata is what
 /// ModelVis.Checkpoints' GgufFile.Metadata gives: integers as long or ulong, floats as double, strings, bools, arrays as object[].
 /// </summary>
 public static class GgufTokenizer
