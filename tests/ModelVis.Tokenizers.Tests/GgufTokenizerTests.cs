@@ -36,6 +36,9 @@ public class GgufTokenizerTests
     [InlineData("stories260K-f16.gguf")]
     [InlineData("stories260K-q8_0.gguf")]
     [InlineData("stories260K-q4_0.gguf")]
+    [InlineData("synth-llama-q8_0.gguf")]   // the synthetic Llama files carry the same 512-piece vocabulary
+    [InlineData("synth-llama-q4_k.gguf")]
+    [InlineData("synth-llama-q6_k.gguf")]
     public void Stories260K_matches_its_tokenizer_json_on_every_reference_case(string file)
     {
         var tok = file == "stories260K-f32.gguf" ? Stories.Value : GgufTokenizer.FromMetadata(MetadataOf(file), file);
