@@ -24,12 +24,12 @@ public class KernelTests
         return data;
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(MatMulShapes))]
     public void Matmul_matches_a_naive_product(KernelPath path, int m, int k, int n)
     {
-        if (path == KernelPath.Vector512 && !System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) return;
-        if (path == KernelPath.Vector256 && !System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated) return;
+        Skip.If(path == KernelPath.Vector512 && !System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated, "no AVX-512 on this CPU");
+        Skip.If(path == KernelPath.Vector256 && !System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated, "no AVX2 on this CPU");
         var saved = MatMul.Path;
         try
         {
@@ -82,11 +82,11 @@ public class KernelTests
         return data;
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(AttentionShapes))]
     public void Fused_attention_matches_naive_attention(KernelPath path, bool causal, int n, int heads, int kvHeads)
     {
-        if (path == KernelPath.Vector512 && !System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) return;
+        Skip.If(path == KernelPath.Vector512 && !System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated, "no AVX-512 on this CPU");
         var saved = MatMul.Path;
         try
         {

@@ -3,7 +3,7 @@ using ModelVis.Tokenizers;
 
 namespace ModelVis.Host;
 
-/// <summary>A language model the session holds, with its tokenizer when the folder has one.</summary>
+/// <summary>A language model the session holds (a model folder or a GGUF file), with its tokenizer when it has one.</summary>
 public sealed class LoadedModel(string folder, LanguageModel model, Tokenizer? tokenizer, string? tokenizerError) : IDisposable
 {
     public string Folder { get; } = folder;
@@ -16,12 +16,12 @@ public sealed class LoadedModel(string folder, LanguageModel model, Tokenizer? t
 
     public static LoadedModel Load(string folder)
     {
-        if (File.Exists(folder))
-            throw new ModelException($"{Path.GetFileName(folder)} is a single weights file; a language model needs its folder with config.json (choose the folder)");
+        if (File.Exists(folder) && !GgufModel.IsGguf(folder))
+            throw new ModelException($"{Path.GetFileName(folder)} is a single weights file; a language model needs its folder with config.json (choose the folder), or a GGUF file");
         var model = ModelLoader.Load(folder);
         Tokenizer? tokenizer = null;
         string? error = null;
-        try { tokenizer = Tokenizer.FromFolder(folder); }
+        try { tokenizer = ModelTokenizer.Open(folder); }
         catch (TokenizerException e) { error = e.Message; }
         return new LoadedModel(folder, model, tokenizer, error);
     }

@@ -6,6 +6,16 @@ namespace ModelVis.Models;
 public static class ModelLoader
 {
     /// <summary>
+    /// Widen every weight matrix to packed float32 when loading instead of keeping F16/BF16/quantized weights as
+    /// stored (the old behaviour: faster per product, twice the memory of a BF16 file). Also MODELVIS_WIDEN_WEIGHTS=1.
+    /// </summary>
+    public static bool WidenWeightsToFloat32
+    {
+        get => Weights.WidenToFloat32;
+        set => Weights.WidenToFloat32 = value;
+    }
+
+    /// <summary>
     /// Reads config.json, picks the architecture family from its model_type, and loads and packs the weights.
     /// Unknown model types, configs missing what the family needs, and weights that do not fit the config all
     /// throw <see cref="ModelException"/> (or <see cref="CheckpointException"/> for a damaged file) with a message a person can act on.

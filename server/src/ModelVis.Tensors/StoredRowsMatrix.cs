@@ -1,3 +1,7 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace ModelVis.Tensors;
 
 /// <summary>Decodes rows [<c>firstRow</c>, +<c>count</c>) of a stored matrix to float32, each row K values. Must be thread-safe.</summary>
@@ -65,20 +69,65 @@ public sealed class StoredRowsMatrix : WeightMatrix
         }
     }
 
-    /// <summary>panel[k·32 + j] = rows[j·K + k]; columns past <paramref name="width"/> are zero. Blocked over k so the written lines stay in L1.</summary>
-    static void Transpose(ReadOnlySpan<float> rows, int width, int k, Span<float> panel)
+    /// <summary>panel[k·32 + j] = rows[j·K + k]; columns past <paramref name="width"/> are zero.</summary>
+    internal static unsafe void Transpose(ReadOnlySpan<float> rows, int width, int k, Span<float> panel)
     {
-        const int Block = 64;
-        if (width < PanelWidth) panel.Clear();
-        for (int k0 = 0; k0 < k; k0 += Block)
+        if (panel.Length < k * PanelWidth || rows.Length < width * k) throw new ArgumentException("transpose buffers are too small");
+        int k0 = 0;
+        fixed (float* src = rows)
+        fixed (float* dst = panel)
         {
-            int kc = Math.Min(Block, k - k0);
-            for (int j = 0; j < width; j++)
+            if (Avx512F.IsSupported)
+                for (; k0 + 16 <= k; k0 += 16)
+                {
+                    Transpose16x16(src, k, k0, 0, Math.Min(16, width), dst + (long)k0 * PanelWidth);
+                    Transpose16x16(src, k, k0, 16, Math.Max(0, width - 16), dst + (long)k0 * PanelWidth + 16);
+                }
+            // The rest of k (all of it without AVX-512): element by element.
+            for (; k0 < k; k0++)
             {
-                var src = rows.Slice(j * k + k0, kc);
-                var dst = panel[(k0 * PanelWidth + j)..];
-                for (int kk = 0; kk < kc; kk++) dst[kk * PanelWidth] = src[kk];
+                float* row = dst + (long)k0 * PanelWidth;
+                for (int j = 0; j < width; j++) row[j] = src[(long)j * k + k0];
+                for (int j = width; j < PanelWidth; j++) row[j] = 0;
             }
+        }
+    }
+
+    /// <summary>
+    /// Rows firstRow.. (<paramref name="count"/> of them, the rest zero) × columns k0..k0+15 of <paramref name="src"/>,
+    /// transposed into 16 rows of the panel (stride 32): interleave 32-bit, then 64-bit elements within 128-bit lanes,
+    /// then move 128-bit lanes twice. 64 shuffles for 256 values instead of 256 strided stores.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static unsafe void Transpose16x16(float* src, int k, int k0, int firstRow, int count, float* dst)
+    {
+        var r = stackalloc Vector512<float>[16];
+        for (int i = 0; i < 16; i++)
+            r[i] = i < count ? Vector512.Load(src + (long)(firstRow + i) * k + k0) : Vector512<float>.Zero;
+        var t = stackalloc Vector512<float>[16];
+        for (int i = 0; i < 16; i += 2)
+        {
+            t[i] = Avx512F.UnpackLow(r[i], r[i + 1]);
+            t[i + 1] = Avx512F.UnpackHigh(r[i], r[i + 1]);
+        }
+        for (int i = 0; i < 16; i += 4)
+        {
+            r[i] = Avx512F.Shuffle(t[i], t[i + 2], 0x44);
+            r[i + 1] = Avx512F.Shuffle(t[i], t[i + 2], 0xEE);
+            r[i + 2] = Avx512F.Shuffle(t[i + 1], t[i + 3], 0x44);
+            r[i + 3] = Avx512F.Shuffle(t[i + 1], t[i + 3], 0xEE);
+        }
+        for (int h = 0; h < 16; h += 8)
+            for (int i = 0; i < 4; i++)
+            {
+                t[h + i] = Avx512F.Shuffle4x128(r[h + i], r[h + 4 + i], 0x88);
+                t[h + 4 + i] = Avx512F.Shuffle4x128(r[h + i], r[h + 4 + i], 0xDD);
+            }
+        for (int i = 0; i < 8; i++)
+        {
+            // t[i] holds columns i (lanes 0, 1) and i + 8 (lanes 2, 3) of rows 0–7; t[i + 8] the same of rows 8–15.
+            Avx512F.Shuffle4x128(t[i], t[i + 8], 0x88).Store(dst + (long)i * PanelWidth);
+            Avx512F.Shuffle4x128(t[i], t[i + 8], 0xDD).Store(dst + (long)(i + 8) * PanelWidth);
         }
     }
 }

@@ -159,6 +159,12 @@ public sealed class Tokenizer
         UnkTokenId ??= Find("<unk>", "[UNK]", "<|unk|>");
     }
 
+    /// <summary>Special token ids a file states outright (GGUF metadata), replacing the ones guessed from the token names.</summary>
+    internal void SetSpecialTokenIds(int? bos, int? eos, int? pad, int? unk)
+    {
+        BosTokenId = bos; EosTokenId = eos; PadTokenId = pad; UnkTokenId = unk;
+    }
+
     void ApplyConfig(TokenizerConfig config)
     {
         if (config.Bos is { } bos && TokenToId(bos) is { } b) BosTokenId = b;

@@ -114,7 +114,7 @@ async function askForModel(): Promise<void> {
   const choose = 'Choose model…';
   const openView = 'Open Models view';
   const choice = await vscode.window.showWarningMessage(
-    'ModelVis: no model is set for visualization (setting modelvis.model). Choose a checkpoint folder (config.json and *.safetensors).',
+    'ModelVis: no model is set for visualization (setting modelvis.model). Choose a checkpoint folder (config.json and *.safetensors) or a .gguf file.',
     choose,
     openView,
   );

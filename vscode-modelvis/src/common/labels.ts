@@ -18,7 +18,10 @@ export function modelDescription(entry: ModelEntry, tree?: ModelTree): string {
 
 export function modelTooltip(entry: ModelEntry, tree?: ModelTree): string {
   const lines = [entry.name, entry.path];
-  const source = { workspace: 'workspace folder', root: 'modelvis.modelRoots', 'hf-cache': 'Hugging Face cache' }[entry.source] ?? entry.source;
+  const source =
+    { workspace: 'workspace folder', root: 'modelvis.modelRoots', 'hf-cache': 'Hugging Face cache', ollama: 'Ollama', 'lm-studio': 'LM Studio', 'llama.cpp': 'llama.cpp cache' }[
+      entry.source
+    ] ?? entry.source;
   lines.push(`Found in: ${source}`);
   const arch = tree?.architecture ?? entry.architecture;
   if (arch) lines.push(`Architecture: ${arch}${(tree?.modelType ?? entry.modelType) ? ` (${tree?.modelType ?? entry.modelType})` : ''}`);

@@ -15,7 +15,7 @@ static class CaptureVerb
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Hugging Face model folder (config.json + weights)", Required = true };
+        var model = new Option<string>("--model") { Description = "Hugging Face model folder (config.json + weights) or a GGUF file", Required = true };
         var text = new Option<string?>("--text") { Description = "Text to run (needs the model's tokenizer)" };
         var ids = new Option<string?>("--ids") { Description = "Token ids, comma-separated (no tokenizer needed)" };
         var mask = new Option<string?>("--mask") { Description = "Attention mask, comma-separated 1/0 (0 = padding), as HF attention_mask" };
@@ -66,7 +66,7 @@ static class CaptureVerb
         if ((text is null) == (ids is null)) throw new ModelException("give exactly one of --text or --ids");
         int[] tokens = ids is not null
             ? ParseInts(ids, "--ids")
-            : Tokenizer.FromFolder(dir).Encode(text!).Ids;
+            : ModelTokenizer.Open(dir).Encode(text!).Ids;
         return new ForwardInput(tokens,
             mask is null ? null : ParseInts(mask, "--mask"),
             types is null ? null : ParseInts(types, "--token-types"));

@@ -12,7 +12,7 @@ static class GenerateVerb
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Hugging Face model folder (config.json + weights)", Required = true };
+        var model = new Option<string>("--model") { Description = "Hugging Face model folder (config.json + weights) or a GGUF file", Required = true };
         var ids = new Option<string?>("--ids") { Description = "Prompt token ids, comma-separated" };
         var text = new Option<string?>("--text") { Description = "Prompt text (needs the model's tokenizer)" };
         var maxNew = new Option<int>("--max-new") { Description = "How many tokens to generate", DefaultValueFactory = _ => 20 };
@@ -29,7 +29,7 @@ static class GenerateVerb
             var generated = lm.Generate(prompt, count, default, _ => CliRunner.Progress(++done / (double)Math.Max(1, count), $"token {done}/{count}"));
 
             Tokenizer? tokenizer = null;
-            try { tokenizer = Tokenizer.FromFolder(dir); }
+            try { tokenizer = ModelTokenizer.Open(dir); }
             catch (TokenizerException) { } // no tokenizer: ids only
             string? decoded = tokenizer?.Decode([.. prompt, .. generated]);
 
