@@ -7,7 +7,7 @@ namespace ModelVis.Models;
 public sealed class ModelException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>The architecture families the engine computes, and the Hugging Face model_types each covers.</summary>
-public enum ModelFamily { Gpt2, Bert, Llama }
+public enum ModelFamily { Gpt2, Bert, Llama, Qwen3 }
 
 /// <summary>
 /// What a forward pass needs to know about a model, read from a Hugging Face <c>config.json</c>.
@@ -25,6 +25,7 @@ public sealed record ModelConfig
         ["llama"] = ModelFamily.Llama,
         ["mistral"] = ModelFamily.Llama,
         ["qwen2"] = ModelFamily.Llama,
+        ["qwen3"] = ModelFamily.Qwen3,
     };
 
     public static string SupportedList => string.Join(", ", SupportedModelTypes.Keys);

@@ -1,0 +1,70 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ModelVis.Checkpoints;
+using ModelVis.Models;
+using ModelVis.Tests;
+using Xunit;
+
+namespace ModelVis.Engine.Tests;
+
+/// <summary>
+/// The newer decoder families beyond the fixture cases: the other forms their hub configs take (older keys,
+/// defaults left out, a multimodal wrapper), each run against the reference's logits, and the variants no
+/// fixture case exercises (GPT-NeoX's sequential residual) checked against another family computing the same thing.
+/// </summary>
+public class ArchitectureTests
+{
+    static ModelConfig Config(string model, Action<JsonObject> edit)
+    {
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(Fixtures.Model(model), "config.json")))!.AsObject();
+        edit(json);
+        using var doc = JsonDocument.Parse(json.ToJsonString());
+        return ModelConfig.Parse(doc.RootElement);
+    }
+
+    /// <summary>A copy of a fixture model with an edited config.json and, optionally, renamed or rewritten tensors.</summary>
+    static Fixtures.TempDir CopyOf(string model, Action<JsonObject> editConfig, Func<string, float[], long[], (string, float[], long[])?>? tensor = null)
+    {
+        var dir = new Fixtures.TempDir();
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(Fixtures.Model(model), "config.json")))!.AsObject();
+        editConfig(json);
+        File.WriteAllText(dir.File("config.json"), json.ToJsonString());
+        using var source = new SafetensorsFile(Path.Combine(Fixtures.Model(model), "model.safetensors"));
+        var writer = new SafetensorsWriter();
+        foreach (var t in source.Tensors)
+        {
+            var shape = t.Shape.ToArray();
+            var values = source.ReadFloats(t);
+            if (tensor?.Invoke(t.Name, values, shape) is not { } kept) continue;
+            writer.Add(kept.Item1, kept.Item2, kept.Item3);
+        }
+        writer.Save(dir.File("model.safetensors"));
+        return dir;
+    }
+
+    static (float[] Logits, float[] Reference) RunCase(string folder, string fixture, string caseName)
+    {
+        using var expected = new SafetensorsFile(Fixtures.Expected(fixture, caseName + ".safetensors"));
+        using var model = ModelLoader.Load(folder);
+        var result = model.Forward(new ForwardInput(ConformanceTests.Ints(expected, "input_ids")), CaptureRequest.LogitsOnly);
+        return (result.Logits!.Data, expected.ReadFloats(expected.Tensors.First(t => t.Name == "logits")));
+    }
+
+    static void AssertClose(float[] expected, float[] actual, double tolerance)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        double worst = 0;
+        for (int i = 0; i < expected.Length; i++) worst = Math.Max(worst, Math.Abs(expected[i] - actual[i]));
+        Assert.True(worst <= tolerance, $"max |diff| {worst:E3} > {tolerance:E1}");
+    }
+
+    [Fact]
+    public void Qwen3_slides_only_from_max_window_layers_when_use_sliding_window()
+    {
+        Assert.Null(Config("tiny-qwen3", _ => { }).SlidingLayers);
+        Assert.Equal(0, Config("tiny-qwen3", _ => { }).SlidingWindow);
+        var sliding = Config("tiny-qwen3", c => { c["use_sliding_window"] = true; c["sliding_window"] = 8; c["max_window_layers"] = 1; });
+        Assert.Equal(8, sliding.SlidingWindow);
+        Assert.Equal([false, true], sliding.SlidingLayers);
+    }
+}
