@@ -59,6 +59,28 @@ public class ArchitectureTests
     }
 
     [Fact]
+    public void Gemma2_without_layer_types_slides_on_the_even_layers_as_older_transformers_did()
+    {
+        var config = Config("tiny-gemma2", c => c.Remove("layer_types"));
+        Assert.Equal([true, false, true], config.SlidingLayers);
+        using var dir = CopyOf("tiny-gemma2", c => c.Remove("layer_types"), (n, v, s) => (n, v, s));
+        var (logits, reference) = RunCase(dir.Path, "tiny-gemma2", "len40");
+        AssertClose(reference, logits, 1e-4);
+    }
+
+    [Fact]
+    public void Gemma2_soft_caps_default_when_left_out_and_are_off_when_null()
+    {
+        var absent = Config("tiny-gemma2", c => { c.Remove("attn_logit_softcapping"); c.Remove("final_logit_softcapping"); });
+        Assert.Equal((50f, 30f), (absent.AttnLogitSoftcap, absent.FinalLogitSoftcap));
+        var nulls = Config("tiny-gemma2", c => { c["attn_logit_softcapping"] = null; c["final_logit_softcapping"] = null; });
+        Assert.Equal((0f, 0f), (nulls.AttnLogitSoftcap, nulls.FinalLogitSoftcap));
+        var fixture = Config("tiny-gemma2", _ => { });
+        Assert.Equal((10f, 3f, 16.0), (fixture.AttnLogitSoftcap, fixture.FinalLogitSoftcap, fixture.QueryPreAttnScalar));
+        Assert.True(fixture.TieWordEmbeddings); // left out of config.json: Gemma's default
+    }
+
+    [Fact]
     public void Qwen3_slides_only_from_max_window_layers_when_use_sliding_window()
     {
         Assert.Null(Config("tiny-qwen3", _ => { }).SlidingLayers);

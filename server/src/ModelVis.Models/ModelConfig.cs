@@ -7,7 +7,7 @@ namespace ModelVis.Models;
 public sealed class ModelException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>The architecture families the engine computes, and the Hugging Face model_types each covers.</summary>
-public enum ModelFamily { Gpt2, Bert, Llama, Qwen3 }
+public enum ModelFamily { Gpt2, Bert, Llama, Qwen3, Gemma2, Gemma3 }
 
 /// <summary>
 /// What a forward pass needs to know about a model, read from a Hugging Face <c>config.json</c>.
@@ -26,6 +26,7 @@ public sealed record ModelConfig
         ["mistral"] = ModelFamily.Llama,
         ["qwen2"] = ModelFamily.Llama,
         ["qwen3"] = ModelFamily.Qwen3,
+        ["gemma2"] = ModelFamily.Gemma2,
     };
 
     public static string SupportedList => string.Join(", ", SupportedModelTypes.Keys);
@@ -100,6 +101,7 @@ public sealed record ModelConfig
         {
             ModelFamily.Gpt2 => ParseGpt2(c, type),
             ModelFamily.Bert => type == "distilbert" ? ParseDistilBert(c, type) : ParseBert(c, type),
+            ModelFamily.Gemma2 or ModelFamily.Gemma3 => ParseGemma(c, type, family),
             _ => ParseLlama(c, type, family),
         };
     }
@@ -214,6 +216,57 @@ public sealed record ModelConfig
         }.Checked(c);
     }
 
+    /// <summary>
+    /// Gemma 2 and Gemma 3 (text). Transformers leaves keys equal to their defaults out of config.json, and a
+    /// multimodal <c>gemma3</c> config keeps the language model's keys in <c>text_config</c>, often only those that differ.
+    /// </summary>
+    static ModelConfig ParseGemma(Reader c, string type, ModelFamily family)
+    {
+        bool gemma3 = family == ModelFamily.Gemma3;
+        if (type == "gemma3")
+        {
+            if (!c.Json.TryGetProperty("text_config", out var text) || text.ValueKind != JsonValueKind.Object)
+                throw new ModelException("gemma3: config.json has no \"text_config\" object (the language model's settings)");
+            var outer = c;
+            c = new Reader(text);
+            // Gemma3Config ties the head to the embedding at the top level.
+            if (outer.Bool("tie_word_embeddings") is { } tiedOuter && c.Bool("tie_word_embeddings") is null) c = c.With("tie_word_embeddings", tiedOuter);
+        }
+        // Gemma2Config / Gemma3TextConfig defaults (the 2B / 1B-class shapes), for keys a saved config leaves out.
+        int d = c.Int("hidden_size") ?? 2304;
+        int heads = c.Int("num_attention_heads") ?? 8;
+        int kv = c.Int("num_key_value_heads") ?? 4;
+        if (kv <= 0 || heads % kv != 0)
+            throw new ModelException($"{type}: num_attention_heads {heads} is not a multiple of num_key_value_heads {kv}");
+        int layers = c.Int("num_hidden_layers") ?? 26;
+        int maxPositions = c.Int("max_position_embeddings") ?? (gemma3 ? 131072 : 8192);
+        // Gemma 2 slides on even layers, Gemma 3 on all but every sliding_window_pattern-th; layer_types, when written, says it outright.
+        int pattern = c.Int("sliding_window_pattern") ?? c.Int("_sliding_window_pattern") ?? (gemma3 ? 6 : 2);
+        var sliding = LayerTypes(c, type, layers) ?? Enumerable.Range(0, layers).Select(i => (i + 1) % pattern != 0).ToArray();
+        return new ModelConfig
+        {
+            ModelType = type, Family = family, IsCausal = true,
+            Layers = layers,
+            Heads = heads, KvHeads = kv, HeadDim = c.Int("head_dim") ?? 256, Hidden = d,
+            Intermediate = c.Int("intermediate_size") ?? 9216,
+            Vocab = c.Int("vocab_size") ?? (gemma3 ? 262208 : 256000),
+            MaxPositions = maxPositions,
+            NormEps = (float)(c.Double("rms_norm_eps") ?? 1e-6),
+            Activation = c.String("hidden_activation") ?? c.String("hidden_act") ?? "gelu_pytorch_tanh",
+            RopeTheta = c.Double("rope_theta") ?? (gemma3 ? 1e6 : 10000),
+            RopeLocalTheta = gemma3 ? c.Double("rope_local_base_freq") ?? 10000 : null,
+            RopeScaling = ParseRopeScaling(c, type, maxPositions),
+            QueryPreAttnScalar = c.Double("query_pre_attn_scalar") ?? 256,
+            // A key written as null means no cap; a key left out means the default (50 and 30 for Gemma 2, none for Gemma 3).
+            AttnLogitSoftcap = (float)(c.Has("attn_logit_softcapping") ? c.Double("attn_logit_softcapping") ?? 0 : gemma3 ? 0 : 50),
+            FinalLogitSoftcap = (float)(c.Has("final_logit_softcapping") ? c.Double("final_logit_softcapping") ?? 0 : gemma3 ? 0 : 30),
+            TieWordEmbeddings = c.Bool("tie_word_embeddings") ?? true,
+            PadTokenId = c.Int("pad_token_id"), BosTokenId = c.Int("bos_token_id"), EosTokenIds = c.Ints("eos_token_id"),
+            SlidingWindow = c.Int("sliding_window") ?? 4096, SlidingLayers = sliding,
+            AttentionBias = c.Bool("attention_bias") ?? false,
+        }.Checked(c);
+    }
+
     /// <summary><c>layer_types</c> as "sliding_attention" → true, "full_attention" → false; null when the config has none.</summary>
     static bool[]? LayerTypes(Reader c, string type, int layers)
     {
@@ -276,6 +329,17 @@ public sealed record ModelConfig
     sealed class Reader(JsonElement json)
     {
         public JsonElement Json => json;
+
+        /// <summary>Whether the key is written at all (null included): tells "null" from "left out, so the default".</summary>
+        public bool Has(string key) => json.TryGetProperty(key, out _);
+
+        /// <summary>This object with one more key (a value the outer config gives for the inner one).</summary>
+        public Reader With(string key, bool value)
+        {
+            var copy = System.Text.Json.Nodes.JsonNode.Parse(json.GetRawText())!.AsObject();
+            copy[key] = value;
+            return new Reader(JsonDocument.Parse(copy.ToJsonString()).RootElement);
+        }
 
         public double[]? Doubles(string key) => Find(key) is { ValueKind: JsonValueKind.Array } v
             ? v.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Number ? e.GetDouble() : throw new ModelException($"config.json: \"{key}\" should list numbers, found {e.GetRawText()}")).ToArray()
