@@ -81,6 +81,36 @@ public class ArchitectureTests
     }
 
     [Fact]
+    public void Gemma3_with_only_sliding_window_pattern_keeps_every_third_layer_global()
+    {
+        static void OldForm(JsonObject c) { c.Remove("layer_types"); c.Remove("_sliding_window_pattern"); }
+        Assert.Equal([true, true, false], Config("tiny-gemma3", OldForm).SlidingLayers);
+        Assert.Equal([true, true, true], Config("tiny-gemma3", c => { OldForm(c); c.Remove("sliding_window_pattern"); }).SlidingLayers); // default 6
+        using var dir = CopyOf("tiny-gemma3", OldForm, (n, v, s) => (n, v, s));
+        var (logits, reference) = RunCase(dir.Path, "tiny-gemma3", "len40");
+        AssertClose(reference, logits, 1e-4);
+    }
+
+    [Fact]
+    public void Gemma3_multimodal_checkpoint_runs_its_language_model()
+    {
+        // Gemma3ForConditionalGeneration: the text settings in text_config, the decoder under language_model.model.
+        using var dir = CopyOf("tiny-gemma3",
+            c =>
+            {
+                var text = JsonNode.Parse(c.ToJsonString())!.AsObject();
+                foreach (var key in c.Select(p => p.Key).ToArray()) c.Remove(key);
+                c["model_type"] = "gemma3";
+                c["architectures"] = new JsonArray("Gemma3ForConditionalGeneration");
+                c["text_config"] = text;
+                c["vision_config"] = new JsonObject { ["model_type"] = "siglip_vision_model" };
+            },
+            (n, v, s) => ("language_model." + n, v, s));
+        var (logits, reference) = RunCase(dir.Path, "tiny-gemma3", "len7");
+        AssertClose(reference, logits, 1e-4);
+    }
+
+    [Fact]
     public void Qwen3_slides_only_from_max_window_layers_when_use_sliding_window()
     {
         Assert.Null(Config("tiny-qwen3", _ => { }).SlidingLayers);

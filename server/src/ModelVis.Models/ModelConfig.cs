@@ -27,6 +27,8 @@ public sealed record ModelConfig
         ["qwen2"] = ModelFamily.Llama,
         ["qwen3"] = ModelFamily.Qwen3,
         ["gemma2"] = ModelFamily.Gemma2,
+        ["gemma3_text"] = ModelFamily.Gemma3,
+        ["gemma3"] = ModelFamily.Gemma3,
     };
 
     public static string SupportedList => string.Join(", ", SupportedModelTypes.Keys);
