@@ -111,6 +111,20 @@ public class ArchitectureTests
     }
 
     [Fact]
+    public void Phi3_reads_longrope_under_its_old_names_and_without_partial_rotary()
+    {
+        var su = Config("tiny-phi3", c => c["rope_scaling"]!["type"] = "su");
+        Assert.Equal("longrope", su.RopeScaling!.Type);
+        Assert.Equal(32, su.RopeScaling.OriginalMaxPositions);
+        Assert.Equal(12, su.RotaryDim);
+        Assert.Equal(16, Config("tiny-phi3", c => c.Remove("partial_rotary_factor")).RotaryDim);
+        Assert.Null(Config("tiny-phi3", c => c["rope_scaling"] = null).RopeScaling);
+        // The fixture's factor lists fit rotary_dim 12 (6 values); a full-width rotary needs 8.
+        using var dir = CopyOf("tiny-phi3", c => c.Remove("partial_rotary_factor"), (n, v, s) => (n, v, s));
+        Assert.Contains("short_factor needs 8 values", Assert.Throws<ModelException>(() => ModelLoader.Load(dir.Path)).Message);
+    }
+
+    [Fact]
     public void Qwen3_slides_only_from_max_window_layers_when_use_sliding_window()
     {
         Assert.Null(Config("tiny-qwen3", _ => { }).SlidingLayers);

@@ -7,7 +7,7 @@ namespace ModelVis.Models;
 public sealed class ModelException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>The architecture families the engine computes, and the Hugging Face model_types each covers.</summary>
-public enum ModelFamily { Gpt2, Bert, Llama, Qwen3, Olmo2, Gemma2, Gemma3 }
+public enum ModelFamily { Gpt2, Bert, Llama, Qwen3, Phi3, Olmo2, Gemma2, Gemma3 }
 
 /// <summary>
 /// What a forward pass needs to know about a model, read from a Hugging Face <c>config.json</c>.
@@ -26,6 +26,7 @@ public sealed record ModelConfig
         ["mistral"] = ModelFamily.Llama,
         ["qwen2"] = ModelFamily.Llama,
         ["qwen3"] = ModelFamily.Qwen3,
+        ["phi3"] = ModelFamily.Phi3,
         ["olmo2"] = ModelFamily.Olmo2,
         ["gemma2"] = ModelFamily.Gemma2,
         ["gemma3_text"] = ModelFamily.Gemma3,

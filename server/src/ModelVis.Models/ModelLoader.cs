@@ -22,6 +22,7 @@ public static class ModelLoader
             ModelFamily.Bert => Bert.Load(config, dir, checkpoint),
             ModelFamily.Llama => Llama.Load(config, dir, checkpoint),
             ModelFamily.Qwen3 => Qwen3.Load(config, dir, checkpoint),
+            ModelFamily.Phi3 => Phi3.Load(config, dir, checkpoint),
             ModelFamily.Olmo2 => Olmo2.Load(config, dir, checkpoint),
             ModelFamily.Gemma2 => Gemma2.Load(config, dir, checkpoint),
             ModelFamily.Gemma3 => Gemma3.Load(config, dir, checkpoint),
