@@ -133,4 +133,80 @@ public class ArchitectureTests
         Assert.Equal(8, sliding.SlidingWindow);
         Assert.Equal([false, true], sliding.SlidingLayers);
     }
+
+    [Fact]
+    public void GptNeoX_reads_newer_key_names()
+    {
+        var config = Config("tiny-gpt-neox", c =>
+        {
+            c.Remove("rotary_pct"); c.Remove("rotary_emb_base");
+            c["partial_rotary_factor"] = 0.5; c["rope_theta"] = 20000.0;
+        });
+        Assert.Equal((12, 20000.0), (config.RotaryDim, config.RopeTheta));
+        Assert.True(Config("tiny-gpt-neox", _ => { }).ParallelResidual);
+    }
+
+    /// <summary>
+    /// GPT-NeoX with no rotary, the sequential residual and gelu_new is GPT-2 without position embeddings: build that
+    /// NeoX checkpoint from tiny-gpt2's weights (Conv1D [in, out] → Linear [out, in], c_attn's [all q | all k | all v]
+    /// → query_key_value's per-head [q_h; k_h; v_h]) and compare it with the GPT-2 engine on wpe = 0.
+    /// </summary>
+    [Fact]
+    public void GptNeoX_sequential_residual_equals_gpt2_without_positions()
+    {
+        const int d = 64, heads = 4, hd = d / heads, layers = 2, vocab = 1000;
+        static float[] Transpose(float[] w, int rows, int cols)
+        {
+            var t = new float[w.Length];
+            for (int r = 0; r < rows; r++) for (int c = 0; c < cols; c++) t[c * rows + r] = w[r * cols + c];
+            return t;
+        }
+        // Row block h of query_key_value is [q_h; k_h; v_h]; c_attn's output column j is part (j / d), head (j % d) / hd.
+        static int PerHeadRow(int column) { int part = column / d, head = column % d / hd, i = column % hd; return head * 3 * hd + part * hd + i; }
+
+        using var gpt2 = CopyOf("tiny-gpt2", _ => { }, (n, v, s) => n.EndsWith("wpe.weight") ? (n, new float[v.Length], s) : (n, v, s));
+        using var neox = CopyOf("tiny-gpt2",
+            c =>
+            {
+                foreach (var key in c.Select(p => p.Key).ToArray()) c.Remove(key);
+                c["model_type"] = "gpt_neox"; c["hidden_size"] = d; c["num_attention_heads"] = heads; c["num_hidden_layers"] = layers;
+                c["intermediate_size"] = 4 * d; c["vocab_size"] = vocab; c["max_position_embeddings"] = 128; c["layer_norm_eps"] = 1e-5;
+                c["hidden_act"] = "gelu_new"; c["rotary_pct"] = 0.0; c["use_parallel_residual"] = false; c["tie_word_embeddings"] = true;
+            },
+            (name, v, s) =>
+            {
+                if (name.EndsWith("wpe.weight")) return null;
+                name = name.Replace("transformer.", "gpt_neox.").Replace("wte.", "embed_in.").Replace("ln_f.", "final_layer_norm.")
+                    .Replace(".h.", ".layers.").Replace("ln_1.", "input_layernorm.").Replace("ln_2.", "post_attention_layernorm.")
+                    .Replace("attn.c_proj.", "attention.dense.").Replace("mlp.c_fc.", "mlp.dense_h_to_4h.").Replace("mlp.c_proj.", "mlp.dense_4h_to_h.");
+                if (name.Contains("attn.c_attn."))
+                {
+                    name = name.Replace("attn.c_attn.", "attention.query_key_value.");
+                    if (s.Length == 1)
+                    {
+                        var bias = new float[3 * d];
+                        for (int j = 0; j < 3 * d; j++) bias[PerHeadRow(j)] = v[j];
+                        return (name, bias, s);
+                    }
+                    var linear = Transpose(v, d, 3 * d);                 // [3d, d]: row j = output column j
+                    var qkv = new float[linear.Length];
+                    for (int j = 0; j < 3 * d; j++) Array.Copy(linear, j * d, qkv, PerHeadRow(j) * d, d);
+                    return (name, qkv, [3 * d, d]);
+                }
+                if (s.Length == 2 && name.Contains(".layers.") && name.EndsWith(".weight"))
+                    return (name, Transpose(v, (int)s[0], (int)s[1]), [s[1], s[0]]);
+                return (name, v, s);
+            });
+
+        var ids = new[] { 5, 17, 999, 0, 42, 42, 7, 300, 301, 5 };
+        using var a = ModelLoader.Load(gpt2.Path);
+        using var b = ModelLoader.Load(neox.Path);
+        Assert.IsType<GptNeoX>(b);
+        var request = new CaptureRequest(Enumerable.Range(0, layers).ToHashSet(), HiddenStates: true);
+        var expected = a.Forward(new ForwardInput(ids), request);
+        var actual = b.Forward(new ForwardInput(ids), request);
+        AssertClose(expected.Logits!.Data, actual.Logits!.Data, 1e-5);
+        for (int l = 0; l < layers; l++) AssertClose(expected.Attentions[l].Data, actual.Attentions[l].Data, 1e-6);
+        for (int k = 0; k <= layers; k++) AssertClose(expected.HiddenStates![k].Data, actual.HiddenStates![k].Data, 1e-5);
+    }
 }

@@ -7,7 +7,7 @@ namespace ModelVis.Models;
 public sealed class ModelException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>The architecture families the engine computes, and the Hugging Face model_types each covers.</summary>
-public enum ModelFamily { Gpt2, Bert, Llama, Qwen3, Phi3, Olmo2, Gemma2, Gemma3 }
+public enum ModelFamily { Gpt2, Bert, Llama, Qwen3, Phi3, Olmo2, Gemma2, Gemma3, GptNeoX }
 
 /// <summary>
 /// What a forward pass needs to know about a model, read from a Hugging Face <c>config.json</c>.
@@ -31,6 +31,7 @@ public sealed record ModelConfig
         ["gemma2"] = ModelFamily.Gemma2,
         ["gemma3_text"] = ModelFamily.Gemma3,
         ["gemma3"] = ModelFamily.Gemma3,
+        ["gpt_neox"] = ModelFamily.GptNeoX,
     };
 
     public static string SupportedList => string.Join(", ", SupportedModelTypes.Keys);
@@ -106,6 +107,7 @@ public sealed record ModelConfig
             ModelFamily.Gpt2 => ParseGpt2(c, type),
             ModelFamily.Bert => type == "distilbert" ? ParseDistilBert(c, type) : ParseBert(c, type),
             ModelFamily.Gemma2 or ModelFamily.Gemma3 => ParseGemma(c, type, family),
+            ModelFamily.GptNeoX => ParseGptNeoX(c, type),
             _ => ParseLlama(c, type, family),
         };
     }
@@ -268,6 +270,33 @@ public sealed record ModelConfig
             PadTokenId = c.Int("pad_token_id"), BosTokenId = c.Int("bos_token_id"), EosTokenIds = c.Ints("eos_token_id"),
             SlidingWindow = c.Int("sliding_window") ?? 4096, SlidingLayers = sliding,
             AttentionBias = c.Bool("attention_bias") ?? false,
+        }.Checked(c);
+    }
+
+    /// <summary>GPT-NeoX (Pythia): rotary on rotary_pct of each head (newer configs: partial_rotary_factor, rope_theta).</summary>
+    static ModelConfig ParseGptNeoX(Reader c, string type)
+    {
+        int d = c.Required(type, "hidden_size");
+        int heads = c.Required(type, "num_attention_heads");
+        int headDim = HeadDimOf(type, d, heads);
+        int maxPositions = c.Int("max_position_embeddings") ?? 2048;
+        return new ModelConfig
+        {
+            ModelType = type, Family = ModelFamily.GptNeoX, IsCausal = true,
+            Layers = c.Required(type, "num_hidden_layers"),
+            Heads = heads, KvHeads = heads, HeadDim = headDim, Hidden = d,
+            Intermediate = c.Int("intermediate_size") ?? 4 * d,
+            Vocab = c.Required(type, "vocab_size"),
+            MaxPositions = maxPositions,
+            NormEps = (float)(c.Double("layer_norm_eps") ?? 1e-5),
+            Activation = c.String("hidden_act") ?? "gelu",
+            RopeTheta = c.Double("rotary_emb_base") ?? c.Double("rope_theta") ?? 10000,
+            RopeScaling = ParseRopeScaling(c, type, maxPositions),
+            RotaryDim = (int)(headDim * (c.Double("rotary_pct") ?? c.Double("partial_rotary_factor") ?? 0.25)),
+            ParallelResidual = c.Bool("use_parallel_residual") ?? true,
+            TieWordEmbeddings = c.Bool("tie_word_embeddings") ?? false,
+            BosTokenId = c.Int("bos_token_id"), EosTokenIds = c.Ints("eos_token_id"),
+            AttentionBias = c.Bool("attention_bias") ?? true, MlpBias = true,
         }.Checked(c);
     }
 
