@@ -51,21 +51,19 @@ public class Gemma2 : RotaryDecoder
         return h;
     }
 
-    protected override void AttentionBlock(int layer, float[] h, Sequence seq, float[]? probabilities)
-    {
-        var x = seq.Work(0, (long)seq.N * Config.Hidden);
-        RmsNorm(h, seq.N, _norms[layer].Input, x);
-        SelfAttention(layer, x, seq, probabilities, x);
-        RmsNorm(x, seq.N, _norms[layer].PostAttention, x);
-        AddInto(h, x);
-    }
+    protected override void AttentionBlock(int layer, float[] h, Sequence seq, float[]? probabilities) =>
+        Sandwich(h, seq, _norms[layer].Input, _norms[layer].PostAttention, x => SelfAttention(layer, x, seq, probabilities, x));
 
-    protected override void MlpBlock(int layer, float[] h, Sequence seq, float[]? activations)
+    protected override void MlpBlock(int layer, float[] h, Sequence seq, float[]? activations) =>
+        Sandwich(h, seq, _norms[layer].PreFeedforward, _norms[layer].PostFeedforward, x => GatedMlp(layer, x, seq, activations, x));
+
+    /// <summary>h = h + rms_post(sublayer(rms_pre(h))); the sublayer works in place on its input rows.</summary>
+    void Sandwich(float[] h, Sequence seq, float[] pre, float[] post, Action<float[]> sublayer)
     {
         var x = seq.Work(0, (long)seq.N * Config.Hidden);
-        RmsNorm(h, seq.N, _norms[layer].PreFeedforward, x);
-        GatedMlp(layer, x, seq, activations, x);
-        RmsNorm(x, seq.N, _norms[layer].PostFeedforward, x);
+        RmsNorm(h, seq.N, pre, x);
+        sublayer(x);
+        RmsNorm(x, seq.N, post, x);
         AddInto(h, x);
     }
 }

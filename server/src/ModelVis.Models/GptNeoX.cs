@@ -24,8 +24,7 @@ public sealed class GptNeoX : LanguageModel
 
     const int ParallelAttentionSlot = 5;
 
-    readonly float[]? _embedRows;
-    readonly Linear _embedOut;
+    readonly TokenEmbedding _embedding;
     readonly Layer[] _layers;
     readonly LayerNormWeights _finalNorm;
     readonly Rotary _rotary;
@@ -34,16 +33,7 @@ public sealed class GptNeoX : LanguageModel
     {
         int d = config.Hidden, I = config.Intermediate, V = config.Vocab;
         w.Prefix = w.FindPrefix("embed_in.weight", "gpt_neox.", "") ?? "gpt_neox.";
-        bool tied = config.TieWordEmbeddings || !w.HasExact("embed_out.weight");
-        if (tied) _embedOut = new Linear(w.LinearWeight("embed_in.weight", V, d));
-        else
-        {
-            _embedRows = w.Floats("embed_in.weight", V, d);
-            var prefix = w.Prefix;
-            w.Prefix = "";
-            _embedOut = new Linear(w.LinearWeight("embed_out.weight", V, d));
-            w.Prefix = prefix;
-        }
+        _embedding = new TokenEmbedding(w, "embed_in.weight", "embed_out.weight", config.TieWordEmbeddings, V, d);
         _layers = new Layer[config.Layers];
         for (int i = 0; i < config.Layers; i++)
         {
@@ -65,14 +55,8 @@ public sealed class GptNeoX : LanguageModel
 
     protected override float[] Embed(Sequence seq)
     {
-        int n = seq.N, d = Config.Hidden;
-        var h = Scratch((long)n * d);
-        for (int i = 0; i < n; i++)
-        {
-            int id = seq.Input.Ids[i];
-            if (_embedRows is not null) _embedRows.AsSpan(id * d, d).CopyTo(h.AsSpan(i * d, d));
-            else _embedOut.Weight.CopyColumn(id, h.AsSpan(i * d, d));
-        }
+        var h = Scratch((long)seq.N * Config.Hidden);
+        _embedding.Lookup(seq.Input.Ids, h);
         return h;
     }
 
@@ -96,18 +80,12 @@ public sealed class GptNeoX : LanguageModel
     protected override void MlpBlock(int layer, float[] h, Sequence seq, float[]? activations)
     {
         var l = _layers[layer];
-        int n = seq.N, d = Config.Hidden;
-        var x = seq.Work(0, (long)n * d);
-        l.Ln2.Apply(h, n, x);
-        var u = activations ?? seq.Work(3, (long)n * Config.Intermediate);
-        l.Up.Forward(x, n, u);
-        Activations.Apply(Config.Activation, u);
-        l.Down.Forward(u, n, x);
-        if (Config.ParallelResidual) TensorPrimitives.Add(x, seq.Work(ParallelAttentionSlot, (long)n * d), x);   // mlp + attn, then + h
+        var x = DenseMlp(l.Ln2, l.Up, l.Down, h, seq, activations);       // dense_4h_to_h(gelu(dense_h_to_4h(ln₂(h))))
+        if (Config.ParallelResidual) TensorPrimitives.Add(x, seq.Work(ParallelAttentionSlot, (long)seq.N * Config.Hidden), x);   // mlp + attn, then + h
         AddInto(h, x);
     }
 
     protected override void FinalNorm(Span<float> h, int rows) => _finalNorm.Apply(h, rows, h);
 
-    protected override void Head(ReadOnlySpan<float> h, int rows, Span<float> logits) => _embedOut.Forward(h, rows, logits);
+    protected override void Head(ReadOnlySpan<float> h, int rows, Span<float> logits) => _embedding.Head(h, rows, logits);
 }

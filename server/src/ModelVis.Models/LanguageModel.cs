@@ -219,6 +219,22 @@ public abstract class LanguageModel : IDisposable
     protected AttentionMask MaskOf(Sequence seq, int layer) =>
         Config.SlidingLayers is { } sliding && !sliding[layer] ? seq.Mask with { SlidingWindow = 0 } : seq.Mask;
 
+    /// <summary>
+    /// The two-matrix MLP (GPT-2, GPT-NeoX): <paramref name="output"/> [n, d] = down(act(up(ln(h)))), the normed input
+    /// and the output sharing work buffer 0; act(up(·)) [n, intermediate] goes to <paramref name="activations"/> when asked for.
+    /// </summary>
+    private protected float[] DenseMlp(LayerNormWeights norm, Linear up, Linear down, float[] h, Sequence seq, float[]? activations)
+    {
+        int n = seq.N;
+        var x = seq.Work(0, (long)n * Config.Hidden);
+        norm.Apply(h, n, x);
+        var u = activations ?? seq.Work(3, (long)n * Config.Intermediate);
+        up.Forward(x, n, u);
+        Activations.Apply(Config.Activation, u);
+        down.Forward(u, n, x);
+        return x;
+    }
+
     /// <summary>A[rows, d] += B (the residual connection: h = h + sublayer(h)).</summary>
     protected static void AddInto(Span<float> h, ReadOnlySpan<float> sublayerOutput) => TensorPrimitives.Add(sublayerOutput, h, h);
 

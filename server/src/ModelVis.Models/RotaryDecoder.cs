@@ -20,9 +20,7 @@ public abstract class RotaryDecoder : LanguageModel
     /// <summary>One layer's matrices: [q | k | v] and o for attention, [gate | up] and down for the MLP.</summary>
     private protected sealed record Projections(Linear Qkv, Linear O, Linear GateUp, Linear Down);
 
-    /// <summary>Untied models keep the embedding as rows for lookup; tied ones look up columns of the head.</summary>
-    readonly float[]? _embedRows;
-    readonly Linear _lmHead;
+    readonly TokenEmbedding _embedding;
     readonly float[] _norm;
     readonly Rotary _rotary;
     readonly Projections[] _projections;
@@ -40,19 +38,10 @@ public abstract class RotaryDecoder : LanguageModel
         : base(config, folder)
     {
         _zeroCentredNorms = zeroCentredNorms;
-        int d = config.Hidden, I = config.Intermediate, V = config.Vocab;
+        int d = config.Hidden, V = config.Vocab;
         if (prefixes.Length == 0) prefixes = ["model.", ""];
         w.Prefix = w.FindPrefix("embed_tokens.weight", prefixes) ?? prefixes[0];
-        bool tied = config.TieWordEmbeddings || !w.HasExact("lm_head.weight");
-        if (tied) _lmHead = new Linear(w.LinearWeight("embed_tokens.weight", V, d));
-        else
-        {
-            _embedRows = w.Floats("embed_tokens.weight", V, d);
-            var prefix = w.Prefix;
-            w.Prefix = "";
-            _lmHead = new Linear(w.LinearWeight("lm_head.weight", V, d));
-            w.Prefix = prefix;
-        }
+        _embedding = new TokenEmbedding(w, "embed_tokens.weight", "lm_head.weight", config.TieWordEmbeddings, V, d);
 
         _projections = new Projections[config.Layers];
         for (int i = 0; i < config.Layers; i++)
@@ -113,14 +102,8 @@ public abstract class RotaryDecoder : LanguageModel
 
     protected override float[] Embed(Sequence seq)
     {
-        int n = seq.N, d = Config.Hidden;
-        var h = Scratch((long)n * d);
-        for (int i = 0; i < n; i++)
-        {
-            int id = seq.Input.Ids[i];
-            if (_embedRows is not null) _embedRows.AsSpan(id * d, d).CopyTo(h.AsSpan(i * d, d));
-            else _lmHead.Weight.CopyColumn(id, h.AsSpan(i * d, d));
-        }
+        var h = Scratch((long)seq.N * Config.Hidden);
+        _embedding.Lookup(seq.Input.Ids, h);
         return h;
     }
 
@@ -184,7 +167,7 @@ public abstract class RotaryDecoder : LanguageModel
 
     protected override void Head(ReadOnlySpan<float> h, int rows, Span<float> logits)
     {
-        _lmHead.Forward(h, rows, logits);
+        _embedding.Head(h, rows, logits);
         if (Config.FinalLogitSoftcap > 0) Activations.SoftCap(logits, Config.FinalLogitSoftcap);
     }
 }

@@ -1,0 +1,42 @@
+using ModelVis.Tensors;
+
+namespace ModelVis.Models;
+
+/// <summary>
+/// The token embedding and the output head of a decoder, tied or not. Tied: one matrix, packed as the head, and a
+/// lookup reads one of its columns. Untied: the embedding kept as rows for lookup, the head packed on its own.
+/// </summary>
+sealed class TokenEmbedding
+{
+    readonly float[]? _rows;
+    readonly Linear _head;
+
+    /// <param name="embedding">The embedding's name under <c>w.Prefix</c> (embed_tokens.weight, embed_in.weight).</param>
+    /// <param name="head">The head's full name (lm_head.weight, embed_out.weight); tied when absent or when <paramref name="tied"/>.</param>
+    public TokenEmbedding(Weights w, string embedding, string head, bool tied, int vocab, int hidden)
+    {
+        if (tied || !w.HasExact(head)) _head = new Linear(w.LinearWeight(embedding, vocab, hidden));
+        else
+        {
+            _rows = w.Floats(embedding, vocab, hidden);
+            var prefix = w.Prefix;
+            w.Prefix = "";
+            _head = new Linear(w.LinearWeight(head, vocab, hidden));
+            w.Prefix = prefix;
+        }
+    }
+
+    /// <summary>h [n, d] = embedding[ids].</summary>
+    public void Lookup(int[] ids, Span<float> h)
+    {
+        int d = _head.InFeatures;
+        for (int i = 0; i < ids.Length; i++)
+        {
+            if (_rows is not null) _rows.AsSpan(ids[i] * d, d).CopyTo(h.Slice(i * d, d));
+            else _head.Weight.CopyColumn(ids[i], h.Slice(i * d, d));
+        }
+    }
+
+    /// <summary>logits [rows, vocab] = h · headᵀ.</summary>
+    public void Head(ReadOnlySpan<float> h, int rows, Span<float> logits) => _head.Forward(h, rows, logits);
+}
