@@ -86,6 +86,7 @@ public class ArchitectureTests
         static void OldForm(JsonObject c) { c.Remove("layer_types"); c.Remove("_sliding_window_pattern"); }
         Assert.Equal([true, true, false], Config("tiny-gemma3", OldForm).SlidingLayers);
         Assert.Equal([true, true, true], Config("tiny-gemma3", c => { OldForm(c); c.Remove("sliding_window_pattern"); }).SlidingLayers); // default 6
+        Assert.Equal(0f, Config("tiny-gemma3", c => c["attn_logit_softcapping"] = 50.0).AttnLogitSoftcap);                     // ignored, as transformers does
         using var dir = CopyOf("tiny-gemma3", OldForm, (n, v, s) => (n, v, s));
         var (logits, reference) = RunCase(dir.Path, "tiny-gemma3", "len40");
         AssertClose(reference, logits, 1e-4);

@@ -17,7 +17,7 @@ namespace ModelVis.Models;
 ///   logits = norm(h)·embed_tokensᵀ                                           soft-capped only if final_logit_softcapping is set
 /// </code>
 /// Which layers slide: layer_types, or every layer but each sliding_window_pattern-th (default 6).
-/// As in transformers, no attention soft-capping (Config.AttnLogitSoftcap is whatever the config says, null in released ones).
+/// As in transformers, no attention soft-capping even when the config names one (released configs say null).
 /// </summary>
 public sealed class Gemma3 : Gemma2
 {

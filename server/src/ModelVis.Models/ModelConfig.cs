@@ -264,7 +264,8 @@ public sealed record ModelConfig
             RopeScaling = ParseRopeScaling(c, type, maxPositions),
             QueryPreAttnScalar = c.Double("query_pre_attn_scalar") ?? 256,
             // A key written as null means no cap; a key left out means the default (50 and 30 for Gemma 2, none for Gemma 3).
-            AttnLogitSoftcap = (float)(c.Has("attn_logit_softcapping") ? c.Double("attn_logit_softcapping") ?? 0 : gemma3 ? 0 : 50),
+            // Gemma 3's attention never passes its attn_logit_softcapping on (transformers 4.50+), so it is not applied.
+            AttnLogitSoftcap = gemma3 ? 0 : (float)(c.Has("attn_logit_softcapping") ? c.Double("attn_logit_softcapping") ?? 0 : 50),
             FinalLogitSoftcap = (float)(c.Has("final_logit_softcapping") ? c.Double("final_logit_softcapping") ?? 0 : gemma3 ? 0 : 30),
             TieWordEmbeddings = c.Bool("tie_word_embeddings") ?? true,
             PadTokenId = c.Int("pad_token_id"), BosTokenId = c.Int("bos_token_id"), EosTokenIds = c.Ints("eos_token_id"),
