@@ -79,6 +79,7 @@ public abstract class LanguageModel : IDisposable
     public CaptureResult Forward(ForwardInput input, CaptureRequest request, CancellationToken ct = default, Action<LayerCapture>? onLayer = null)
     {
         var seq = Begin(input);
+        MemoryBudget.Check(Config, seq.N, request);
         int n = seq.N, d = Config.Hidden, L = Config.Layers;
         var hidden = request.HiddenStates ? new List<Tensor>(L + 1) : null;
         var attentions = new Dictionary<int, Tensor>();
