@@ -66,7 +66,7 @@ static class ReferenceGgml
             {
                 int low = (b[32 + 32 * h + l] >> (2 * g)) & 3;
                 int high = (b[l] >> (4 * h + g)) & 1;
-                float dl = H(b, 108) * (Q3Scales(b.Slice(96, 12))[e / 16] - 32);
+                float dl = H(b, 108) * (Q3Scale(b.Slice(96, 12), e / 16) - 32);
                 return dl * (low - (high == 1 ? 0 : 4));
             }
             case DType.Q4_K: // { f16 d; f16 dmin; u8 scales[12]; u8 qs[128] }: 64-element pairs of sub-blocks
@@ -96,18 +96,13 @@ static class ReferenceGgml
     static int Nibble(ReadOnlySpan<byte> qs, int e) => e < 16 ? qs[e] & 0xF : qs[e - 16] >> 4;
     static int Bit(uint word, int i) => (int)(word >> i) & 1;
 
-    /// <summary>Q3_K's scales the way ggml unpacks them: the 12 bytes as three uint32 words, masked and shifted.</summary>
-    static sbyte[] Q3Scales(ReadOnlySpan<byte> s)
+    /// <summary>Q3_K's 6-bit scale i: its low 4 bits in byte i mod 8 (low nibble for i &lt; 8, high nibble after),
+    /// its high 2 bits in byte 8 + i mod 4 at bit 2·(i div 4).</summary>
+    static int Q3Scale(ReadOnlySpan<byte> s, int i)
     {
-        const uint kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f;
-        var aux = new uint[4];
-        for (int i = 0; i < 3; i++) aux[i] = BinaryPrimitives.ReadUInt32LittleEndian(s[(4 * i)..]);
-        uint tmp = aux[2];
-        aux[2] = ((aux[0] >> 4) & kmask2) | (((tmp >> 4) & kmask1) << 4);
-        aux[3] = ((aux[1] >> 4) & kmask2) | (((tmp >> 6) & kmask1) << 4);
-        aux[0] = (aux[0] & kmask2) | (((tmp >> 0) & kmask1) << 4);
-        aux[1] = (aux[1] & kmask2) | (((tmp >> 2) & kmask1) << 4);
-        return aux.SelectMany(BitConverter.GetBytes).Select(x => (sbyte)x).ToArray();
+        int low = (s[i % 8] >> (i < 8 ? 0 : 4)) & 0xF;
+        int high = (s[8 + i % 4] >> (2 * (i / 4))) & 3;
+        return low | high << 4;
     }
 
     /// <summary>Q4_K/Q5_K: sub-block j's 6-bit scale and min (get_scale_min_k4).</summary>
@@ -363,6 +358,27 @@ public class GgmlQuantizationTests
             DType.Q4_0 or DType.Q4_1 or DType.Q4_K => 0.15, DType.Q3_K => 0.3, _ => 0.6,
         };
         Assert.InRange(Math.Sqrt(errSq / xSq), 0, limit);
+    }
+
+    [Fact]
+    public void EveryFp16ScaleWidensExactly()
+    {
+        // 65,536 Q8_0 blocks, block i with d = the half whose bits are i and quants 1, −1, 0, …: subnormals,
+        // zeros of both signs, infinities and NaNs included.
+        var bytes = new byte[65536 * 34];
+        for (int i = 0; i < 65536; i++)
+        {
+            BitConverter.TryWriteBytes(bytes.AsSpan(i * 34), (ushort)i);
+            bytes[i * 34 + 2] = 1;
+            bytes[i * 34 + 3] = 0xFF;
+        }
+        var y = new float[65536 * 32];
+        GgmlQuantization.DequantizeBlocks(DType.Q8_0, bytes, y);
+        for (int i = 0; i < 65536; i++)
+        {
+            float d = (float)BitConverter.UInt16BitsToHalf((ushort)i);
+            Assert.True(d.Equals(y[i * 32]) && (-d).Equals(y[i * 32 + 1]) && (d * 0).Equals(y[i * 32 + 2]), $"half bits 0x{i:X4}: {d:R} became {y[i * 32]:R}, {y[i * 32 + 1]:R}, {y[i * 32 + 2]:R}");
+        }
     }
 
     [Fact]
