@@ -31,7 +31,7 @@ sealed class Weights(ICheckpoint checkpoint, string modelType, string prefix = "
         if (!t.Shape.SequenceEqual(shape))
             throw new ModelException($"{FileName}: tensor `{fullName}` has shape {t.ShapeText} but config.json implies [{string.Join(", ", shape)}]; the weights do not belong to this config");
         if (!t.DType.IsReadableAsFloat())
-            throw new ModelException($"{FileName}: tensor `{fullName}` has dtype {t.DType.Name()}; the engine reads F32, F16, BF16 and F64 weights");
+            throw new ModelException($"{FileName}: tensor `{fullName}` has dtype {t.DType.Name()}; the engine reads {DTypes.ReadableAsFloatNames} weights");
         return t;
     }
 
