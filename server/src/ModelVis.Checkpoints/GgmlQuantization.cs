@@ -8,14 +8,14 @@ namespace ModelVis.Checkpoints;
 
 /// <summary>
 /// Dequantization of ggml's block formats (<c>ggml-common.h</c>) to float32, value for value as ggml's
-/// <c>dequantize_row_*</c> computes them: the same products in the same order, never fused, so the result is
-/// bitwise what llama.cpp's reference dequantizer gives.
+/// <c>dequantize_row_*</c> writes them: the same products in the same order, multiply and add never fused.
+/// (A C compiler may fuse ggml's <c>d·q − m</c>; values then differ in the last bit at most.)
 /// </summary>
 /// <remarks>
 /// Each format is decoded sixteen quants at a time: the bit fiddling (nibbles, high bits, sign offsets) is done
 /// on a <see cref="Vector128{T}"/> of bytes, which every x64 and Arm64 CPU accelerates, and <see cref="Emit"/>
 /// widens those sixteen small unsigned integers to floats with the widest unit the CPU has (AVX-512, AVX2, or
-/// 128-bit vectors; element by element where none is accelerated). Every quant is written as an unsigned
+/// 128-bit vectors; element by element where none is accelerated, correct but about 20× slower). Every quant is written as an unsigned
 /// integer <c>u</c> and one of two forms: <c>(u − offset) · scale</c> (symmetric formats: Q8_0, Q4_0, Q5_0,
 /// Q3_K, Q6_K, Q8_K) or <c>u · scale + bias</c> (formats with a minimum: Q4_1, Q5_1, Q2_K, Q4_K, Q5_K).
 /// This runs in the weight-packing step of every matrix multiply, so it is written for throughput.
