@@ -14,7 +14,8 @@ namespace ModelVis.Engine.Tests;
 public class ConformanceTests
 {
     static readonly string[] TransformerModels =
-        ["tiny-gpt2", "tiny-gpt2-f16", "tiny-gpt2-bf16", "tiny-gpt2-init0.1", "tiny-bert", "tiny-bert-init0.1", "tiny-llama", "stories260K"];
+        ["tiny-gpt2", "tiny-gpt2-f16", "tiny-gpt2-bf16", "tiny-gpt2-init0.1", "tiny-bert", "tiny-bert-init0.1", "tiny-llama", "stories260K",
+         "tiny-qwen3", "tiny-gemma2", "tiny-gemma3", "tiny-olmo2", "tiny-phi3", "tiny-gpt-neox"];
 
     static readonly ConcurrentDictionary<string, LanguageModel> Models = new();
 
@@ -36,8 +37,9 @@ public class ConformanceTests
     [Fact]
     public void Every_transformer_fixture_case_is_covered()
     {
-        // 3 cases × 5 GPT-2/Llama variants + 5 × 2 BERT variants + 3 stories260K forward cases.
-        Assert.Equal(3 * 5 + 5 * 2 + 3, Cases().Count());
+        // 3 cases × 5 GPT-2/Llama variants + 5 × 2 BERT variants + 3 stories260K forward cases
+        // + 3 cases × 6 newer decoders (Qwen3, Gemma 2, Gemma 3, OLMo 2, Phi-3, GPT-NeoX).
+        Assert.Equal(3 * 5 + 5 * 2 + 3 + 3 * 6, Cases().Count());
     }
 
     [Theory]

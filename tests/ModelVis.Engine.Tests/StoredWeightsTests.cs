@@ -110,3 +110,28 @@ public class StoredWeightsTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 }
+
+public class MemoryBudgetTests
+{
+    [Fact]
+    public void A_pass_is_estimated_from_what_it_keeps()
+    {
+        var c = ConformanceTests.ModelOf("stories260K").Config;
+        var (logitsOnly, _) = MemoryBudget.Estimate(c, 1000, CaptureRequest.LogitsOnly);
+        var (all, breakdown) = MemoryBudget.Estimate(c, 1000, CaptureRequest.All(c.Layers));
+        long attention = (long)c.Layers * c.Heads * 1000 * 1000 * 4;
+        Assert.True(all - logitsOnly >= attention, $"{all} - {logitsOnly} < {attention}");
+        Assert.Contains($"attention of {c.Layers} layers", breakdown);
+    }
+
+    [Fact]
+    public void A_pass_that_cannot_fit_is_refused_with_numbers_and_a_way_out()
+    {
+        var c = ConformanceTests.ModelOf("stories260K").Config;
+        // 5 layers × 8 heads × (4·10⁶)² floats: far beyond any machine.
+        var e = Assert.Throws<ModelException>(() => MemoryBudget.Check(c, 4_000_000, CaptureRequest.All(c.Layers)));
+        Assert.Contains("GB", e.Message);
+        Assert.Contains("Select fewer tokens", e.Message);
+        MemoryBudget.Check(c, 64, CaptureRequest.All(c.Layers));
+    }
+}

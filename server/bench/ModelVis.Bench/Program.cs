@@ -2,14 +2,16 @@ using BenchmarkDotNet.Running;
 using ModelVis.Bench;
 
 // `engine` prints the engine's report (FMA peak, matmul, forward passes beside PyTorch; see EngineReport),
-// `engine-forward` is its child process; `models` prints the real-sized models' report (1B BF16/Q8_0/Q4_K, 8B Q4_K
-// beside llama.cpp; see ModelsReport), `models-case` is its child process. Anything else goes to BenchmarkDotNet's switcher, so every
-// [Benchmark] class in this assembly can be picked with --filter.
+// `engine-forward` is its child process, `quant` the GGUF dequantization throughput (QuantReport); `models` prints
+// the real-sized models' report (1B BF16/Q8_0/Q4_K, 8B Q4_K beside llama.cpp; see ModelsReport), `models-case` is its
+// child process. Anything else goes to BenchmarkDotNet's switcher, so every [Benchmark] class in this assembly can be
+// picked with --filter.
 return args.FirstOrDefault() switch
 {
     "engine" => EngineReport.Run(args),
     "engine-forward" => EngineReport.Child(args),
     "engine-profile" => EngineProfile.Run(args),
+    "quant" => QuantReport.Run(args),
     "models" => ModelsReport.Run(args),
     "models-case" => ModelsReport.Child(args),
     "bench-models" => PrintBenchModels(),

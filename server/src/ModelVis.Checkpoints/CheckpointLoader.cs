@@ -17,7 +17,7 @@ public static class CheckpointLoader
         [".pt"] = p => new PyTorchCheckpoint(p),
         [".pth"] = p => new PyTorchCheckpoint(p),
         [".ckpt"] = p => new PyTorchCheckpoint(p),
-        // llama.cpp GGUF (v2, v3): float tensors read, quantized ones listed.
+        // llama.cpp GGUF (v2, v3): float tensors read, block-quantized ones dequantized where ModelVis knows the type.
         [".gguf"] = p => new GgufFile(p),
     };
 

@@ -7,8 +7,8 @@ namespace ModelVis.Checkpoints;
 /// A GGUF file (llama.cpp), versions 2 and 3: magic <c>GGUF</c>, version, tensor count, metadata key/value
 /// pairs, tensor infos (name, dimensions innermost first, ggml type, offset), then the tensor data, aligned
 /// to <c>general.alignment</c> (default 32). Opening reads only the header. F32, F16, BF16 and F64 tensors are
-/// read like any other checkpoint's; block-quantized tensors (Q4_K, Q8_0, …) are listed with their type
-/// and raw bytes but not widened.
+/// read like any other checkpoint's; block-quantized tensors (Q4_K, Q8_0, …) keep their raw bytes, and
+/// <c>ReadFloats</c> dequantizes the types <see cref="GgmlQuantization"/> supports (others, IQ* and TQ*, are listed only).
 /// </summary>
 public sealed class GgufFile : ICheckpoint
 {

@@ -27,10 +27,16 @@ public abstract class LanguageModel : IDisposable
         public required ForwardInput Input { get; init; }
         public int N => Input.Ids.Length;
         public required AttentionMask Mask { get; init; }
-        public float[]? Cos { get; set; }
-        public float[]? Sin { get; set; }
 
         readonly Dictionary<int, float[]> _work = new();
+        readonly Dictionary<Rotary, (float[] Cos, float[] Sin)> _rotaryTables = new();
+
+        /// <summary>cos and sin of <paramref name="rotary"/> for positions 0..n−1, made once per pass (a family may have several, e.g. Gemma 3's local and global).</summary>
+        public (float[] Cos, float[] Sin) RotaryTables(Rotary rotary)
+        {
+            if (!_rotaryTables.TryGetValue(rotary, out var tables)) _rotaryTables[rotary] = tables = rotary.Tables(N);
+            return tables;
+        }
 
         /// <summary>
         /// Work buffer number <paramref name="slot"/> of <paramref name="count"/> floats, shared by every layer of this pass,
@@ -73,6 +79,7 @@ public abstract class LanguageModel : IDisposable
     public CaptureResult Forward(ForwardInput input, CaptureRequest request, CancellationToken ct = default, Action<LayerCapture>? onLayer = null)
     {
         var seq = Begin(input);
+        MemoryBudget.Check(Config, seq.N, request);
         int n = seq.N, d = Config.Hidden, L = Config.Layers;
         var hidden = request.HiddenStates ? new List<Tensor>(L + 1) : null;
         var attentions = new Dictionary<int, Tensor>();
@@ -205,6 +212,29 @@ public abstract class LanguageModel : IDisposable
     }
 
     // ---------------------------------------------------------------- helpers the families share
+
+    /// <summary>
+    /// The mask of layer <paramref name="layer"/>: the pass's mask, without the sliding window on the layers the
+    /// config keeps global (Gemma's alternating layers, Qwen's max_window_layers).
+    /// </summary>
+    protected AttentionMask MaskOf(Sequence seq, int layer) =>
+        Config.SlidingLayers is { } sliding && !sliding[layer] ? seq.Mask with { SlidingWindow = 0 } : seq.Mask;
+
+    /// <summary>
+    /// The two-matrix MLP (GPT-2, GPT-NeoX): <paramref name="output"/> [n, d] = down(act(up(ln(h)))), the normed input
+    /// and the output sharing work buffer 0; act(up(·)) [n, intermediate] goes to <paramref name="activations"/> when asked for.
+    /// </summary>
+    private protected float[] DenseMlp(LayerNormWeights norm, Linear up, Linear down, float[] h, Sequence seq, float[]? activations)
+    {
+        int n = seq.N;
+        var x = seq.Work(0, (long)n * Config.Hidden);
+        norm.Apply(h, n, x);
+        var u = activations ?? seq.Work(3, (long)n * Config.Intermediate);
+        up.Forward(x, n, u);
+        Activations.Apply(Config.Activation, u);
+        down.Forward(u, n, x);
+        return x;
+    }
 
     /// <summary>A[rows, d] += B (the residual connection: h = h + sublayer(h)).</summary>
     protected static void AddInto(Span<float> h, ReadOnlySpan<float> sublayerOutput) => TensorPrimitives.Add(sublayerOutput, h, h);

@@ -7,7 +7,7 @@ namespace ModelVis.Models;
 public sealed class ModelException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>The architecture families the engine computes, and the Hugging Face model_types each covers.</summary>
-public enum ModelFamily { Gpt2, Bert, Llama }
+public enum ModelFamily { Gpt2, Bert, Llama, Qwen3, Phi3, Olmo2, Gemma2, Gemma3, GptNeoX }
 
 /// <summary>
 /// What a forward pass needs to know about a model, read from a Hugging Face <c>config.json</c>.
@@ -25,6 +25,13 @@ public sealed record ModelConfig
         ["llama"] = ModelFamily.Llama,
         ["mistral"] = ModelFamily.Llama,
         ["qwen2"] = ModelFamily.Llama,
+        ["qwen3"] = ModelFamily.Qwen3,
+        ["phi3"] = ModelFamily.Phi3,
+        ["olmo2"] = ModelFamily.Olmo2,
+        ["gemma2"] = ModelFamily.Gemma2,
+        ["gemma3_text"] = ModelFamily.Gemma3,
+        ["gemma3"] = ModelFamily.Gemma3,
+        ["gpt_neox"] = ModelFamily.GptNeoX,
     };
 
     public static string SupportedList => string.Join(", ", SupportedModelTypes.Keys);
@@ -55,8 +62,24 @@ public sealed record ModelConfig
     public int? BosTokenId { get; init; }
     public int[] EosTokenIds { get; init; } = [];
     public int SlidingWindow { get; init; }
+    /// <summary>Which layers use <see cref="SlidingWindow"/> (Hugging Face <c>layer_types</c>); null = every layer.</summary>
+    public bool[]? SlidingLayers { get; init; }
     public bool AttentionBias { get; init; }
     public bool MlpBias { get; init; }
+
+    /// <summary>Channels of each head that rotate (Phi-3 partial_rotary_factor, GPT-NeoX rotary_pct); the whole head by default.</summary>
+    public int RotaryDim { get => _rotaryDim ?? HeadDim; init => _rotaryDim = value; }
+    int? _rotaryDim;
+    /// <summary>RoPE base of the sliding (local) layers when it differs from <see cref="RopeTheta"/> (Gemma 3's rope_local_base_freq).</summary>
+    public double? RopeLocalTheta { get; init; }
+    /// <summary>Scores are divided by √ of this (Gemma's query_pre_attn_scalar); null = √head_dim.</summary>
+    public double? QueryPreAttnScalar { get; init; }
+    /// <summary>Attention scores soft-capped to ±this before the mask (Gemma 2's attn_logit_softcapping); 0 = none.</summary>
+    public float AttnLogitSoftcap { get; init; }
+    /// <summary>Logits soft-capped to ±this (Gemma's final_logit_softcapping); 0 = none.</summary>
+    public float FinalLogitSoftcap { get; init; }
+    /// <summary>GPT-NeoX: attention and MLP both read the block input (use_parallel_residual).</summary>
+    public bool ParallelResidual { get; init; }
 
     /// <summary>Reads <c>config.json</c> from a model folder.</summary>
     public static ModelConfig FromFolder(string dir)
@@ -83,7 +106,9 @@ public sealed record ModelConfig
         {
             ModelFamily.Gpt2 => ParseGpt2(c, type),
             ModelFamily.Bert => type == "distilbert" ? ParseDistilBert(c, type) : ParseBert(c, type),
-            _ => ParseLlama(c, type),
+            ModelFamily.Gemma2 or ModelFamily.Gemma3 => ParseGemma(c, type, family),
+            ModelFamily.GptNeoX => ParseGptNeoX(c, type),
+            _ => ParseLlama(c, type, family),
         };
     }
 
@@ -153,55 +178,169 @@ public sealed record ModelConfig
         }.Checked(c);
     }
 
-    static ModelConfig ParseLlama(Reader c, string type)
+    /// <summary>Llama, Mistral, Qwen2, Qwen3, Phi-3 and OLMo 2: the same keys, with the differences noted.</summary>
+    static ModelConfig ParseLlama(Reader c, string type, ModelFamily family)
     {
         int d = c.Required(type, "hidden_size");
         int heads = c.Required(type, "num_attention_heads");
         int kv = c.Int("num_key_value_heads") ?? heads;
         if (kv <= 0 || heads % kv != 0)
             throw new ModelException($"{type}: num_attention_heads {heads} is not a multiple of num_key_value_heads {kv}");
+        int layers = c.Required(type, "num_hidden_layers");
+        int maxPositions = c.Int("max_position_embeddings") ?? (type == "phi3" ? 4096 : 2048);
+        int headDim = type is "phi3" or "olmo2" ? HeadDimOf(type, d, heads) : c.Int("head_dim") ?? HeadDimOf(type, d, heads);
+        // Mistral and Phi-3 slide on every layer; Qwen only with use_sliding_window, and then only from max_window_layers on.
         int window = 0;
-        if (type == "mistral" || (type == "qwen2" && (c.Bool("use_sliding_window") ?? false)))
+        bool[]? slidingLayers = null;
+        if (type is "mistral" or "phi3") window = c.Int("sliding_window") ?? 0;
+        else if (type is "qwen2" or "qwen3" && (c.Bool("use_sliding_window") ?? false))
+        {
             window = c.Int("sliding_window") ?? 0;
+            int from = c.Int("max_window_layers") ?? layers;
+            slidingLayers = LayerTypes(c, type, layers) ?? Enumerable.Range(0, layers).Select(i => i >= from).ToArray();
+        }
         return new ModelConfig
         {
-            ModelType = type, Family = ModelFamily.Llama, IsCausal = true,
-            Layers = c.Required(type, "num_hidden_layers"),
-            Heads = heads, KvHeads = kv, HeadDim = c.Int("head_dim") ?? HeadDimOf(type, d, heads), Hidden = d,
+            ModelType = type, Family = family, IsCausal = true,
+            Layers = layers,
+            Heads = heads, KvHeads = kv, HeadDim = headDim, Hidden = d,
             Intermediate = c.Required(type, "intermediate_size"),
             Vocab = c.Required(type, "vocab_size"),
-            MaxPositions = c.Int("max_position_embeddings") ?? 2048,
+            MaxPositions = maxPositions,
             NormEps = (float)(c.Double("rms_norm_eps") ?? 1e-6),
             Activation = c.String("hidden_act") ?? "silu",
             RopeTheta = c.Double("rope_theta") ?? 10000,
-            RopeScaling = ParseRopeScaling(c, type),
+            RopeScaling = ParseRopeScaling(c, type, maxPositions),
+            // Phi-4-mini's partial_rotary_factor: rotary_dim = int(head_dim · factor).
+            RotaryDim = (int)(headDim * (c.Double("partial_rotary_factor") ?? 1.0)),
             TieWordEmbeddings = c.Bool("tie_word_embeddings") ?? false,
             BosTokenId = c.Int("bos_token_id"), EosTokenIds = c.Ints("eos_token_id"),
-            SlidingWindow = window,
+            SlidingWindow = window, SlidingLayers = slidingLayers,
             // Qwen2 always has q/k/v biases (and no o_proj bias); Llama/Mistral only when attention_bias says so.
             AttentionBias = type == "qwen2" || (c.Bool("attention_bias") ?? false),
             MlpBias = c.Bool("mlp_bias") ?? false,
         }.Checked(c);
     }
 
-    static RopeScaling? ParseRopeScaling(Reader c, string type)
+    /// <summary>
+    /// Gemma 2 and Gemma 3 (text). Transformers leaves keys equal to their defaults out of config.json, and a
+    /// multimodal <c>gemma3</c> config keeps the language model's keys in <c>text_config</c>, often only those that differ.
+    /// </summary>
+    static ModelConfig ParseGemma(Reader c, string type, ModelFamily family)
+    {
+        bool gemma3 = family == ModelFamily.Gemma3;
+        if (type == "gemma3")
+        {
+            if (!c.Json.TryGetProperty("text_config", out var text) || text.ValueKind != JsonValueKind.Object)
+                throw new ModelException("gemma3: config.json has no \"text_config\" object (the language model's settings)");
+            var outer = c;
+            c = new Reader(text);
+            // Gemma3Config ties the head to the embedding at the top level.
+            if (outer.Bool("tie_word_embeddings") is { } tiedOuter && c.Bool("tie_word_embeddings") is null) c = c.With("tie_word_embeddings", tiedOuter);
+        }
+        // Gemma2Config / Gemma3TextConfig defaults (the 2B / 1B-class shapes), for keys a saved config leaves out.
+        int d = c.Int("hidden_size") ?? 2304;
+        int heads = c.Int("num_attention_heads") ?? 8;
+        int kv = c.Int("num_key_value_heads") ?? 4;
+        if (kv <= 0 || heads % kv != 0)
+            throw new ModelException($"{type}: num_attention_heads {heads} is not a multiple of num_key_value_heads {kv}");
+        int layers = c.Int("num_hidden_layers") ?? 26;
+        int maxPositions = c.Int("max_position_embeddings") ?? (gemma3 ? 131072 : 8192);
+        // Gemma 2 slides on even layers, Gemma 3 on all but every sliding_window_pattern-th; layer_types, when written, says it outright.
+        int pattern = c.Int("sliding_window_pattern") ?? c.Int("_sliding_window_pattern") ?? (gemma3 ? 6 : 2);
+        var sliding = LayerTypes(c, type, layers) ?? Enumerable.Range(0, layers).Select(i => (i + 1) % pattern != 0).ToArray();
+        return new ModelConfig
+        {
+            ModelType = type, Family = family, IsCausal = true,
+            Layers = layers,
+            Heads = heads, KvHeads = kv, HeadDim = c.Int("head_dim") ?? 256, Hidden = d,
+            Intermediate = c.Int("intermediate_size") ?? 9216,
+            Vocab = c.Int("vocab_size") ?? (gemma3 ? 262208 : 256000),
+            MaxPositions = maxPositions,
+            NormEps = (float)(c.Double("rms_norm_eps") ?? 1e-6),
+            Activation = c.String("hidden_activation") ?? c.String("hidden_act") ?? "gelu_pytorch_tanh",
+            RopeTheta = c.Double("rope_theta") ?? (gemma3 ? 1e6 : 10000),
+            RopeLocalTheta = gemma3 ? c.Double("rope_local_base_freq") ?? 10000 : null,
+            RopeScaling = ParseRopeScaling(c, type, maxPositions),
+            QueryPreAttnScalar = c.Double("query_pre_attn_scalar") ?? 256,
+            // A key written as null means no cap; a key left out means the default (50 and 30 for Gemma 2, none for Gemma 3).
+            // Gemma 3's attention never passes its attn_logit_softcapping on (transformers 4.50+), so it is not applied.
+            AttnLogitSoftcap = gemma3 ? 0 : (float)(c.Has("attn_logit_softcapping") ? c.Double("attn_logit_softcapping") ?? 0 : 50),
+            FinalLogitSoftcap = (float)(c.Has("final_logit_softcapping") ? c.Double("final_logit_softcapping") ?? 0 : gemma3 ? 0 : 30),
+            TieWordEmbeddings = c.Bool("tie_word_embeddings") ?? true,
+            PadTokenId = c.Int("pad_token_id"), BosTokenId = c.Int("bos_token_id"), EosTokenIds = c.Ints("eos_token_id"),
+            SlidingWindow = c.Int("sliding_window") ?? 4096, SlidingLayers = sliding,
+            AttentionBias = c.Bool("attention_bias") ?? false,
+        }.Checked(c);
+    }
+
+    /// <summary>GPT-NeoX (Pythia): rotary on rotary_pct of each head (newer configs: partial_rotary_factor, rope_theta).</summary>
+    static ModelConfig ParseGptNeoX(Reader c, string type)
+    {
+        int d = c.Required(type, "hidden_size");
+        int heads = c.Required(type, "num_attention_heads");
+        int headDim = HeadDimOf(type, d, heads);
+        int maxPositions = c.Int("max_position_embeddings") ?? 2048;
+        return new ModelConfig
+        {
+            ModelType = type, Family = ModelFamily.GptNeoX, IsCausal = true,
+            Layers = c.Required(type, "num_hidden_layers"),
+            Heads = heads, KvHeads = heads, HeadDim = headDim, Hidden = d,
+            Intermediate = c.Int("intermediate_size") ?? 4 * d,
+            Vocab = c.Required(type, "vocab_size"),
+            MaxPositions = maxPositions,
+            NormEps = (float)(c.Double("layer_norm_eps") ?? 1e-5),
+            Activation = c.String("hidden_act") ?? "gelu",
+            RopeTheta = c.Double("rotary_emb_base") ?? c.Double("rope_theta") ?? 10000,
+            RopeScaling = ParseRopeScaling(c, type, maxPositions),
+            RotaryDim = (int)(headDim * (c.Double("rotary_pct") ?? c.Double("partial_rotary_factor") ?? 0.25)),
+            ParallelResidual = c.Bool("use_parallel_residual") ?? true,
+            TieWordEmbeddings = c.Bool("tie_word_embeddings") ?? false,
+            BosTokenId = c.Int("bos_token_id"), EosTokenIds = c.Ints("eos_token_id"),
+            AttentionBias = c.Bool("attention_bias") ?? true, MlpBias = true,
+        }.Checked(c);
+    }
+
+    /// <summary><c>layer_types</c> as "sliding_attention" → true, "full_attention" → false; null when the config has none.</summary>
+    static bool[]? LayerTypes(Reader c, string type, int layers)
+    {
+        if (!c.Json.TryGetProperty("layer_types", out var t) || t.ValueKind != JsonValueKind.Array) return null;
+        var kinds = t.EnumerateArray().Select(e => e.GetString()).ToArray();
+        if (kinds.Length != layers)
+            throw new ModelException($"{type}: layer_types lists {kinds.Length} layers, but num_hidden_layers is {layers}");
+        return kinds.Select(k => k switch
+        {
+            "sliding_attention" => true,
+            "full_attention" => false,
+            _ => throw new ModelException($"{type}: layer type \"{k}\" is not supported (sliding_attention, full_attention)"),
+        }).ToArray();
+    }
+
+    static RopeScaling? ParseRopeScaling(Reader c, string type, int maxPositions)
     {
         if (!c.Json.TryGetProperty("rope_scaling", out var s) || s.ValueKind == JsonValueKind.Null) return null;
         if (s.ValueKind != JsonValueKind.Object) throw new ModelException($"{type}: rope_scaling must be an object or null");
         var r = new Reader(s);
         var kind = r.String("rope_type") ?? r.String("type") ?? "default";
+        // Phi3Config renames the old spellings of longrope ("su", and "yarn" for Phi-3).
+        if (type == "phi3" && kind is "su" or "yarn") kind = "longrope";
         if (!RopeScaling.SupportedTypes.Contains(kind))
             throw new ModelException($"{type}: rope_scaling type \"{kind}\" is not supported (supported: {string.Join(", ", RopeScaling.SupportedTypes)})");
+        // Longrope (Phi-3) keeps original_max_position_embeddings at the top level; its factor defaults to max / original.
+        int? original = r.Int("original_max_position_embeddings") ?? (kind == "longrope" ? c.Int("original_max_position_embeddings") ?? 4096 : null);
+        double factor = r.Double("factor") ?? (kind == "longrope" ? (double)maxPositions / original!.Value : 1);
         return new RopeScaling(kind,
-            Factor: r.Double("factor") ?? 1,
-            OriginalMaxPositions: r.Int("original_max_position_embeddings"),
+            Factor: factor,
+            OriginalMaxPositions: original,
             LowFreqFactor: r.Double("low_freq_factor") ?? 1,
             HighFreqFactor: r.Double("high_freq_factor") ?? 4,
             AttentionFactor: r.Double("attention_factor"),
             BetaFast: r.Double("beta_fast") ?? 32,
             BetaSlow: r.Double("beta_slow") ?? 1,
             MScale: r.Double("mscale"),
-            MScaleAllDim: r.Double("mscale_all_dim"));
+            MScaleAllDim: r.Double("mscale_all_dim"),
+            ShortFactor: r.Doubles("short_factor"),
+            LongFactor: r.Doubles("long_factor"));
     }
 
     static int HeadDimOf(string type, int hidden, int heads)
@@ -224,6 +363,21 @@ public sealed record ModelConfig
     sealed class Reader(JsonElement json)
     {
         public JsonElement Json => json;
+
+        /// <summary>Whether the key is written at all (null included): tells "null" from "left out, so the default".</summary>
+        public bool Has(string key) => json.TryGetProperty(key, out _);
+
+        /// <summary>This object with one more key (a value the outer config gives for the inner one).</summary>
+        public Reader With(string key, bool value)
+        {
+            var copy = System.Text.Json.Nodes.JsonNode.Parse(json.GetRawText())!.AsObject();
+            copy[key] = value;
+            return new Reader(JsonDocument.Parse(copy.ToJsonString()).RootElement);
+        }
+
+        public double[]? Doubles(string key) => Find(key) is { ValueKind: JsonValueKind.Array } v
+            ? v.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Number ? e.GetDouble() : throw new ModelException($"config.json: \"{key}\" should list numbers, found {e.GetRawText()}")).ToArray()
+            : null;
 
         JsonElement? Find(string key) =>
             json.TryGetProperty(key, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;

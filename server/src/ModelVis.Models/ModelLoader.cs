@@ -31,6 +31,12 @@ public static class ModelLoader
             ModelFamily.Gpt2 => Gpt2.Load(config, dir, checkpoint),
             ModelFamily.Bert => Bert.Load(config, dir, checkpoint),
             ModelFamily.Llama => Llama.Load(config, dir, checkpoint),
+            ModelFamily.Qwen3 => Qwen3.Load(config, dir, checkpoint),
+            ModelFamily.Phi3 => Phi3.Load(config, dir, checkpoint),
+            ModelFamily.Olmo2 => Olmo2.Load(config, dir, checkpoint),
+            ModelFamily.Gemma2 => Gemma2.Load(config, dir, checkpoint),
+            ModelFamily.Gemma3 => Gemma3.Load(config, dir, checkpoint),
+            ModelFamily.GptNeoX => GptNeoX.Load(config, dir, checkpoint),
             _ => throw new ModelException($"model_type \"{config.ModelType}\" is not supported; supported model types: {ModelConfig.SupportedList}"),
         });
     }

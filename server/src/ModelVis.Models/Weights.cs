@@ -37,7 +37,7 @@ sealed class Weights(ICheckpoint checkpoint, string modelType, string prefix = "
         if (!t.Shape.SequenceEqual(shape))
             throw new ModelException($"{FileName}: tensor `{fullName}` has shape {t.ShapeText} but config.json implies [{string.Join(", ", shape)}]; the weights do not belong to this config");
         if (!t.DType.IsReadableAsFloat())
-            throw new ModelException($"{FileName}: tensor `{fullName}` has type {t.DType.Name()}, which ModelVis cannot read as numbers (it reads {DTypes.ReadableList})");
+            throw new ModelException($"{FileName}: tensor `{fullName}` has type {t.DType.Name()}, which ModelVis cannot read as numbers (it reads {DTypes.ReadableAsFloatNames})");
         return t;
     }
 
@@ -104,7 +104,9 @@ sealed class Weights(ICheckpoint checkpoint, string modelType, string prefix = "
             int bytes = checked((int)(rowBytes * count));
             var buffer = t_bytes is { } b && b.Length >= bytes ? b : t_bytes = new byte[bytes];
             checkpoint.ReadBytes(t, first * rowBytes, buffer.AsSpan(0, bytes));
-            FloatConversion.Widen(t.DType, buffer.AsSpan(0, bytes), destination[..(count * cols)]);
+            // A row of a quantized tensor is whole blocks (GgufFile checks it), so rows decode on their own.
+            if (t.DType.IsQuantized()) GgmlQuantization.DequantizeBlocks(t.DType, buffer.AsSpan(0, bytes), destination[..(count * cols)]);
+            else FloatConversion.Widen(t.DType, buffer.AsSpan(0, bytes), destination[..(count * cols)]);
         };
     }
 

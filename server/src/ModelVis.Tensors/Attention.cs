@@ -35,10 +35,15 @@ public static unsafe class Attention
     /// Query head h uses key/value head <c>h / (heads / kvHeads)</c>. Scores are divided by <paramref name="scaleDivisor"/>
     /// (√headDim), as torch does. Writes <paramref name="context"/> [n, heads·headDim] and, when not empty,
     /// <paramref name="probabilities"/> [heads, n, n].
+    /// <para><paramref name="softCap"/> &gt; 0 soft-caps the scaled scores before the mask, s ← cap·tanh(s / cap) (Gemma 2).
+    /// <paramref name="headStride"/> &gt; 0 spaces the heads of one row that far apart instead of <paramref name="headDim"/>
+    /// (GPT-NeoX keeps [q_h | k_h | v_h] together per head: stride 3·headDim, offsets 0, headDim, 2·headDim).</para>
     /// </summary>
     public static void Compute(ReadOnlySpan<float> qkv, int n, int rowStride, int qOffset, int kOffset, int vOffset,
-        int heads, int kvHeads, int headDim, float scaleDivisor, AttentionMask mask, Span<float> context, Span<float> probabilities)
+        int heads, int kvHeads, int headDim, float scaleDivisor, AttentionMask mask, Span<float> context, Span<float> probabilities,
+        float softCap = 0, int headStride = 0)
     {
+        if (headStride <= 0) headStride = headDim;
         if (heads % kvHeads != 0) throw new ArgumentException($"{heads} query heads cannot share {kvHeads} key/value heads evenly");
         if (qkv.Length < (long)n * rowStride) throw new ArgumentException("qkv is too short");
         if (context.Length < (long)n * heads * headDim) throw new ArgumentException("context is too short");
@@ -66,8 +71,8 @@ public static unsafe class Attention
                 float* vPack = kPack + kPackSize;
                 for (int j = 0; j < n; j++)
                 {
-                    float* krow = src + (long)j * rowStride + kOffset + g * headDim;
-                    float* vrow = src + (long)j * rowStride + vOffset + g * headDim;
+                    float* krow = src + (long)j * rowStride + kOffset + g * headStride;
+                    float* vrow = src + (long)j * rowStride + vOffset + g * headStride;
                     float* kdst = kPack + (long)(j / NR) * headDim * NR + j % NR;
                     for (int d = 0; d < headDim; d++) kdst[d * NR] = krow[d];
                     for (int d = 0; d < headDim; d++) vPack[(long)(d / NR) * n * NR + (long)j * NR + d % NR] = vrow[d];
@@ -95,13 +100,13 @@ public static unsafe class Attention
                             int keyEnd = mask.Causal ? Math.Min(n, i0 + rows) : n;
                             int panels = (keyEnd + NR - 1) / NR;
                             // Scores for this block of queries: S = Q_h · K_gᵀ, one key panel at a time.
-                            float* q = (float*)qkvPtr + (long)i0 * rowStride + qOffset + h * headDim;
+                            float* q = (float*)qkvPtr + (long)i0 * rowStride + qOffset + h * headStride;
                             for (int p = 0; p < panels; p++)
                                 TileRowsOf(q, rowStride, kPack + (long)p * headDim * NR, headDim, scores + p * NR, paddedKeys, rows, NR);
                             for (int r = 0; r < rows; r++)
                             {
                                 var row = new Span<float>(scores + r * paddedKeys, keyEnd);
-                                MaskedSoftmax(row, i0 + r, scaleDivisor, mask);
+                                MaskedSoftmax(row, i0 + r, scaleDivisor, mask, softCap);
                                 if (keepProbabilities)
                                 {
                                     var dst = new Span<float>((float*)probPtr + ((long)h * n + i0 + r) * n, n);
@@ -131,14 +136,23 @@ public static unsafe class Attention
     }
 
     /// <summary>
-    /// One query row of scores over keys [0, row.Length): divide by √d, mask, softmax. Masked keys end exactly 0.
-    /// A row with no visible key gets a uniform distribution, which is what adding finfo.min to every score gives.
+    /// One query row of scores over keys [0, row.Length): divide by √d, soft-cap when asked, mask, softmax.
+    /// Masked keys end exactly 0. A row with no visible key gets a uniform distribution, which is what adding
+    /// finfo.min to every score gives.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void MaskedSoftmax(Span<float> row, int query, float scaleDivisor, AttentionMask mask)
+    static void MaskedSoftmax(Span<float> row, int query, float scaleDivisor, AttentionMask mask, float softCap)
     {
         int start = mask.SlidingWindow > 0 ? Math.Max(0, query - mask.SlidingWindow + 1) : 0;
         int end = mask.Causal ? Math.Min(row.Length, query + 1) : row.Length;
+        if (softCap > 0)
+        {
+            // Gemma 2: s = (q·k)·scale, then s = cap · tanh(s / cap), then the mask.
+            var scores = row[start..end];
+            TensorPrimitives.Divide(scores, scaleDivisor, scores);
+            Activations.SoftCap(scores, softCap);
+            scaleDivisor = 1f;
+        }
         bool any = false;
         if (mask.KeyMask is { } km)
         {

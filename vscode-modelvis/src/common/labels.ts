@@ -46,7 +46,7 @@ export function tensorDescription(t: TensorRef): string {
 export function tensorTooltip(t: TensorRef): string {
   const count = t.shape.reduce((p, d) => p * d, 1);
   const lines = [t.name, `${t.dtype} [${t.shape.join(', ')}] · ${formatInteger(count)} parameters`, t.file];
-  if (!t.readable) lines.push(`Values of ${t.dtype} tensors are not shown (F32, F16 and BF16 are).`);
+  if (!t.readable) lines.push(`Values of ${t.dtype} tensors are not shown (F32, F16, BF16 and GGUF's Q4_0–Q8_0 and K-quant types are).`);
   return lines.join('\n');
 }
 

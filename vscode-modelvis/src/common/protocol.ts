@@ -99,7 +99,7 @@ export interface TensorInspection {
   file: string;
   parameters: number;
   readable: boolean;
-  /** Why the values are not shown (dtypes other than F32/F16/BF16). */
+  /** Why the values are not shown (dtypes ModelVis does not read); for GGUF block types that are shown, that they are dequantized. */
   note?: string;
   stats?: TensorStats;
   histogram?: { min: number; max: number; counts: number[] };
