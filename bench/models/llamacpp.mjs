@@ -65,6 +65,7 @@ try {
       times.push((performance.now() - t) / 1000);
       const used = process.cpuUsage(c);
       cpu.push((used.user + used.system) / 1e6);
+      console.error(`  llama.cpp ${n} tokens: ${times.at(-1).toFixed(2)} s (CPU ${cpu.at(-1).toFixed(2)} s)`);
       await sequence.clearHistory();
     }
     results[n] = { times, cpu, median: median(times) };
