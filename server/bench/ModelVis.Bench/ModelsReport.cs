@@ -66,7 +66,19 @@ public static class ModelsReport
         System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
         GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
 
-        var rows = new List<string>();
+        // The header first, then each row as its case finishes: a long run shows what it has so far.
+        string cpu = CpuName();
+        Console.WriteLine($"# ModelVis `models` benchmark ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC)");
+        Console.WriteLine();
+        Console.WriteLine($"Machine: {cpu}, {Environment.ProcessorCount} cores, {MemTotalGb():F0} GiB RAM; ModelVis {Parallelism.Threads} threads (kernels {MatMul.Path}), llama.cpp {Parallelism.Threads} threads.");
+        Console.WriteLine($"Capture: hidden states 0..L, logits at every position, attention probabilities of layer 0 ([32, n, n]). Random token ids. " +
+                          $"ModelVis times: median of {reps} warm passes at 512 tokens (after a cold first pass; the 8B: 1 warm pass), 1 pass at 2,048; " +
+                          $"first-attention = from calling Forward on the freshly opened model (cold) to layer 0's capture. " +
+                          $"llama.cpp: prompt evaluation with the whole prompt as one batch (logits of the last token only), flash attention off, F16 KV cache, median of {reps} at 512 (the 8B: 1) and 1 at 2,048 after a warm-up. " +
+                          $"Ratio = ModelVis time / llama.cpp time; in brackets the same for CPU seconds (every thread of each process), which other processes on a shared machine disturb less than wall time. Goals: peak RSS at 512 ≤ file + 1.5 GB; open ≤ 2 s; forward + capture ≤ 2× llama.cpp.");
+        Console.WriteLine();
+        Console.WriteLine("| model | file GB | open s | first layer's attention s | 512: ModelVis s | 512: llama.cpp s | 512 ratio | 2,048: ModelVis s | 2,048: llama.cpp s | 2,048 ratio | peak RSS 512 GB (goal) | peak RSS 2,048 GB | llama.cpp peak RSS GB | goals RSS / open / 2× |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var c in cases)
         {
             var path = paths[c.Name];
@@ -79,22 +91,9 @@ public static class ModelsReport
                 Console.Error.WriteLine($"[models] {c.Name}: llama.cpp ...");
                 theirs = RunLlamaCpp(path, one.Vocab, c.LongToo ? [Short, Long] : [Short], c.LongToo ? [c.Reps, 1] : [c.Reps]);
             }
-            rows.Add(Row(c, fileGb, mine, theirs, c.Gguf ? (llamaCpp ? null : "not run (--no-llamacpp)") : "no GGUF (safetensors)"));
+            Console.WriteLine(Row(c, fileGb, mine, theirs, c.Gguf ? (llamaCpp ? null : "not run (--no-llamacpp)") : "no GGUF (safetensors)"));
         }
 
-        string cpu = CpuName();
-        Console.WriteLine($"# ModelVis `models` benchmark ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC)");
-        Console.WriteLine();
-        Console.WriteLine($"Machine: {cpu}, {Environment.ProcessorCount} cores, {MemTotalGb():F0} GiB RAM; ModelVis {Parallelism.Threads} threads (kernels {MatMul.Path}), llama.cpp {Parallelism.Threads} threads.");
-        Console.WriteLine($"Capture: hidden states 0..L, logits at every position, attention probabilities of layer 0 ([32, n, n]). Random token ids. " +
-                          $"ModelVis times: median of {reps} warm passes at 512 tokens (after a cold first pass), 1 pass at 2,048; " +
-                          $"first-attention = from calling Forward on the freshly opened model (cold) to layer 0's capture. " +
-                          $"llama.cpp: prompt evaluation with the whole prompt as one batch (logits of the last token only), flash attention off, F16 KV cache, median of {reps} at 512 and 1 at 2,048 after a warm-up. " +
-                          $"Ratio = ModelVis time / llama.cpp time. Goals: peak RSS at 512 ≤ file + 1.5 GB; open ≤ 2 s; forward + capture ≤ 2× llama.cpp.");
-        Console.WriteLine();
-        Console.WriteLine("| model | file GB | open s | first layer's attention s | 512: ModelVis s | 512: llama.cpp s | 512 ratio | 2,048: ModelVis s | 2,048: llama.cpp s | 2,048 ratio | peak RSS 512 GB (goal) | peak RSS 2,048 GB | llama.cpp peak RSS GB | goals RSS / open / 2× |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-        foreach (var row in rows) Console.WriteLine(row);
         return 0;
     }
 
@@ -104,21 +103,24 @@ public static class ModelsReport
         double? l512 = Med(t?.Times, Short), l2048 = Med(t?.Times, Long);
         double? lc512 = Med(t?.Cpu, Short), lc2048 = Med(t?.Cpu, Long);
         string llamaCell(double? v, bool asked) => !asked ? "-" : v is { } s ? $"{s:F2}" : llama;
-        string theirPeak = t is { Error: null } ? $"{t.PeakMb / 1024:F2}" : "-";
+        string theirPeak = t is { Error: null } ? $"{Gb(t.PeakMb):F2}" : "-";
         double rssGoal = fileGb + 1.5;
         if (m.Error is not null)
             return $"| {c.Label} | {fileGb:F2} | failed: {Cell(m.Error)} | - | - | {llamaCell(l512, true)} | - | - | {llamaCell(l2048, c.LongToo)} | - | " +
-                   $"{(m.PeakMb > 0 ? $"{m.PeakMb / 1024:F2}" : "-")} ({rssGoal:F2}) | - | {theirPeak} | - |";
+                   $"{(m.PeakMb > 0 ? $"{Gb(m.PeakMb):F2}" : "-")} ({rssGoal:F2}) | - | {theirPeak} | - |";
         double m512 = Median(m.Times512), mc512 = Median(m.Cpu512);
         double? m2048 = m.Times2048.Length > 0 ? Median(m.Times2048) : null, mc2048 = m.Cpu2048.Length > 0 ? Median(m.Cpu2048) : null;
         static string ratio(double? mine, double? theirs, double? myCpu, double? theirCpu) =>
             mine is { } a && theirs is { } b ? $"{a / b:F2}×" + (myCpu is { } x && theirCpu is { } y ? $" (CPU {x / y:F2}×)" : "") : "-";
-        string goals = $"{(m.Peak512Mb / 1024 <= rssGoal ? "✓" : "✗")} / {(m.OpenS <= 2 ? "✓" : "✗")} / " +
+        string goals = $"{(Gb(m.Peak512Mb) <= rssGoal ? "✓" : "✗")} / {(m.OpenS <= 2 ? "✓" : "✗")} / " +
                        (l512 is { } x512 ? (m512 / x512 <= 2 && (m2048 is null || l2048 is null || m2048 / l2048 <= 2) ? "✓" : "✗") : "-");
         return $"| {c.Label} | {fileGb:F2} | {m.OpenS:F2} | {m.FirstAttentionS:F2} | {m512:F2} | {llamaCell(l512, true)} | {ratio(m512, l512, mc512, lc512)} | " +
                $"{(m2048 is { } v ? $"{v:F2}" : "-")} | {llamaCell(l2048, c.LongToo)} | {ratio(m2048, l2048, mc2048, lc2048)} | " +
-               $"{m.Peak512Mb / 1024:F2} ({rssGoal:F2}) | {(c.LongToo ? $"{m.PeakMb / 1024:F2}" : "-")} | {theirPeak} | {goals} |";
+               $"{Gb(m.Peak512Mb):F2} ({rssGoal:F2}) | {(c.LongToo ? $"{Gb(m.PeakMb):F2}" : "-")} | {theirPeak} | {goals} |";
     }
+
+    /// <summary>/proc's kB are KiB, so its "MB" are MiB; the table says GB (10⁹ bytes), as it does for file sizes.</summary>
+    static double Gb(double mib) => mib * 1048576 / 1e9;
 
     static double? Med(Dictionary<int, double[]>? times, int n) => times is not null && times.TryGetValue(n, out var x) && x.Length > 0 ? Median(x) : null;
 
