@@ -152,9 +152,10 @@ test('clear errors: CAM unavailable, not a picture, missing image, missing model
   const r = await request('features/run', { model: onnx, image: { data: png64(join(digitsDir, digits[0])) } });
   assert.equal(r.hasCam, false);
   await rejects(request('features/cam', { runId: r.runId }), -32001, /global average pooling/);
-  const jpeg = join(fixtures, 'models', 'mnist-8-onnx', '28-test-gray.jpg');
-  await rejects(request('features/run', { model: onnx, image: { data: png64(jpeg) } }), -32001, /JPEG.*PNG only/);
-  await rejects(request('features/run', { model: onnx, image: { pixels: 'AAAA', width: 28, height: 28 } }), -32001, /RGBA8/);
+  await rejects(request('features/run', { model: onnx, image: { data: Buffer.from('hello').toString('base64') } }), -32001, /PNG, JPEG, GIF, WebP or BMP/);
+  await rejects(request('features/run', { model: onnx, image: { path: join(fixtures, 'images', 'nope.jpg') } }), -32001, /no such image file/);
+  await rejects(request('features/run', { model: onnx, image: { path: 'relative.jpg' } }), -32602, /absolute/);
+  await rejects(request('features/run', { model: onnx, image: { path: join(digitsDir, digits[0]), data: 'x' } }), -32602, /either/);
   await rejects(request('features/run', { model: join(lenetDir, 'nope.onnx'), image: { data: png64(join(digitsDir, digits[0])) } }), -32001, /no such file/);
   await rejects(request('features/run', { model: pth, image: { data: png64(join(digitsDir, digits[0])) } }), -32001, /arch\.json/);
   await rejects(request('features/run', { model: 'relative.onnx', image: { data: 'x' } }), -32602, /absolute/);
