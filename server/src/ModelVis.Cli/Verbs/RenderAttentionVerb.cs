@@ -14,9 +14,7 @@ static class RenderAttentionVerb
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Hugging Face model folder (config.json + weights)", Required = true };
-        var text = new Option<string?>("--text") { Description = "Text to run (needs the model's tokenizer)" };
-        var ids = new Option<string?>("--ids") { Description = "Token ids, comma-separated (labelled by the tokenizer when the folder has one)" };
+        var source = new ModelInputOptions();
         var layer = new Option<string>("--layer") { Description = "Layer index, or 'all' for the model view grid", Required = true };
         var head = new Option<int?>("--head") { Description = "Head index (required unless --layer all)" };
         var output = new Option<string>("--out") { Description = "PNG file to write", Required = true };
@@ -24,20 +22,21 @@ static class RenderAttentionVerb
         var colormap = new Option<string>("--colormap") { Description = "viridis, magma or gray", DefaultValueFactory = _ => "viridis" };
         var scale = new Option<float>("--scale") { Description = "Pixels per point (2 = print resolution)", DefaultValueFactory = _ => 2f };
         var cmd = new Command("attention", "Draw an attention figure (one head with token labels and colour bar, or --layer all: every layer × head) to PNG")
-            { model, text, ids, layer, head, output, theme, colormap, scale };
+            { layer, head, output, theme, colormap, scale };
+        source.AddTo(cmd);
         cmd.SetAction(parse =>
         {
-            var dir = Path.GetFullPath(parse.GetValue(model)!);
+            var dir = source.Folder(parse);
             var figureTheme = FigureTheme.Get(parse.GetValue(theme)!);
             float pixels = parse.GetValue(scale);
             if (pixels is < 0.5f or > 4f) throw new ModelException("--scale must be between 0.5 and 4");
-            var input = CaptureVerb.ReadInput(dir, parse.GetValue(text), parse.GetValue(ids));
-            var tokens = Labels(dir, input.Ids);
+            var input = CaptureVerb.ReadInput(dir, parse.GetValue(source.Text), parse.GetValue(source.Ids));
+            var (tokens, named) = Labels(dir, input.Ids);
             using var lm = ModelLoader.Load(dir);
             int layers = lm.Config.Layers, heads = lm.Config.Heads, n = input.Length;
             string name = Path.GetFileName(dir);
             string which = parse.GetValue(layer)!;
-            string excerpt = Excerpt(parse.GetValue(text), tokens);
+            string excerpt = Excerpt(parse.GetValue(source.Text) ?? (named ? string.Concat(tokens) : "ids " + string.Join(",", input.Ids)));
             Figure figure;
             if (which == "all")
             {
@@ -67,17 +66,17 @@ static class RenderAttentionVerb
     }
 
     /// <summary>Readable tokens (Ġ and ▁ as spaces) from the folder's tokenizer, or the ids themselves when it has none.</summary>
-    static string[] Labels(string dir, int[] ids)
+    static (string[] Labels, bool FromTokenizer) Labels(string dir, int[] ids)
     {
         Tokenizer tokenizer;
         try { tokenizer = Tokenizer.FromFolder(dir); }
-        catch (TokenizerException) { return ids.Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray(); }
-        return ids.Select(i => tokenizer.IdToToken(i) is { } t ? tokenizer.Readable(t) : $"<{i}>").ToArray();
+        catch (TokenizerException) { return (ids.Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray(), false); }
+        return (ids.Select(i => tokenizer.IdToToken(i) is { } t ? tokenizer.Readable(t) : $"<{i}>").ToArray(), true);
     }
 
-    static string Excerpt(string? text, string[] tokens)
+    static string Excerpt(string text)
     {
-        var s = (text ?? string.Concat(tokens)).ReplaceLineEndings(" ").Trim();
+        var s = text.ReplaceLineEndings(" ").Trim();
         return s.Length <= 48 ? $"“{s}”" : $"“{s[..47]}…”";
     }
 }
