@@ -35,13 +35,20 @@ public static class FigureFont
         var path = FilePath;
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: the figure font is missing; it ships with ModelVis (reinstall, or rebuild the host)", path);
         var typeface = SKTypeface.FromFile(path) ?? throw new InvalidDataException($"{path}: not a font SkiaSharp can read");
-        if (typeface.GetGlyph('A') == 0) throw new InvalidDataException($"{path}: the font has no glyph for 'A'");
+        using var probe = new SKFont(typeface);
+        if (probe.GetGlyph('A') == 0) throw new InvalidDataException($"{path}: the font has no glyph for 'A'");
         return typeface;
     }
 
     public static SKFont Font(float size) => new(Typeface, size) { Subpixel = true, Edging = SKFontEdging.Antialias };
 
-    public static bool HasGlyph(int codePoint) => Typeface.GetGlyph(codePoint) != 0;
+    static readonly Lazy<SKFont> GlyphProbe = new(() => new SKFont(Typeface));
+
+    public static bool HasGlyph(int codePoint)
+    {
+        var font = GlyphProbe.Value;
+        lock (font) return font.GetGlyph(codePoint) != 0;
+    }
 }
 
 /// <summary>Token strings made printable for a figure's axis.</summary>
