@@ -60,7 +60,8 @@ public sealed class Tokenizer
     }
 
     /// <summary>
-    /// Reads a model folder: tokenizer.json (+ tokenizer_config.json), else GPT-2's vocab.json + merges.txt, else BERT's vocab.txt.
+    /// Reads a model folder: tokenizer.json (+ tokenizer_config.json), else GPT-2's vocab.json + merges.txt, else BERT's vocab.txt,
+    /// else a tiktoken vocabulary (encoded by Microsoft.ML.Tokenizers, see <see cref="Tiktoken"/>).
     /// </summary>
     public static Tokenizer FromFolder(string dir)
     {
@@ -73,7 +74,9 @@ public sealed class Tokenizer
             tokenizer = new Tokenizer(LegacyFormats.Gpt2(dir, config));
         else if (File.Exists(Path.Combine(dir, "vocab.txt")))
             tokenizer = new Tokenizer(LegacyFormats.Bert(dir, config));
-        else throw new TokenizerException($"{dir}: no tokenizer.json, vocab.json + merges.txt, or vocab.txt in this folder");
+        else if (Tiktoken.Find(dir) is { } tiktoken)
+            tokenizer = new Tokenizer(Tiktoken.Read(tiktoken));
+        else throw new TokenizerException($"{dir}: no tokenizer.json, vocab.json + merges.txt, vocab.txt, or tiktoken file (*.tiktoken, tiktoken-format tokenizer.model) in this folder");
         tokenizer.ApplyConfig(config);
         return tokenizer;
     }

@@ -4,15 +4,6 @@
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.gif', '.webp', '.bmp'];
 export const CNN_MODEL_EXTENSIONS = ['.onnx', '.pth', '.pt'];
 
-export const MIME_BY_EXTENSION: Record<string, string> = {
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.webp': 'image/webp',
-  '.bmp': 'image/bmp',
-};
-
 export interface PngDto { png: string; width: number; height: number }
 export interface PreprocessingDto { channels: number; width: number; height: number; mean: number[]; std: number[]; pixelScale: number; describe: string }
 export interface FeatureTopClass { index: number; probability: number; logit: number; label?: string | null }
@@ -51,15 +42,12 @@ export function isWebviewMethod(m: unknown): m is WebviewMethod {
 
 export type ToFeaturesWebview =
   | { type: 'running'; image: string; model: string }
-  | { type: 'decode'; requestId: number; dataUri: string }
   | { type: 'run'; image: string; run: FeaturesRunResult }
   | { type: 'runError'; image: string; model: string; message: string }
   | { type: 'response'; id: number; result?: unknown; error?: string };
 
 export type FromFeaturesWebview =
   | { type: 'ready' }
-  | { type: 'decoded'; requestId: number; width: number; height: number; pixels: string }
-  | { type: 'decodeError'; requestId: number; message: string }
   | { type: 'request'; id: number; method: string; params: Record<string, unknown> };
 
 export function extensionOf(path: string): string {

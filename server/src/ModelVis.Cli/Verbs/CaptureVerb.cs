@@ -15,20 +15,19 @@ static class CaptureVerb
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Hugging Face model folder (config.json + weights) or a GGUF file", Required = true };
-        var text = new Option<string?>("--text") { Description = "Text to run (needs the model's tokenizer)" };
-        var ids = new Option<string?>("--ids") { Description = "Token ids, comma-separated (no tokenizer needed)" };
+        var source = new ModelInputOptions();
         var mask = new Option<string?>("--mask") { Description = "Attention mask, comma-separated 1/0 (0 = padding), as HF attention_mask" };
         var types = new Option<string?>("--token-types") { Description = "Token type (segment) ids for BERT-style models, comma-separated" };
         var what = new Option<string>("--what") { Description = "What to keep: attentions, hidden_states, logits, mlp_activations", DefaultValueFactory = _ => "attentions,hidden_states,logits" };
         var output = new Option<string>("--out") { Description = "Output .safetensors file", Required = true };
         var json = new Option<bool>("--json") { Description = "Summary as JSON on stdout" };
         var cmd = new Command("capture", "Run a language model once and save its attentions, hidden states and logits to safetensors")
-            { model, text, ids, mask, types, what, output, json };
+            { mask, types, what, output, json };
+        source.AddTo(cmd);
         cmd.SetAction(parse =>
         {
-            var dir = Path.GetFullPath(parse.GetValue(model)!);
-            var input = ReadInput(dir, parse.GetValue(text), parse.GetValue(ids), parse.GetValue(mask), parse.GetValue(types));
+            var dir = source.Folder(parse);
+            var input = ReadInput(dir, parse.GetValue(source.Text), parse.GetValue(source.Ids), parse.GetValue(mask), parse.GetValue(types));
 
             var load = Stopwatch.StartNew();
             using var lm = ModelLoader.Load(dir);
@@ -82,4 +81,19 @@ static class CaptureVerb
         if (values.Length == 0) throw new ModelException($"{option}: the list is empty");
         return values;
     }
+}
+
+/// <summary>The options of the verbs that run a language model on some tokens: the model folder, and --text or --ids.</summary>
+sealed class ModelInputOptions
+{
+    public readonly Option<string> Model = new("--model") { Description = "Hugging Face model folder (config.json + weights) or a GGUF file", Required = true };
+    public readonly Option<string?> Text = new("--text") { Description = "Text to run (needs the model's tokenizer)" };
+    public readonly Option<string?> Ids = new("--ids") { Description = "Token ids, comma-separated (no tokenizer needed)" };
+
+    public void AddTo(Command cmd)
+    {
+        cmd.Add(Model); cmd.Add(Text); cmd.Add(Ids);
+    }
+
+    public string Folder(ParseResult parse) => Path.GetFullPath(parse.GetValue(Model)!);
 }
