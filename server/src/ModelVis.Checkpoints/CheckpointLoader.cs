@@ -51,6 +51,7 @@ public static class CheckpointLoader
         if (ext.Equals(".safetensors", StringComparison.OrdinalIgnoreCase)) return new SafetensorsFile(path);
         if (path.EndsWith(".index.json", StringComparison.OrdinalIgnoreCase)) return OpenShardedIndex(path);
         if (OtherFormats.TryGetValue(ext, out var open)) return open(path);
+        if (GgufFile.IsGgufFile(path)) return new GgufFile(path); // Ollama's blobs have no extension
         throw new CheckpointException($"{System.IO.Path.GetFileName(path)}: unsupported checkpoint format \"{ext}\" (supported: .safetensors{string.Concat(OtherFormats.Keys.Select(k => ", " + k))})");
     }
 

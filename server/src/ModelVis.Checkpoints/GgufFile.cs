@@ -43,6 +43,22 @@ public sealed class GgufFile : ICheckpoint
         [40] = DType.NVFP4, [41] = DType.Q1_0, [42] = DType.Q2_0,
     };
 
+    /// <summary>Whether a file is GGUF by its name or, for names without the extension (Ollama's blobs), by its magic.</summary>
+    public static bool IsGgufFile(string path)
+    {
+        if (!File.Exists(path)) return false;
+        if (path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase)) return true;
+        try
+        {
+            // Only regular files with content are sniffed: a FIFO would block the open, and reports length 0.
+            if (new FileInfo(path).Length < 4) return false;
+            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1);
+            Span<byte> head = stackalloc byte[4];
+            return fs.Length >= 4 && fs.ReadAtLeast(head, 4, throwOnEndOfStream: false) == 4 && BitConverter.ToUInt32(head) == Magic;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
+    }
+
     public GgufFile(string path)
     {
         Path = System.IO.Path.GetFullPath(path);

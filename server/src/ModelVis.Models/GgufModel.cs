@@ -14,7 +14,7 @@ public static class GgufModel
     /// <summary>GGUF architectures the engine runs, with the family file that computes them.</summary>
     static readonly string[] Architectures = ["llama"];
 
-    public static bool IsGguf(string path) => File.Exists(path) && path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase);
+    public static bool IsGguf(string path) => GgufFile.IsGgufFile(path);
 
     public static LanguageModel Load(string path)
     {
