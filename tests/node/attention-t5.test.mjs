@@ -1,61 +1,31 @@
 // An encoder-decoder's attention run through vscode-jsonrpc: tiny-t5's weights with t5-small's tokenizer (its
-// embedding tiled to the tokenizer's 32,128 ids), the three kinds of attention, the greedy and the typed target, and
+// embedding tiled to the tokenizer's 32,128 ids, ../e2e/lib/tiny-t5.mjs), the three kinds of attention, the greedy and the typed target, and
 // the cross-attention the host serves against the engine's own capture of the same ids (modelvis capture).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync, copyFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHost, fixtures, hostDll } from './host-client.mjs';
+import { tinyT5WithTokenizer } from '../e2e/lib/tiny-t5.mjs';
 
-const VOCAB = 32128;
 let dir;
 let host;
 
-function readSafetensors(path) {
+/** One F32 tensor of a safetensors file: shape and values. */
+function readTensor(path, name) {
   const bytes = readFileSync(path);
   const n = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.subarray(8, 8 + n).toString());
-  const tensors = {};
-  for (const [name, e] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
-    const [b, end] = e.data_offsets;
-    const data = bytes.subarray(8 + n + b, 8 + n + end);
-    tensors[name] = { dtype: e.dtype, shape: e.shape, data: Buffer.from(data) };
-  }
-  return tensors;
-}
-
-function writeSafetensors(path, tensors) {
-  const header = {};
-  let offset = 0;
-  for (const [name, t] of Object.entries(tensors)) {
-    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.data.length] };
-    offset += t.data.length;
-  }
-  let json = JSON.stringify(header);
-  while ((8 + json.length) % 8 !== 0) json += ' ';
-  const size = Buffer.alloc(8);
-  size.writeBigUInt64LE(BigInt(json.length));
-  writeFileSync(path, Buffer.concat([size, Buffer.from(json), ...Object.values(tensors).map((t) => t.data)]));
+  const e = JSON.parse(bytes.subarray(8, 8 + n).toString())[name];
+  const [b, end] = e.data_offsets;
+  return { shape: e.shape, values: new Float32Array(bytes.buffer.slice(bytes.byteOffset + 8 + n + b, bytes.byteOffset + 8 + n + end)) };
 }
 
 const floats = (b64) => { const buf = Buffer.from(b64, 'base64'); return new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4); };
 
 before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'modelvis-t5-'));
-  const config = JSON.parse(readFileSync(join(fixtures, 'models', 'tiny-t5', 'config.json'), 'utf8'));
-  config.vocab_size = VOCAB;
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
-  const tensors = readSafetensors(join(fixtures, 'models', 'tiny-t5', 'model.safetensors'));
-  const shared = tensors['shared.weight'];
-  const rowBytes = shared.data.length / shared.shape[0];
-  const tiled = Buffer.alloc(VOCAB * rowBytes);
-  for (let i = 0; i < VOCAB; i++) shared.data.copy(tiled, i * rowBytes, (i % shared.shape[0]) * rowBytes, (i % shared.shape[0] + 1) * rowBytes);
-  tensors['shared.weight'] = { dtype: 'F32', shape: [VOCAB, shared.shape[1]], data: tiled };
-  writeSafetensors(join(dir, 'model.safetensors'), tensors);
-  copyFileSync(join(fixtures, 'tokenizers', 't5-small', 'tokenizer.json'), join(dir, 'tokenizer.json'));
+  dir = tinyT5WithTokenizer(fixtures, mkdtempSync(join(tmpdir(), 'modelvis-t5-')));
   host = startHost();
 });
 after(async () => {
@@ -114,9 +84,9 @@ test('a typed target: three kinds of attention, shaped and masked as the decoder
   const decoderIds = tgt.map((t) => t.id).join(',');
   const cap = spawnSync('dotnet', [hostDll(), 'capture', '--model', dir, '--ids', ids, '--decoder-ids', decoderIds, '--out', out], { encoding: 'utf8' });
   assert.equal(cap.status, 0, cap.stderr);
-  const captured = readSafetensors(out)['cross_attentions.1'];
+  const captured = readTensor(out, 'cross_attentions.1');
   assert.deepEqual(captured.shape, [4, m, n]);
-  const all = new Float32Array(captured.data.buffer, captured.data.byteOffset, captured.data.length / 4);
+  const all = captured.values;
   const mine = floats(cross.values);
   for (let i = 0; i < m * n; i++) assert.ok(Math.abs(mine[i] - all[2 * m * n + i]) < 1e-6, `cross [${i}]`);
 
