@@ -32,10 +32,16 @@ after(async () => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-/** The ids behind one axis's labels (their title is `i: "raw" (id N)`). */
-async function labelIds(frame, axis) {
+/**
+ * Checks one axis's labels against the ids it should show: every label's id (its title is `i: "raw" (id N)`) is
+ * `ids[i]`, the first and every token have a label when they fit (long axes are thinned to every k-th token).
+ */
+async function assertLabels(frame, axis, ids) {
   const titles = await frame.locator(`#heatmap-figure .token-label.${axis}`).evaluateAll((els) => els.map((e) => e.getAttribute('title')));
-  return titles.map((t) => Number(/\(id (\d+)\)$/.exec(t)[1]));
+  const shown = titles.map((t) => /^(\d+): .* \(id (\d+)\)$/.exec(t)).map((m) => [Number(m[1]), Number(m[2])]);
+  assert.ok(shown.length > 0 && shown[0][0] === 0, `${axis} labels start at token 0`);
+  for (const [i, id] of shown) assert.equal(id, ids[i], `${axis} label ${i}`);
+  if (ids.length <= 20) assert.equal(shown.length, ids.length, `every ${axis} token labelled`);
 }
 
 /** Moves the mouse over cell (q, k) of a rows × cols heatmap and returns the read-out's weight. */
@@ -52,6 +58,12 @@ async function readCell(frame, rows, cols, q, k) {
 const painted = () =>
   s.editor().evaluate((el) => [...el.querySelectorAll('.view-overlays div, .view-line span')].filter((e) => /ced-\w+/.test(e.className) && getComputedStyle(e).backgroundColor !== 'rgba(0, 0, 0, 0)').length);
 
+/** Clears the editor's colours (the cursor's encoder attention) with the command, and waits until none is left. */
+async function clearEditor() {
+  await s.runCommand('ModelVis: Clear Attention');
+  await waitFor(async () => (await painted()) === 0, { message: 'decorations cleared' });
+}
+
 test('T5: the greedy target, the cross-attention as an alignment painted on the source, a typed target, encoder and decoder self-attention', async () => {
   await s.guard('t5', async () => {
     const model = s.workspaceInfo.t5;
@@ -66,9 +78,10 @@ test('T5: the greedy target, the cross-attention as an alignment painted on the 
     assert.equal(await frame.locator('#target-text').inputValue(), greedy.text, "the target box holds the model's greedy output");
     assert.equal(await frame.locator('#kind-cross').getAttribute('aria-checked'), 'true', 'cross-attention first');
     assert.equal(await frame.locator('#view-tabs button').count(), 1, 'only the heatmap for an encoder-decoder');
-    const decoderIds = await labelIds(frame, 'query');
-    assert.deepEqual(decoderIds, [0, ...greedy.generatedIds], 'rows: the decoder start token, then the greedy output');
-    assert.deepEqual(await labelIds(frame, 'key'), ids, 'columns: the source as the CLI tokenizes it');
+    // Rows: the decoder start token, then the greedy output; columns: the source as the CLI tokenizes it.
+    const decoderIds = [0, ...greedy.generatedIds];
+    await assertLabels(frame, 'query', decoderIds);
+    await assertLabels(frame, 'key', ids);
 
     // Layer 2, head 1 of the cross-attention against the CLI's capture of the same ids.
     const file = join(scratch, 'greedy.safetensors');
@@ -81,7 +94,10 @@ test('T5: the greedy target, the cross-attention as an alignment painted on the 
     const q = Math.min(2, m - 1), k = 3;
     const w = await readCell(frame, m, n, q, k);
     assert.ok(Math.abs(w - cross[(1 * m + q) * n + k]) < 1e-6, `read-out ${w} = capture ${cross[(1 * m + q) * n + k]}`);
-    // Hovering target row q paints its source weights on the selection.
+    // Hovering target row q paints its source weights on the selection (after clearing what the cursor painted, so
+    // what shows is the alignment alone).
+    await clearEditor();
+    await readCell(frame, m, n, q + 1, k);
     await waitFor(async () => (await painted()) > 0, { timeout: TIMEOUTS.host, message: 'the alignment painted on the source' });
     assert.ok((await frame.locator('#alignment-list li').count()) > 0, 'the alignment list');
     await s.screenshot('attention-t5-cross-greedy-dark');
@@ -93,9 +109,10 @@ test('T5: the greedy target, the cross-attention as an alignment painted on the 
     await waitFor(async () => (await frame.locator('#target-note').innerText()).startsWith('Your target'), { timeout: TIMEOUTS.host, message: 'the run with the typed target' });
     await frame.locator('#attention-heatmap[data-status="ready"] img[data-loaded="true"]').waitFor({ timeout: TIMEOUTS.host });
     const { ids: targetIds } = JSON.parse(modelvisCli('tokenize', '--model', model, '--text', target, '--json'));
-    assert.deepEqual(await labelIds(frame, 'query'), [0, ...targetIds]);
+    await assertLabels(frame, 'query', [0, ...targetIds]);
     const rowLabels = (await frame.locator('#heatmap-figure .token-label.query').allTextContents()).map((l) => l.trim());
     assert.ok(rowLabels.includes('Haus'), `readable target labels: ${JSON.stringify(rowLabels)}`);
+    await clearEditor();
     await readCell(frame, targetIds.length + 1, n, 2, 1);
     await waitFor(async () => (await painted()) > 0, { timeout: TIMEOUTS.host, message: 'the typed target aligned on the source' });
     await s.screenshot('attention-t5-cross-typed-dark');
@@ -103,7 +120,7 @@ test('T5: the greedy target, the cross-attention as an alignment painted on the 
     // Encoder self-attention: square over the source, at most the encoder's 2 layers.
     await frame.locator('#kind-encoder').click();
     await frame.locator('#attention-heatmap[data-status="ready"] img[data-loaded="true"]').waitFor({ timeout: TIMEOUTS.host });
-    assert.deepEqual(await labelIds(frame, 'query'), ids);
+    await assertLabels(frame, 'query', ids);
     assert.equal(await frame.locator('#layer-select option').count(), 2);
     await s.screenshot('attention-t5-encoder-dark');
     // Decoder self-attention: causal over the target.

@@ -455,10 +455,12 @@ function matrixFigure(o: MatrixFigure): HTMLElement {
   const rowsN = queries.length;
   const n = keys.length;
   const size = o.size ?? availableSize();
-  // Square cells: the longer axis gets the whole size (cross-attention is target rows × source columns).
-  const cell = size / Math.max(n, rowsN);
-  const width = cell * n;
-  const height = cell * rowsN;
+  // Both axes get the whole size, so a short source beside a long target (cross-attention: target rows × source
+  // columns) keeps columns wide enough to label; self-attention's cells stay square.
+  const width = size;
+  const height = size;
+  const cellW = width / n;
+  const cellH = height / rowsN;
   const img = h('img', { src: `data:image/png;base64,${o.png}`, alt: o.label, class: 'matrix-img', 'data-loaded': 'false', draggable: 'false' });
   img.style.width = `${width}px`;
   img.style.height = `${height}px`;
@@ -473,20 +475,20 @@ function matrixFigure(o: MatrixFigure): HTMLElement {
     const t = keys[i];
     const k = h('span', { class: 'token-label key', 'data-index': i, 'data-axis': 'key', title: `${i}: ${JSON.stringify(t.text)} (id ${t.id})` }, tokenLabel(t));
     // Centred on its column, but never left of the key axis (half the label's 13 px): the corner's name is there.
-    k.style.left = `${Math.max((i + 0.5) * cell, 6.5)}px`;
+    k.style.left = `${Math.max((i + 0.5) * cellW, 6.5)}px`;
     topLabels.append(k);
     keyEls.set(i, k);
   }
   for (const i of labelIndices(rowsN, height, 13)) {
     const t = queries[i];
     const q = h('span', { class: 'token-label query', 'data-index': i, 'data-axis': 'query', title: `${i}: ${JSON.stringify(t.text)} (id ${t.id})` }, tokenLabel(t));
-    q.style.top = `${(i + 0.5) * cell}px`;
+    q.style.top = `${(i + 0.5) * cellH}px`;
     leftLabels.append(q);
     queryEls.set(i, q);
   }
   const marker = h('div', { class: 'cell-marker', 'aria-hidden': 'true' });
-  marker.style.width = `${Math.max(cell, 2)}px`;
-  marker.style.height = `${Math.max(cell, 2)}px`;
+  marker.style.width = `${Math.max(cellW, 2)}px`;
+  marker.style.height = `${Math.max(cellH, 2)}px`;
   const readout = h('p', { id: `${o.id}-readout`, class: 'readout', 'aria-live': 'polite' }, 'Hover the map (or focus it and use Shift+arrows) to read a value.');
   const plot = h('div', { class: 'matrix-plot', tabindex: 0, role: 'img', 'aria-label': `${o.label}. Shift+arrow keys move the read-out.` }, img, marker);
   let cur = { q: -1, k: -1 };
@@ -495,8 +497,8 @@ function matrixFigure(o: MatrixFigure): HTMLElement {
     if (q < 0 || k < 0 || q >= rowsN || k >= n) return;
     if (q !== cur.q) o.onRow?.(q);
     cur = { q, k };
-    marker.style.left = `${k * cell}px`;
-    marker.style.top = `${q * cell}px`;
+    marker.style.left = `${k * cellW}px`;
+    marker.style.top = `${q * cellH}px`;
     marker.classList.add('visible');
     document.querySelectorAll(`#${o.id} .token-label.active`).forEach((e) => e.classList.remove('active'));
     queryEls.get(q)?.classList.add('active');
