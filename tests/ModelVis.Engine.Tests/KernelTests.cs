@@ -320,6 +320,61 @@ public class KernelTests
                 }
             }
     }
+
+    /// <summary>
+    /// Cross-attention (queries from one sequence, keys and values from another of a different length, padded keys)
+    /// and T5's additive relative bias (one value per head and offset key − query), against a double-precision loop:
+    /// s = q·k / divisor + bias[h, j − i + nq − 1], masked, softmaxed.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 1, false, false)]
+    [InlineData(5, 9, false, true)]
+    [InlineData(13, 40, true, true)]
+    [InlineData(40, 7, true, false)]
+    [InlineData(12, 12, true, false)]
+    public void Cross_attention_and_relative_bias_match_naive(int nq, int nk, bool withBias, bool padded)
+    {
+        const int heads = 4, hd = 24, inner = heads * hd;
+        var q = Random(nq * inner, 21);
+        var kv = Random(nk * 2 * inner, 22);
+        for (int i = 0; i < q.Length; i++) q[i] *= 2;
+        var bias = withBias ? Random(heads * (nq + nk - 1), 23) : null;
+        if (bias is not null) for (int i = 0; i < bias.Length; i++) bias[i] *= 4;
+        int[]? keyMask = padded ? Enumerable.Range(0, nk).Select(j => j >= nk - 2 && nk > 2 ? 0 : 1).ToArray() : null;
+        // A square self-attention with a bias is the decoder's case: causal there, so the offsets above the diagonal are unused.
+        var mask = new AttentionMask(nq == nk && withBias, keyMask);
+        var ctx = new float[nq * inner];
+        var probs = new float[heads * nq * nk];
+        float divisor = withBias ? 1f : MathF.Sqrt(hd);
+        Attention.Compute(q, nq, inner, 0, kv, nk, 2 * inner, 0, inner, heads, heads, hd, divisor, mask, ctx, probs, bias);
+        for (int h = 0; h < heads; h++)
+            for (int i = 0; i < nq; i++)
+            {
+                var s = new double[nk];
+                double max = double.NegativeInfinity, sum = 0;
+                for (int j = 0; j < nk; j++)
+                {
+                    if (!mask.Allows(i, j)) { s[j] = double.NegativeInfinity; continue; }
+                    double dot = 0;
+                    for (int d = 0; d < hd; d++) dot += (double)q[i * inner + h * hd + d] * kv[j * 2 * inner + h * hd + d];
+                    s[j] = dot / divisor + (bias is null ? 0 : bias[h * (nq + nk - 1) + j - i + nq - 1]);
+                    max = Math.Max(max, s[j]);
+                }
+                for (int j = 0; j < nk; j++) sum += s[j] = Math.Exp(s[j] - max);
+                for (int j = 0; j < nk; j++)
+                {
+                    float got = probs[(h * nq + i) * nk + j];
+                    if (!mask.Allows(i, j)) Assert.Equal(0f, got);
+                    else Assert.True(Math.Abs(got - s[j] / sum) < 1e-5, $"P[{h},{i},{j}] = {got}, expected {s[j] / sum}");
+                }
+                for (int d = 0; d < hd; d++)
+                {
+                    double c = 0;
+                    for (int j = 0; j < nk; j++) c += s[j] / sum * kv[j * 2 * inner + inner + h * hd + d];
+                    Assert.True(Math.Abs(ctx[i * inner + h * hd + d] - c) < 1e-5, $"context[{i},{h},{d}] = {ctx[i * inner + h * hd + d]}, expected {c}");
+                }
+            }
+    }
 }
 
 /// <summary>

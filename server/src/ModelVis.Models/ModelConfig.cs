@@ -7,7 +7,7 @@ namespace ModelVis.Models;
 public sealed class ModelException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>The architecture families the engine computes, and the Hugging Face model_types each covers.</summary>
-public enum ModelFamily { Gpt2, Bert, Llama, Qwen3, Phi3, Olmo2, Gemma2, Gemma3, GptNeoX }
+public enum ModelFamily { Gpt2, Bert, Llama, Qwen3, Phi3, Olmo2, Gemma2, Gemma3, GptNeoX, T5 }
 
 /// <summary>
 /// What a forward pass needs to know about a model, read from a Hugging Face <c>config.json</c>.
@@ -32,13 +32,19 @@ public sealed record ModelConfig
         ["gemma3_text"] = ModelFamily.Gemma3,
         ["gemma3"] = ModelFamily.Gemma3,
         ["gpt_neox"] = ModelFamily.GptNeoX,
+        ["t5"] = ModelFamily.T5,
     };
 
     public static string SupportedList => string.Join(", ", SupportedModelTypes.Keys);
 
     public required string ModelType { get; init; }
     public required ModelFamily Family { get; init; }
+    /// <summary>Layers of the stack that makes the logits: the decoder of an encoder-decoder (T5's num_decoder_layers).</summary>
     public required int Layers { get; init; }
+    /// <summary>Layers of the encoder of an encoder-decoder (T5's num_layers); 0 for a decoder-only or encoder-only model.</summary>
+    public int EncoderLayers { get; init; }
+    /// <summary>An encoder-decoder (T5): the input ids go through the encoder, the decoder ids through the decoder, which attends to both.</summary>
+    public bool IsEncoderDecoder => EncoderLayers > 0;
     public required int Heads { get; init; }
     /// <summary>Key/value heads (fewer than <see cref="Heads"/> with grouped-query attention).</summary>
     public required int KvHeads { get; init; }
@@ -78,6 +84,14 @@ public sealed record ModelConfig
     public float AttnLogitSoftcap { get; init; }
     /// <summary>Logits soft-capped to ±this (Gemma's final_logit_softcapping); 0 = none.</summary>
     public float FinalLogitSoftcap { get; init; }
+    /// <summary>T5: relative positions fall into this many buckets (relative_attention_num_buckets) ...</summary>
+    public int RelativeAttentionBuckets { get; init; }
+    /// <summary>... the last of them for every distance from this one on (relative_attention_max_distance).</summary>
+    public int RelativeAttentionMaxDistance { get; init; }
+    /// <summary>T5: the feed-forward is gated, wo(act(wi_0·x) * wi_1·x) (feed_forward_proj "gated-…"), instead of wo(act(wi·x)).</summary>
+    public bool GatedMlp { get; init; }
+    /// <summary>The id an encoder-decoder's decoder input starts with (decoder_start_token_id).</summary>
+    public int DecoderStartTokenId { get; init; }
     /// <summary>GPT-NeoX: attention and MLP both read the block input (use_parallel_residual).</summary>
     public bool ParallelResidual { get; init; }
 
@@ -108,6 +122,7 @@ public sealed record ModelConfig
             ModelFamily.Bert => type == "distilbert" ? ParseDistilBert(c, type) : ParseBert(c, type),
             ModelFamily.Gemma2 or ModelFamily.Gemma3 => ParseGemma(c, type, family),
             ModelFamily.GptNeoX => ParseGptNeoX(c, type),
+            ModelFamily.T5 => ParseT5(c, type),
             _ => ParseLlama(c, type, family),
         };
     }
@@ -298,6 +313,44 @@ public sealed record ModelConfig
             TieWordEmbeddings = c.Bool("tie_word_embeddings") ?? false,
             BosTokenId = c.Int("bos_token_id"), EosTokenIds = c.Ints("eos_token_id"),
             AttentionBias = c.Bool("attention_bias") ?? true, MlpBias = true,
+        }.Checked(c);
+    }
+
+    /// <summary>
+    /// T5 (t5-small … t5-11b, the v1.1 and flan-t5 checkpoints). Keys left out take T5Config's defaults (t5-small's
+    /// config.json has no num_decoder_layers, relative_attention_max_distance or feed_forward_proj). feed_forward_proj is
+    /// "ACT" or "gated-ACT", "gated-gelu" meaning the tanh GELU; a dense_act_fn or is_gated_act key overrides what it implies.
+    /// </summary>
+    static ModelConfig ParseT5(Reader c, string type)
+    {
+        var projection = c.String("feed_forward_proj") ?? "relu";
+        var parts = projection.Split('-');
+        if (parts.Length > 2 || (parts.Length == 2 && parts[0] != "gated"))
+            throw new ModelException($"{type}: feed_forward_proj \"{projection}\" is not of the form \"ACT\" or \"gated-ACT\" (e.g. \"relu\", \"gated-gelu\")");
+        int layers = c.Int("num_layers") ?? 6;
+        int buckets = c.Int("relative_attention_num_buckets") ?? 32, maxDistance = c.Int("relative_attention_max_distance") ?? 128;
+        if (buckets < 4 || maxDistance <= buckets / 4)
+            throw new ModelException($"{type}: relative_attention_num_buckets {buckets} with relative_attention_max_distance {maxDistance} leave no logarithmic buckets");
+        int heads = c.Int("num_heads") ?? 8;
+        int pad = c.Int("pad_token_id") ?? 0;
+        var eos = c.Ints("eos_token_id");
+        return new ModelConfig
+        {
+            ModelType = type, Family = ModelFamily.T5, IsCausal = true,
+            Layers = c.Int("num_decoder_layers") ?? layers,
+            EncoderLayers = layers,
+            Heads = heads, KvHeads = heads, HeadDim = c.Int("d_kv") ?? 64, Hidden = c.Int("d_model") ?? 512,
+            Intermediate = c.Int("d_ff") ?? 2048,
+            Vocab = c.Int("vocab_size") ?? 32128,
+            // Relative positions have no limit; n_positions is what the checkpoints were trained on.
+            MaxPositions = c.Int("n_positions") ?? 512,
+            NormEps = (float)(c.Double("layer_norm_epsilon") ?? 1e-6),
+            Activation = c.String("dense_act_fn") ?? (projection == "gated-gelu" ? "gelu_new" : parts[^1]),
+            GatedMlp = c.Bool("is_gated_act") ?? parts[0] == "gated",
+            RelativeAttentionBuckets = buckets, RelativeAttentionMaxDistance = maxDistance,
+            TieWordEmbeddings = c.Bool("tie_word_embeddings") ?? true,
+            PadTokenId = pad, EosTokenIds = eos.Length > 0 ? eos : [1],
+            DecoderStartTokenId = c.Int("decoder_start_token_id") ?? pad,
         }.Checked(c);
     }
 
