@@ -1,4 +1,5 @@
 using System.Text;
+using ModelVis.IO;
 using Microsoft.Win32.SafeHandles;
 
 namespace ModelVis.Checkpoints;
@@ -46,6 +47,7 @@ public sealed class GgufFile : ICheckpoint
     public GgufFile(string path)
     {
         Path = System.IO.Path.GetFullPath(path);
+        InputFile.RequireRegular(Path, m => new CheckpointException(m));
         _handle = File.OpenHandle(Path, FileMode.Open, FileAccess.Read, FileShare.Read);
         try
         {

@@ -1,5 +1,6 @@
 using System.IO.MemoryMappedFiles;
 using System.Text.Json;
+using ModelVis.IO;
 
 namespace ModelVis.Checkpoints;
 
@@ -31,6 +32,7 @@ public sealed unsafe class SafetensorsFile : ICheckpoint
     {
         Path = System.IO.Path.GetFullPath(path);
         byte[] header;
+        InputFile.RequireRegular(Path, m => new CheckpointException(m));
         using (var fs = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read))
         {
             FileLength = fs.Length;

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using ModelVis.IO;
 
 namespace ModelVis.Checkpoints.Onnx;
 
@@ -207,7 +208,7 @@ public sealed class OnnxModel
     public static OnnxModel Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file", path);
-        return Parse(File.ReadAllBytes(path), path);
+        return Parse(InputFile.ReadAllBytes(path, Array.MaxLength, m => new OnnxFormatException(m)), path);
     }
 
     public static OnnxModel Parse(byte[] bytes, string path = "model.onnx")

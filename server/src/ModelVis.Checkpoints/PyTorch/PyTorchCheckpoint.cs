@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text;
+using ModelVis.IO;
 using ModelVis.Checkpoints.PyTorch;
 
 [assembly: InternalsVisibleTo("ModelVis.Checkpoints.Tests")]
@@ -199,6 +200,7 @@ public sealed class PyTorchCheckpoint : ICheckpoint
         Span<byte> head = stackalloc byte[512];
         int n;
         long length;
+        InputFile.RequireRegular(Path, m => new CheckpointException(m));
         using (var fs = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read))
         {
             length = fs.Length;
