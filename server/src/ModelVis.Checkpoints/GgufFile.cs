@@ -119,7 +119,7 @@ public sealed class GgufFile : ICheckpoint
                     throw new CheckpointException($"{where}: {dtype.Name()} rows of {dims[0]} elements are not whole blocks of {dtype.Block().Elements}");
                 if (offset % (ulong)Alignment != 0)
                     throw new CheckpointException($"{where}: data offset {offset} is not a multiple of the alignment {Alignment} (corrupt file)");
-                if (offset > (ulong)long.MaxValue || (long)offset + bytes > dataLength)
+                if (offset > (ulong)Math.Max(0, dataLength) || bytes > dataLength - (long)offset)
                     throw new CheckpointException($"{where}: data (bytes {offset}–{(decimal)offset + bytes} of the data section) runs past the end of the file, which has {Math.Max(0, dataLength)} data bytes (truncated?)");
                 if (_byName.ContainsKey(name)) throw new CheckpointException($"{where} appears twice");
                 var info = new TensorInfo(name, dtype, shape, Path, DataStart + (long)offset, bytes);

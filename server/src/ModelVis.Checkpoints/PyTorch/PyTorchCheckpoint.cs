@@ -118,7 +118,11 @@ public sealed class PyTorchCheckpoint : ICheckpoint
                 }
                 bool contiguous = IsContiguous(t.Shape, t.Strides);
                 var shared = byStorage[t.Storage.Key].Where(n => n != name).ToArray();
-                var info = new TensorInfo(name, t.DType, t.Shape, Path, entry.DataOffset + t.StorageOffset * size, count * size)
+                long byteLength, dataOffset;
+                // Checked: a view (stride 0 makes any shape fit a one-element storage) whose byte size wraps.
+                try { byteLength = checked(count * size); dataOffset = checked(entry.DataOffset + t.StorageOffset * size); }
+                catch (OverflowException) { throw new CheckpointException($"{FileName}: tensor `{name}` (shape {Show(t.Shape)} of {t.DType.Name()}, stride {Show(t.Strides)}) is too large: its byte size overflows 64 bits"); }
+                var info = new TensorInfo(name, t.DType, t.Shape, Path, dataOffset, byteLength)
                 {
                     Layout = new TensorLayout(entryName, t.StorageOffset, t.Strides, contiguous, shared),
                 };
