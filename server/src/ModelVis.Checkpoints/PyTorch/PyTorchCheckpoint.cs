@@ -342,7 +342,10 @@ public sealed class PyTorchCheckpoint : ICheckpoint
             return;
         }
         // A view too large to buffer whole: read runs of consecutive storage elements (rows of a slice, say)
-        // with one read each.
+        // with one read each. A compressed storage is inflated from its start for every run that goes backwards,
+        // which for a transposed view is once per element: refused rather than left to run for hours.
+        if (!slot.Entry.IsStored)
+            throw new CheckpointException($"{FileName}: a tensor viewing storage `{t.Storage.Key}` is a strided view of a compressed storage larger than {WindowLimitBytes >> 20} MB; re-save the checkpoint with torch.save (which stores storages uncompressed)");
         long runStart = -1, runLength = 0, runOut = 0;
         for (long e = first, o = 0; e < end; e++, o += size)
         {
