@@ -101,4 +101,18 @@ public class ConfigValidationTests
         Assert.True(read.Wait(TimeSpan.FromSeconds(10)));
         Assert.Contains("FIFO", read.Result.Message);
     }
+
+    [Fact]
+    public void InvalidUtf8AndRepeatedKeysAreModelErrorsOrRead()
+    {
+        using var dir = new Fixtures.TempDir();
+        var path = dir.File("config.json");
+        File.WriteAllBytes(path, [.. "{\"model_type\": \"gpt2\", \"activation_function\": \""u8, 0xc3, .. "\"}"u8]);
+        Assert.Contains("UTF-8", Assert.Throws<ModelException>(() => ModelConfig.FromFolder(dir.Path)).Message);
+        // Gemma 3's outer tie_word_embeddings used to be merged into a JsonObject copy, which throws on a repeated key.
+        File.WriteAllText(path, """{"model_type": "gemma3", "tie_word_embeddings": false, "text_config": {"num_hidden_layers": 6, "num_hidden_layers": 6}}""");
+        var c = ModelConfig.FromFolder(dir.Path);
+        Assert.False(c.TieWordEmbeddings);
+        Assert.Equal(6, c.Layers);
+    }
 }

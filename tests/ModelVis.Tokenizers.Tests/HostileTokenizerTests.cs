@@ -123,4 +123,14 @@ public class HostileTokenizerTests
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 16 << 20, $"{GC.GetAllocatedBytesForCurrentThread() - before} bytes allocated");
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"took {sw.Elapsed}");
     }
+
+    [Fact]
+    public void InvalidUtf8IsATokenizerError()
+    {
+        using var dir = new Fixtures.TempDir();
+        var path = dir.File("tokenizer.json");
+        File.WriteAllBytes(path, [.. "{\"model\": {\"type\": \"WordLevel\", \"vocab\": {\""u8, 0xff, .. "\": 0}}}"u8]);
+        var e = Assert.Throws<TokenizerException>(() => Tokenizer.FromJson(path));
+        Assert.Contains("UTF-8", e.Message);
+    }
 }

@@ -91,7 +91,10 @@ public sealed record ModelConfig
         try
         {
             // A config.json is a few KB; a link to /dev/zero or a FIFO is refused before it is opened.
-            using var doc = JsonDocument.Parse(InputFile.ReadAllBytes(path, MaxConfigBytes, m => new ModelException(m)));
+            var bytes = InputFile.ReadAllBytes(path, MaxConfigBytes, m => new ModelException(m));
+            // JsonDocument checks structure, not the bytes of strings: invalid UTF-8 would throw later, from any string read.
+            if (!System.Text.Unicode.Utf8.IsValid(bytes)) throw new ModelException($"{path}: not valid UTF-8 text");
+            using var doc = JsonDocument.Parse(bytes);
             return Parse(doc.RootElement, path);
         }
         catch (JsonException e) { throw new ModelException($"{path}: not valid JSON ({e.Message})", e); }
@@ -467,14 +470,19 @@ public sealed record ModelConfig
             new($"{file}: \"{key}\" = {value} is outside the sane range {b.Min}–{b.Max:N0}");
 
         /// <summary>Whether the key is written at all (null included): tells "null" from "left out, so the default".</summary>
-        public bool Has(string key) => json.TryGetProperty(key, out _);
+        public bool Has(string key) => _overrides.ContainsKey(key) || json.TryGetProperty(key, out _);
 
         /// <summary>This object with one more key (a value the outer config gives for the inner one).</summary>
+        /// <summary>A value given from outside the object, taking precedence over its own (no copy of the JSON, which
+        /// may repeat keys that a JsonObject refuses).</summary>
+        readonly Dictionary<string, bool> _overrides = new(StringComparer.Ordinal);
+
         public Reader With(string key, bool value)
         {
-            var copy = System.Text.Json.Nodes.JsonNode.Parse(json.GetRawText())!.AsObject();
-            copy[key] = value;
-            return new Reader(JsonDocument.Parse(copy.ToJsonString()).RootElement, file);
+            var r = new Reader(json, file);
+            foreach (var (k, v) in _overrides) r._overrides[k] = v;
+            r._overrides[key] = value;
+            return r;
         }
 
         public double[]? Doubles(string key) => Find(key) is { ValueKind: JsonValueKind.Array } v
@@ -516,7 +524,7 @@ public sealed record ModelConfig
 
         public double? Double(string key) => Find(key) is { } v ? Number(key, v) : null;
 
-        public bool? Bool(string key) => Find(key) is { } v
+        public bool? Bool(string key) => _overrides.TryGetValue(key, out var given) ? given : Find(key) is { } v
             ? v.ValueKind switch { JsonValueKind.True => true, JsonValueKind.False => false, _ => throw new ModelException($"{file}: \"{key}\" should be true or false") }
             : null;
 

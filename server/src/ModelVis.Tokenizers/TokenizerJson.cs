@@ -15,7 +15,11 @@ internal sealed class TokenizerJson(string file)
         JsonDocument doc;
         // The largest real tokenizer.json files (262k-token vocabularies) are about 33 MB; a 100 MB string, a FIFO or
         // /dev/zero is refused before anything is read.
-        try { doc = JsonDocument.Parse(InputFile.ReadAllBytes(path, Tokenizer.MaxFileBytes, m => new TokenizerException(m)), new JsonDocumentOptions { AllowTrailingCommas = true }); }
+        var bytes = InputFile.ReadAllBytes(path, Tokenizer.MaxFileBytes, m => new TokenizerException(m));
+        // JsonDocument checks the structure, not the strings' bytes: invalid UTF-8 would surface later as an
+        // InvalidOperationException from whichever string is read first.
+        if (!System.Text.Unicode.Utf8.IsValid(bytes)) throw new TokenizerException($"{path}: not valid UTF-8 text");
+        try { doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { AllowTrailingCommas = true }); }
         catch (JsonException e) { throw new TokenizerException($"{path}: not valid JSON ({e.Message})", e); }
         using (doc)
         {
