@@ -15,10 +15,7 @@ namespace ModelVis.Checkpoints.Tests;
 /// </summary>
 public class BoundedFuzzTests(ITestOutputHelper output)
 {
-    static readonly TimeSpan Budget = TimeSpan.FromSeconds(
-        double.TryParse(Environment.GetEnvironmentVariable("MODELVIS_FUZZ_SECONDS"), out var s) ? s : 3);
-
-    void Report(string name, int count) => output.WriteLine($"fuzz {name}: {count:N0} inputs in {Budget.TotalSeconds:0} s, every one a result or a clear error");
+    void Report(string name, int count) => output.WriteLine(BoundedFuzzer.Report(name, count));
 
     static void OpenAndRead(string path)
     {
@@ -36,7 +33,7 @@ public class BoundedFuzzTests(ITestOutputHelper output)
     {
         using var dir = new Fixtures.TempDir();
         int i = 0;
-        return BoundedFuzzer.Run(name, Budget, seed, seeds, bytes =>
+        return BoundedFuzzer.Run(name, BoundedFuzzer.Budget, seed, seeds, bytes =>
         {
             var path = dir.File($"{i++ % 16}{extension}");
             File.WriteAllBytes(path, bytes);
@@ -76,7 +73,7 @@ public class BoundedFuzzTests(ITestOutputHelper output)
         // The pickle alone, mutated inside an intact archive: opcodes, memo indices, lengths.
         int n = 0;
         var path = dir.File("p.pt");
-        n = BoundedFuzzer.Run("pickle", Budget, 13, [pickle], p =>
+        n = BoundedFuzzer.Run("pickle", 13, [pickle], p =>
         {
             TorchZipBuilder.Write(path, p, storages);
             OpenAndRead(path);
@@ -119,7 +116,7 @@ public class BoundedFuzzTests(ITestOutputHelper output)
         var graph = Proto((1, node), (1, constant), (2, "g"), (5, weight), (5, typed), (11, input));
         var model = Proto((1, 8L), (2, "fuzz"), (7, graph), (8, Proto((1, ""), (2, 17L))));
         Assert.Equal(2, OnnxModel.Parse(model).Graph.Initializers.Count);
-        int parsed = BoundedFuzzer.Run("onnx parse", Budget, 15, [model], bytes =>
+        int parsed = BoundedFuzzer.Run("onnx parse", 15, [model], bytes =>
         {
             var m = OnnxModel.Parse(bytes);
             foreach (var t in m.Graph.Initializers)

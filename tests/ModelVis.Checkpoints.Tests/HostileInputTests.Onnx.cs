@@ -1,7 +1,3 @@
-using System.Buffers.Binary;
-using System.Diagnostics;
-using System.IO.Compression;
-using System.Runtime.InteropServices;
 using System.Text;
 using ModelVis.Checkpoints.Onnx;
 using ModelVis.Tests;

@@ -1,9 +1,4 @@
-using System.Buffers.Binary;
-using System.Diagnostics;
-using System.IO.Compression;
-using System.Runtime.InteropServices;
 using System.Text;
-using ModelVis.Checkpoints.Onnx;
 using ModelVis.Tests;
 using Xunit;
 

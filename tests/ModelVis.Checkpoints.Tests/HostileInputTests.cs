@@ -1,9 +1,3 @@
-using System.Buffers.Binary;
-using System.Diagnostics;
-using System.IO.Compression;
-using System.Runtime.InteropServices;
-using System.Text;
-using ModelVis.Checkpoints.Onnx;
 using ModelVis.Tests;
 using Xunit;
 
@@ -26,13 +20,10 @@ public partial class HostileInputTests
 
     // ---- non-regular files -------------------------------------------------------------------------------
 
-    [DllImport("libc", SetLastError = true)]
-    static extern int mkfifo(string path, uint mode);
-
     static string Fifo(Fixtures.TempDir dir, string name)
     {
         var path = dir.File(name);
-        Assert.Equal(0, mkfifo(path, 0x1a4));
+        SpecialFiles.Fifo(path);
         return path;
     }
 

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using ModelVis.Models;
 using ModelVis.Tests;
@@ -82,9 +81,6 @@ public class ConfigValidationTests
         Assert.Contains("rope_theta", e.Message);
     }
 
-    [DllImport("libc", SetLastError = true)]
-    static extern int mkfifo(string path, uint mode);
-
     [Fact]
     public void AConfigThatIsADeviceOrAFifoIsRefusedWithoutReading()
     {
@@ -96,7 +92,7 @@ public class ConfigValidationTests
         Assert.Contains("character device", read.Result.Message);
 
         using var dir2 = new Fixtures.TempDir();
-        Assert.Equal(0, mkfifo(dir2.File("config.json"), 0x1a4));
+        SpecialFiles.Fifo(dir2.File("config.json"));
         read = Task.Run(() => Assert.Throws<ModelException>(() => ModelConfig.FromFolder(dir2.Path)));
         Assert.True(read.Wait(TimeSpan.FromSeconds(10)));
         Assert.Contains("FIFO", read.Result.Message);

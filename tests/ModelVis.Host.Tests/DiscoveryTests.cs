@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using ModelVis.Host.Browser;
 using ModelVis.Tests;
 using Xunit;
@@ -9,9 +8,6 @@ namespace ModelVis.Host.Tests;
 /// the rest of the workspace is still discovered, in bounded time.</summary>
 public class DiscoveryTests
 {
-    [DllImport("libc", SetLastError = true)]
-    static extern int mkfifo(string path, uint mode);
-
     static void Weights(string folder)
     {
         Directory.CreateDirectory(folder);
@@ -32,12 +28,12 @@ public class DiscoveryTests
         File.CreateSymbolicLink(Path.Combine(zero, "config.json"), "/dev/zero");
         var fifo = Path.Combine(ws.Path, "fifo");
         Weights(fifo);
-        Assert.Equal(0, mkfifo(Path.Combine(fifo, "config.json"), 0x1a4));
+        SpecialFiles.Fifo(Path.Combine(fifo, "config.json"));
         var weird = Path.Combine(ws.Path, "weird");
         Weights(weird);
         File.WriteAllText(Path.Combine(weird, "config.json"), """{"architectures": [42]}""");
-        Assert.Equal(0, mkfifo(Path.Combine(ws.Path, "pipe.gguf"), 0x1a4));
-        Assert.Equal(0, mkfifo(Path.Combine(ws.Path, "pipe.safetensors"), 0x1a4));
+        SpecialFiles.Fifo(Path.Combine(ws.Path, "pipe.gguf"));
+        SpecialFiles.Fifo(Path.Combine(ws.Path, "pipe.safetensors"));
 
         var task = Task.Run(() => ModelDiscovery.Discover([(ws.Path, "workspace")], hfCache: null, runtimeFolders: []));
         Assert.True(task.Wait(TimeSpan.FromSeconds(30)), "discovery hung");

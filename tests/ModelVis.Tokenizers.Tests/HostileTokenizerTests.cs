@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using ModelVis.Tests;
 using Xunit;
 
@@ -56,15 +55,12 @@ public class HostileTokenizerTests
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20);
     }
 
-    [DllImport("libc", SetLastError = true)]
-    static extern int mkfifo(string path, uint mode);
-
     [Fact]
     public void ATokenizerFileThatIsAFifoOrADeviceIsRefused()
     {
         if (OperatingSystem.IsWindows()) return;
         using var dir = new Fixtures.TempDir();
-        Assert.Equal(0, mkfifo(dir.File("tokenizer.json"), 0x1a4));
+        SpecialFiles.Fifo(dir.File("tokenizer.json"));
         Assert.Contains("FIFO", Within(10, () => Assert.Throws<TokenizerException>(() => Tokenizer.FromFolder(dir.Path))).Message);
         using var dir2 = new Fixtures.TempDir();
         File.CreateSymbolicLink(dir2.File("tokenizer.json"), "/dev/zero");
