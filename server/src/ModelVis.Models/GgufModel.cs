@@ -61,7 +61,7 @@ public static class GgufModel
             TieWordEmbeddings = !gguf.TryGet("output.weight", out _),
             BosTokenId = m.OptionalInt("tokenizer.ggml.bos_token_id"),
             EosTokenIds = m.OptionalInt("tokenizer.ggml.eos_token_id") is { } eos ? [eos] : [],
-        };
+        }.Checked(m.File);
     }
 
     static RopeScaling? RopeScalingOf(GgufFile gguf, Metadata m, string arch, int headDim)

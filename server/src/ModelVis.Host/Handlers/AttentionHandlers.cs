@@ -64,16 +64,19 @@ public sealed class AttentionHandlers : IHandlerFamily
             ctx.Progress("begin", title: "ModelVis: loading model");
             var loaded = session.Model(p.Model);
             var config = loaded.Model.Config;
-            var encoding = loaded.RequireTokenizer().Encode(p.Text);
+            int limit = config.MaxPositions;
+            // The limit is enforced while tokenizing: a 30 MB selection is tokenized only as far as the bound, not whole
+            // (9 GB) before the check. Past the bound the exact count is unknown: the result says "more than".
+            int bound = Math.Min(limit, p.MaxTokens ?? int.MaxValue);
+            var encoding = loaded.RequireTokenizer().Encode(p.Text, addSpecialTokens: true, maxTokens: bound);
             int n = encoding.Count;
             if (n == 0) throw new ModelException("Nothing to visualize: the selection gives no tokens");
-            int limit = config.MaxPositions;
             int? truncatedFrom = null;
             int keep = Math.Min(n, p.MaxTokens ?? int.MaxValue);
-            if (keep > limit)
+            if (keep > limit || (encoding.Truncated && p.MaxTokens is null))
                 throw new RpcException(RpcErrorCodes.UserError,
-                    $"The selection is {n:N0} tokens but {loaded.Name} reads at most {limit:N0}. Select less text, or use the first {limit:N0} tokens.",
-                    new JsonObject { ["tokens"] = n, ["limit"] = limit });
+                    $"The selection is {(encoding.Truncated ? $"more than {limit:N0}" : $"{n:N0}")} tokens but {loaded.Name} reads at most {limit:N0}. Select less text, or use the first {limit:N0} tokens.",
+                    new JsonObject { ["tokens"] = n, ["limit"] = limit, ["atLeast"] = encoding.Truncated });
             if (keep < n) truncatedFrom = n;
 
             var tokenizer = loaded.Tokenizer!;
