@@ -27,19 +27,28 @@ public static class Parallelism
     /// Runs <paramref name="body"/> for every item in [0, count), items handed out one at a time to at most
     /// <see cref="Threads"/> workers (the calling thread is one of them), so uneven items balance themselves.
     /// </summary>
-    public static void ForEach(int count, Action<int> body)
+    /// <param name="cancellation">Stops handing out items; the loop then throws <see cref="OperationCanceledException"/>.</param>
+    public static void ForEach(int count, Action<int> body, CancellationToken cancellation = default)
     {
         int workers = Workers(count);
         if (workers <= 1)
         {
-            for (int i = 0; i < count; i++) body(i);
+            for (int i = 0; i < count; i++)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                body(i);
+            }
             return;
         }
         int next = -1;
-        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, _ => AsWorker(() =>
+        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancellation }, _ => AsWorker(() =>
         {
             int i;
-            while ((i = Interlocked.Increment(ref next)) < count) body(i);
+            while ((i = Interlocked.Increment(ref next)) < count)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                body(i);
+            }
         }));
     }
 

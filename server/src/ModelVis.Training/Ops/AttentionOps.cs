@@ -57,7 +57,7 @@ public static class AttentionOps
                 Scatter(oh, y.Data, b, h, L, H * D, D, add: false);
             }
         }
-        ForEachGroup(B * KV, tape.Parallel, ForwardGroup);
+        Parallelism.ForEach(B * KV, ForwardGroup);
         capture?.Add(probs);
 
         if (y.RequiresGrad)
@@ -100,16 +100,9 @@ public static class AttentionOps
                     if (dkAll != null) Scatter(dk, dkAll, b, g, L, KV * D, D, add: true);
                     if (dvAll != null) Scatter(dv, dvAll, b, g, L, KV * D, D, add: true);
                 }
-                ForEachGroup(B * KV, tape.Parallel, BackwardGroup);
+                Parallelism.ForEach(B * KV, BackwardGroup);
             });
         return y;
-    }
-
-    /// <summary>Each (sequence, kv head) group owns its slices of every output, so groups run in parallel deterministically.</summary>
-    static void ForEachGroup(int count, bool parallel, Action<int> body)
-    {
-        if (parallel && count > 1) Parallelism.ForEach(count, body);
-        else for (int i = 0; i < count; i++) body(i);
     }
 
     /// <summary>head h of sequence b out of a [batch·seq, width] matrix into a contiguous [seq, headDim] block.</summary>
