@@ -59,6 +59,9 @@ public sealed class Tokenizer
         return new Tokenizer(TokenizerJson.Read(tokenizerJsonPath));
     }
 
+    /// <summary>A tokenizer.json held in memory (one a trainer has just written); <paramref name="source"/> names it in errors.</summary>
+    public static Tokenizer FromJson(byte[] tokenizerJson, string source) => new(TokenizerJson.Read(tokenizerJson, source));
+
     /// <summary>
     /// Reads a model folder: tokenizer.json (+ tokenizer_config.json), else GPT-2's vocab.json + merges.txt, else BERT's vocab.txt.
     /// </summary>
@@ -99,30 +102,49 @@ public sealed class Tokenizer
         ArgumentNullException.ThrowIfNull(text);
         var encoding = new EncodingBuilder();
         var modelTokens = new List<ModelToken>();
+        Split(text, piece =>
+        {
+            modelTokens.Clear();
+            _model.Tokenize(piece, modelTokens);
+            foreach (var t in modelTokens) encoding.Add(t.Id, t.Value, piece.ToOriginal(t.Start, t.End), false);
+        }, (token, slice) => AddAdded(encoding, token, slice));
+        _postProcessor?.Process(encoding, addSpecialTokens);
+        return encoding.Build();
+    }
+
+    /// <summary>
+    /// The words the model is given for <paramref name="text"/>: added tokens taken out, then normalization and
+    /// pre-tokenization; byte-level words are written in the byte alphabet, as the vocabulary holds them. What a
+    /// BPE trainer counts pairs in (HF's pre_tokenize_str, byte-mapped).
+    /// </summary>
+    public List<string> Words(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var words = new List<string>();
+        Split(text, piece => words.Add(piece.ByteLevel ? ByteLevelAlphabet.Map(piece.Span) : piece.Text), (_, _) => { });
+        return words;
+    }
+
+    /// <summary>Added tokens matched in the raw text, then per remaining segment normalization, the normalized added tokens, and pre-tokenization.</summary>
+    void Split(string text, Action<NormalizedString> piece, Action<AddedToken, NormalizedString> added)
+    {
         var pieces = new List<NormalizedString>();
         var raw = NormalizedString.FromOriginal(text, 0, text.Length);
         foreach (var (start, end, token) in SplitAdded(_rawMatcher, raw))
         {
             var segment = raw.Slice(start, end - start);
-            if (token != null) { AddAdded(encoding, token, segment); continue; }
+            if (token != null) { added(token, segment); continue; }
             if (_normalizer != null) segment = _normalizer.Normalize(segment);
             foreach (var (s2, e2, token2) in SplitAdded(_normalizedMatcher, segment))
             {
                 var sub = segment.Slice(s2, e2 - s2);
-                if (token2 != null) { AddAdded(encoding, token2, sub); continue; }
+                if (token2 != null) { added(token2, sub); continue; }
                 pieces.Clear();
                 if (_preTokenizer != null) _preTokenizer.PreTokenize(sub, pieces);
                 else if (sub.Length > 0) pieces.Add(sub);
-                foreach (var piece in pieces)
-                {
-                    modelTokens.Clear();
-                    _model.Tokenize(piece, modelTokens);
-                    foreach (var t in modelTokens) encoding.Add(t.Id, t.Value, piece.ToOriginal(t.Start, t.End), false);
-                }
+                foreach (var p in pieces) piece(p);
             }
         }
-        _postProcessor?.Process(encoding, addSpecialTokens);
-        return encoding.Build();
     }
 
     static List<(int, int, AddedToken?)> SplitAdded(AddedTokenMatcher matcher, NormalizedString text) =>

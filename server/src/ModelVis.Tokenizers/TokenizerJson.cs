@@ -9,10 +9,13 @@ namespace ModelVis.Tokenizers;
 /// <summary>Reads Hugging Face's tokenizer.json into the pipeline's parts; every error names the file and the field.</summary>
 internal sealed class TokenizerJson(string file)
 {
-    public static Tokenizer.Parts Read(string path)
+    public static Tokenizer.Parts Read(string path) => Read(File.ReadAllBytes(path), path);
+
+    /// <summary>tokenizer.json given as its bytes; <paramref name="path"/> names it in errors.</summary>
+    public static Tokenizer.Parts Read(byte[] json, string path)
     {
         JsonDocument doc;
-        try { doc = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { AllowTrailingCommas = true }); }
+        try { doc = JsonDocument.Parse(json, new JsonDocumentOptions { AllowTrailingCommas = true }); }
         catch (JsonException e) { throw new TokenizerException($"{path}: not valid JSON ({e.Message})", e); }
         using (doc)
         {
