@@ -19,7 +19,7 @@ public class KernelTests
     {
         var data = new TheoryData<KernelPath, int, int, int>();
         foreach (var path in Enum.GetValues<KernelPath>())
-            foreach (var (m, k, n) in new[] { (1, 1, 1), (7, 13, 33), (6, 64, 32), (13, 300, 70), (50, 520, 100), (97, 64, 200) })
+            foreach (var (m, k, n) in new[] { (1, 1, 1), (7, 13, 33), (6, 64, 32), (13, 300, 70), (50, 520, 100), (97, 64, 200), (64, 300, 96) })
                 data.Add(path, m, k, n);
         return data;
     }
@@ -36,20 +36,26 @@ public class KernelTests
             MatMul.Path = path;
             var a = Random(m * k, 1);
             var w = Random(n * k, 2);        // nn.Linear layout [n, k]
+            var b = new float[k * n];        // the same B = wᵀ, row-major [k, n]
+            for (int t = 0; t < k; t++) for (int j = 0; j < n; j++) b[t * n + j] = w[j * k + t];
             var bias = Random(n, 3);
-            var linear = new Linear(PackedMatrix.FromTransposed(w, n, k), bias);
-            var c = linear.Forward(a, m);
-            var acc = new float[m * n];
-            Array.Fill(acc, 5f);
-            MatMul.Multiply(a, m, linear.Weight, acc, accumulate: true);
-            for (int i = 0; i < m; i++)
-                for (int j = 0; j < n; j++)
-                {
-                    double s = 0;
-                    for (int t = 0; t < k; t++) s += (double)a[i * k + t] * w[j * k + t];
-                    Assert.True(Math.Abs(c[i * n + j] - (s + bias[j])) < 1e-4, $"C[{i},{j}] = {c[i * n + j]}, expected {s + bias[j]}");
-                    Assert.True(Math.Abs(acc[i * n + j] - (s + 5)) < 1e-4);
-                }
+            // B packed once, B row-major read in place, and wᵀ transposed panel by panel inside the product.
+            foreach (var weight in new WeightMatrix[] { PackedMatrix.FromTransposed(w, n, k), new RowMajorMatrix(b, k, n), new TransposedMatrix(w, n, k) })
+            {
+                var linear = new Linear(weight, bias);
+                var c = linear.Forward(a, m);
+                var acc = new float[m * n];
+                Array.Fill(acc, 5f);
+                MatMul.Multiply(a, m, weight, acc, accumulate: true);
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < n; j++)
+                    {
+                        double s = 0;
+                        for (int t = 0; t < k; t++) s += (double)a[i * k + t] * w[j * k + t];
+                        Assert.True(Math.Abs(c[i * n + j] - (s + bias[j])) < 1e-4, $"{weight.GetType().Name}: C[{i},{j}] = {c[i * n + j]}, expected {s + bias[j]}");
+                        Assert.True(Math.Abs(acc[i * n + j] - (s + 5)) < 1e-4, $"{weight.GetType().Name}: C[{i},{j}] += {acc[i * n + j] - 5}, expected {s}");
+                    }
+            }
         }
         finally { MatMul.Path = saved; }
     }
@@ -69,6 +75,10 @@ public class KernelTests
             p1.CopyColumn(j, column);
             Assert.Equal(bt.AsSpan(j * k, k).ToArray(), column);
             for (int i = 0; i < k; i++) Assert.Equal(p1[i, j], p2[i, j]);
+            new RowMajorMatrix(b, k, n).CopyColumn(j, column);
+            Assert.Equal(bt.AsSpan(j * k, k).ToArray(), column);
+            new TransposedMatrix(bt, n, k).CopyColumn(j, column);
+            Assert.Equal(bt.AsSpan(j * k, k).ToArray(), column);
         }
     }
 

@@ -60,6 +60,9 @@ public sealed class Tokenizer
         return new Tokenizer(TokenizerJson.Read(tokenizerJsonPath));
     }
 
+    /// <summary>A tokenizer.json held in memory (one a trainer has just written); <paramref name="source"/> names it in errors.</summary>
+    public static Tokenizer FromJson(byte[] tokenizerJson, string source) => new(TokenizerJson.Read(tokenizerJson, source));
+
     /// <summary>
     /// Reads a model folder: tokenizer.json (+ tokenizer_config.json), else GPT-2's vocab.json + merges.txt, else BERT's vocab.txt,
     /// else a tiktoken vocabulary (encoded by Microsoft.ML.Tokenizers, see <see cref="Tiktoken"/>).
@@ -132,31 +135,60 @@ public sealed class Tokenizer
         }
         var encoding = new EncodingBuilder();
         var modelTokens = new List<ModelToken>();
+        bool Full() => encoding.Ids.Count > maxTokens;
+        Split(text, piece =>
+        {
+            modelTokens.Clear();
+            _model.Tokenize(piece, modelTokens);
+            foreach (var t in modelTokens) encoding.Add(t.Id, t.Value, piece.ToOriginal(t.Start, t.End), false);
+        }, (token, slice) => AddAdded(encoding, token, slice), Full);
+        truncated |= Full();
+        _postProcessor?.Process(encoding, addSpecialTokens);
+        var result = encoding.Build();
+        return truncated ? result with { Truncated = true } : result;
+    }
+
+    /// <summary>
+    /// The words the model is given for <paramref name="text"/>: added tokens taken out, then normalization and
+    /// pre-tokenization; byte-level words are written in the byte alphabet, as the vocabulary holds them. What a
+    /// BPE trainer counts pairs in (HF's pre_tokenize_str, byte-mapped).
+    /// </summary>
+    public List<string> Words(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var words = new List<string>();
+        Split(text, piece => words.Add(piece.ByteLevel ? ByteLevelAlphabet.Map(piece.Span) : piece.Text), (_, _) => { }, () => false);
+        return words;
+    }
+
+    /// <summary>
+    /// Added tokens matched in the raw text, then per remaining segment normalization, the normalized added tokens, and
+    /// pre-tokenization; stops early when <paramref name="stop"/> says enough.
+    /// </summary>
+    void Split(string text, Action<NormalizedString> piece, Action<AddedToken, NormalizedString> added, Func<bool> stop)
+    {
         var pieces = new List<NormalizedString>();
         var raw = NormalizedString.FromOriginal(text, 0, text.Length);
-        bool Full() => encoding.Ids.Count > maxTokens;
         try
         {
             foreach (var (start, end, token) in SplitAdded(_rawMatcher, raw))
             {
-                if (Full()) break;
+                if (stop()) break;
                 var segment = raw.Slice(start, end - start);
-                if (token != null) { AddAdded(encoding, token, segment); continue; }
+                if (token != null) { added(token, segment); continue; }
                 if (_normalizer != null) segment = _normalizer.Normalize(segment);
                 foreach (var (s2, e2, token2) in SplitAdded(_normalizedMatcher, segment))
                 {
-                    if (Full()) break;
+                    if (stop()) break;
                     var sub = segment.Slice(s2, e2 - s2);
-                    if (token2 != null) { AddAdded(encoding, token2, sub); continue; }
+                    if (token2 != null) { added(token2, sub); continue; }
                     pieces.Clear();
                     if (_preTokenizer != null) _preTokenizer.PreTokenize(sub, pieces);
                     else if (sub.Length > 0) pieces.Add(sub);
-                    foreach (var piece in pieces)
+                    foreach (var p in pieces)
                     {
-                        if (Full()) break;
-                        modelTokens.Clear();
-                        _model.Tokenize(piece, modelTokens);
-                        foreach (var t in modelTokens) encoding.Add(t.Id, t.Value, piece.ToOriginal(t.Start, t.End), false);
+                        if (stop()) break;
+                        piece(p);
                     }
                 }
             }
@@ -165,10 +197,6 @@ public sealed class Tokenizer
         {
             throw new TokenizerException($"{Path.GetFileName(Source)}: the regex `{(e.Pattern.Length > 80 ? e.Pattern[..80] + "…" : e.Pattern)}` ran longer than {RegexTimeout.TotalSeconds:0.#} s on this text (catastrophic backtracking); this tokenizer file cannot be used safely", e);
         }
-        truncated |= Full();
-        _postProcessor?.Process(encoding, addSpecialTokens);
-        var result = encoding.Build();
-        return truncated ? result with { Truncated = true } : result;
     }
 
     static List<(int, int, AddedToken?)> SplitAdded(AddedTokenMatcher matcher, NormalizedString text) =>

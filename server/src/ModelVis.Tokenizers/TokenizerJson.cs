@@ -10,16 +10,18 @@ namespace ModelVis.Tokenizers;
 /// <summary>Reads Hugging Face's tokenizer.json into the pipeline's parts; every error names the file and the field.</summary>
 internal sealed class TokenizerJson(string file)
 {
-    public static Tokenizer.Parts Read(string path)
+    // The largest real tokenizer.json files (262k-token vocabularies) are about 33 MB; a 100 MB string, a FIFO or
+    // /dev/zero is refused before anything is read.
+    public static Tokenizer.Parts Read(string path) => Read(InputFile.ReadAllBytes(path, Tokenizer.MaxFileBytes, m => new TokenizerException(m)), path);
+
+    /// <summary>tokenizer.json given as its bytes; <paramref name="path"/> names it in errors.</summary>
+    public static Tokenizer.Parts Read(byte[] json, string path)
     {
         JsonDocument doc;
-        // The largest real tokenizer.json files (262k-token vocabularies) are about 33 MB; a 100 MB string, a FIFO or
-        // /dev/zero is refused before anything is read.
-        var bytes = InputFile.ReadAllBytes(path, Tokenizer.MaxFileBytes, m => new TokenizerException(m));
         // JsonDocument checks the structure, not the strings' bytes: invalid UTF-8 would surface later as an
         // InvalidOperationException from whichever string is read first.
-        if (!System.Text.Unicode.Utf8.IsValid(bytes)) throw new TokenizerException($"{path}: not valid UTF-8 text");
-        try { doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { AllowTrailingCommas = true }); }
+        if (!System.Text.Unicode.Utf8.IsValid(json)) throw new TokenizerException($"{path}: not valid UTF-8 text");
+        try { doc = JsonDocument.Parse(json, new JsonDocumentOptions { AllowTrailingCommas = true }); }
         catch (JsonException e) { throw new TokenizerException($"{path}: not valid JSON ({e.Message})", e); }
         using (doc)
         {
