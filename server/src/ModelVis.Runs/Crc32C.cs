@@ -1,4 +1,7 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
+
+[assembly: InternalsVisibleTo("ModelVis.Runs.Tests")]
 
 namespace ModelVis.Runs;
 

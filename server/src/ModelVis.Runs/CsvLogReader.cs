@@ -33,7 +33,7 @@ public static class CsvLogReader
         using var head = LogLines.Read(path, 0, 1).GetEnumerator();
         if (!head.MoveNext() || !head.Current.Terminated)
         {
-            run.Offsets[path] = 0;
+            run.Cursor.Files[path] = new FilePosition(0);
             if (head.Current.Text is { Length: > 0 }) run.Notes.Add($"{name}: the header line is not finished yet");
             return 0;
         }
@@ -44,7 +44,7 @@ public static class CsvLogReader
         int timeCol = FindColumn(header, LogLines.TimeNames);
         var series = new ScalarSeries?[header.Length];
         long end = Math.Max(start, headerLine.End);
-        var (linesBefore, rows) = start <= headerLine.End ? (1, 0) : run.TextProgress.GetValueOrDefault(path);
+        var (linesBefore, rows) = start <= headerLine.End ? (1, 0) : run.Cursor.Files.TryGetValue(path, out var at) ? (at.Lines, at.Rows) : (0, 0);
         int lines = linesBefore;
         foreach (var line in LogLines.Read(path, end, linesBefore + 1))
         {
@@ -79,8 +79,7 @@ public static class CsvLogReader
                 (series[c] ??= run.Scalar(header[c])).Add(step, value, wall);
             }
         }
-        run.Offsets[path] = end;
-        run.TextProgress[path] = (lines, rows);
+        run.Cursor.Files[path] = new FilePosition(end, lines, rows);
         return end;
     }
 

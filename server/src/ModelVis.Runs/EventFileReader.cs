@@ -21,7 +21,7 @@ public static class EventFileReader
         run.Problems.AddRange(scan.Problems);
         if (scan.TruncatedAt is { } cut)
             run.Notes.Add($"{System.IO.Path.GetFileName(path)}: the last record (at byte {cut}) is incomplete — the run is probably still writing");
-        run.Offsets[path] = scan.End;
+        run.Cursor.Files[path] = new FilePosition(scan.End);
         return scan.End;
     }
 
@@ -45,8 +45,8 @@ public static class EventFileReader
     static void AddValue(Event ev, Summary.Types.Value v, RunData run)
     {
         string tag = v.Tag.Length > 0 ? v.Tag : v.NodeName;
-        if (v.Metadata?.PluginData?.PluginName is { Length: > 0 } named) run.PluginByTag[tag] = named;
-        run.PluginByTag.TryGetValue(tag, out var plugin);
+        if (v.Metadata?.PluginData?.PluginName is { Length: > 0 } named) run.Cursor.Plugins[tag] = named;
+        run.Cursor.Plugins.TryGetValue(tag, out var plugin);
         switch (v.ValueCase)
         {
             case Summary.Types.Value.ValueOneofCase.SimpleValue:

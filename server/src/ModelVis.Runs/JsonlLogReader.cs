@@ -17,7 +17,7 @@ public static partial class JsonlLogReader
 
     public static long Read(string path, RunData run, long start = 0, CancellationToken cancel = default)
     {
-        var (lines, rows) = start == 0 ? (0, 0) : run.TextProgress.GetValueOrDefault(path);
+        var (lines, rows) = start > 0 && run.Cursor.Files.TryGetValue(path, out var at) ? (at.Lines, at.Rows) : (0, 0);
         long end = start;
         foreach (var line in LogLines.Read(path, start, lines + 1))
         {
@@ -63,8 +63,7 @@ public static partial class JsonlLogReader
                     if (key != stepKey && key != timeKey) run.Scalar(key).Add(step, value, wall);
             }
         }
-        run.Offsets[path] = end;
-        run.TextProgress[path] = (lines, rows);
+        run.Cursor.Files[path] = new FilePosition(end, lines, rows);
         return end;
     }
 
@@ -77,7 +76,7 @@ public static partial class JsonlLogReader
         }
     }
 
-    const string Marker = "\u0001py:";
+    const string Marker = "\uE000py:"; // a private-use character no log writes
 
     static void Flatten(JsonElement e, string prefix, List<(string, double)> into)
     {

@@ -50,14 +50,11 @@ public sealed class RunData
     /// <summary>Things worth saying that are not errors: summaries of plugins not shown, a record still being written.</summary>
     public List<string> Notes { get; } = [];
 
+    /// <summary>Where each file was read up to, and what reading on needs to know (see <see cref="RunReader.ReadOn"/>).</summary>
+    public RunCursor Cursor { get; init; } = new();
+
     /// <summary>Per file: the byte offset to resume reading from.</summary>
-    public Dictionary<string, long> Offsets { get; } = new(StringComparer.Ordinal);
-
-    /// <summary>Per text log: lines and data rows read so far (for line numbers and row-numbered x axes when reading on).</summary>
-    internal Dictionary<string, (int Lines, int Rows)> TextProgress { get; } = new(StringComparer.Ordinal);
-
-    /// <summary>Per tag, the plugin named in the first summary's metadata (later summaries of a tag may omit it).</summary>
-    internal Dictionary<string, string> PluginByTag { get; } = new(StringComparer.Ordinal);
+    public IReadOnlyDictionary<string, long> Offsets => Cursor.Files.ToDictionary(f => f.Key, f => f.Value.Offset, StringComparer.Ordinal);
 
     /// <summary>Per plugin not read here (images, text, hparams…): how many summary values were passed over.</summary>
     internal Dictionary<string, int> SkippedPlugins { get; } = new(StringComparer.Ordinal);
@@ -73,6 +70,25 @@ public sealed class RunData
         if (!Histograms.TryGetValue(tag, out var h)) Histograms.Add(tag, h = new HistogramSeries(tag));
         return h;
     }
+}
+
+/// <summary>Where a file was read up to: a byte offset, and for text logs the lines and data rows before it.</summary>
+public sealed record FilePosition(long Offset, int Lines = 0, int Rows = 0);
+
+/// <summary>
+/// What reading a run on from where it stopped needs: each file's position, and each tag's plugin (TF2 names the
+/// plugin on a tag's first summary only). Plain data, so a client can hold it and hand it back.
+/// </summary>
+public sealed class RunCursor
+{
+    public Dictionary<string, FilePosition> Files { get; init; } = new(StringComparer.Ordinal);
+    public Dictionary<string, string> Plugins { get; init; } = new(StringComparer.Ordinal);
+
+    public RunCursor Copy() => new()
+    {
+        Files = new Dictionary<string, FilePosition>(Files, StringComparer.Ordinal),
+        Plugins = new Dictionary<string, string>(Plugins, StringComparer.Ordinal),
+    };
 }
 
 /// <summary>A log that cannot be read at all (not a damaged record, which is skipped and reported).</summary>

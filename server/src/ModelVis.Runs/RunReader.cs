@@ -40,25 +40,26 @@ public static class RunReader
     }
 
     /// <summary>
-    /// Reads only what was added to the run's files since <paramref name="offsets"/> (file → byte offset, as a
-    /// previous read left them in <see cref="RunData.Offsets"/>): a file that grows is not read again from the
-    /// start. A file that got shorter (rewritten, as Lightning's CSV logger does) is read again whole and
+    /// Reads only what was added to the run's files since <paramref name="cursor"/> (as a previous read left it in
+    /// <see cref="RunData.Cursor"/>): a file that grows is not read again from the start; a file new to the run is
+    /// read whole. A file that got shorter (rewritten, as Lightning's CSV logger does) is read again whole and
     /// listed in <paramref name="reset"/>, so the caller drops what it had from it.
     /// </summary>
-    public static RunData ReadOn(string path, IReadOnlyDictionary<string, long> offsets, out List<string> reset, CancellationToken cancel = default)
+    public static RunData ReadOn(string path, RunCursor cursor, out List<string> reset, CancellationToken cancel = default)
     {
-        var run = new RunData();
+        var run = new RunData { Cursor = cursor.Copy() };
         reset = [];
         foreach (var (file, kind) in Files(path))
         {
-            long start = offsets.GetValueOrDefault(file);
+            long start = run.Cursor.Files.GetValueOrDefault(file)?.Offset ?? 0;
             long length = new FileInfo(file).Length;
             if (start > length || (kind != LogKind.EventFile && start > 0 && !AtLineStart(file, start)))
             {
                 reset.Add(file);
+                run.Cursor.Files.Remove(file);
                 start = 0;
             }
-            if (start == length) { run.Offsets[file] = start; continue; }
+            if (start == length) continue;
             ReadFile(file, kind, run, start, cancel);
         }
         Finish(run);
