@@ -134,7 +134,7 @@ function drawHistograms(el: HTMLElement, d: CompareDiffResult): void {
       width: 360,
       height: 220,
       scales: { x: { time: false } },
-      axes: [{ ...axis(), values: (_u, s) => s.map((v) => formatNumber(v)) }, { ...axis(), size: 50 }],
+      axes: [{ ...axis(), values: (_u, s) => s.map((v) => (v === null || v === undefined ? '' : formatNumber(v))) }, { ...axis(), size: 50 }],
       series: [
         { label: 'value', value: (_u, v) => (v === null ? '–' : formatNumber(v)) },
         { label: 'A', stroke: a, fill: withAlpha(a, 0.25), paths: bars, points: { show: false } },

@@ -145,11 +145,17 @@ function drawCharts(): void {
     host.appendChild(h('p', { class: 'note', id: 'runs-empty' }, 'No scalars or histograms in these files yet.'));
     return;
   }
-  for (const { group, tags: groupTags_ } of groupTags(tags)) {
-    if (groupTags_.length > 1 || groupTags_[0] !== group) host.appendChild(h('h2', { class: 'group-title' }, group));
-    const cards = h('div', { class: 'tag-cards' });
-    host.appendChild(cards);
-    for (const tag of groupTags_) cards.appendChild(scalarCard(s.runs, tag));
+  // Tags without a "group/" prefix share one grid; each prefix gets its own heading, as TensorBoard's cards.
+  let loose: HTMLElement | undefined;
+  for (const { group, tags: inGroup } of groupTags(tags)) {
+    const grouped = inGroup.length > 1 || inGroup[0] !== group;
+    let cards: HTMLElement;
+    if (grouped) {
+      host.appendChild(h('h2', { class: 'group-title' }, group));
+      cards = host.appendChild(h('div', { class: 'tag-cards' }));
+      loose = undefined;
+    } else cards = loose ??= host.appendChild(h('div', { class: 'tag-cards' }));
+    for (const tag of inGroup) cards.appendChild(scalarCard(s.runs, tag));
   }
   const histogramCards = s.runs.flatMap((r) => r.histograms.map((hg) => ({ run: r, tag: hg.tag, count: hg.count })));
   if (histogramCards.length > 0) {
@@ -183,7 +189,7 @@ function scalarCard(runs: RunView[], tag: string): HTMLElement {
       seriesOpts.push({ label: `${run.name} (raw)`, stroke: withAlpha(color, 0.3), width: 1, spanGaps: true, points: { show: false }, value: readout });
     }
     lines.push({ x, y: shape(smoothed) });
-    seriesOpts.push({ label: local.smoothing > 0 ? `${run.name} (smoothed)` : run.name, stroke: color, width: 1.5, spanGaps: true, points: { show: false }, value: readout });
+    seriesOpts.push({ label: local.smoothing > 0 ? `${run.name} (smoothed)` : run.name, stroke: color, width: 1.5, spanGaps: true, points: { fill: color }, value: readout });
   }
   if (missingTime.length > 0)
     card.appendChild(h('p', { class: 'note' }, `${missingTime.join(', ')}: the log has no wall times; choose Step to see ${missingTime.length > 1 ? 'them' : 'it'}.`));
@@ -197,9 +203,14 @@ function readout(_u: uPlot, v: number | null): string {
   return v === null || v === undefined ? '–' : formatNumber(v);
 }
 
+/** Tick labels; a log axis leaves some splits unlabelled (null). */
+function ticks(format: (v: number) => string): uPlot.Axis['values'] {
+  return (_u, splits) => splits.map((v) => (v === null || v === undefined ? '' : format(v)));
+}
+
 function xAxisOptions(): Pick<uPlot.Axis, 'values'> {
-  if (local.xMode === 'relative') return { values: (_u, splits) => splits.map(formatDuration) };
-  if (local.xMode === 'step') return { values: (_u, splits) => splits.map((v) => formatNumber(v)) };
+  if (local.xMode === 'relative') return { values: ticks(formatDuration) };
+  if (local.xMode === 'step') return { values: ticks((v) => formatNumber(v)) };
   return {};
 }
 
@@ -217,7 +228,7 @@ function mount(el: HTMLElement, data: uPlot.AlignedData, series: uPlot.Series[],
     width: Math.max(280, card.clientWidth - 16),
     height: 220,
     scales: { x: { time: local.xMode === 'wall' }, y: { distr: local.logScale ? 3 : 1 } },
-    axes: [{ ...axis(), ...xAxisOptions() }, { ...axis(), size: 60, values: (_u, splits) => splits.map((v) => formatNumber(v)) }],
+    axes: [{ ...axis(), ...xAxisOptions() }, { ...axis(), size: 60, values: ticks((v) => formatNumber(v)) }],
     series: [xLabel(), ...series],
     cursor: { drag: { x: true, y: false }, points: { size: 6 } },
     legend: { live: true },
