@@ -125,3 +125,30 @@ public class EventFileTests
         Assert.Equal(new[] { 0, 1, 1 + 2.0 / 3, 3 }.Select(x => Math.Round(x, 9)), q.Select(x => Math.Round(x, 9)));
     }
 }
+
+public class EventFileWriterTests
+{
+    [Fact]
+    public void WrittenScalars_ReadBackInOrder_AndFollowableWhileOpen()
+    {
+        using var dir = new Fixtures.TempDir();
+        using var w = EventFileWriter.Create(dir.Path);
+        Assert.StartsWith("events.out.tfevents.", Path.GetFileName(w.Path));
+        w.AddScalar("train/loss", 1, 2.5, 1700000000.25);
+        w.AddScalar("train/lr", 1, 0.001, 1700000000.25);
+        w.AddScalar("train/loss", 2, 2.0, 1700000001.25);
+        // Read while the writer still holds the file open, as a panel following a run does.
+        var run = RunReader.Read(dir.Path);
+        Assert.Empty(run.Problems);
+        Assert.Equal(["train/loss", "train/lr"], run.Scalars.Keys);
+        Assert.Equal([1L, 2], run.Scalars["train/loss"].Steps);
+        Assert.Equal([2.5, 2.0], run.Scalars["train/loss"].Values);
+        Assert.Equal([1700000000.25, 1700000001.25], run.Scalars["train/loss"].WallTimes);
+        Assert.Equal((float)0.001, (float)run.Scalars["train/lr"].Values[0]);
+
+        w.AddScalar("train/loss", 3, 1.5);
+        var more = RunReader.ReadOn(dir.Path, run.Cursor, out _);
+        Assert.Equal([3L], more.Scalars["train/loss"].Steps);
+        Assert.InRange(more.Scalars["train/loss"].WallTimes[0], DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 60, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 60);
+    }
+}

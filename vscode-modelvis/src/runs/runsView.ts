@@ -87,10 +87,12 @@ export class RunsProvider implements vscode.TreeDataProvider<RunsItem>, vscode.D
 
   private async roots(): Promise<RunsItem[]> {
     const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
-    if (folders.length === 0) return [];
     let runs: RunEntry[];
     try {
-      ({ runs } = await this.host.request<RunsDiscoverResult>('runs/discover', { workspaceFolders: folders }));
+      // The built-in model's training and "Train a Tiny Model on This File" write event files beside their models.
+      const builtin = await this.host.request<{ folder: string; trainedRoot: string }>('builtin/status', {}).catch(() => undefined);
+      const roots = builtin ? [builtin.folder, builtin.trainedRoot] : [];
+      ({ runs } = await this.host.request<RunsDiscoverResult>('runs/discover', { workspaceFolders: folders, roots }));
     } catch (e) {
       return [{ type: 'message', id: 'runs-discover-error', text: `Could not look for runs: ${errorMessage(e)}`, severity: 'error' }];
     }
