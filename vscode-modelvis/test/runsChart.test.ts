@@ -63,3 +63,17 @@ test('tags grouped by their first path segment in first-seen order', () => {
     { group: 'acc', tags: ['acc'] },
   ]);
 });
+
+test('histograms resampled onto a shared grid keep their counts, spread by overlap', async () => {
+  const { resampleHistogram, spreadIndices } = await import('../src/common/runsChart');
+  // One bucket (0, 2] of 4 values on a grid of 4 bins over [0, 4]: 2 + 2 + 0 + 0.
+  assert.deepEqual(resampleHistogram([0], [2], [4], 0, 4, 4), [2, 2, 0, 0]);
+  // A bucket (0.5, 1.5] of 2 values on bins of width 1: half in each.
+  assert.deepEqual(resampleHistogram([0.5], [1.5], [2], 0, 2, 2), [1, 1]);
+  // A zero-width bucket lands in its bin; the total is kept.
+  const r = resampleHistogram([1, 3, 3], [3, 3, 4], [6, 2, 1], 0, 4, 8);
+  assert.ok(Math.abs(r.reduce((x, y) => x + y, 0) - 9) < 1e-12);
+  assert.equal(r[6], 2 + 0.5);
+  assert.deepEqual(spreadIndices(3, 5), [0, 1, 2]);
+  assert.deepEqual(spreadIndices(10, 4), [0, 3, 6, 9]);
+});

@@ -6,7 +6,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './runs.css';
 import type { RunHistogramsResult, ScalarSeriesWire } from '../../src/common/protocol';
-import { alignSeries, emaSmooth, forLogScale, formatDuration, groupTags, num, runStartTime, XMode, xValues } from '../../src/common/runsChart';
+import { alignSeries, emaSmooth, forLogScale, formatDuration, groupTags, num, resampleHistogram, runStartTime, spreadIndices, XMode, xValues } from '../../src/common/runsChart';
 import { histogramKey, RunsViewState, RunView } from '../../src/common/runsView';
 import { axisTheme, seriesColor, withAlpha } from './chartTheme';
 import { connect, formatNumber, h, loadState, post, render, saveState } from './common';
@@ -15,9 +15,11 @@ interface LocalState {
   smoothing: number;
   xMode: XMode;
   logScale: boolean;
+  /** Histogram cards: TensorBoard's distribution bands, or the histograms stacked with an offset per step. */
+  histogramMode: 'distribution' | 'offset';
 }
 
-let local: LocalState = { smoothing: 0.6, xMode: 'step', logScale: false, ...(loadState<LocalState>() ?? {}) };
+let local: LocalState = { smoothing: 0.6, xMode: 'step', logScale: false, histogramMode: 'distribution', ...(loadState<LocalState>() ?? {}) };
 let current: RunsViewState | undefined;
 let charts: uPlot[] = [];
 const requested = new Set<string>();
@@ -159,7 +161,9 @@ function drawCharts(): void {
   }
   const histogramCards = s.runs.flatMap((r) => r.histograms.map((hg) => ({ run: r, tag: hg.tag, count: hg.count })));
   if (histogramCards.length > 0) {
-    host.appendChild(h('h2', { class: 'group-title' }, 'Distributions'));
+    const modeButton = (mode: LocalState['histogramMode'], label: string) =>
+      h('button', { type: 'button', id: `runs-hist-${mode}`, class: local.histogramMode === mode ? '' : 'secondary', 'aria-pressed': String(local.histogramMode === mode), onclick: () => setLocal({ histogramMode: mode }) }, label);
+    host.appendChild(h('h2', { class: 'group-title' }, 'Histograms ', modeButton('distribution', 'Distribution'), ' ', modeButton('offset', 'Offset stack')));
     const cards = h('div', { class: 'tag-cards' });
     host.appendChild(cards);
     histogramCards.forEach((c, i) => cards.appendChild(histogramCard(c.run, c.tag, c.count, i < 6)));
@@ -261,8 +265,63 @@ function histogramCard(run: RunView, tag: string, count: number, autoload: boole
     card.appendChild(h('div', { class: 'error' }, data.error));
     return card;
   }
-  queueMicrotask(() => mountDistribution(chartEl, data, card));
+  queueMicrotask(() => (local.histogramMode === 'offset' ? mountOffsetStack(chartEl, data, card) : mountDistribution(chartEl, data, card)));
   return card;
+}
+
+/**
+ * TensorBoard's offset view: each step's histogram over a shared value axis, stacked with an offset per step (the
+ * earliest at the back, at the top; the latest in front), each scaled to its own tallest bin. Up to 16 steps.
+ */
+function mountOffsetStack(el: HTMLElement, data: RunHistogramsResult, card: HTMLElement): void {
+  const chosen = spreadIndices(data.steps.length, 16).map((i) => data.steps[i]).filter((s) => s.counts.length > 0);
+  if (chosen.length === 0) return;
+  const lo = Math.min(...chosen.map((s) => s.left[0]));
+  const hi = Math.max(...chosen.map((s) => s.right[s.right.length - 1]));
+  const bins = 80;
+  const width = hi > lo ? (hi - lo) / bins : 1;
+  const x = Array.from({ length: bins }, (_, k) => lo + (k + 0.5) * width);
+  const gap = 1;
+  const height = 3 * gap;
+  const n = chosen.length;
+  const offsetOf = (j: number) => (n - 1 - j) * gap;
+  const columns = chosen.map((s, j) => {
+    const r = resampleHistogram(s.left, s.right, s.counts, lo, hi > lo ? hi : lo + 1, bins);
+    const top = Math.max(...r) || 1;
+    return r.map((c) => offsetOf(j) + (c / top) * height);
+  });
+  const color = seriesColor(0);
+  const series: uPlot.Series[] = chosen.map((s, j) => ({
+    label: `step ${s.step}`,
+    stroke: withAlpha(color, 0.25 + (0.75 * (j + 1)) / n),
+    width: 1,
+    points: { show: false },
+    value: (_u, v) => (v === null ? '–' : formatNumber(v - offsetOf(j))),
+  }));
+  const offsets = chosen.map((_, j) => offsetOf(j));
+  const stepAt = new Map(chosen.map((s, j) => [offsetOf(j), s.step]));
+  const theme = axisTheme();
+  const yAxis: uPlot.Axis = {
+    stroke: theme.stroke,
+    grid: { show: false },
+    ticks: { stroke: theme.ticks, width: 1 },
+    size: 60,
+    splits: () => offsets.filter((_, j) => j % Math.ceil(n / 8) === 0 || j === n - 1),
+    values: (_u, splits) => splits.map((v) => (stepAt.has(v) ? String(stepAt.get(v)) : '')),
+    label: 'step',
+  };
+  const saved = local.xMode;
+  local.xMode = 'step';
+  mount(el, [x, ...columns], series, card, {
+    scales: { x: { time: false }, y: { distr: 1, range: [0, offsetOf(0) + height + gap * 0.2] } },
+    axes: [
+      { stroke: theme.stroke, grid: { stroke: theme.grid, width: 1 }, ticks: { stroke: theme.ticks, width: 1 }, values: ticks((v) => formatNumber(v)) },
+      yAxis,
+    ],
+    legend: { show: false },
+    height: 320,
+  });
+  local.xMode = saved;
 }
 
 /**

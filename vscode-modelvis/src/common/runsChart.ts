@@ -132,3 +132,38 @@ export function groupTags(tags: readonly string[]): Array<{ group: string; tags:
   }
   return [...groups].map(([group, list]) => ({ group, tags: list }));
 }
+
+/**
+ * A histogram's buckets spread over a shared grid of `bins` equal bins on [lo, hi] (counts spread evenly inside
+ * each bucket, as TensorBoard assumes), so histograms of different steps, each with its own buckets, can be
+ * drawn on one value axis. A bucket of zero width puts its count in the bin that holds it.
+ */
+export function resampleHistogram(left: readonly number[], right: readonly number[], counts: readonly number[], lo: number, hi: number, bins: number): number[] {
+  const out = new Array<number>(bins).fill(0);
+  const width = (hi - lo) / bins;
+  if (!(width > 0)) return out;
+  const binOf = (v: number) => Math.min(bins - 1, Math.max(0, Math.floor((v - lo) / width)));
+  for (let i = 0; i < counts.length; i++) {
+    const a = left[i];
+    const b = right[i];
+    const c = counts[i];
+    if (!(c > 0) || !Number.isFinite(a) || !Number.isFinite(b)) continue;
+    if (b <= a) {
+      out[binOf(a)] += c;
+      continue;
+    }
+    for (let k = binOf(a); k <= binOf(b); k++) {
+      const overlap = Math.min(b, lo + (k + 1) * width) - Math.max(a, lo + k * width);
+      if (overlap > 0) out[k] += (c * overlap) / (b - a);
+    }
+  }
+  return out;
+}
+
+/** Up to `most` indices spread evenly over 0…n−1, always with the first and the last. */
+export function spreadIndices(n: number, most: number): number[] {
+  if (n <= most) return Array.from({ length: n }, (_, i) => i);
+  const out = new Set<number>();
+  for (let k = 0; k < most; k++) out.add(Math.round((k * (n - 1)) / (most - 1)));
+  return [...out];
+}
