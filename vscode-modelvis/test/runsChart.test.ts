@@ -33,6 +33,12 @@ test('x modes: step, relative to the run start, wall time; undefined without tim
   assert.deepEqual(xValues(csv, 'step'), [1, 2]);
   assert.equal(runStartTime({ a: series, b: { steps: [0], values: [0], wallTimes: [990] } }), 990);
   assert.equal(runStartTime({ a: csv }), undefined);
+  // A million points (a spread into Math.min would overflow the stack).
+  const n = 1_000_000;
+  const big = { steps: [], values: [], wallTimes: Array.from({ length: n }, (_, i) => 5 + i) } as unknown as Parameters<typeof xValues>[0];
+  const rel = xValues(big, 'relative')!;
+  assert.equal(rel[0], 0);
+  assert.equal(rel[n - 1], n - 1);
 });
 
 test('wire numbers and log scale', () => {

@@ -332,7 +332,7 @@ function mountDistribution(el: HTMLElement, data: RunHistogramsResult, card: HTM
   const steps = data.steps;
   const haveTimes = steps.every((s) => s.wallTime !== null);
   const mode = local.xMode !== 'step' && haveTimes ? local.xMode : 'step';
-  const t0 = haveTimes && steps.length > 0 ? Math.min(...steps.map((s) => s.wallTime as number)) : 0;
+  const t0 = haveTimes ? steps.reduce((m, s) => Math.min(m, s.wallTime as number), Infinity) : 0;
   const xs = steps.map((s) => (mode === 'step' ? s.step : mode === 'wall' ? (s.wallTime as number) : (s.wallTime as number) - t0));
   const order = xs.map((_, i) => i).sort((a, b) => xs[a] - xs[b] || a - b);
   const n = data.basisPoints.length;

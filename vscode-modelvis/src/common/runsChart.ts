@@ -51,7 +51,9 @@ export function xValues(series: ScalarSeriesWire, mode: XMode, runStart?: number
   if (series.wallTimes.length === 0 || series.wallTimes.some((t) => t === null)) return undefined;
   const times = series.wallTimes as number[];
   if (mode === 'wall') return times.slice();
-  const start = runStart ?? Math.min(...times);
+  // (A loop, not Math.min(...times): a run of a million points would overflow the call stack.)
+  let start = runStart ?? Infinity;
+  if (runStart === undefined) for (const t of times) if (t < start) start = t;
   return times.map((t) => t - start);
 }
 
