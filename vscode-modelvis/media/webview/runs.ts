@@ -240,6 +240,9 @@ function mount(el: HTMLElement, data: uPlot.AlignedData, series: uPlot.Series[],
   };
   const chart = new uPlot(opts, data, el);
   charts.push(chart);
+  // What was plotted (x and every series), for tests and for a person checking a chart against the CLI's numbers.
+  if (data[0].length <= 200_000) el.dataset.plotted = JSON.stringify({ labels: series.map((x) => x.label ?? ''), data });
+  el.dataset.ready = 'true';
   resize.observe(el);
 }
 
