@@ -12,7 +12,7 @@ let temp;
 before(() => { host = startHost(); temp = mkdtempSync(join(tmpdir(), 'modelvis-runs-')); });
 after(async () => { await host.stop(); rmSync(temp, { recursive: true, force: true }); });
 
-const cli = (...args) => JSON.parse(execFileSync('dotnet', [hostDll(), ...args], { maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'] }).toString());
+const cli_ = (...args) => JSON.parse(execFileSync('dotnet', [hostDll(), ...args], { maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'] }).toString());
 const lstm = join(fixtures, 'runs', 'lightning-lstm-shakespeare');
 
 test('runs/discover finds the fixture runs with their event files', async () => {
@@ -23,7 +23,7 @@ test('runs/discover finds the fixture runs with their event files', async () => 
 });
 
 test('runs/scalars equals the CLI scalars --json, tag by tag, point by point', async () => {
-  const fromCli = cli('scalars', '--run', lstm, '--json');
+  const fromCli = cli_('scalars', '--run', lstm, '--json');
   const fromHost = await host.connection.sendRequest('runs/scalars', { path: lstm });
   assert.deepEqual(Object.keys(fromHost.tags), Object.keys(fromCli.tags));
   for (const [tag, s] of Object.entries(fromCli.tags)) {
@@ -33,6 +33,17 @@ test('runs/scalars equals the CLI scalars --json, tag by tag, point by point', a
   }
   assert.equal(fromCli.tags.train_loss.steps.length, 7691);
   assert.deepEqual(fromHost.problems, []);
+});
+
+test('runs/tags: the tags with counts and last values, without the points', async () => {
+  const { tags, problems } = await host.connection.sendRequest('runs/tags', { path: lstm });
+  assert.equal(problems, 0);
+  const train = tags.find((t) => t.tag === 'train_loss');
+  assert.equal(train.kind, 'scalar');
+  assert.equal(train.count, 7691);
+  const cli = cli_('scalars', '--run', lstm, '--json').tags.train_loss;
+  assert.equal(train.last, cli.values.at(-1));
+  assert.equal(train.lastStep, cli.steps.at(-1));
 });
 
 test('runs/scalars with a cursor returns only what a growing log gained', async () => {
@@ -89,14 +100,14 @@ test('runs/histograms: buckets and percentile bands of an old-style histo summar
 test('checkpoints/compare equals the CLI compare; a copy of a Lightning .ckpt changes by zero; checkpoints/diff', async () => {
   const ckpt = join(fixtures, 'runs', 'lightning-mnist-mlp', 'epoch=2-step=3930.ckpt');
   // B: a byte-for-byte copy (the per-tensor values against an independent computation are in ModelVis.Runs.Tests).
-  const a = cli('inspect', '--model', ckpt, '--json');
+  const a = cli_('inspect', '--model', ckpt, '--json');
   const names = a.map((t) => t.name);
   assert.ok(names.length >= 4);
   const dir = join(temp, 'cmp');
   mkdirSync(dir);
   const copy = join(dir, 'same.ckpt');
   copyFileSync(ckpt, copy);
-  const fromCli = cli('compare', '--a', ckpt, '--b', copy, '--json');
+  const fromCli = cli_('compare', '--a', ckpt, '--b', copy, '--json');
   const fromHost = await host.connection.sendRequest('checkpoints/compare', { a: ckpt, b: copy });
   assert.deepEqual(fromHost.tensors.map((t) => t.name), fromCli.tensors.map((t) => t.name));
   assert.deepEqual(fromCli.tensors.map((t) => t.rel_change), names.map(() => 0));

@@ -199,6 +199,13 @@ export interface RunScalarsResult {
   reset: string[];
 }
 
+export interface RunTagsResult {
+  path: string;
+  tags: Array<{ tag: string; kind: 'scalar' | 'histogram'; count: number; firstStep: number | null; lastStep: number | null; last: WireNumber | null }>;
+  problems: number;
+  notes: string[];
+}
+
 export interface HistogramStepWire {
   step: number;
   wallTime: number | null;

@@ -4,13 +4,15 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { errorMessage } from '../common/errors';
-import { RunEntry, RunScalarsResult, RunsDiscoverResult } from '../common/protocol';
+import { RunEntry, RunsDiscoverResult, RunTagsResult, WireNumber } from '../common/protocol';
+import { formatNumber } from '../common/format';
+import { num } from '../common/runsChart';
 import { HostClient } from '../host/hostClient';
 
 export type RunsItem =
   | { type: 'group'; name: string; runs: RunEntry[] }
   | { type: 'run'; entry: RunEntry }
-  | { type: 'tag'; run: RunEntry; tag: string; kind: 'scalar' | 'histogram'; count: number }
+  | { type: 'tag'; run: RunEntry; tag: string; kind: 'scalar' | 'histogram'; count: number; last?: WireNumber | null }
   | { type: 'message'; id: string; text: string; severity: 'error' | 'info' };
 
 export class RunsProvider implements vscode.TreeDataProvider<RunsItem>, vscode.Disposable {
@@ -47,7 +49,10 @@ export class RunsProvider implements vscode.TreeDataProvider<RunsItem>, vscode.D
       case 'tag': {
         const t = new vscode.TreeItem(item.tag, vscode.TreeItemCollapsibleState.None);
         t.id = `run-tag:${item.run.path}|${item.kind}|${item.tag}`;
-        t.description = item.kind === 'scalar' ? `${item.count} points` : `${item.count} histograms`;
+        t.description =
+          item.kind === 'scalar'
+            ? `${item.count} points${item.last !== null && item.last !== undefined ? ` · last ${formatNumber(num(item.last))}` : ''}`
+            : `${item.count} histograms`;
         t.iconPath = new vscode.ThemeIcon(item.kind === 'scalar' ? 'pulse' : 'graph');
         t.contextValue = 'modelvis.runTag';
         t.command = { command: 'modelvis.openRun', title: 'Open Run', arguments: [{ type: 'run', entry: item.run }] };
@@ -67,13 +72,12 @@ export class RunsProvider implements vscode.TreeDataProvider<RunsItem>, vscode.D
     if (item.type === 'group') return item.runs.map((entry) => ({ type: 'run' as const, entry }));
     if (item.type === 'run') {
       try {
-        const res = await this.host.request<RunScalarsResult>('runs/scalars', { path: item.entry.path }, { timeoutMs: 300_000 });
-        const tags: RunsItem[] = Object.entries(res.tags).map(([tag, s]) => ({ type: 'tag' as const, run: item.entry, tag, kind: 'scalar' as const, count: s.steps.length }));
-        const hists: RunsItem[] = res.histograms.map((hg) => ({ type: 'tag' as const, run: item.entry, tag: hg.tag, kind: 'histogram' as const, count: hg.count }));
-        const problems: RunsItem[] = res.problems.length
-          ? [{ type: 'message', id: `run-problems:${item.entry.path}`, text: `${res.problems.length} damaged records skipped`, severity: 'error' }]
+        const res = await this.host.request<RunTagsResult>('runs/tags', { path: item.entry.path }, { timeoutMs: 300_000 });
+        const tags: RunsItem[] = res.tags.map((t) => ({ type: 'tag' as const, run: item.entry, tag: t.tag, kind: t.kind, count: t.count, last: t.last }));
+        const problems: RunsItem[] = res.problems
+          ? [{ type: 'message', id: `run-problems:${item.entry.path}`, text: `${res.problems} damaged records skipped`, severity: 'error' }]
           : [];
-        return [...tags, ...hists, ...problems];
+        return [...tags, ...problems];
       } catch (e) {
         return [{ type: 'message', id: `run-err:${item.entry.path}`, text: errorMessage(e), severity: 'error' }];
       }

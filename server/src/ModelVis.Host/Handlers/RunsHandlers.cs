@@ -38,6 +38,10 @@ public sealed record RunScalarsResult(
     RunCursor Cursor,
     List<string> Reset);
 
+/// <summary>One tag of a run without its points (for the Runs view's rows): how many, and the first and last value.</summary>
+public sealed record RunTagDto(string Tag, string Kind, int Count, long? FirstStep, long? LastStep, double? Last);
+public sealed record RunTagsResult(string Path, List<RunTagDto> Tags, int Problems, List<string> Notes);
+
 public sealed record RunHistogramsParams(string Path, string Tag) : IValidatable
 {
     public void Validate(string method)
@@ -75,6 +79,7 @@ public sealed record CompareDiffResult(string Name, long[] Shape, TensorImageDto
 /// <summary>
 /// Training runs and checkpoints compared: <c>runs/discover</c> (folders with event files or logs),
 /// <c>runs/scalars</c> (every scalar tag of a run; with a cursor, only what the files gained since),
+/// <c>runs/tags</c> (the tags with their counts, without the points),
 /// <c>runs/histograms</c> (one histogram tag over steps, with TensorBoard's percentile bands),
 /// <c>checkpoints/compare</c> (per tensor ‖A−B‖/‖A‖, largest first) and <c>checkpoints/diff</c>
 /// (one tensor's A−B heatmap and the two histograms overlaid).
@@ -100,6 +105,17 @@ public sealed class RunsHandlers : IHandlerFamily
                 run.Histograms.Values.Select(h => new HistogramTagDto(h.Tag, h.Steps.Count)).ToList(),
                 run.Problems.Select(x => new RecordProblemDto(x.File, x.Offset, x.Message)).ToList(),
                 run.Notes, run.Cursor, reset);
+        });
+
+        server.Register<RunPathParams, RunTagsResult>("runs/tags", (p, ctx) =>
+        {
+            var run = RunReader.Read(p.Path, ctx.Cancellation);
+            var tags = run.Scalars.Values
+                .Select(s => new RunTagDto(s.Tag, "scalar", s.Count, s.Count > 0 ? s.Steps[0] : null, s.Count > 0 ? s.Steps[^1] : null, s.Count > 0 ? s.Values[^1] : null))
+                .Concat(run.Histograms.Values.Select(h => new RunTagDto(h.Tag, "histogram", h.Steps.Count,
+                    h.Steps.Count > 0 ? h.Steps[0].Step : null, h.Steps.Count > 0 ? h.Steps[^1].Step : null, null)))
+                .ToList();
+            return new RunTagsResult(p.Path, tags, run.Problems.Count, run.Notes);
         });
 
         server.Register<RunHistogramsParams, RunHistogramsResult>("runs/histograms", (p, ctx) =>
