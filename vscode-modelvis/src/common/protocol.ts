@@ -139,3 +139,111 @@ export interface WorkDoneProgressValue {
   percentage?: number;
   cancellable?: boolean;
 }
+
+// ---- Training runs and checkpoints compared (issue 18; docs/protocol.md "Training runs") ----
+
+export interface RunFileEntry {
+  path: string;
+  kind: 'tfevents' | 'csv' | 'jsonl';
+  size: number;
+}
+
+export interface RunEntry {
+  /** The run folder. */
+  path: string;
+  /** The folder relative to the root it was found under ("lightning_logs/version_0"). */
+  name: string;
+  root: string;
+  files: RunFileEntry[];
+  lastWrite: string;
+}
+
+export interface RunsDiscoverParams {
+  workspaceFolders?: string[];
+  roots?: string[];
+  maxDepth?: number;
+}
+
+export interface RunsDiscoverResult {
+  runs: RunEntry[];
+}
+
+/** Opaque to the client: handed back to runs/scalars to get only what the files gained since. */
+export interface RunCursor {
+  files: Record<string, { offset: number; lines: number; rows: number }>;
+  plugins: Record<string, string>;
+}
+
+/** Non-finite values travel as the strings "NaN", "Infinity", "-Infinity"; missing wall times as null. */
+export type WireNumber = number | 'NaN' | 'Infinity' | '-Infinity';
+
+export interface ScalarSeriesWire {
+  steps: number[];
+  values: WireNumber[];
+  wallTimes: Array<number | null>;
+}
+
+export interface RunScalarsParams {
+  path: string;
+  cursor?: RunCursor;
+}
+
+export interface RunScalarsResult {
+  path: string;
+  tags: Record<string, ScalarSeriesWire>;
+  histograms: Array<{ tag: string; count: number }>;
+  problems: Array<{ file: string; offset: number; message: string }>;
+  notes: string[];
+  cursor: RunCursor;
+  /** Files that were rewritten rather than appended to: drop what came from them before. */
+  reset: string[];
+}
+
+export interface RunTagsResult {
+  path: string;
+  tags: Array<{ tag: string; kind: 'scalar' | 'histogram'; count: number; firstStep: number | null; lastStep: number | null; last: WireNumber | null }>;
+  problems: number;
+  notes: string[];
+}
+
+export interface HistogramStepWire {
+  step: number;
+  wallTime: number | null;
+  left: number[];
+  right: number[];
+  counts: number[];
+  /** The values at RunHistogramsResult.basisPoints percentiles. */
+  percentiles: WireNumber[];
+}
+
+export interface RunHistogramsResult {
+  tag: string;
+  basisPoints: number[];
+  steps: HistogramStepWire[];
+}
+
+export interface TensorChange {
+  name: string;
+  shape: number[];
+  relChange: WireNumber;
+  maxAbsDiff: WireNumber;
+  normA: WireNumber;
+  normB: WireNumber;
+}
+
+export interface CheckpointComparison {
+  a: string;
+  b: string;
+  tensors: TensorChange[];
+  onlyInA: string[];
+  onlyInB: string[];
+  notCompared: string[];
+  notes: string[];
+}
+
+export interface CompareDiffResult {
+  name: string;
+  shape: number[];
+  difference: TensorImage;
+  histograms: { edges: number[]; countsA: number[]; countsB: number[] };
+}
