@@ -23,7 +23,6 @@ public sealed class RpcServer
     };
 
     readonly HostJsonRpc _rpc;
-    readonly TextWriter _log;
     readonly SortedSet<string> _methods = new(StringComparer.Ordinal);
     /// <summary>Cancelled by <c>exit</c>: every running handler stops.</summary>
     readonly CancellationTokenSource _lifetime = new();
@@ -32,7 +31,6 @@ public sealed class RpcServer
 
     public RpcServer(Stream input, Stream output, TextWriter log)
     {
-        _log = log;
         var formatter = new HostFormatter(_methods.Contains, () => string.Join(", ", _methods)) { JsonSerializerOptions = Json };
         _rpc = new HostJsonRpc(LspMessageHandler.Create(input, output, formatter, log), log)
         {
@@ -43,11 +41,14 @@ public sealed class RpcServer
             // StreamJsonRpc's own trace (every request, every exception with its stack) stays off; the host logs its own.
             TraceSource = new TraceSource("ModelVis.Rpc", SourceLevels.Off),
         };
+        _rpc.Disconnected += (_, e) =>
+        {
+            if (e.Reason is not (DisconnectedReason.RemotePartyTerminated or DisconnectedReason.LocallyDisposed))
+                log.WriteLine($"[rpc] connection lost ({e.Reason}): {e.Description}");
+        };
         Register<JsonElement?, object?>("shutdown", (_, _) => { _shutdownRequested = true; return null; });
         AddMethod("exit", new Action(() => _exit.TrySetResult()), singleObject: false);
     }
-
-    public TextWriter Log => _log;
 
     /// <summary>Registers a request (or notification) handler whose params deserialize to <typeparamref name="TParams"/>.</summary>
     public void RegisterAsync<TParams, TResult>(string method, Func<TParams, RequestContext, Task<TResult>> handler)
