@@ -6,7 +6,6 @@ import {
   decodeBase64,
   decodeFloat32,
   headViewLines,
-  isWebviewMethod,
   labelIndices,
   matrixJson,
   nextHead,
@@ -98,9 +97,6 @@ test('head cycling, status text, text choice, method whitelist', () => {
   assert.equal(chooseText('sel', 'line'), 'sel');
   assert.equal(chooseText('', 'line'), 'line');
   assert.equal(chooseText(undefined, 'line'), 'line');
-  assert.ok(isWebviewMethod('attention/matrix'));
-  assert.ok(!isWebviewMethod('attention/run'));
-  assert.ok(!isWebviewMethod('models/forget'));
 });
 
 test('JSON export and top keys', () => {

@@ -1,79 +1,14 @@
 // Pure logic of the attention panel and the editor decorations (no vscode, no DOM): protocol types,
 // base64 float decoding, label layout, head-view line filtering, decoration buckets, token lookup.
 
-export type HeadChoice = number | 'mean' | 'max';
-
-export interface AttentionToken {
-  id: number;
-  /** Raw token as the tokenizer has it (`Ġfoo`, `▁bar`, `##baz`). */
-  text: string;
-  /** Readable form. */
-  display: string;
-  /** UTF-16 offsets in the run's text; null for special tokens. */
-  start: number | null;
-  end: number | null;
-  special: boolean;
-}
-
-export interface AttentionRun {
-  runId: string;
-  model: { path: string; name: string; modelType: string; layers: number; heads: number; causal: boolean };
-  n: number;
-  truncatedFrom?: number;
-  tokens: AttentionToken[];
-}
-
-export interface PngImage {
-  png: string;
-  width: number;
-  height: number;
-}
-
-export interface AttentionMatrix {
-  n: number;
-  values: string | null;
-  png?: string;
-}
-
-export interface AttentionRow {
-  query: number;
-  weights: number[];
-  top: Array<{ key: number; weight: number }>;
-  acrossLayers: PngImage;
-}
-
-export interface AttentionGrid extends PngImage {
-  layers: number;
-  heads: number;
-  cells: Array<{ layer: number; head: number; x: number; y: number; width: number; height: number }>;
-}
-
-/** Methods the webview may ask for (the extension adds the runId). */
-export const WEBVIEW_METHODS = [
-  'attention/matrix',
-  'attention/image',
-  'attention/row',
-  'attention/grid',
-  'attention/rollout',
-  'hidden/lens',
-  'hidden/geometry',
-  'hidden/image',
-  'neurons/top',
-  'neurons/activations',
-  'neurons/nmf',
-] as const;
-export type WebviewMethod = (typeof WEBVIEW_METHODS)[number];
-
-export function isWebviewMethod(m: unknown): m is WebviewMethod {
-  return typeof m === 'string' && (WEBVIEW_METHODS as readonly string[]).includes(m);
-}
+import type { AttentionRun, AttentionToken, HeadChoice, LayerDoneParams } from '../common/protocol';
 
 /** Messages from the extension to the attention webview. */
 export type ToAttentionWebview =
   | { type: 'run'; run: AttentionRun; layersDone: number; text: string; layer: number; head: HeadChoice }
   | { type: 'running'; text: string; model: string }
   | { type: 'runError'; message: string }
-  | { type: 'layerDone'; runId: string; layer: number; layers: number }
+  | ({ type: 'layerDone' } & LayerDoneParams)
   | { type: 'response'; id: number; result?: unknown; error?: string }
   | { type: 'select'; layer: number; head: HeadChoice };
 

@@ -7,9 +7,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { errorMessage, isCancellation } from '../common/errors';
+import { FeaturesRun, FeaturesRunParams } from '../common/protocol';
 import { HostClient } from '../host/hostClient';
 import { ModelService } from '../models/modelService';
-import { extensionOf, FeaturesRunResult, isCnnModelPath, isImagePath, MIME_BY_EXTENSION } from './featuresLogic';
+import { extensionOf, isCnnModelPath, isImagePath, MIME_BY_EXTENSION } from './featuresLogic';
 import { FeaturesPanel } from './featuresPanel';
 
 export const CNN_MODEL_SETTING = 'cnnModel';
@@ -44,7 +45,7 @@ async function showFeatureMaps(host: HostClient, models: ModelService, panel: Fe
     const bytes = await vscode.workspace.fs.readFile(image);
     const ext = extensionOf(image.fsPath);
     const isPng = bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
-    let imageParam: Record<string, unknown>;
+    let imageParam: FeaturesRunParams['image'];
     if (isPng) imageParam = { png: Buffer.from(bytes).toString('base64') };
     else {
       const mime = MIME_BY_EXTENSION[ext] ?? 'application/octet-stream';
@@ -53,7 +54,7 @@ async function showFeatureMaps(host: HostClient, models: ModelService, panel: Fe
     }
     const run = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `ModelVis: ${modelName} on ${imageName}`, cancellable: true },
-      (progress, token) => host.request<FeaturesRunResult>('features/run', { model, image: imageParam }, { token, progress }),
+      (progress, token) => host.request(FeaturesRun, { model, image: imageParam }, { token, progress }),
     );
     panel.setRun(imageName, run);
   } catch (e) {
