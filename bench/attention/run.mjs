@@ -41,7 +41,12 @@ const bigRows = [];
 // The large answers of a finished run, each asked once to fill the host's caches, then timed `reps` times: what the
 // RPC layer adds (serializing, framing, the pipe, parsing in the client) for megabytes of base64 and arrays.
 async function bigResults(name, model, n) {
+  const done = new Set();
+  const sub = host.connection.onNotification('attention/layerDone', (p) => done.add(`${p.runId}/${p.layer}`));
   const run = await host.connection.sendRequest('attention/run', { model, text, maxTokens: n });
+  // Finished: every layer streamed in, so nothing computes in the background while the answers are timed.
+  while ([...done].filter((d) => d.startsWith(`${run.runId}/`)).length < run.model.layers) await new Promise((res) => setTimeout(res, 2));
+  sub.dispose();
   const requests = [
     ['attention/matrix', { runId: run.runId, layer: 0, head: 0 }],
     ['attention/image', { runId: run.runId, layer: 0, head: 0, maxSize: 4096 }],
