@@ -24,12 +24,12 @@ public class KernelTests
         return data;
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(MatMulShapes))]
     public void Matmul_matches_a_naive_product(KernelPath path, int m, int k, int n)
     {
-        if (path == KernelPath.Vector512 && !System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) return;
-        if (path == KernelPath.Vector256 && !System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated) return;
+        Skip.If(path == KernelPath.Vector512 && !System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated, "no AVX-512 on this CPU");
+        Skip.If(path == KernelPath.Vector256 && !System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated, "no AVX2 on this CPU");
         var saved = MatMul.Path;
         try
         {
@@ -82,11 +82,11 @@ public class KernelTests
         return data;
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(AttentionShapes))]
     public void Fused_attention_matches_naive_attention(KernelPath path, bool causal, int n, int heads, int kvHeads)
     {
-        if (path == KernelPath.Vector512 && !System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) return;
+        Skip.If(path == KernelPath.Vector512 && !System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated, "no AVX-512 on this CPU");
         var saved = MatMul.Path;
         try
         {
@@ -217,7 +217,163 @@ public class KernelTests
         Assert.Equal(plain.Sin[64 + 0], llama3.Sin[64 + 0], 6);                      // llama3 keeps the highest frequency
         Assert.Equal(plain.Sin[64 + 31] / 8, llama3.Sin[64 + 31], 6);                // and divides the lowest by the factor
         Assert.Equal(0.1 * Math.Log(4) + 1, yarn.Cos[0], 5);                         // yarn scales cos/sin by its attention factor
-        Assert.Throws<ArgumentException>(() => new Rotary(64, 10000, 4096, new RopeScaling("longrope")));
+        Assert.Throws<ArgumentException>(() => new Rotary(64, 10000, 4096, new RopeScaling("longrope"))); // longrope needs its original context and factors
+    }
+
+    [Fact]
+    public void Longrope_divides_by_short_factors_within_the_original_context_and_long_ones_beyond()
+    {
+        double[] shortF = [1, 2], longF = [3, 5];
+        var rotary = new Rotary(4, 10000, 128, new RopeScaling("longrope", Factor: 4, OriginalMaxPositions: 32, ShortFactor: shortF, LongFactor: longF));
+        double attention = Math.Sqrt(1 + Math.Log(4) / Math.Log(32));
+        foreach (var (n, factors) in new[] { (32, shortF), (33, longF) })
+        {
+            var (cos, sin) = rotary.Tables(n);
+            for (int p = 0; p < n; p += 7)
+                for (int j = 0; j < 2; j++)
+                {
+                    double angle = p / (factors[j] * Math.Pow(10000, 2.0 * j / 4));
+                    Assert.Equal(Math.Cos(angle) * attention, cos[p * 4 + j], 4);
+                    Assert.Equal(Math.Sin(angle) * attention, sin[p * 4 + j + 2], 4);
+                }
+        }
+        Assert.Throws<ArgumentException>(() => new Rotary(4, 10000, 128, new RopeScaling("longrope", OriginalMaxPositions: 32, ShortFactor: [1], LongFactor: [1, 2])));
+    }
+
+    [Fact]
+    public void Partial_rotary_turns_the_first_channels_of_strided_heads_and_passes_the_rest()
+    {
+        // Two heads of 6 channels, 12 apart (GPT-NeoX's [q_h | k_h | v_h] with q only), rotary on 4 channels.
+        const int rows = 3, stride = 24, headStride = 12;
+        var rotary = new Rotary(4, 10000, 128);
+        var (cos, sin) = rotary.Tables(rows);
+        var x = Random(rows * stride, 10);
+        var y = (float[])x.Clone();
+        rotary.Apply(y, rows, stride, 0, 2, cos, sin, headStride);
+        for (int p = 0; p < rows; p++)
+            for (int h = 0; h < 2; h++)
+            {
+                int o = p * stride + h * headStride;
+                for (int j = 0; j < 2; j++)
+                {
+                    double angle = p * Math.Pow(10000, -2.0 * j / 4), x1 = x[o + j], x2 = x[o + j + 2];
+                    Assert.Equal(x1 * Math.Cos(angle) - x2 * Math.Sin(angle), y[o + j], 5);
+                    Assert.Equal(x2 * Math.Cos(angle) + x1 * Math.Sin(angle), y[o + j + 2], 5);
+                }
+                for (int c = 4; c < headStride; c++) Assert.Equal(x[o + c], y[o + c]);   // channels 4..5 and the gap untouched
+            }
+    }
+
+    [Fact]
+    public void Soft_cap_is_cap_times_tanh_of_x_over_cap()
+    {
+        var x = new float[] { -1000, -30, -1, 0, 0.5f, 7, 49, 1e6f };
+        var y = (float[])x.Clone();
+        Activations.SoftCap(y, 50);
+        for (int i = 0; i < x.Length; i++) Assert.Equal(50 * Math.Tanh(x[i] / 50.0), y[i], 4);
+    }
+
+    /// <summary>
+    /// Attention with Gemma 2's soft-capped scores and sliding window, on GPT-NeoX's per-head [q_h | k_h | v_h] layout,
+    /// against a double-precision loop: s = cap·tanh((q·k / divisor) / cap), masked, softmaxed.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 0f, 0)]
+    [InlineData(9, 3f, 0)]
+    [InlineData(40, 2f, 5)]
+    [InlineData(40, 0f, 16)]
+    public void Attention_soft_cap_sliding_window_and_per_head_layout_match_naive(int n, float cap, int window)
+    {
+        const int heads = 3, hd = 8, stride = 3 * hd, width = heads * stride;
+        var qkv = Random(n * width, 11);
+        for (int i = 0; i < qkv.Length; i++) qkv[i] *= 3;   // scores large enough for the cap to bite
+        var mask = new AttentionMask(true, null, window);
+        var ctx = new float[n * heads * hd];
+        var probs = new float[heads * n * n];
+        Attention.Compute(qkv, n, width, 0, hd, 2 * hd, heads, heads, hd, MathF.Sqrt(hd), mask, ctx, probs, cap, stride);
+        for (int h = 0; h < heads; h++)
+            for (int i = 0; i < n; i++)
+            {
+                var s = new double[n];
+                double max = double.NegativeInfinity, sum = 0;
+                for (int j = 0; j < n; j++)
+                {
+                    if (!mask.Allows(i, j)) { s[j] = double.NegativeInfinity; continue; }
+                    double dot = 0;
+                    for (int d = 0; d < hd; d++) dot += (double)qkv[i * width + h * stride + d] * qkv[j * width + h * stride + hd + d];
+                    s[j] = dot / Math.Sqrt(hd);
+                    if (cap > 0) s[j] = cap * Math.Tanh(s[j] / cap);
+                    max = Math.Max(max, s[j]);
+                }
+                for (int j = 0; j < n; j++) sum += s[j] = Math.Exp(s[j] - max);
+                for (int j = 0; j < n; j++)
+                {
+                    float got = probs[(h * n + i) * n + j];
+                    if (!mask.Allows(i, j)) Assert.Equal(0f, got);
+                    else Assert.True(Math.Abs(got - s[j] / sum) < 1e-5, $"P[{h},{i},{j}] = {got}, expected {s[j] / sum}");
+                }
+                for (int d = 0; d < hd; d++)
+                {
+                    double c = 0;
+                    for (int j = 0; j < n; j++) c += s[j] / sum * qkv[j * width + h * stride + 2 * hd + d];
+                    Assert.True(Math.Abs(ctx[i * heads * hd + h * hd + d] - c) < 1e-5);
+                }
+            }
+    }
+
+    /// <summary>
+    /// Cross-attention (queries from one sequence, keys and values from another of a different length, padded keys)
+    /// and T5's additive relative bias (one value per head and offset key − query), against a double-precision loop:
+    /// s = q·k / divisor + bias[h, j − i + nq − 1], masked, softmaxed.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 1, false, false)]
+    [InlineData(5, 9, false, true)]
+    [InlineData(13, 40, true, true)]
+    [InlineData(40, 7, true, false)]
+    [InlineData(12, 12, true, false)]
+    public void Cross_attention_and_relative_bias_match_naive(int nq, int nk, bool withBias, bool padded)
+    {
+        const int heads = 4, hd = 24, inner = heads * hd;
+        var q = Random(nq * inner, 21);
+        var kv = Random(nk * 2 * inner, 22);
+        for (int i = 0; i < q.Length; i++) q[i] *= 2;
+        var bias = withBias ? Random(heads * (nq + nk - 1), 23) : null;
+        if (bias is not null) for (int i = 0; i < bias.Length; i++) bias[i] *= 4;
+        int[]? keyMask = padded ? Enumerable.Range(0, nk).Select(j => j >= nk - 2 && nk > 2 ? 0 : 1).ToArray() : null;
+        // A square self-attention with a bias is the decoder's case: causal there, so the offsets above the diagonal are unused.
+        var mask = new AttentionMask(nq == nk && withBias, keyMask);
+        var ctx = new float[nq * inner];
+        var probs = new float[heads * nq * nk];
+        float divisor = withBias ? 1f : MathF.Sqrt(hd);
+        Attention.Compute(q, nq, inner, 0, kv, nk, 2 * inner, 0, inner, heads, heads, hd, divisor, mask, ctx, probs, bias);
+        for (int h = 0; h < heads; h++)
+            for (int i = 0; i < nq; i++)
+            {
+                var s = new double[nk];
+                double max = double.NegativeInfinity, sum = 0;
+                for (int j = 0; j < nk; j++)
+                {
+                    if (!mask.Allows(i, j)) { s[j] = double.NegativeInfinity; continue; }
+                    double dot = 0;
+                    for (int d = 0; d < hd; d++) dot += (double)q[i * inner + h * hd + d] * kv[j * 2 * inner + h * hd + d];
+                    s[j] = dot / divisor + (bias is null ? 0 : bias[h * (nq + nk - 1) + j - i + nq - 1]);
+                    max = Math.Max(max, s[j]);
+                }
+                for (int j = 0; j < nk; j++) sum += s[j] = Math.Exp(s[j] - max);
+                for (int j = 0; j < nk; j++)
+                {
+                    float got = probs[(h * nq + i) * nk + j];
+                    if (!mask.Allows(i, j)) Assert.Equal(0f, got);
+                    else Assert.True(Math.Abs(got - s[j] / sum) < 1e-5, $"P[{h},{i},{j}] = {got}, expected {s[j] / sum}");
+                }
+                for (int d = 0; d < hd; d++)
+                {
+                    double c = 0;
+                    for (int j = 0; j < nk; j++) c += s[j] / sum * kv[j * 2 * inner + inner + h * hd + d];
+                    Assert.True(Math.Abs(ctx[i * inner + h * hd + d] - c) < 1e-5, $"context[{i},{h},{d}] = {ctx[i * inner + h * hd + d]}, expected {c}");
+                }
+            }
     }
 }
 

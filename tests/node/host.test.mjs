@@ -65,10 +65,45 @@ test('models/discover reads a Hugging Face cache layout as org/name', async () =
   writeFileSync(join(temp, 'hub', 'models--acme--tiny', 'refs', 'main'), 'abc123');
   copyFileSync(join(fixtures, 'models', 'tiny-llama', 'config.json'), join(snap, 'config.json'));
   copyFileSync(join(fixtures, 'models', 'tiny-llama', 'model.safetensors'), join(snap, 'model.safetensors'));
-  const r = await host.connection.sendRequest('models/discover', { roots: [], includeHfCache: true, hfCache: join(temp, 'hub') });
+  const r = await host.connection.sendRequest('models/discover', { roots: [], includeHfCache: true, hfCache: join(temp, 'hub'), includeLocalRuntimes: false });
   assert.equal(r.models.length, 1);
   assert.equal(r.models[0].name, 'acme/tiny');
   assert.equal(r.models[0].source, 'hf-cache');
+});
+
+test('models/discover names Ollama blobs by their manifests and lists LM Studio GGUF files', async () => {
+  const ollama = join(temp, 'ollama');
+  const digest = 'ab'.repeat(32);
+  mkdirSync(join(ollama, 'blobs'), { recursive: true });
+  mkdirSync(join(ollama, 'manifests', 'registry.ollama.ai', 'library', 'stories'), { recursive: true });
+  mkdirSync(join(ollama, 'manifests', 'registry.ollama.ai', 'someone', 'tiny'), { recursive: true });
+  copyFileSync(join(fixtures, 'models', 'gguf', 'stories260K-q8_0.gguf'), join(ollama, 'blobs', `sha256-${digest}`));
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    layers: [
+      { mediaType: 'application/vnd.ollama.image.template', digest: `sha256:${'cd'.repeat(32)}` },
+      { mediaType: 'application/vnd.ollama.image.model', digest: `sha256:${digest}` },
+    ],
+  });
+  writeFileSync(join(ollama, 'manifests', 'registry.ollama.ai', 'library', 'stories', '260k-q8'), manifest);
+  writeFileSync(join(ollama, 'manifests', 'registry.ollama.ai', 'someone', 'tiny', 'latest'), manifest);
+  const lmstudio = join(temp, 'lmstudio', 'publisher', 'repo');
+  mkdirSync(lmstudio, { recursive: true });
+  copyFileSync(join(fixtures, 'models', 'gguf', 'synth-llama-q4_k.gguf'), join(lmstudio, 'synth-llama-q4_k.gguf'));
+  const r = await host.connection.sendRequest('models/discover', {
+    roots: [], includeHfCache: false,
+    runtimeFolders: [{ folder: ollama, source: 'ollama' }, { folder: join(temp, 'lmstudio'), source: 'lm-studio' }],
+  });
+  const byName = Object.fromEntries(r.models.map((m) => [m.name, m]));
+  assert.deepEqual(Object.keys(byName).sort(), ['stories:260k-q8', 'synth-llama-q4_k.gguf']);
+  assert.equal(byName['stories:260k-q8'].path, join(ollama, 'blobs', `sha256-${digest}`));
+  assert.equal(byName['stories:260k-q8'].source, 'ollama');
+  assert.equal(byName['stories:260k-q8'].architecture, 'llama');
+  assert.equal(byName['synth-llama-q4_k.gguf'].source, 'lm-studio');
+  // The same blob under a second name is listed once.
+  assert.equal(r.models.filter((m) => m.source === 'ollama').length, 1);
+  const tree = await host.connection.sendRequest('models/tree', { path: byName['stories:260k-q8'].path });
+  assert.ok(tree.totalParameters > 200000);
 });
 
 test('models/tree groups modules and collapses numbered layers', async () => {

@@ -118,3 +118,37 @@ test('an unknown tensor name is a clear user error', async () => {
     host.connection.sendRequest('tensors/inspect', { path: join(fixtures, 'models', 'tiny-gpt2'), tensor: 'nope.weight' }),
     (e) => e.code === -32001 && /no tensor named `nope.weight`/.test(e.message));
 });
+
+test('a quantized GGUF tensor is shown dequantized, its storage type named; an IQ type is not shown and says why', async () => {
+  const gguf = (f) => join(fixtures, 'models', 'gguf', f);
+  const name = 'blk.0.ffn_up.weight';
+  const q4 = await host.connection.sendRequest('tensors/inspect', { path: gguf('synth-llama-q4_k.gguf'), tensor: name, bins: 16 });
+  const q8 = await host.connection.sendRequest('tensors/inspect', { path: gguf('synth-llama-q8_0.gguf'), tensor: name, bins: 16 });
+  assert.equal(q4.readable, true);
+  assert.equal(q4.dtype, 'Q4_K');
+  assert.equal(q8.dtype, 'Q8_0');
+  assert.match(q4.note, /Q4_K blocks of 256, dequantized to float32/);
+  assert.deepEqual(q4.shape, [768, 256]);
+  assert.equal(q4.stats.count, 768 * 256);
+  assert.equal(q4.stats.nan + q4.stats.inf, 0);
+  // The same random weights (std 0.05) stored two ways: statistics agree within Q4_K's error (~8 % RMS).
+  assert.ok(Math.abs(q4.stats.std - q8.stats.std) < 0.05 * q8.stats.std, `std ${q4.stats.std} vs ${q8.stats.std}`);
+  assert.ok(Math.abs(q4.stats.mean - q8.stats.mean) < 0.02 * q8.stats.std, `mean ${q4.stats.mean} vs ${q8.stats.mean}`);
+  const image = await host.connection.sendRequest('tensors/image', { path: gguf('synth-llama-q4_k.gguf'), tensor: name, maxSize: 128 });
+  assert.equal(image.source.rows, 768);
+  const png = PNG.sync.read(Buffer.from(image.png, 'base64'));
+  assert.equal(png.width, image.width);
+
+  // IQ2_XXS: one 66-byte super-block in a hand-written GGUF v3 (no metadata, alignment 32).
+  const str = (s) => { const b = Buffer.from(s); const n = Buffer.alloc(8); n.writeBigUInt64LE(BigInt(b.length)); return Buffer.concat([n, b]); };
+  const u32 = (v) => { const b = Buffer.alloc(4); b.writeUInt32LE(v); return b; };
+  const u64 = (v) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(v)); return b; };
+  let file = Buffer.concat([Buffer.from('GGUF'), u32(3), u64(1), u64(0), str('blk.0.attn_q.weight'), u32(1), u64(256), u32(16), u64(0)]);
+  file = Buffer.concat([file, Buffer.alloc((32 - (file.length % 32)) % 32), Buffer.alloc(66)]);
+  const iqFile = join(temp, 'iq.gguf');
+  writeFileSync(iqFile, file);
+  const iq = await host.connection.sendRequest('tensors/inspect', { path: iqFile, tensor: 'blk.0.attn_q.weight' });
+  assert.equal(iq.readable, false);
+  assert.equal(iq.dtype, 'IQ2_XXS');
+  assert.match(iq.note, /IQ2_XXS values are not shown \(.*Q4_K.*\)/);
+});

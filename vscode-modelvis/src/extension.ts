@@ -71,7 +71,8 @@ export function activate(context: vscode.ExtensionContext): void {
       void models.filesChanged(paths);
     }, 1000);
   };
-  for (const pattern of ['**/*.safetensors', '**/config.json', '**/*.index.json']) {
+  // Every format discovery lists (ModelDiscovery.WeightExtensions), and the files that make a folder a checkpoint.
+  for (const pattern of ['**/*.{safetensors,gguf,bin,pt,pth,ckpt}', '**/config.json', '**/*.index.json']) {
     const watcher = vscode.workspace.createFileSystemWatcher(pattern);
     watcher.onDidCreate(onFilesChanged);
     watcher.onDidChange(onFilesChanged);
@@ -82,7 +83,7 @@ export function activate(context: vscode.ExtensionContext): void {
     { dispose: () => debounce && clearTimeout(debounce) },
     vscode.workspace.onDidChangeWorkspaceFolders(() => models.invalidate()),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('modelvis.dotnetPath')) void host.onLaunchSettingsChanged().then(() => models.invalidate());
+      if (e.affectsConfiguration('modelvis.dotnetPath') || e.affectsConfiguration('modelvis.threads')) void host.onLaunchSettingsChanged().then(() => models.invalidate());
       else if (e.affectsConfiguration('modelvis.modelRoots')) models.invalidate();
       else if (e.affectsConfiguration('modelvis.model')) void provider.updateInUse();
     }),

@@ -157,7 +157,7 @@ public static class EngineReport
     {
         var c = ModelConfig.FromFolder(dir);
         double d = c.Hidden, q = c.Heads * c.HeadDim, kv = c.KvHeads * c.HeadDim, I = c.Intermediate;
-        double perLayer = d * (q + 2 * kv) + q * d + (c.Family == ModelFamily.Llama ? 3 * d * I : 2 * d * I);
+        double perLayer = d * (q + 2 * kv) + q * d + (c.Family is ModelFamily.Gpt2 or ModelFamily.Bert or ModelFamily.GptNeoX ? 2 * d * I : 3 * d * I);
         double linear = 2.0 * n * (c.Layers * perLayer + d * c.Vocab);
         double attention = c.Layers * 4.0 * n * n * q;
         return linear + attention;

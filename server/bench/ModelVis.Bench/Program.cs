@@ -2,13 +2,14 @@ using BenchmarkDotNet.Running;
 using ModelVis.Bench;
 
 // `engine` prints the engine's report (FMA peak, matmul, forward passes beside PyTorch; see EngineReport),
-// `engine-forward` is its child process. Anything else goes to BenchmarkDotNet's switcher, so every
-// [Benchmark] class in this assembly can be picked with --filter.
+// `engine-forward` is its child process, `quant` the GGUF dequantization throughput (QuantReport). Anything
+// else goes to BenchmarkDotNet's switcher, so every [Benchmark] class in this assembly can be picked with --filter.
 return args.FirstOrDefault() switch
 {
     "engine" => EngineReport.Run(args),
     "engine-forward" => EngineReport.Child(args),
     "engine-profile" => EngineProfile.Run(args),
+    "quant" => QuantReport.Run(args),
     "bench-models" => PrintBenchModels(),
     _ => RunBenchmarks(args),
 };

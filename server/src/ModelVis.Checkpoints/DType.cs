@@ -43,8 +43,15 @@ public static class DTypes
         return checked((elements + n - 1) / n * bytes);
     }
 
-    /// <summary>Whether the engine can widen this type to float32 for display and compute.</summary>
-    public static bool IsReadableAsFloat(this DType t) => t is DType.F32 or DType.F16 or DType.BF16 or DType.F64;
+    /// <summary>Whether the engine can widen this type to float32 for display and compute (block-quantized
+    /// types by dequantizing them, <see cref="GgmlQuantization"/>).</summary>
+    public static bool IsReadableAsFloat(this DType t) =>
+        t is DType.F32 or DType.F16 or DType.BF16 or DType.F64 || GgmlQuantization.IsSupported(t);
+
+    /// <summary>The types <see cref="IsReadableAsFloat"/> accepts, for messages: "F64, F32, F16, BF16, Q4_0, …".</summary>
+    public static string ReadableAsFloatNames { get; } =
+        string.Join(", ", Enum.GetValues<DType>().Where(IsReadableAsFloat).Select(Name));
+
 
     public static bool TryParse(string name, out DType type)
     {

@@ -7,9 +7,21 @@ namespace ModelVis.Cli;
 /// <summary>Runs the parsed command; turns the engine's deliberate errors into one line on stderr and exit code 1.</summary>
 public static class CliRunner
 {
+    /// <summary><c>--threads N</c>, accepted by every verb: the kernels' worker threads (default: every core).</summary>
+    public static readonly Option<int?> Threads = new("--threads")
+    {
+        Description = "Worker threads for the kernels (default: every core of this machine)",
+        Recursive = true,
+    };
+
     public static async Task<int> RunAsync(RootCommand root, string[] args)
     {
         var parse = root.Parse(args);
+        if (parse.GetValue(Threads) is { } threads)
+        {
+            if (threads < 1) { Console.Error.WriteLine($"modelvis: --threads {threads}: give 1 or more"); return 1; }
+            ModelVis.Tensors.Parallelism.Threads = threads;
+        }
         try
         {
             // Our own handler below turns the engine's deliberate errors into one line; anything else is a bug and

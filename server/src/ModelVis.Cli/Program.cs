@@ -5,4 +5,5 @@ using ModelVis.Cli.Verbs;
 // stdout carries results only (JSON with --json); progress and logs go to stderr.
 var root = new RootCommand("ModelVis: look inside neural networks. The host of the VS Code extension, and its engine from the command line.");
 foreach (var verb in VerbList.All) root.Add(verb);
+root.Add(CliRunner.Threads);
 return await CliRunner.RunAsync(root, args);

@@ -16,7 +16,7 @@ namespace ModelVis.Models;
 public sealed class Bert : LanguageModel
 {
     sealed record Layer(Linear Qkv, Linear AttnOut, LayerNormWeights AttnNorm, Linear Intermediate, Linear Output, LayerNormWeights OutNorm);
-    sealed record MlmHead(Linear Transform, LayerNormWeights Norm, PackedMatrix Decoder, float[] PaddedBias);
+    sealed record MlmHead(Linear Transform, LayerNormWeights Norm, WeightMatrix Decoder, float[] PaddedBias);
 
     readonly float[] _word;
     readonly float[] _position;
@@ -59,7 +59,7 @@ public sealed class Bert : LanguageModel
         var head = distil ? Names.DistilHead : _robertaPositions ? Names.RobertaHead : Names.BertHead;
         if (w.Has(head.Transform + ".weight"))
         {
-            var decoder = w.Has(head.Decoder + ".weight") && !config.TieWordEmbeddings
+            WeightMatrix decoder = w.Has(head.Decoder + ".weight") && !config.TieWordEmbeddings
                 ? w.LinearWeight(head.Decoder + ".weight", V, d)
                 : PackedMatrix.FromTransposed(_word, V, d);
             var bias = w.Has(head.Bias) ? w.Floats(head.Bias, V) : w.Floats(head.Decoder + ".bias", V);

@@ -18,8 +18,8 @@ public sealed class Gpt2 : LanguageModel
     sealed record Block(LayerNormWeights Ln1, Linear Attn, Linear AttnProj, LayerNormWeights Ln2, Linear Fc, Linear FcProj);
 
     /// <summary>The token embedding, packed as the head's B = wteᵀ [d, vocab]; a lookup reads one column.</summary>
-    readonly PackedMatrix _wteT;
-    readonly PackedMatrix? _lmHead;
+    readonly WeightMatrix _wteT;
+    readonly WeightMatrix? _lmHead;
     readonly float[] _wpe;
     readonly Block[] _blocks;
     readonly LayerNormWeights _lnF;
@@ -87,14 +87,7 @@ public sealed class Gpt2 : LanguageModel
     protected override void MlpBlock(int layer, float[] h, Sequence seq, float[]? activations)
     {
         var b = _blocks[layer];
-        int n = seq.N, d = Config.Hidden;
-        var m = seq.Work(0, (long)n * d);
-        b.Ln2.Apply(h, n, m);
-        var u = activations ?? seq.Work(3, (long)n * Config.Intermediate);
-        b.Fc.Forward(m, n, u);
-        Activations.Apply(Config.Activation, u);
-        b.FcProj.Forward(u, n, m);
-        AddInto(h, m);
+        AddInto(h, DenseMlp(b.Ln2, b.Fc, b.FcProj, h, seq, activations));   // h + mlp.c_proj(gelu_new(mlp.c_fc(ln_2(h))))
     }
 
     protected override void FinalNorm(Span<float> h, int rows) => _lnF.Apply(h, rows, h);

@@ -27,10 +27,16 @@ public abstract class LanguageModel : IDisposable
         public required ForwardInput Input { get; init; }
         public int N => Input.Ids.Length;
         public required AttentionMask Mask { get; init; }
-        public float[]? Cos { get; set; }
-        public float[]? Sin { get; set; }
 
         readonly Dictionary<int, float[]> _work = new();
+        readonly Dictionary<Rotary, (float[] Cos, float[] Sin)> _rotaryTables = new();
+
+        /// <summary>cos and sin of <paramref name="rotary"/> for positions 0..n−1, made once per pass (a family may have several, e.g. Gemma 3's local and global).</summary>
+        public (float[] Cos, float[] Sin) RotaryTables(Rotary rotary)
+        {
+            if (!_rotaryTables.TryGetValue(rotary, out var tables)) _rotaryTables[rotary] = tables = rotary.Tables(N);
+            return tables;
+        }
 
         /// <summary>
         /// Work buffer number <paramref name="slot"/> of <paramref name="count"/> floats, shared by every layer of this pass,
@@ -70,9 +76,10 @@ public abstract class LanguageModel : IDisposable
     /// Runs the model on one sequence, keeping what <paramref name="request"/> asks for. <paramref name="onLayer"/>
     /// receives each layer's capture as soon as that layer is done.
     /// </summary>
-    public CaptureResult Forward(ForwardInput input, CaptureRequest request, CancellationToken ct = default, Action<LayerCapture>? onLayer = null)
+    public virtual CaptureResult Forward(ForwardInput input, CaptureRequest request, CancellationToken ct = default, Action<LayerCapture>? onLayer = null)
     {
         var seq = Begin(input);
+        MemoryBudget.Check(Config, seq.N, request);
         int n = seq.N, d = Config.Hidden, L = Config.Layers;
         var hidden = request.HiddenStates ? new List<Tensor>(L + 1) : null;
         var attentions = new Dictionary<int, Tensor>();
@@ -115,7 +122,7 @@ public abstract class LanguageModel : IDisposable
     /// Recomputes layer <paramref name="layer"/>'s attention probabilities [heads, n, n] from its input hidden
     /// state [n, d] (hidden_states.{layer} of an earlier capture), so callers need not keep every layer's attention.
     /// </summary>
-    public float[] AttentionOfLayer(int layer, ReadOnlySpan<float> layerInput, ForwardInput input)
+    public virtual float[] AttentionOfLayer(int layer, ReadOnlySpan<float> layerInput, ForwardInput input)
     {
         if ((uint)layer >= (uint)Config.Layers) throw new ModelException($"layer {layer} does not exist; the model has layers 0..{Config.Layers - 1}");
         var seq = Begin(input);
@@ -148,7 +155,7 @@ public abstract class LanguageModel : IDisposable
     /// Greedy decoding: appends the argmax of the last position's logits, <paramref name="maxNew"/> times (or until
     /// an end-of-sequence id), re-running the whole sequence each step. Returns only the new ids.
     /// </summary>
-    public int[] Generate(int[] prompt, int maxNew, CancellationToken ct = default, Action<int>? onToken = null, bool stopAtEos = true)
+    public virtual int[] Generate(int[] prompt, int maxNew, CancellationToken ct = default, Action<int>? onToken = null, bool stopAtEos = true)
     {
         if (!Config.IsCausal) throw new ModelException($"{Config.ModelType} is an encoder (bidirectional) model; generation needs a causal language model");
         if (!Config.HasLmHead) throw new ModelException($"{Folder}: this checkpoint has no output head, so it cannot generate");
@@ -179,15 +186,19 @@ public abstract class LanguageModel : IDisposable
         return generated.ToArray();
     }
 
-    Sequence Begin(ForwardInput input)
+    /// <summary>
+    /// Checks <paramref name="input"/> against the config and makes the pass's <see cref="Sequence"/>: causal as the
+    /// config says unless <paramref name="causal"/> says otherwise (an encoder-decoder's encoder is bidirectional).
+    /// </summary>
+    private protected Sequence Begin(ForwardInput input, bool? causal = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         var ids = input.Ids ?? throw new ModelException("no token ids");
         int n = ids.Length;
         if (n == 0) throw new ModelException("the input has no tokens");
-        for (int i = 0; i < n; i++)
-            if ((uint)ids[i] >= (uint)Config.Vocab)
-                throw new ModelException($"token id {ids[i]} at position {i} is outside the vocabulary (0..{Config.Vocab - 1})");
+        CheckIds(ids, "token id");
+        if (input.DecoderIds is not null && !Config.IsEncoderDecoder)
+            throw new ModelException($"{Config.ModelType} is not an encoder-decoder model, so it takes no decoder input ids");
         if (input.AttentionMask is { } mask)
         {
             if (mask.Length != n) throw new ModelException($"attention mask has {mask.Length} entries for {n} tokens");
@@ -198,18 +209,59 @@ public abstract class LanguageModel : IDisposable
         var seq = new Sequence
         {
             Input = input,
-            Mask = new AttentionMask(Config.IsCausal, input.AttentionMask is { } m2 && m2.Contains(0) ? m2 : null, Config.SlidingWindow),
+            Mask = new AttentionMask(causal ?? Config.IsCausal, input.AttentionMask is { } m2 && m2.Contains(0) ? m2 : null, Config.SlidingWindow),
         };
         Prepare(seq);
         return seq;
     }
 
+    /// <summary>Throws when an id is outside the vocabulary (<paramref name="what"/> names them in the message).</summary>
+    private protected void CheckIds(int[] ids, string what)
+    {
+        for (int i = 0; i < ids.Length; i++)
+            if ((uint)ids[i] >= (uint)Config.Vocab)
+                throw new ModelException($"{what} {ids[i]} at position {i} is outside the vocabulary (0..{Config.Vocab - 1})");
+    }
+
     // ---------------------------------------------------------------- helpers the families share
+
+    /// <summary>
+    /// The mask of layer <paramref name="layer"/>: the pass's mask, without the sliding window on the layers the
+    /// config keeps global (Gemma's alternating layers, Qwen's max_window_layers).
+    /// </summary>
+    protected AttentionMask MaskOf(Sequence seq, int layer) =>
+        Config.SlidingLayers is { } sliding && !sliding[layer] ? seq.Mask with { SlidingWindow = 0 } : seq.Mask;
+
+    /// <summary>
+    /// The two-matrix MLP (GPT-2, GPT-NeoX): <paramref name="output"/> [n, d] = down(act(up(ln(h)))), the normed input
+    /// and the output sharing work buffer 0; act(up(·)) [n, intermediate] goes to <paramref name="activations"/> when asked for.
+    /// </summary>
+    private protected float[] DenseMlp(LayerNormWeights norm, Linear up, Linear down, float[] h, Sequence seq, float[]? activations)
+    {
+        int n = seq.N;
+        var x = seq.Work(0, (long)n * Config.Hidden);
+        norm.Apply(h, n, x);
+        var u = activations ?? seq.Work(3, (long)n * Config.Intermediate);
+        up.Forward(x, n, u);
+        Activations.Apply(Config.Activation, u);
+        down.Forward(u, n, x);
+        return x;
+    }
 
     /// <summary>A[rows, d] += B (the residual connection: h = h + sublayer(h)).</summary>
     protected static void AddInto(Span<float> h, ReadOnlySpan<float> sublayerOutput) => TensorPrimitives.Add(sublayerOutput, h, h);
 
     protected static float[] Scratch(long count) => GC.AllocateUninitializedArray<float>(checked((int)count));
 
-    public virtual void Dispose() => GC.SuppressFinalize(this);
+    readonly List<IDisposable> _owned = [];
+
+    /// <summary>Something the weights read from while the model lives (the open checkpoint); closed with the model.</summary>
+    internal void Own(IDisposable resource) => _owned.Add(resource);
+
+    public virtual void Dispose()
+    {
+        foreach (var r in _owned) r.Dispose();
+        _owned.Clear();
+        GC.SuppressFinalize(this);
+    }
 }

@@ -4,13 +4,19 @@ using ModelVis.Tensors;
 namespace ModelVis.Models;
 
 /// <summary>
-/// Reads a family's tensors out of a checkpoint by name, checking each shape against what config.json implies,
-/// widening F16/BF16 to float32 and packing matrices for the kernels. Large matrices are streamed in row
-/// chunks, so loading never holds a second full float copy of a big embedding table.
+/// Reads a family's tensors out of a checkpoint by name, checking each shape against what config.json implies.
+/// Matrices stored in float32 are packed for the kernels at load; matrices stored in F16, BF16 or GGUF blocks stay
+/// as stored in the checkpoint (<see cref="StoredRowsMatrix"/>) and are widened inside each product, so a model
+/// costs about its file size and opening it reads only what small vectors it needs. Set
+/// <see cref="WidenToFloat32"/> for the old behaviour (every matrix widened and packed at load), the baseline the
+/// benchmark compares against.
 /// </summary>
 sealed class Weights(ICheckpoint checkpoint, string modelType, string prefix = "")
 {
     const int ChunkElements = 1 << 20;
+
+    /// <summary>Widen every matrix to packed float32 at load instead of keeping it as stored (MODELVIS_WIDEN_WEIGHTS=1).</summary>
+    public static bool WidenToFloat32 { get; set; } = Environment.GetEnvironmentVariable("MODELVIS_WIDEN_WEIGHTS") == "1";
 
     public ICheckpoint Checkpoint => checkpoint;
     public string Prefix { get; set; } = prefix;
@@ -31,7 +37,7 @@ sealed class Weights(ICheckpoint checkpoint, string modelType, string prefix = "
         if (!t.Shape.SequenceEqual(shape))
             throw new ModelException($"{FileName}: tensor `{fullName}` has shape {t.ShapeText} but config.json implies [{string.Join(", ", shape)}]; the weights do not belong to this config");
         if (!t.DType.IsReadableAsFloat())
-            throw new ModelException($"{FileName}: tensor `{fullName}` has dtype {t.DType.Name()}; the engine reads F32, F16, BF16 and F64 weights");
+            throw new ModelException($"{FileName}: tensor `{fullName}` has type {t.DType.Name()}, which ModelVis cannot read as numbers (it reads {DTypes.ReadableAsFloatNames})");
         return t;
     }
 
@@ -40,13 +46,23 @@ sealed class Weights(ICheckpoint checkpoint, string modelType, string prefix = "
 
     public float[]? OptionalFloats(string name, params long[] shape) => Has(name) ? Floats(name, shape) : null;
 
-    /// <summary>An nn.Linear weight W [out, in] packed as the product's B = Wᵀ [in, out].</summary>
-    public PackedMatrix LinearWeight(string name, int outFeatures, int inFeatures) =>
+    /// <summary>An nn.Linear weight W [out, in] as the product's B = Wᵀ [in, out].</summary>
+    public WeightMatrix LinearWeight(string name, int outFeatures, int inFeatures) =>
         FusedLinearWeight(inFeatures, (name, outFeatures));
 
-    /// <summary>Several nn.Linear weights with the same input, side by side in one packed matrix (q|k|v, gate|up).</summary>
-    public PackedMatrix FusedLinearWeight(int inFeatures, params (string Name, int Out)[] parts)
+    /// <summary>An embedding table [vocab, d] whose rows are looked up (<see cref="WeightMatrix.CopyColumn"/>); never packed, never widened as a whole.</summary>
+    public WeightMatrix EmbeddingRows(string name, int vocab, int dim)
     {
+        var t = Info(Prefix + name, vocab, dim);
+        return new StoredRowsMatrix(dim, new RowSegment(vocab, RowDecoder(t, dim), t.DType.Name()));
+    }
+
+    /// <summary>Several nn.Linear weights with the same input, side by side in one matrix (q|k|v, gate|up).</summary>
+    public WeightMatrix FusedLinearWeight(int inFeatures, params (string Name, int Out)[] parts)
+    {
+        var infos = parts.Select(p => Info(Prefix + p.Name, p.Out, inFeatures)).ToArray();
+        if (!WidenToFloat32 && infos.Any(t => t.DType != DType.F32))
+            return new StoredRowsMatrix(inFeatures, infos.Select((t, i) => new RowSegment(parts[i].Out, RowDecoder(t, inFeatures), t.DType.Name())).ToArray());
         var packed = new PackedMatrix(inFeatures, parts.Sum(p => p.Out));
         int column = 0;
         foreach (var (name, outFeatures) in parts)
@@ -72,6 +88,26 @@ sealed class Weights(ICheckpoint checkpoint, string modelType, string prefix = "
     {
         if (!parts.Any(p => Has(p.Name))) return null;
         return parts.SelectMany(p => Floats(p.Name, p.Out)).ToArray();
+    }
+
+    [ThreadStatic] static byte[]? t_bytes;
+
+    /// <summary>
+    /// Rows of a stored [rows, cols] tensor widened to float32 on demand, straight from the checkpoint (a copy out of
+    /// the memory map, or a read the OS serves from its page cache), through a per-thread byte buffer.
+    /// </summary>
+    RowDecoder RowDecoder(TensorInfo t, int cols)
+    {
+        long rowBytes = t.DType.ByteLength(cols);
+        return (first, count, destination) =>
+        {
+            int bytes = checked((int)(rowBytes * count));
+            var buffer = t_bytes is { } b && b.Length >= bytes ? b : t_bytes = new byte[bytes];
+            checkpoint.ReadBytes(t, first * rowBytes, buffer.AsSpan(0, bytes));
+            // A row of a quantized tensor is whole blocks (GgufFile checks it), so rows decode on their own.
+            if (t.DType.IsQuantized()) GgmlQuantization.DequantizeBlocks(t.DType, buffer.AsSpan(0, bytes), destination[..(count * cols)]);
+            else FloatConversion.Widen(t.DType, buffer.AsSpan(0, bytes), destination[..(count * cols)]);
+        };
     }
 
     void StreamRows(TensorInfo t, int rows, int cols, Action<int, float[]> sink)

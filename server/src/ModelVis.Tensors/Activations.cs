@@ -150,6 +150,14 @@ public static class Activations
         static ReadOnlySpan<float> Coefficients => [-0.82215223f, 1.48851587f, -1.13520398f, 0.27886807f, -0.18628806f, 0.09678418f, 0.37409196f, 1.00002368f, -1.26551223f];
     }
 
+    /// <summary>Soft-capping (Gemma 2): x ← cap · tanh(x / cap), in place; bounds x to (−cap, cap), near-identity for small x.</summary>
+    public static void SoftCap(Span<float> x, float cap)
+    {
+        TensorPrimitives.Divide(x, cap, x);
+        TensorPrimitives.Tanh(x, x);
+        TensorPrimitives.Multiply(x, cap, x);
+    }
+
     /// <summary>Applies an activation by its Hugging Face name (hidden_act / activation_function).</summary>
     public static void Apply(string name, Span<float> x)
     {

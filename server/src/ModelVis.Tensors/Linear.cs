@@ -1,25 +1,25 @@
 namespace ModelVis.Tensors;
 
 /// <summary>
-/// y = x·W + b for a batch of rows: the weight packed once (<see cref="PackedMatrix"/>), the bias kept padded to
+/// y = x·W + b for a batch of rows: the weight packed once (<see cref="PackedMatrix"/>) or kept as stored (<see cref="StoredRowsMatrix"/>), the bias kept padded to
 /// whole panels so the micro-kernel can start its accumulators from it.
 /// </summary>
 public sealed class Linear
 {
-    public PackedMatrix Weight { get; }
+    public WeightMatrix Weight { get; }
     /// <summary>The bias padded with zeros to <c>Weight.Panels × 32</c> values, or null.</summary>
     public float[]? PaddedBias { get; }
 
     public int InFeatures => Weight.K;
     public int OutFeatures => Weight.N;
 
-    public Linear(PackedMatrix weight, ReadOnlySpan<float> bias = default)
+    public Linear(WeightMatrix weight, ReadOnlySpan<float> bias = default)
     {
         Weight = weight;
         if (!bias.IsEmpty)
         {
             if (bias.Length != weight.N) throw new ArgumentException($"bias has {bias.Length} values, the layer has {weight.N} outputs");
-            PaddedBias = new float[weight.Panels * PackedMatrix.PanelWidth];
+            PaddedBias = new float[weight.Panels * WeightMatrix.PanelWidth];
             bias.CopyTo(PaddedBias);
         }
     }
@@ -27,19 +27,6 @@ public sealed class Linear
     /// <summary>y [rows, Out] = x [rows, In] · W + b.</summary>
     public void Forward(ReadOnlySpan<float> x, int rows, Span<float> y) =>
         MatMul.Multiply(x, rows, Weight, y, PaddedBias);
-
-    /// <summary>y [rows, Out] += x [rows, In] · W + b (a residual connection for free).</summary>
-    public void ForwardAdd(ReadOnlySpan<float> x, int rows, Span<float> y)
-    {
-        if (PaddedBias is null)
-        {
-            MatMul.Multiply(x, rows, Weight, y, accumulate: true);
-            return;
-        }
-        MatMul.Multiply(x, rows, Weight, y, accumulate: true);
-        for (int r = 0; r < rows; r++)
-            System.Numerics.Tensors.TensorPrimitives.Add(y.Slice(r * OutFeatures, OutFeatures), PaddedBias.AsSpan(0, OutFeatures), y.Slice(r * OutFeatures, OutFeatures));
-    }
 
     public float[] Forward(ReadOnlySpan<float> x, int rows)
     {

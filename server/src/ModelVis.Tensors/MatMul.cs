@@ -35,11 +35,18 @@ public static unsafe class MatMul
     /// <summary>Rows of C one micro-kernel call produces on the current path.</summary>
     public static int TileRows => Path switch { KernelPath.Vector512 => 6, KernelPath.Vector256 => 2, _ => 1 };
 
+    /// <summary>Floats of packed panels one worker widens at a time for a stored matrix: 2 MiB, about an L2.</summary>
+    const int PackChunkFloats = 1 << 19;
+
+    [ThreadStatic] static float[]? t_panels;
+
     /// <summary>
     /// C = A·B + bias (or C += A·B when <paramref name="accumulate"/>). A is [m, B.K] row-major, C is [m, B.N]
     /// row-major. <paramref name="paddedBias"/>, when given, holds at least B.Panels × 32 values (see <see cref="Linear"/>).
+    /// A <see cref="PackedMatrix"/> is used in place; any other <see cref="WeightMatrix"/> is widened a few panels at a
+    /// time by the worker that multiplies them, so it never exists in float32 as a whole.
     /// </summary>
-    public static void Multiply(ReadOnlySpan<float> a, int m, PackedMatrix b, Span<float> c, ReadOnlySpan<float> paddedBias = default, bool accumulate = false)
+    public static void Multiply(ReadOnlySpan<float> a, int m, WeightMatrix b, Span<float> c, ReadOnlySpan<float> paddedBias = default, bool accumulate = false)
     {
         if (m == 0) return;
         if (a.Length < (long)m * b.K) throw new ArgumentException($"A has {a.Length} values, needs {m} × {b.K}");
@@ -48,6 +55,14 @@ public static unsafe class MatMul
         fixed (float* pa = a)
         fixed (float* pc = c)
         fixed (float* pbias = paddedBias)
+        {
+            if (b is PackedMatrix packed) MultiplyPacked(pa, m, packed, pc, pbias, accumulate);
+            else MultiplyStored(pa, m, b, pc, pbias, accumulate);
+        }
+    }
+
+    static void MultiplyPacked(float* pa, int m, PackedMatrix b, float* pc, float* pbias, bool accumulate)
+    {
         fixed (float* pb = b.Data)
         {
             var job = new Job(pa, b.K, pb, b.K, b.N, pc, b.N, pbias, accumulate);
@@ -62,6 +77,32 @@ public static unsafe class MatMul
                 Parallelism.ForRanges(tiles, (t0, t1) => job.Run(t0 * tr, Math.Min(m, t1 * tr), 0, b.Panels));
             }
         }
+    }
+
+    /// <summary>Chunks of panels, each widened into the worker's own buffer and multiplied by all of A before the next.</summary>
+    static void MultiplyStored(float* pa, int m, WeightMatrix b, float* pc, float* pbias, bool accumulate)
+    {
+        int k = b.K, panelFloats = k * NR;
+        int perChunk = Math.Clamp(PackChunkFloats / panelFloats, 1, b.Panels);
+        // Enough chunks that every worker has some, even for a narrow output.
+        perChunk = Math.Min(perChunk, Math.Max(1, (b.Panels + Parallelism.Threads - 1) / Parallelism.Threads));
+        int chunks = (b.Panels + perChunk - 1) / perChunk;
+        nint aPtr = (nint)pa, cPtr = (nint)pc, biasPtr = (nint)pbias;
+        void Chunk(int chunk)
+        {
+            int p0 = chunk * perChunk, count = Math.Min(perChunk, b.Panels - p0);
+            var panels = t_panels is { } t && t.Length >= count * panelFloats ? t : t_panels = GC.AllocateArray<float>(perChunk * panelFloats, pinned: true);
+            b.PackPanels(p0, count, panels);
+            fixed (float* pp = panels)
+            {
+                // The job indexes panels from the matrix's start; point it so panel p0 lands on the buffer's first.
+                var job = new Job((float*)aPtr, k, pp - (long)p0 * panelFloats, k, b.N, (float*)cPtr, b.N, (float*)biasPtr, accumulate);
+                job.Run(0, m, p0, p0 + count);
+            }
+        }
+        if (Parallelism.Threads == 1 || (long)m * b.N * k < ParallelThreshold)
+            for (int i = 0; i < chunks; i++) Chunk(i);
+        else Parallelism.ForEach(chunks, Chunk);
     }
 
     /// <summary>

@@ -9,27 +9,18 @@ namespace ModelVis.Tensors;
 /// change, so they are packed when the model loads and every forward pass reuses them.
 /// The array is pinned, so kernels can hold raw pointers into it from several threads.
 /// </summary>
-public sealed class PackedMatrix
+public sealed class PackedMatrix : WeightMatrix
 {
-    /// <summary>Columns per panel: two 512-bit vectors.</summary>
-    public const int PanelWidth = 32;
-
-    /// <summary>Rows of B (the inner dimension of the product).</summary>
-    public int K { get; }
-    /// <summary>Columns of B (the output width).</summary>
-    public int N { get; }
-    public int Panels { get; }
-
     internal readonly float[] Data;
 
-    public PackedMatrix(int k, int n)
-    {
-        if (k <= 0 || n <= 0) throw new ArgumentOutOfRangeException(nameof(k), $"packed matrix needs positive sizes, got [{k}, {n}]");
-        K = k;
-        N = n;
-        Panels = (n + PanelWidth - 1) / PanelWidth;
+    public PackedMatrix(int k, int n) : base(k, n) =>
         Data = GC.AllocateArray<float>(checked(Panels * k * PanelWidth), pinned: true);
-    }
+
+    public override string Storage => "F32";
+    public override long ResidentBytes => (long)Data.Length * sizeof(float);
+
+    public override void PackPanels(int firstPanel, int count, Span<float> destination) =>
+        Data.AsSpan(PanelOffset(firstPanel), count * K * PanelWidth).CopyTo(destination);
 
     /// <summary>Packs B [k, n] given row-major (e.g. a Conv1D weight stored [in, out], or V).</summary>
     public static PackedMatrix FromRowMajor(ReadOnlySpan<float> b, int k, int n)
@@ -79,7 +70,7 @@ public sealed class PackedMatrix
     }
 
     /// <summary>Copies column j of B (= row j of W when packed from W) into <paramref name="destination"/> [K]: an embedding lookup.</summary>
-    public void CopyColumn(int j, Span<float> destination)
+    public override void CopyColumn(int j, Span<float> destination)
     {
         if ((uint)j >= (uint)N) throw new ArgumentOutOfRangeException(nameof(j));
         int baseIndex = PanelOffset(j / PanelWidth) + j % PanelWidth;
@@ -91,6 +82,4 @@ public sealed class PackedMatrix
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal int PanelOffset(int panel) => panel * K * PanelWidth;
-
-    public long Bytes => (long)Data.Length * sizeof(float);
 }

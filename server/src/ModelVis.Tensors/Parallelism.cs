@@ -1,18 +1,19 @@
 namespace ModelVis.Tensors;
 
 /// <summary>
-/// How the kernels use cores. The machines this runs on have two; every kernel splits its work into at
-/// most <see cref="Threads"/> pieces (one per core) rather than many small tasks.
+/// How the kernels use cores: every kernel splits its work into at most <see cref="Threads"/> pieces (one per
+/// core) rather than many small tasks. By default every core the process may use; <c>--threads N</c> and the
+/// <c>modelvis.threads</c> setting override it.
 /// </summary>
 public static class Parallelism
 {
-    static int _threads = Math.Clamp(Environment.ProcessorCount, 1, 2);
+    static int _threads = Math.Max(1, Environment.ProcessorCount);
 
-    /// <summary>Worker threads a kernel may use (default: the core count, at most 2).</summary>
+    /// <summary>Worker threads a kernel may use (default: the processor count; values below 1 mean the default).</summary>
     public static int Threads
     {
         get => _threads;
-        set => _threads = Math.Max(1, value);
+        set => _threads = value >= 1 ? value : Math.Max(1, Environment.ProcessorCount);
     }
 
     /// <summary>

@@ -4,7 +4,7 @@
 // attention.ts owns the run, the requests and the export buttons; each view here says what it exports.
 
 import { decodeFloat32, tokenLabel, labelIndices } from '../../src/attention/attentionLogic';
-import type { ATTENTION_VIEW_REQUESTS, AttentionRun, GeometryResult, ViewRequester } from '../../src/common/protocol';
+import type { ATTENTION_VIEW_REQUESTS, AttentionRun, AttentionToken, GeometryResult, ViewRequester } from '../../src/common/protocol';
 import {
   alignedPca,
   componentColor,
@@ -39,6 +39,11 @@ export interface MatrixFigure {
   /** The value at (row, column), or a promise of it (row requests when n is big). */
   valueAt: (q: number, k: number) => number | Promise<number> | undefined;
   readout?: (q: number, k: number, value: number | undefined) => string;
+  /** Row (query) and column (key) tokens when they differ from the run's (an encoder-decoder's target and source). */
+  queries?: AttentionToken[];
+  keys?: AttentionToken[];
+  /** Told of the row under the pointer (-1 when it leaves the map). */
+  onRow?: (q: number) => void;
 }
 
 /** What the hidden-state views need from the panel. */

@@ -45,9 +45,6 @@ connect<ToFeaturesWebview>((m) => {
       view = undefined;
       render('error', header(m.image, m.model), h('div', { class: 'error', role: 'alert', id: 'features-error' }, m.message));
       break;
-    case 'decode':
-      void decode(m.requestId, m.dataUri);
-      break;
     case 'run':
       generation++;
       view = { run: m.run, image: m.image, scaling: view?.scaling ?? 'channel', sort: view?.sort ?? false, generation };
@@ -63,28 +60,6 @@ connect<ToFeaturesWebview>((m) => {
     }
   }
 });
-
-/** The browser decodes the picture (JPEG, GIF, WebP, BMP…): drawn on a canvas, read back as RGBA8. */
-async function decode(requestId: number, dataUri: string): Promise<void> {
-  try {
-    const img = new Image();
-    img.src = dataUri;
-    await img.decode();
-    const canvas = document.createElement('canvas');
-    canvas.width = img.naturalWidth;
-    canvas.height = img.naturalHeight;
-    const ctx = canvas.getContext('2d', { willReadFrequently: true });
-    if (!ctx || canvas.width === 0) throw new Error('the picture is empty');
-    ctx.drawImage(img, 0, 0);
-    const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-    let binary = '';
-    const chunk = 0x8000;
-    for (let i = 0; i < data.length; i += chunk) binary += String.fromCharCode(...data.subarray(i, i + chunk));
-    post({ type: 'decoded', requestId, width: canvas.width, height: canvas.height, pixels: btoa(binary) });
-  } catch (e) {
-    post({ type: 'decodeError', requestId, message: `The picture could not be decoded by the webview: ${e instanceof Error ? e.message : String(e)}` });
-  }
-}
 
 function header(image: string, model: string, meta?: string): HTMLElement {
   return h('header', { class: 'panel-header' },

@@ -4,10 +4,10 @@
 
 import * as vscode from 'vscode';
 import { errorMessage } from '../common/errors';
-import { ATTENTION_VIEW_REQUESTS, AttentionMatrixRequest, AttentionRelease, AttentionRun, HeadChoice, LayerDone, viewRequest } from '../common/protocol';
+import { ATTENTION_VIEW_REQUESTS, AttentionKind, AttentionMatrixRequest, AttentionRelease, AttentionRun, HeadChoice, LayerDone, viewRequest } from '../common/protocol';
 import { HostClient } from '../host/hostClient';
 import { webviewHtml, webviewOptions } from '../webview/webviewHtml';
-import { decodeFloat32, FromAttentionWebview, matrixJson, ToAttentionWebview } from './attentionLogic';
+import { axesOf, decodeFloat32, FromAttentionWebview, matrixJson, ToAttentionWebview } from './attentionLogic';
 
 export const ATTENTION_VIEW_TYPE = 'modelvis.attention';
 
@@ -26,11 +26,19 @@ export class AttentionPanel implements vscode.Disposable {
   private pending: ToAttentionWebview | undefined;
   layer = 0;
   head: HeadChoice = 0;
+  /** An encoder-decoder run's attention shown (the panel's choice); undefined for self-attention runs. */
+  kind: AttentionKind | undefined;
   private readonly selectionChanged = new vscode.EventEmitter<{ layer: number; head: HeadChoice }>();
   /** Layer or head chosen in the panel (or by the status bar). */
   readonly onDidChangeSelection = this.selectionChanged.event;
   private readonly neuronPainted = new vscode.EventEmitter<{ layer: number; neuron: number; activations: number[] }>();
   readonly onDidPaintNeuron = this.neuronPainted.event;
+  private readonly alignmentPainted = new vscode.EventEmitter<{ target: number; weights: number[] | null }>();
+  /** A target token's cross-attention over the source, to paint on the selection (null: back to the cursor's attention). */
+  readonly onDidPaintAlignment = this.alignmentPainted.event;
+  private readonly retargeted = new vscode.EventEmitter<{ ctx: RunContext; target: string }>();
+  /** The user asked for the run again with another target (an encoder-decoder's decoder text; empty = the model's own). */
+  readonly onDidRequestTarget = this.retargeted.event;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly doneByRun = new Map<string, number>();
 
@@ -71,6 +79,7 @@ export class AttentionPanel implements vscode.Disposable {
     this.current = ctx;
     this.layer = Math.min(this.layer, ctx.run.model.layers - 1);
     if (typeof this.head === 'number' && this.head >= ctx.run.model.heads) this.head = 0;
+    this.kind = ctx.run.target ? (this.kind ?? 'cross') : undefined;
     if (old) this.doneByRun.delete(old.run.runId);
     if (old && old.run.runId !== ctx.run.runId) void this.host.request(AttentionRelease, { runId: old.run.runId }).catch(() => undefined);
     this.ensurePanel();
@@ -88,7 +97,7 @@ export class AttentionPanel implements vscode.Disposable {
 
   private postRun(): void {
     const c = this.current;
-    if (c) this.post({ type: 'run', run: c.run, layersDone: c.layersDone, text: c.text, layer: this.layer, head: this.head });
+    if (c) this.post({ type: 'run', run: c.run, layersDone: c.layersDone, text: c.text, layer: this.layer, head: this.head, kind: this.kind });
   }
 
   private ensurePanel(): void {
@@ -130,6 +139,7 @@ export class AttentionPanel implements vscode.Disposable {
         if (typeof m.layer === 'number' && (typeof m.head === 'number' || m.head === 'mean' || m.head === 'max')) {
           this.layer = m.layer;
           this.head = m.head;
+          if (this.current?.run.target && (m.kind === 'encoder' || m.kind === 'decoder' || m.kind === 'cross')) this.kind = m.kind;
           this.selectionChanged.fire({ layer: m.layer, head: m.head });
         }
         break;
@@ -138,10 +148,16 @@ export class AttentionPanel implements vscode.Disposable {
         break;
       case 'saveJson':
         if ('json' in m) await this.writeJson(m.json, m.name, 'Save view as JSON');
-        else await this.saveAttentionJson(m.layer, m.head);
+        else await this.saveAttentionJson(m.layer, m.head, m.kind);
         break;
       case 'paintNeuron':
         this.neuronPainted.fire({ layer: m.layer, neuron: m.neuron, activations: m.activations });
+        break;
+      case 'paintAlignment':
+        if (this.current?.run.target && (m.weights === null || Array.isArray(m.weights))) this.alignmentPainted.fire({ target: m.target, weights: m.weights });
+        break;
+      case 'retarget':
+        if (this.current?.run.target && typeof m.target === 'string') this.retargeted.fire({ ctx: this.current, target: m.target });
         break;
     }
   }
@@ -177,16 +193,17 @@ export class AttentionPanel implements vscode.Disposable {
     vscode.window.setStatusBarMessage(`ModelVis: saved ${uri.fsPath}`, 4000);
   }
 
-  private async saveAttentionJson(layer: number, head: HeadChoice): Promise<void> {
+  private async saveAttentionJson(layer: number, head: HeadChoice, kind?: AttentionKind): Promise<void> {
     const c = this.current;
     if (!c) return;
+    const k = c.run.target ? axesOf(c.run, kind).kind : undefined;
     try {
-      const r = await this.host.request(AttentionMatrixRequest, { runId: c.run.runId, layer, head });
+      const r = await this.host.request(AttentionMatrixRequest, { runId: c.run.runId, layer, head, ...(k ? { kind: k } : {}) });
       if (!r.values) {
         void vscode.window.showWarningMessage(`ModelVis: the matrix of ${r.n} tokens is too large for JSON export (at most 512).`);
         return;
       }
-      await this.writeJson(matrixJson(c.run, layer, head, decodeFloat32(r.values), c.text), `attention-${c.run.model.name}-L${layer}-H${head}`, 'Save attention as JSON');
+      await this.writeJson(matrixJson(c.run, layer, head, decodeFloat32(r.values), c.text, k), `attention-${c.run.model.name}${k ? `-${k}` : ''}-L${layer}-H${head}`, 'Save attention as JSON');
     } catch (e) {
       this.host.showError(e);
     }
@@ -207,5 +224,7 @@ export class AttentionPanel implements vscode.Disposable {
     for (const d of this.disposables) d.dispose();
     this.selectionChanged.dispose();
     this.neuronPainted.dispose();
+    this.alignmentPainted.dispose();
+    this.retargeted.dispose();
   }
 }

@@ -18,7 +18,10 @@ export function modelDescription(entry: ModelEntry, tree?: ModelTree): string {
 
 export function modelTooltip(entry: ModelEntry, tree?: ModelTree): string {
   const lines = [entry.name, entry.path];
-  const source = { workspace: 'workspace folder', root: 'modelvis.modelRoots', 'hf-cache': 'Hugging Face cache' }[entry.source] ?? entry.source;
+  const source =
+    { workspace: 'workspace folder', root: 'modelvis.modelRoots', 'hf-cache': 'Hugging Face cache', ollama: 'Ollama', 'lm-studio': 'LM Studio', 'llama.cpp': 'llama.cpp cache' }[
+      entry.source
+    ] ?? entry.source;
   lines.push(`Found in: ${source}`);
   const arch = tree?.architecture ?? entry.architecture;
   if (arch) lines.push(`Architecture: ${arch}${(tree?.modelType ?? entry.modelType) ? ` (${tree?.modelType ?? entry.modelType})` : ''}`);
@@ -43,7 +46,7 @@ export function tensorDescription(t: TensorRef): string {
 export function tensorTooltip(t: TensorRef): string {
   const count = t.shape.reduce((p, d) => p * d, 1);
   const lines = [t.name, `${t.dtype} [${t.shape.join(', ')}] · ${formatInteger(count)} parameters`, t.file];
-  if (!t.readable) lines.push(`Values of ${t.dtype} tensors are not shown (F32, F16 and BF16 are).`);
+  if (!t.readable) lines.push(`Values of ${t.dtype} tensors are not shown (F32, F16, BF16 and GGUF's Q4_0–Q8_0 and K-quant types are).`);
   return lines.join('\n');
 }
 

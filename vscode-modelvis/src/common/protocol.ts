@@ -50,10 +50,13 @@ export interface InitializeResult {
   };
 }
 
+/** Where discovery found a model; the local runtimes' model stores are "ollama", "lm-studio" and "llama.cpp". */
+export type ModelSource = 'workspace' | 'root' | 'hf-cache' | 'ollama' | 'lm-studio' | 'llama.cpp';
+
 export interface ModelEntry {
   path: string;
   name: string;
-  source: 'workspace' | 'root' | 'hf-cache';
+  source: ModelSource;
   kind: 'folder' | 'file';
   architecture?: string;
   modelType?: string;
@@ -67,6 +70,15 @@ export interface DiscoverParams {
   roots: string[];
   includeHfCache?: boolean;
   hfCache?: string;
+  /** Search Ollama's, LM Studio's and llama.cpp's model stores (default true). */
+  includeLocalRuntimes?: boolean;
+  /** Replaces the runtimes' default locations. */
+  runtimeFolders?: RuntimeFolder[];
+}
+
+export interface RuntimeFolder {
+  folder: string;
+  source: 'ollama' | 'lm-studio' | 'llama.cpp';
 }
 
 export interface DiscoverResult {
@@ -124,7 +136,7 @@ export interface TensorInspection {
   file: string;
   parameters: number;
   readable: boolean;
-  /** Why the values are not shown (dtypes other than F32/F16/BF16). */
+  /** Why the values are not shown (dtypes ModelVis does not read); for GGUF block types that are shown, that they are dequantized. */
   note?: string;
   stats?: TensorStats;
   histogram?: { min: number; max: number; counts: number[] };
@@ -183,10 +195,31 @@ export interface AttentionToken {
 
 export interface AttentionRun {
   runId: string;
-  model: { path: string; name: string; modelType: string; layers: number; heads: number; causal: boolean };
+  /** layers: the decoder's for an encoder-decoder, whose encoder has encoderLayers (0 or absent otherwise). */
+  model: { path: string; name: string; modelType: string; layers: number; heads: number; causal: boolean; maxPositions?: number; encoderLayers?: number };
   n: number;
   truncatedFrom?: number;
   tokens: AttentionToken[];
+  /** An encoder-decoder's target (null or absent otherwise). */
+  target?: AttentionTarget | null;
+}
+
+/** An encoder-decoder's target: the decoder's tokens (the start token first), its text, and whether the model wrote it (greedy). */
+export interface AttentionTarget {
+  text: string;
+  tokens: AttentionToken[];
+  greedy: boolean;
+}
+
+/** The attentions of an encoder-decoder: the encoder's over the source, the decoder's over the target, and the target's over the source. */
+export type AttentionKind = 'encoder' | 'decoder' | 'cross';
+
+/** attention/run's error data when the text is over the model's context (-32001): retry with `maxTokens: limit`. */
+export interface TooManyTokensData {
+  /** The text's token count; with atLeast, only how far it was tokenized (the text is longer). */
+  tokens: number;
+  limit: number;
+  atLeast?: boolean;
 }
 
 export interface PngImage {
@@ -195,7 +228,7 @@ export interface PngImage {
   height: number;
 }
 
-/** A square matrix drawn by the host: `factor` tokens per pixel block, `high` the top of the colour scale. */
+/** A matrix drawn by the host: `factor` tokens per pixel block, `high` the top of the colour scale. */
 export interface MatrixImage extends PngImage {
   n: number;
   factor: number;
@@ -204,10 +237,13 @@ export interface MatrixImage extends PngImage {
 }
 
 export interface AttentionMatrix {
+  /** The number of keys (= cols; square for self-attention). */
   n: number;
-  /** base64 float32 [n, n], row = query; null over 512 tokens. */
+  /** base64 float32 [rows, cols], row = query; null over 512 tokens. */
   values: string | null;
   max: number;
+  rows: number;
+  cols: number;
 }
 
 export interface AttentionRow {
@@ -237,6 +273,8 @@ export interface AttentionRunParams {
   model: string;
   text: string;
   maxTokens?: number;
+  /** An encoder-decoder's decoder text; absent or empty: the model's own greedy output for the text. */
+  target?: string;
 }
 
 /** Every request about a run names it; the webview's requests get it from the extension. */
@@ -247,6 +285,8 @@ export interface RunRef {
 export interface HeadParams extends RunRef {
   layer: number;
   head: HeadChoice;
+  /** Which attention of an encoder-decoder run (default decoder); decoder-only runs leave it out. */
+  kind?: AttentionKind;
 }
 
 export interface LayerDoneParams {
@@ -335,7 +375,8 @@ export interface FeatureLayerInfo { name: string; opType: string; shape: number[
 export interface FeaturesRunParams {
   model: string;
   archPath?: string;
-  image: { png: string } | { pixels: string; width: number; height: number };
+  /** The host decodes the picture (PNG, JPEG, GIF, WebP, BMP): a file on disk by its absolute path, else the file's bytes (base64). */
+  image: { path: string } | { data: string };
   preprocessing?: { width?: number; height?: number; channels?: number; mean?: number[]; std?: number[] };
 }
 

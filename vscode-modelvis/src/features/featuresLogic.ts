@@ -1,31 +1,19 @@
 // CNN feature maps (issue 7): the protocol types of features/* and the messages between the extension and
 // the features webview. Pure (no vscode), shared with media/features/features.ts.
 
+import type { FeaturesRunResult } from '../common/protocol';
+
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.gif', '.webp', '.bmp'];
 export const CNN_MODEL_EXTENSIONS = ['.onnx', '.pth', '.pt'];
 
-export const MIME_BY_EXTENSION: Record<string, string> = {
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.webp': 'image/webp',
-  '.bmp': 'image/bmp',
-};
-
-import type { FeaturesRunResult } from '../common/protocol';
-
 export type ToFeaturesWebview =
   | { type: 'running'; image: string; model: string }
-  | { type: 'decode'; requestId: number; dataUri: string }
   | { type: 'run'; image: string; run: FeaturesRunResult }
   | { type: 'runError'; image: string; model: string; message: string }
   | { type: 'response'; id: number; result?: unknown; error?: string };
 
 export type FromFeaturesWebview =
   | { type: 'ready' }
-  | { type: 'decoded'; requestId: number; width: number; height: number; pixels: string }
-  | { type: 'decodeError'; requestId: number; message: string }
   | { type: 'request'; id: number; method: string; params: Record<string, unknown> };
 
 export function extensionOf(path: string): string {

@@ -1,6 +1,5 @@
-// The CNN feature-map panel (issue 7): one webview, reused for each picture. It decodes non-PNG pictures
-// with the browser's own decoder (the host reads PNG only), forwards the webview's requests to the host
-// with the run's id, and releases the previous run on the host when a new one replaces it.
+// The CNN feature-map panel (issue 7): one webview, reused for each picture. It forwards the webview's
+// requests to the host with the run's id, and releases the previous run on the host when a new one replaces it.
 
 import * as vscode from 'vscode';
 import { errorMessage } from '../common/errors';
@@ -11,8 +10,6 @@ import { FromFeaturesWebview, ToFeaturesWebview } from './featuresLogic';
 
 export const FEATURES_VIEW_TYPE = 'modelvis.features';
 
-export interface DecodedPixels { width: number; height: number; pixels: string }
-
 export class FeaturesPanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private ready = false;
@@ -20,8 +17,6 @@ export class FeaturesPanel implements vscode.Disposable {
   /** What to show again when the webview reloads. */
   private last: ToFeaturesWebview | undefined;
   private run: FeaturesRunResult | undefined;
-  private nextDecode = 1;
-  private readonly decodes = new Map<number, { resolve: (p: DecodedPixels) => void; reject: (e: Error) => void }>();
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -44,16 +39,6 @@ export class FeaturesPanel implements vscode.Disposable {
     if (old && old.runId !== run.runId) void this.host.request(FeaturesRelease, { runId: old.runId }).catch(() => undefined);
     this.ensurePanel();
     this.show({ type: 'run', image, run });
-  }
-
-  /** Decodes a picture (data: URI) in the webview with the browser's decoder: RGBA8 pixels, base64. */
-  decode(dataUri: string): Promise<DecodedPixels> {
-    this.ensurePanel();
-    const requestId = this.nextDecode++;
-    return new Promise<DecodedPixels>((resolve, reject) => {
-      this.decodes.set(requestId, { resolve, reject });
-      this.post({ type: 'decode', requestId, dataUri });
-    });
   }
 
   private show(message: ToFeaturesWebview): void {
@@ -83,8 +68,6 @@ export class FeaturesPanel implements vscode.Disposable {
       this.panel = undefined;
       this.ready = false;
       this.queue = [];
-      for (const d of this.decodes.values()) d.reject(new Error('the feature-map panel was closed'));
-      this.decodes.clear();
       if (this.run) void this.host.request(FeaturesRelease, { runId: this.run.runId }).catch(() => undefined);
       this.run = undefined;
       this.last = undefined;
@@ -102,18 +85,6 @@ export class FeaturesPanel implements vscode.Disposable {
         // A reloaded webview gets the last screen again, then anything queued since.
         if (this.last && !pending.includes(this.last)) pending.unshift(this.last);
         for (const msg of pending) void this.panel?.webview.postMessage(msg);
-        break;
-      }
-      case 'decoded': {
-        const d = this.decodes.get(m.requestId);
-        this.decodes.delete(m.requestId);
-        d?.resolve({ width: m.width, height: m.height, pixels: m.pixels });
-        break;
-      }
-      case 'decodeError': {
-        const d = this.decodes.get(m.requestId);
-        this.decodes.delete(m.requestId);
-        d?.reject(new Error(m.message));
         break;
       }
       case 'request':

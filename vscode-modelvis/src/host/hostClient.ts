@@ -133,9 +133,11 @@ export class HostClient implements vscode.Disposable {
     const config = vscode.workspace.getConfiguration('modelvis');
     const dotnet = (config.get<string>('dotnetPath') || 'dotnet').trim() || 'dotnet';
     const dllPath = process.env.MODELVIS_HOST_DLL || path.join(this.extensionPath, 'host', 'modelvis.dll');
+    // 0 (the default) lets the host use every core.
+    const threads = Math.floor(config.get<number>('threads') ?? 0);
     return {
       command: dotnet,
-      args: [dllPath, 'serve'],
+      args: threads >= 1 ? [dllPath, 'serve', '--threads', String(threads)] : [dllPath, 'serve'],
       dllPath,
       env: { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_NOLOGO: '1' },
     };

@@ -7,13 +7,13 @@ export async function useForVisualization(modelPath: string): Promise<void> {
   vscode.window.setStatusBarMessage(`ModelVis: using ${modelPath}`, 4000);
 }
 
-/** A folder or .safetensors picker; the choice becomes modelvis.model. Returns the chosen path. */
+/** A folder, .safetensors or .gguf picker; the choice becomes modelvis.model. Returns the chosen path. */
 export async function pickModelForVisualization(): Promise<string | undefined> {
   const picked = await vscode.window.showOpenDialog({
     canSelectFolders: true,
     canSelectFiles: true,
     canSelectMany: false,
-    filters: { Safetensors: ['safetensors'] },
+    filters: { Checkpoints: ['safetensors', 'gguf'] },
     openLabel: 'Use for Visualization',
     title: 'ModelVis: choose a checkpoint',
   });

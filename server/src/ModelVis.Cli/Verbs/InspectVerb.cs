@@ -37,6 +37,7 @@ static class InspectVerb
                 Console.WriteLine($"{info.Name}  {info.Dtype} [{string.Join(", ", info.Shape)}]  {info.Parameters:N0} values  ({Path.GetFileName(info.File)})");
                 Console.WriteLine($"min {s.Min:G6}  max {s.Max:G6}  mean {s.Mean:G6}  std {s.Std:G6}");
                 Console.WriteLine($"zeros {s.Zeros:N0} ({s.ZeroFraction:P2})  NaN {s.Nan:N0}  Inf {s.Inf:N0}");
+                if (info.Note is { } note) Console.WriteLine(note);
             }
             else Console.WriteLine($"{info.Name}  {info.Dtype} [{string.Join(", ", info.Shape)}]  {info.Note}");
             return 0;

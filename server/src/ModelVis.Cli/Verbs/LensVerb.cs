@@ -13,7 +13,7 @@ static class LensVerb
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Model folder (config.json + weights)", Required = true };
+        var model = new Option<string>("--model") { Description = "Model folder (config.json + weights) or a GGUF file", Required = true };
         var text = new Option<string?>("--text") { Description = "Text to tokenize with the model's tokenizer" };
         var ids = new Option<string?>("--ids") { Description = "Token ids, comma-separated" };
         var top = new Option<int>("--top") { Description = "Next tokens per layer and position", DefaultValueFactory = _ => 5 };
@@ -47,7 +47,7 @@ static class LensVerb
 
     internal static Tokenizer? TryTokenizer(string dir)
     {
-        try { return Tokenizer.FromFolder(dir); }
+        try { return ModelTokenizer.Open(dir); }
         catch (TokenizerException) { return null; }
     }
 }

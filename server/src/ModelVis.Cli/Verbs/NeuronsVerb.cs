@@ -9,7 +9,7 @@ static class NeuronsVerb
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Model folder (config.json + weights)", Required = true };
+        var model = new Option<string>("--model") { Description = "Model folder (config.json + weights) or a GGUF file", Required = true };
         var text = new Option<string?>("--text") { Description = "Text to tokenize with the model's tokenizer" };
         var ids = new Option<string?>("--ids") { Description = "Token ids, comma-separated" };
         var layer = new Option<int>("--layer") { Description = "Layer (0-based)", Required = true };

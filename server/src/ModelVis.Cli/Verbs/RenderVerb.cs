@@ -4,7 +4,7 @@ using ModelVis.Host.Browser;
 
 namespace ModelVis.Cli.Verbs;
 
-/// <summary><c>render</c>: pictures to PNG files. Subcommands: <c>tensor</c> (a heatmap of one tensor); others add theirs through <see cref="Subcommands"/>.</summary>
+/// <summary><c>render</c>: pictures to PNG files. Subcommands: <c>tensor</c> (a heatmap of one tensor), <c>attention</c> (figures); others add theirs through <see cref="Subcommands"/>.</summary>
 static class RenderVerb
 {
     /// <summary>Other picture kinds (features, attention, …) register their subcommand here.</summary>
@@ -14,6 +14,7 @@ static class RenderVerb
     {
         var cmd = new Command("render", "Render pictures to PNG files");
         cmd.Add(TensorCommand());
+        cmd.Add(RenderAttentionVerb.Create());
         foreach (var sub in Subcommands) cmd.Add(sub());
         return cmd;
     }

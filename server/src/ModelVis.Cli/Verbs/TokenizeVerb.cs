@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using ModelVis.Models;
 using ModelVis.Rpc;
 using ModelVis.Tokenizers;
 
@@ -13,7 +14,7 @@ static class TokenizeVerb
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Model folder, or a folder with only tokenizer files", Required = true };
+        var model = new Option<string>("--model") { Description = "Model folder, a folder with only tokenizer files, or a GGUF file", Required = true };
         var text = new Option<string?>("--text") { Description = "Text to tokenize" };
         var input = new Option<string?>("--input") { Description = "JSON Lines file, one {\"text\": \"...\"} per line" };
         var noSpecial = new Option<bool>("--no-special") { Description = "Do not add the template's special tokens ([CLS], <s>, …)" };
@@ -36,7 +37,7 @@ static class TokenizeVerb
         int Run(ParseResult parse)
         {
             var dir = Path.GetFullPath(parse.GetValue(model)!);
-            var tokenizer = Tokenizer.FromFolder(dir);
+            var tokenizer = ModelTokenizer.Open(dir);
             bool addSpecial = !parse.GetValue(noSpecial), asJson = parse.GetValue(json);
             if (parse.GetValue(bench) is { } benchFile) return Benchmark(tokenizer, benchFile, Math.Max(1, parse.GetValue(repeat)), addSpecial);
             var one = parse.GetValue(text);

@@ -27,19 +27,24 @@ public static class TensorViews
         var t = ckpt.Get(name);
         if (!t.DType.IsReadableAsFloat())
             return new TensorInspection(t.Name, t.DType.Name(), t.Shape, t.File, t.ElementCount, false,
-                $"{t.DType.Name()} values are not shown (F32, F16, BF16 and F64 are)");
+                $"{t.DType.Name()} values are not shown ({DTypes.ReadableAsFloatNames} are)");
         bins = Math.Clamp(bins, 1, 4096);
         var s = Statistics.Compute(t.ElementCount, (start, dst) => ckpt.ReadFloats(t, start, dst), bins, ChunkElements, ct);
         var stats = new TensorStatsDto(s.Count, s.Min, s.Max, s.Mean, s.Std, s.Zeros, s.ZeroFraction, s.NaN, s.Inf);
         var hist = s.Histogram is { } h ? new HistogramDto(h.Min, h.Max, h.Counts) : null;
-        return new TensorInspection(t.Name, t.DType.Name(), t.Shape, t.File, t.ElementCount, true, null, stats, hist);
+        return new TensorInspection(t.Name, t.DType.Name(), t.Shape, t.File, t.ElementCount, true, StorageNote(t), stats, hist);
     }
+
+    /// <summary>For block-quantized tensors: that the values shown are dequantized, and from which storage type.</summary>
+    static string? StorageNote(TensorInfo t) => t.DType.IsQuantized()
+        ? $"{t.DType.Name()} blocks of {t.DType.Block().Elements}, dequantized to float32 for display"
+        : null;
 
     public static (TensorImageDto Dto, byte[] Png) Image(ICheckpoint ckpt, string name, int maxSize, string? reduce, string? colormap)
     {
         var t = ckpt.Get(name);
         if (!t.DType.IsReadableAsFloat())
-            throw new CheckpointException($"{Path.GetFileName(t.File)}: tensor `{t.Name}` is {t.DType.Name()}; only F32, F16, BF16 and F64 tensors are drawn");
+            throw new CheckpointException($"{Path.GetFileName(t.File)}: tensor `{t.Name}` is {t.DType.Name()}; only {DTypes.ReadableAsFloatNames} tensors are drawn");
         if (t.ElementCount == 0)
             throw new CheckpointException($"{Path.GetFileName(t.File)}: tensor `{t.Name}` has shape {t.ShapeText} with no values to draw");
         var options = new TensorImageOptions

@@ -3,7 +3,10 @@ using ModelVis.Rpc;
 
 namespace ModelVis.Host.Handlers;
 
-public sealed record DiscoverParams(string[]? Roots, string[]? WorkspaceFolders, bool IncludeHfCache = true, string? HfCache = null);
+public sealed record DiscoverParams(string[]? Roots, string[]? WorkspaceFolders, bool IncludeHfCache = true, string? HfCache = null,
+    bool IncludeLocalRuntimes = true, RuntimeFolder[]? RuntimeFolders = null);
+/// <summary>A local runtime's model store: <c>source</c> is "ollama" (manifests + blobs), "lm-studio" or "llama.cpp" (GGUF files).</summary>
+public sealed record RuntimeFolder(string Folder, string Source);
 public sealed record DiscoverResult(List<ModelEntry> Models, string? HfCache);
 
 public sealed record ModelPathParams(string Path) : IValidatable
@@ -25,7 +28,10 @@ public sealed class ModelsHandlers : IHandlerFamily
             var roots = (p.WorkspaceFolders ?? []).Select(r => (r, "workspace"))
                 .Concat((p.Roots ?? []).Select(r => (r, "root")));
             var cache = p.IncludeHfCache ? p.HfCache ?? ModelDiscovery.DefaultHfCache() : null;
-            return new DiscoverResult(ModelDiscovery.Discover(roots, cache, ctx.Cancellation), cache);
+            var runtimes = !p.IncludeLocalRuntimes ? null
+                : p.RuntimeFolders is { } given ? given.Select(r => (r.Folder, r.Source)).ToList()
+                : ModelDiscovery.DefaultRuntimeFolders();
+            return new DiscoverResult(ModelDiscovery.Discover(roots, cache, ctx.Cancellation, runtimes), cache);
         });
 
         server.Register<ModelPathParams, ModelTreeResult>("models/tree", (p, _) => ModelTree.Build(p.Path, session.Checkpoint(p.Path)));

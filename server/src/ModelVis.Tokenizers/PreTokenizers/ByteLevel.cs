@@ -24,9 +24,11 @@ internal static class ByteLevelAlphabet
     public static bool TryCharToByte(char c, out byte b) => CharToByteMap.TryGetValue(c, out b);
 
     /// <summary>The byte-level form of text (what HF's ByteLevel pre-tokenizer turns a piece into).</summary>
-    public static string Map(ReadOnlySpan<char> text)
+    public static string Map(ReadOnlySpan<char> text) => ToSymbols(Encoding.UTF8.GetBytes(text.ToArray()));
+
+    /// <summary>Bytes shown as byte-level symbols.</summary>
+    public static string ToSymbols(ReadOnlySpan<byte> bytes)
     {
-        var bytes = Encoding.UTF8.GetBytes(text.ToArray());
         var chars = new char[bytes.Length];
         for (int i = 0; i < bytes.Length; i++) chars[i] = ByteToChar[bytes[i]];
         return new string(chars);

@@ -1,0 +1,40 @@
+using ModelVis.Checkpoints;
+
+namespace ModelVis.Models;
+
+/// <summary>
+/// Qwen3: Llama with an RMSNorm on every query and key head before RoPE.
+/// <code>
+///   h = embed_tokens[ids]
+///   per layer:  x = rms(h);  q, k, v = x·Wq, x·Wk, x·Wv                     no biases; head_dim explicit (H·head_dim may differ from d)
+///               q_h = rms(q_h)·q_norm,  k_h = rms(k_h)·k_norm                each head over head_dim; one gain [head_dim] shared by the heads
+///               q, k = rope(q), rope(k)
+///               h = h + o_proj(attention(q, k, v))                           causal; scores / √head_dim; GQA
+///               h = h + down(silu(gate(rms(h))) * up(rms(h)))
+///   logits = lm_head(norm(h))                                                tied when tie_word_embeddings
+/// </code>
+/// </summary>
+public sealed class Qwen3 : Llama
+{
+    readonly float[][] _qNorm, _kNorm;
+
+    Qwen3(ModelConfig config, string folder, Weights w) : base(config, folder, w)
+    {
+        _qNorm = new float[config.Layers][];
+        _kNorm = new float[config.Layers][];
+        for (int i = 0; i < config.Layers; i++)
+        {
+            _qNorm[i] = w.Floats($"layers.{i}.self_attn.q_norm.weight", config.HeadDim);
+            _kNorm[i] = w.Floats($"layers.{i}.self_attn.k_norm.weight", config.HeadDim);
+        }
+    }
+
+    internal static new Qwen3 Load(ModelConfig config, string folder, ICheckpoint checkpoint) => new(config, folder, new Weights(checkpoint, config.ModelType));
+
+    protected override void NormalizeQueriesAndKeys(int layer, float[] qkv, int n)
+    {
+        int width = QWidth + 2 * KvWidth, hd = Config.HeadDim;
+        RmsNormInRows(qkv, n, width, 0, Config.Heads, hd, _qNorm[layer]);
+        RmsNormInRows(qkv, n, width, QWidth, Config.KvHeads, hd, _kNorm[layer]);
+    }
+}
