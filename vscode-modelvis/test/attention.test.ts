@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   attentionKinds,
-  AttentionRun,
   axesOf,
   bucketRow,
   chooseText,
@@ -12,7 +11,6 @@ import {
   decodeBase64,
   decodeFloat32,
   headViewLines,
-  isWebviewMethod,
   labelIndices,
   matrixJson,
   nextHead,
@@ -23,6 +21,7 @@ import {
   topKeys,
   weightBucket,
 } from '../src/attention/attentionLogic';
+import type { AttentionRun } from '../src/common/protocol';
 
 test('base64 float32 decoding matches Buffer (little-endian)', () => {
   const values = new Float32Array([0, 1, -2.5, 0.125, 3.4028234663852886e38, 1e-7]);
@@ -104,9 +103,6 @@ test('head cycling, status text, text choice, method whitelist', () => {
   assert.equal(chooseText('sel', 'line'), 'sel');
   assert.equal(chooseText('', 'line'), 'line');
   assert.equal(chooseText(undefined, 'line'), 'line');
-  assert.ok(isWebviewMethod('attention/matrix'));
-  assert.ok(!isWebviewMethod('attention/run'));
-  assert.ok(!isWebviewMethod('models/forget'));
 });
 
 test('JSON export and top keys', () => {

@@ -4,27 +4,22 @@
 // through the extension ({type: 'request'} → {type: 'response'}).
 
 import {
-  AttentionGrid,
-  AttentionKind,
-  AttentionRow,
-  AttentionRun,
   attentionKinds,
   axesOf,
   crossAlignment,
   decodeFloat32,
   isEncoderDecoder,
-  HeadChoice,
   headColor,
   headName,
   headViewLines,
   labelIndices,
   layerFor,
-  PngImage,
   readableToken,
   ToAttentionWebview,
   tokenLabel,
 } from '../../src/attention/attentionLogic';
 import { rowsOf, viewJson } from '../../src/attention/hiddenLogic';
+import type { ATTENTION_VIEW_REQUESTS, AttentionKind, AttentionRun, HeadChoice, RolloutResult, ViewRequester } from '../../src/common/protocol';
 import { connect, formatNumber, h, onShiftArrows, post, svg } from '../webview/common';
 import { drawGeometry, drawHiddenImage, drawNmf, HiddenViewContext, MatrixFigure, tokenRowsFigure, ViewExport } from './hiddenViews';
 import { snapshotPng } from './snapshot';
@@ -60,13 +55,13 @@ let drawSeq = 0;
 // ---- requests through the extension ----
 let nextId = 1;
 const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-function request<T>(method: string, params: Record<string, unknown>): Promise<T> {
+const request: ViewRequester<typeof ATTENTION_VIEW_REQUESTS> = (method, params) => {
   const id = nextId++;
-  return new Promise<T>((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
     post({ type: 'request', id, method, params });
   });
-}
+};
 const cache = new Map<string, Promise<unknown>>();
 function cached<T>(key: string, f: () => Promise<T>): Promise<T> {
   let p = cache.get(key) as Promise<T> | undefined;
@@ -78,10 +73,10 @@ function cached<T>(key: string, f: () => Promise<T>): Promise<T> {
   return p;
 }
 /** The kind parameter of the attention requests (none for self-attention runs). */
-const kindParam = (): Record<string, unknown> => (kind ? { kind } : {});
+const kindParam = (): { kind?: AttentionKind } => (kind ? { kind } : {});
 const matrixOf = (l: number, hd: HeadChoice) =>
   cached(`m/${run?.runId}/${kind ?? 'self'}/${l}/${headName(hd)}`, async () => {
-    const r = await request<{ n: number; values: string | null }>('attention/matrix', { layer: l, head: hd, ...kindParam() });
+    const r = await request('attention/matrix', { layer: l, head: hd, ...kindParam() });
     return r.values ? decodeFloat32(r.values) : null;
   });
 /** The layers of the attention shown (an encoder may be shallower than its decoder). */
@@ -544,7 +539,7 @@ async function drawHeatmap(box: HTMLElement, isCurrent: () => boolean): Promise<
   const shownPx = Math.min(1024, Math.ceil(size * (window.devicePixelRatio || 1)));
   const imageOf = (maxSize: number) =>
     cached(`img/${r.runId}/${k ?? 'self'}/${l}/${headName(hd)}/${maxSize}`, () =>
-      request<{ png: string; width: number; height: number; n: number; factor: number }>('attention/image', { layer: l, head: hd, maxSize, ...kindParam() }),
+      request('attention/image', { layer: l, head: hd, maxSize, ...kindParam() }),
     );
   // The picture first; the numbers for the read-out (the whole matrix up to 512 tokens, 1 MB there) are asked
   // for once it is here, so they never queue ahead of it. Past 512 tokens each hovered row is asked for.
@@ -557,7 +552,7 @@ async function drawHeatmap(box: HTMLElement, isCurrent: () => boolean): Promise<
   const rowValue = (q: number, k: number): Promise<number> => {
     let p = rows.get(q);
     if (!p) {
-      p = request<AttentionRow>('attention/row', { layer: l, head: hd, query: q, top: 5, ...kindParam() }).then((x) => x.weights);
+      p = request('attention/row', { layer: l, head: hd, query: q, top: 5, ...kindParam() }).then((x) => x.weights);
       rows.set(q, p);
     }
     return p.then((w) => w[k]);
@@ -614,7 +609,7 @@ async function drawGrid(box: HTMLElement, isCurrent: () => boolean): Promise<voi
   const holder = h('div', { id: 'grid', 'data-status': 'loading' }, h('p', { class: 'loading' }, 'Rendering every layer and head…'));
   box.append(holder);
   const cellPx = Math.max(24, Math.min(96, Math.floor(((document.getElementById('modelvis-root')?.clientWidth ?? 800) - 80) / r.model.heads) - 6));
-  const grid = await cached(`grid/${r.runId}/${cellPx}`, () => request<AttentionGrid>('attention/grid', { cell: cellPx }));
+  const grid = await cached(`grid/${r.runId}/${cellPx}`, () => request('attention/grid', { cell: cellPx }));
   if (!isCurrent()) return;
   const scale = Math.min(2, Math.max(0.25, ((document.getElementById('modelvis-root')?.clientWidth ?? 800) - 60) / grid.width));
   const img = h('img', { src: `data:image/png;base64,${grid.png}`, alt: `Model view: ${grid.layers} layers × ${grid.heads} heads`, 'data-loaded': 'false', draggable: 'false' });
@@ -796,8 +791,7 @@ async function drawRollout(box: HTMLElement, isCurrent: () => boolean): Promise<
   }
   const holder = h('div', { id: 'rollout', 'data-status': 'loading', 'data-method': method }, h('p', { class: 'loading' }, `Computing ${method}…`));
   box.append(radios, holder);
-  // The host nests the picture in `image` (docs/protocol.md shows it flat): accept both.
-  let res: { n: number; values: string | null; png?: string; image?: PngImage; method: string; note?: string };
+  let res: RolloutResult;
   try {
     res = await cached(`rollout/${r.runId}/${method}`, () => request('attention/rollout', { method, maxSize: 1024 }));
   } catch (e) {
@@ -808,7 +802,7 @@ async function drawRollout(box: HTMLElement, isCurrent: () => boolean): Promise<
   }
   if (!isCurrent()) return;
   const values = res.values ? decodeFloat32(res.values) : null;
-  const png = res.png ?? res.image?.png ?? '';
+  const png = res.image.png;
   holder.replaceChildren();
   if (res.note) holder.append(h('p', { id: 'rollout-note', class: 'note', role: 'note' }, res.note));
   holder.append(
@@ -829,21 +823,11 @@ async function drawRollout(box: HTMLElement, isCurrent: () => boolean): Promise<
 
 // ---- logit lens (issue 6) ----
 
-interface LensResult {
-  layers: number;
-  n: number;
-  top: Array<Array<Array<{ id: number; token: string; prob: number }>>>;
-  nextRank: number[][];
-  nextProb: number[][];
-  rankImage: PngImage;
-  rankNote?: string;
-}
-
 async function drawLens(box: HTMLElement, isCurrent: () => boolean): Promise<void> {
   const r = run!;
   const holder = h('div', { id: 'lens', 'data-status': 'loading' }, h('p', { class: 'loading' }, 'Logit lens over every layer…'));
   box.append(holder);
-  const lens = await cached(`lens/${r.runId}`, () => request<LensResult>('hidden/lens', { top: 10 }));
+  const lens = await cached(`lens/${r.runId}`, () => request('hidden/lens', { top: 10 }));
   if (!isCurrent()) return;
   const detail = h('div', { id: 'lens-detail', class: 'lens-detail', 'aria-live': 'polite' }, h('p', { class: 'note' }, 'Click a cell for its top tokens and the rank of the actual next token.'));
   const table = h('table', { id: 'lens-grid', class: 'lens-grid' });
@@ -944,7 +928,7 @@ async function drawNeurons(box: HTMLElement, isCurrent: () => boolean): Promise<
   box.append(h('div', { class: 'controls' }, h('label', { class: 'control' }, h('span', {}, 'MLP layer'), sel)), holder);
   const l = neuronLayer;
   const top = await cached(`neurons/${r.runId}/${l}`, () =>
-    request<{ layer: number; intermediate: number; top: Array<{ neuron: number; max: number; mean: number; argMax: number }> }>('neurons/top', { layer: l, top: 20 }),
+    request('neurons/top', { layer: l, top: 20 }),
   );
   if (!isCurrent()) return;
   const detail = h('div', { id: 'neuron-detail', 'aria-live': 'polite' });
@@ -958,7 +942,7 @@ async function drawNeurons(box: HTMLElement, isCurrent: () => boolean): Promise<
       h('span', { class: 'note' }, ` max ${formatNumber(t.max)} at “${tokenLabel(r.tokens[t.argMax] ?? { display: '?', text: '?' }, 16)}”, mean ${formatNumber(t.mean)}`),
     );
     b.addEventListener('click', async () => {
-      const a = await request<{ activations: number[]; max: number; min: number }>('neurons/activations', { layer: l, neuron: t.neuron });
+      const a = await request('neurons/activations', { layer: l, neuron: t.neuron });
       post({ type: 'paintNeuron', layer: l, neuron: t.neuron, activations: a.activations });
       painted = { neuron: t.neuron, activations: a.activations };
       detail.dataset.neuron = String(t.neuron);

@@ -1,33 +1,7 @@
 // Pure logic of the attention panel and the editor decorations (no vscode, no DOM): protocol types,
 // base64 float decoding, label layout, head-view line filtering, decoration buckets, token lookup.
 
-export type HeadChoice = number | 'mean' | 'max';
-
-export interface AttentionToken {
-  id: number;
-  /** Raw token as the tokenizer has it (`Ġfoo`, `▁bar`, `##baz`). */
-  text: string;
-  /** Readable form. */
-  display: string;
-  /** UTF-16 offsets in the run's text; null for special tokens. */
-  start: number | null;
-  end: number | null;
-  special: boolean;
-}
-
-export interface AttentionRun {
-  runId: string;
-  /** layers: the decoder's for an encoder-decoder, whose encoder has encoderLayers (0 or absent otherwise). */
-  model: { path: string; name: string; modelType: string; layers: number; heads: number; causal: boolean; encoderLayers?: number };
-  n: number;
-  truncatedFrom?: number;
-  tokens: AttentionToken[];
-  /** An encoder-decoder's target: the decoder's tokens (the start token first), its text, and whether the model wrote it. */
-  target?: { text: string; tokens: AttentionToken[]; greedy: boolean };
-}
-
-/** The attentions of an encoder-decoder: the encoder's over the source, the decoder's over the target, and the target's over the source. */
-export type AttentionKind = 'encoder' | 'decoder' | 'cross';
+import type { AttentionKind, AttentionRun, AttentionToken, HeadChoice, LayerDoneParams } from '../common/protocol';
 
 export interface KindAxes {
   kind: AttentionKind;
@@ -39,7 +13,7 @@ export interface KindAxes {
 }
 
 export function isEncoderDecoder(run: Pick<AttentionRun, 'model' | 'target'>): boolean {
-  return (run.model.encoderLayers ?? 0) > 0 && run.target !== undefined;
+  return (run.model.encoderLayers ?? 0) > 0 && run.target != null;
 }
 
 /** The kinds of attention a run has (none for a decoder-only or encoder-only run, whose attention is self-attention). */
@@ -94,57 +68,12 @@ export function crossAlignment(values: ArrayLike<number>, target: ReadonlyArray<
   return links;
 }
 
-export interface PngImage {
-  png: string;
-  width: number;
-  height: number;
-}
-
-export interface AttentionMatrix {
-  n: number;
-  values: string | null;
-  png?: string;
-}
-
-export interface AttentionRow {
-  query: number;
-  weights: number[];
-  top: Array<{ key: number; weight: number }>;
-  acrossLayers: PngImage;
-}
-
-export interface AttentionGrid extends PngImage {
-  layers: number;
-  heads: number;
-  cells: Array<{ layer: number; head: number; x: number; y: number; width: number; height: number }>;
-}
-
-/** Methods the webview may ask for (the extension adds the runId). */
-export const WEBVIEW_METHODS = [
-  'attention/matrix',
-  'attention/image',
-  'attention/row',
-  'attention/grid',
-  'attention/rollout',
-  'hidden/lens',
-  'hidden/geometry',
-  'hidden/image',
-  'neurons/top',
-  'neurons/activations',
-  'neurons/nmf',
-] as const;
-export type WebviewMethod = (typeof WEBVIEW_METHODS)[number];
-
-export function isWebviewMethod(m: unknown): m is WebviewMethod {
-  return typeof m === 'string' && (WEBVIEW_METHODS as readonly string[]).includes(m);
-}
-
 /** Messages from the extension to the attention webview. */
 export type ToAttentionWebview =
   | { type: 'run'; run: AttentionRun; layersDone: number; text: string; layer: number; head: HeadChoice; kind?: AttentionKind }
   | { type: 'running'; text: string; model: string }
   | { type: 'runError'; message: string }
-  | { type: 'layerDone'; runId: string; layer: number; layers: number }
+  | ({ type: 'layerDone' } & LayerDoneParams)
   | { type: 'response'; id: number; result?: unknown; error?: string }
   | { type: 'select'; layer: number; head: HeadChoice };
 

@@ -4,19 +4,10 @@
 
 import * as vscode from 'vscode';
 import { errorMessage } from '../common/errors';
+import { ATTENTION_VIEW_REQUESTS, AttentionKind, AttentionMatrixRequest, AttentionRelease, AttentionRun, HeadChoice, LayerDone, viewRequest } from '../common/protocol';
 import { HostClient } from '../host/hostClient';
 import { webviewHtml, webviewOptions } from '../webview/webviewHtml';
-import {
-  AttentionKind,
-  AttentionRun,
-  axesOf,
-  decodeFloat32,
-  FromAttentionWebview,
-  HeadChoice,
-  isWebviewMethod,
-  matrixJson,
-  ToAttentionWebview,
-} from './attentionLogic';
+import { axesOf, decodeFloat32, FromAttentionWebview, matrixJson, ToAttentionWebview } from './attentionLogic';
 
 export const ATTENTION_VIEW_TYPE = 'modelvis.attention';
 
@@ -56,8 +47,7 @@ export class AttentionPanel implements vscode.Disposable {
     private readonly host: HostClient,
   ) {
     this.disposables.push(
-      host.onNotification('attention/layerDone', (p) => {
-        const params = p as { runId: string; layer: number; layers: number };
+      host.onNotification(LayerDone, (params) => {
         // Notifications may overtake the run's answer: remember them per run.
         this.doneByRun.set(params.runId, Math.max(this.doneByRun.get(params.runId) ?? 0, params.layer + 1));
         if (!this.current || params.runId !== this.current.run.runId) return;
@@ -91,7 +81,7 @@ export class AttentionPanel implements vscode.Disposable {
     if (typeof this.head === 'number' && this.head >= ctx.run.model.heads) this.head = 0;
     this.kind = ctx.run.target ? (this.kind ?? 'cross') : undefined;
     if (old) this.doneByRun.delete(old.run.runId);
-    if (old && old.run.runId !== ctx.run.runId) void this.host.request('attention/release', { runId: old.run.runId }).catch(() => undefined);
+    if (old && old.run.runId !== ctx.run.runId) void this.host.request(AttentionRelease, { runId: old.run.runId }).catch(() => undefined);
     this.ensurePanel();
     this.postRun();
     this.selectionChanged.fire({ layer: this.layer, head: this.head });
@@ -175,12 +165,14 @@ export class AttentionPanel implements vscode.Disposable {
   private async forward(id: number, method: string, params: Record<string, unknown>): Promise<void> {
     const c = this.current;
     if (!c) return;
-    if (!isWebviewMethod(method)) {
+    const type = viewRequest(ATTENTION_VIEW_REQUESTS, method);
+    if (!type) {
       void this.panel?.webview.postMessage({ type: 'response', id, error: `not allowed: ${method}` });
       return;
     }
     try {
-      const result = await this.host.request(method, { ...params, runId: c.run.runId }, { timeoutMs: 300_000 });
+      // The webview's params are checked by the host (-32602 with the reason), as any client's.
+      const result = await this.host.request<object, unknown>(type, { ...params, runId: c.run.runId }, { timeoutMs: 300_000 });
       void this.panel?.webview.postMessage({ type: 'response', id, result });
     } catch (e) {
       this.host.log(`${method} → ${errorMessage(e)}`);
@@ -206,7 +198,7 @@ export class AttentionPanel implements vscode.Disposable {
     if (!c) return;
     const k = c.run.target ? axesOf(c.run, kind).kind : undefined;
     try {
-      const r = await this.host.request<{ n: number; values: string | null }>('attention/matrix', { runId: c.run.runId, layer, head, ...(k ? { kind: k } : {}) });
+      const r = await this.host.request(AttentionMatrixRequest, { runId: c.run.runId, layer, head, ...(k ? { kind: k } : {}) });
       if (!r.values) {
         void vscode.window.showWarningMessage(`ModelVis: the matrix of ${r.n} tokens is too large for JSON export (at most 512).`);
         return;
@@ -227,7 +219,7 @@ export class AttentionPanel implements vscode.Disposable {
 
   dispose(): void {
     const c = this.current;
-    if (c) void this.host.request('attention/release', { runId: c.run.runId }).catch(() => undefined);
+    if (c) void this.host.request(AttentionRelease, { runId: c.run.runId }).catch(() => undefined);
     this.panel?.dispose();
     for (const d of this.disposables) d.dispose();
     this.selectionChanged.dispose();

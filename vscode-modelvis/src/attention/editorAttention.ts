@@ -6,15 +6,13 @@
 
 import * as vscode from 'vscode';
 import { escapeHtml } from '../common/html';
+import { AttentionKind, AttentionMatrixRequest, AttentionRow, AttentionRowRequest, HeadChoice } from '../common/protocol';
 import { HostClient } from '../host/hostClient';
 import { AttentionPanel, RunContext } from './attentionPanel';
 import {
-  AttentionKind,
-  AttentionRow,
   axesOf,
   bucketRow,
   decodeFloat32,
-  HeadChoice,
   headName,
   layerFor,
   nextHead,
@@ -145,13 +143,13 @@ export class EditorAttention implements vscode.Disposable {
     let m = this.matrices.get(key);
     if (m === undefined) {
       if (ctx.run.n <= 512) {
-        const r = await this.host.request<{ n: number; values: string | null }>('attention/matrix', { runId: ctx.run.runId, layer, head, ...which });
+        const r = await this.host.request(AttentionMatrixRequest, { runId: ctx.run.runId, layer, head, ...which });
         m = r.values ? decodeFloat32(r.values) : null;
       } else m = null;
       this.matrices.set(key, m);
     }
     if (m) return m.subarray(query * ctx.run.n, (query + 1) * ctx.run.n);
-    const row = await this.host.request<AttentionRow>('attention/row', { runId: ctx.run.runId, layer, head, query, top: 5, ...which });
+    const row = await this.host.request(AttentionRowRequest, { runId: ctx.run.runId, layer, head, query, top: 5, ...which });
     return row.weights;
   }
 
@@ -212,7 +210,7 @@ export class EditorAttention implements vscode.Disposable {
     const head = this.panel.head;
     let row: AttentionRow;
     try {
-      row = await this.host.request<AttentionRow>('attention/row', { runId: ctx.run.runId, layer, head, query: q, top: 5, ...(kind ? { kind } : {}) }, { token });
+      row = await this.host.request(AttentionRowRequest, { runId: ctx.run.runId, layer, head, query: q, top: 5, ...(kind ? { kind } : {}) }, { token });
     } catch {
       return undefined;
     }

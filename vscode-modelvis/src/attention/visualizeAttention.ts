@@ -2,13 +2,13 @@
 // line) with attention/run, then shows the attention panel beside the editor and paints the range.
 
 import * as vscode from 'vscode';
-import { ErrorCodes } from '../common/protocol';
+import { AttentionRunParams, AttentionRunRequest, ErrorCodes, TooManyTokensData } from '../common/protocol';
 import { errorMessage, HostResponseError, isCancellation } from '../common/errors';
 import { HostClient } from '../host/hostClient';
 import { ModelService } from '../models/modelService';
 import { pickModelForVisualization } from '../models/useModel';
 import { AttentionPanel } from './attentionPanel';
-import { AttentionRun, chooseText } from './attentionLogic';
+import { chooseText } from './attentionLogic';
 import { EditorAttention } from './editorAttention';
 import { resolveModelOrBuiltin } from '../training/builtin';
 
@@ -80,11 +80,11 @@ async function run(
     async (progress, token) => {
       progress.report({ message: 'running the model…' });
       try {
-        const params: Record<string, unknown> = { model, text };
+        const params: AttentionRunParams = { model, text };
         if (maxTokens) params.maxTokens = maxTokens;
         // Encoder-decoders: the decoder's text; without it the host uses the model's own greedy output.
         if (target) params.target = target;
-        const result = await host.request<AttentionRun>('attention/run', params, { token, progress });
+        const result = await host.request(AttentionRunRequest, params, { token, progress });
         host.log(`attention/run: ${result.runId}, ${result.n} tokens, ${result.model.name} (${result.model.layers} layers × ${result.model.heads} heads)`);
         const ctx = { run: result, text, uri, baseOffset, layersDone: 1 };
         panel.setRun(ctx);
@@ -98,7 +98,7 @@ async function run(
           return;
         }
         host.log(`attention/run → ${errorMessage(e)}`);
-        const data = e instanceof HostResponseError && e.code === ErrorCodes.UserError ? (e.data as { limit?: number; tokens?: number } | undefined) : undefined;
+        const data = e instanceof HostResponseError && e.code === ErrorCodes.UserError ? (e.data as TooManyTokensData | undefined) : undefined;
         if (data?.limit) {
           limit = data.limit;
           panel.showError(errorMessage(e));

@@ -4,7 +4,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { errorMessage, isCancellation } from '../common/errors';
-import { CheckpointComparison, CompareDiffResult } from '../common/protocol';
+import { CheckpointsCompare, CheckpointsDiff } from '../common/protocol';
 import { CompareViewState, CompareWebviewMessage } from '../common/runsView';
 import { HostClient } from '../host/hostClient';
 import { StatePanel } from '../webview/statePanel';
@@ -28,7 +28,7 @@ export function openComparePanel(extensionUri: vscode.Uri, host: HostClient, a: 
     view.update({ status: 'loading', error: undefined, result: undefined, selected: undefined, diff: undefined });
     try {
       const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'ModelVis: comparing checkpoints' }, () =>
-        host.request<CheckpointComparison>('checkpoints/compare', { a, b }, { token: cancel.token, timeoutMs: 600_000 }),
+        host.request(CheckpointsCompare, { a, b }, { token: cancel.token, timeoutMs: 600_000 }),
       );
       if (view.isDisposed) return;
       view.update({ status: 'ready', result });
@@ -42,7 +42,7 @@ export function openComparePanel(extensionUri: vscode.Uri, host: HostClient, a: 
   const select = async (tensor: string) => {
     view.update({ selected: tensor, diffStatus: 'loading', diff: undefined, diffError: undefined });
     try {
-      const diff = await host.request<CompareDiffResult>('checkpoints/diff', { a, b, tensor, bins: 64, maxSize: 384 }, { token: cancel.token });
+      const diff = await host.request(CheckpointsDiff, { a, b, tensor, bins: 64, maxSize: 384 }, { token: cancel.token });
       if (view.isDisposed || view.state.selected !== tensor) return;
       view.update({ diffStatus: 'ready', diff });
     } catch (e) {

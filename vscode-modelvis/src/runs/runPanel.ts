@@ -5,7 +5,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { errorMessage, isCancellation } from '../common/errors';
-import { RunCursor, RunHistogramsResult, RunScalarsResult } from '../common/protocol';
+import { RunCursor, RunScalarsResult, RunsHistograms, RunsScalars } from '../common/protocol';
 import { appendScalars } from '../common/runsChart';
 import { histogramKey, RunsViewState, RunsWebviewMessage, RunView } from '../common/runsView';
 import { HostClient } from '../host/hostClient';
@@ -89,7 +89,7 @@ class RunPanel {
     this.view.update({ status: 'loading', error: undefined, histograms: {} });
     try {
       const results = await Promise.all(
-        this.runs.map((r) => this.host.request<RunScalarsResult>('runs/scalars', { path: r.path }, { token, timeoutMs: 300_000 })),
+        this.runs.map((r) => this.host.request(RunsScalars, { path: r.path }, { token, timeoutMs: 300_000 })),
       );
       if (token.isCancellationRequested || this.view.isDisposed) return;
       const runs: RunView[] = results.map((res, i) => {
@@ -122,7 +122,7 @@ class RunPanel {
       const cursor = this.cursors.get(r.path);
       if (!cursor) continue;
       try {
-        const res = await this.host.request<RunScalarsResult>('runs/scalars', { path: r.path, cursor }, { token });
+        const res = await this.host.request(RunsScalars, { path: r.path, cursor }, { token });
         if (token.isCancellationRequested || this.view.isDisposed) return;
         if (res.reset.length > 0) {
           // A log rewritten rather than appended to (Lightning's metrics.csv): read the whole run again.
@@ -156,7 +156,7 @@ class RunPanel {
   private async loadHistogram(run: string, tag: string): Promise<void> {
     const key = histogramKey(run, tag);
     try {
-      const res = await this.host.request<RunHistogramsResult>('runs/histograms', { path: run, tag }, { token: this.cancel.token });
+      const res = await this.host.request(RunsHistograms, { path: run, tag }, { token: this.cancel.token });
       if (this.view.isDisposed) return;
       this.view.update({ histograms: { ...this.view.state.histograms, [key]: res } });
     } catch (e) {

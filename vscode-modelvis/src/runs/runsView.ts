@@ -4,7 +4,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { errorMessage } from '../common/errors';
-import { RunEntry, RunsDiscoverResult, RunTagsResult, WireNumber } from '../common/protocol';
+import { BuiltinStatusRequest, RunEntry, RunsDiscover, RunsTags, WireNumber } from '../common/protocol';
 import { formatNumber } from '../common/format';
 import { num } from '../common/runsChart';
 import { HostClient } from '../host/hostClient';
@@ -72,7 +72,7 @@ export class RunsProvider implements vscode.TreeDataProvider<RunsItem>, vscode.D
     if (item.type === 'group') return item.runs.map((entry) => ({ type: 'run' as const, entry }));
     if (item.type === 'run') {
       try {
-        const res = await this.host.request<RunTagsResult>('runs/tags', { path: item.entry.path }, { timeoutMs: 300_000 });
+        const res = await this.host.request(RunsTags, { path: item.entry.path }, { timeoutMs: 300_000 });
         const tags: RunsItem[] = res.tags.map((t) => ({ type: 'tag' as const, run: item.entry, tag: t.tag, kind: t.kind, count: t.count, last: t.last }));
         const problems: RunsItem[] = res.problems
           ? [{ type: 'message', id: `run-problems:${item.entry.path}`, text: `${res.problems} damaged records skipped`, severity: 'error' }]
@@ -94,9 +94,9 @@ export class RunsProvider implements vscode.TreeDataProvider<RunsItem>, vscode.D
     let runs: RunEntry[];
     try {
       // The built-in model's training and "Train a Tiny Model on This File" write event files beside their models.
-      const builtin = await this.host.request<{ folder: string; trainedRoot: string }>('builtin/status', {}).catch(() => undefined);
+      const builtin = await this.host.request(BuiltinStatusRequest, {}).catch(() => undefined);
       const roots = builtin ? [builtin.folder, builtin.trainedRoot] : [];
-      ({ runs } = await this.host.request<RunsDiscoverResult>('runs/discover', { workspaceFolders: folders, roots }));
+      ({ runs } = await this.host.request(RunsDiscover, { workspaceFolders: folders, roots }));
     } catch (e) {
       return [{ type: 'message', id: 'runs-discover-error', text: `Could not look for runs: ${errorMessage(e)}`, severity: 'error' }];
     }
