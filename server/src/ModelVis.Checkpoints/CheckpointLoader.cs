@@ -13,8 +13,8 @@ public static class CheckpointLoader
     /// <summary>A shard index lists tensor names and file names: a few MB for the largest models.</summary>
     const long MaxIndexBytes = 64L << 20;
 
-    /// <summary>Readers for formats other than safetensors register here (file extension → opener).</summary>
-    public static readonly Dictionary<string, Func<string, ICheckpoint>> OtherFormats = new(StringComparer.OrdinalIgnoreCase)
+    /// <summary>Readers for formats other than safetensors, by file extension: every one is listed here.</summary>
+    public static readonly IReadOnlyDictionary<string, Func<string, ICheckpoint>> OtherFormats = new Dictionary<string, Func<string, ICheckpoint>>(StringComparer.OrdinalIgnoreCase)
     {
         // PyTorch zip checkpoints: pytorch_model.bin, .pt/.pth state dicts, Lightning .ckpt.
         [".bin"] = p => new PyTorchCheckpoint(p),
@@ -23,6 +23,8 @@ public static class CheckpointLoader
         [".ckpt"] = p => new PyTorchCheckpoint(p),
         // llama.cpp GGUF (v2, v3): float tensors read, block-quantized ones dequantized where ModelVis knows the type.
         [".gguf"] = p => new GgufFile(p),
+        // ONNX models: the initializers are the weights.
+        [".onnx"] = p => new Onnx.OnnxCheckpoint(p),
     };
 
     public static ICheckpoint Open(string path)
