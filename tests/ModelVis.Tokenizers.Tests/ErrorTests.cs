@@ -74,6 +74,6 @@ public class ErrorTests
     {
         using var dir = new Fixtures.TempDir();
         var e = Assert.Throws<TokenizerException>(() => Tokenizer.FromFolder(dir.Path));
-        Assert.Contains("no tokenizer.json, vocab.json + merges.txt, or vocab.txt", e.Message);
+        Assert.Contains("no tokenizer.json, vocab.json + merges.txt, vocab.txt, or tiktoken file (*.tiktoken, tiktoken-format tokenizer.model)", e.Message);
     }
 }

@@ -7,11 +7,7 @@ namespace ModelVis.Vision.Tests;
 /// <summary>The other real ONNX CNNs among the fixtures, run to the end.</summary>
 public class FixtureModelTests
 {
-    static ImagePixels Png(string path)
-    {
-        var png = PngReader.Read(path);
-        return new ImagePixels(png.Width, png.Height, png.Channels, png.Pixels);
-    }
+    static ImagePixels Png(string path) => ImageDecoder.Read(path);
 
     public static IEnumerable<(string Path, int Label)> MnistDigits() =>
         Directory.GetFiles(Fixtures.Path_("inputs", "mnist-png"), "*.png").Order(StringComparer.Ordinal)
@@ -45,7 +41,7 @@ public class FixtureModelTests
     {
         var model = VisionModel.Open(Path.Combine(Fixtures.Model("ultraface-rfb320"), "version-RFB-320.onnx"));
         Assert.Equal(new[] { 1, 3, 240, 320 }, model.Graph.InputShape);
-        // A smooth synthetic RGB picture (the sample photo is a JPEG, which the host does not decode).
+        // A smooth synthetic RGB picture (ImageDecoderTests runs the model on every fixture photo).
         int w = 320, h = 240;
         var px = new byte[w * h * 3];
         for (int y = 0; y < h; y++)

@@ -5,23 +5,14 @@
 // and the weights (`capture`): GPT-2's read-out above the diagonal is exactly 0, BERT's is not.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launch, fixturesDir, makeTempDir, modelvisCli, TIMEOUTS, waitFor, waitForLayers } from './harness.mjs';
+import { launch, makeTempDir, modelvisCli, TIMEOUTS, waitFor, waitForLayers, withStoriesTokenizer } from './harness.mjs';
 import { readF32 } from './lib/safetensors.mjs';
 
 const sentence = 'Lily went to the park with her mom.';
 let s;
 let scratch;
-
-/** models/<name>: the tiny model's files and the stories260K tokenizer side by side. */
-function withStoriesTokenizer(dir, name) {
-  const out = join(dir, 'models', name);
-  mkdirSync(out, { recursive: true });
-  for (const source of [join(fixturesDir, 'models', name), join(fixturesDir, 'tokenizers', 'stories260K')])
-    for (const f of readdirSync(source)) cpSync(join(source, f), join(out, f));
-  return out;
-}
 
 
 /** What the CLI computes for the sentence: ids and attentions.{l} as [heads, n, n]. */

@@ -73,6 +73,15 @@ export function makeSampleWorkspace(dir, { models = ['tiny-gpt2'] } = {}) {
 
 
 /** Waits until `check()` returns a truthy value (re-evaluated every `interval` ms) and returns it. */
+/** <dir>/models/<name>: a tiny fixture model's files beside the stories260K tokenizer (the tiny models ship none; their vocabularies hold its 512 ids). */
+export function withStoriesTokenizer(dir, name) {
+  const out = join(dir, 'models', name);
+  mkdirSync(out, { recursive: true });
+  for (const source of [join(fixturesDir, 'models', name), join(fixturesDir, 'tokenizers', 'stories260K')])
+    for (const f of readdirSync(source)) cpSync(join(source, f), join(out, f));
+  return out;
+}
+
 export async function waitFor(check, { timeout = TIMEOUTS.action, interval = 200, message = 'condition' } = {}) {
   const deadline = Date.now() + timeout;
   let lastError;

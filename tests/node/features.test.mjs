@@ -1,9 +1,9 @@
 // features/run, grid, map, kernels, cam through vscode-jsonrpc on the real LeNet-5 fixture (ONNX and the
 // .pth state dict with its architecture sidecar): predictions equal the PyTorch reference for every digit,
-// PNGs decode with pngjs to the reported sizes, errors are clear (-32001).
+// pictures (PNG, JPEG) are decoded by the host, PNGs decode with pngjs to the reported sizes, errors are clear (-32001).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
@@ -40,7 +40,7 @@ async function rejects(promise, code, pattern) {
 test('ONNX LeNet-5: every MNIST digit is predicted as the PyTorch reference', async () => {
   assert.ok(digits.length >= 10);
   for (const file of digits) {
-    const r = await request('features/run', { model: onnx, image: { png: png64(join(digitsDir, file)) }, preprocessing: mnist });
+    const r = await request('features/run', { model: onnx, image: { data: png64(join(digitsDir, file)) }, preprocessing: mnist });
     const want = expected(file);
     assert.equal(r.predicted, want.predicted_class, file);
     assert.equal(r.top5[0].index, want.predicted_class, file);
@@ -50,9 +50,9 @@ test('ONNX LeNet-5: every MNIST digit is predicted as the PyTorch reference', as
   }
 });
 
-test('state dict + sidecar LeNet-5 predicts the same digits', { skip: !existsSync(sidecar) && 'no lenet.arch.json' }, async () => {
+test('state dict + sidecar LeNet-5 predicts the same digits', async () => {
   for (const file of digits) {
-    const r = await request('features/run', { model: pth, archPath: sidecar, image: { png: png64(join(digitsDir, file)) } });
+    const r = await request('features/run', { model: pth, archPath: sidecar, image: { data: png64(join(digitsDir, file)) } });
     assert.equal(r.model.kind, 'state-dict+sidecar');
     assert.equal(r.predicted, expected(file).predicted_class, file);
   }
@@ -60,7 +60,7 @@ test('state dict + sidecar LeNet-5 predicts the same digits', { skip: !existsSyn
 
 test('run describes the input, preprocessing and layers; grid, map and kernels decode to their sizes', async () => {
   const file = digits[0];
-  const r = await request('features/run', { model: onnx, image: { png: png64(join(digitsDir, file)) }, preprocessing: mnist });
+  const r = await request('features/run', { model: onnx, image: { data: png64(join(digitsDir, file)) }, preprocessing: mnist });
   assert.match(r.runId, /^features\d+$/);
   assert.equal(r.model.kind, 'onnx');
   assert.equal(r.model.path, onnx);
@@ -115,23 +115,24 @@ test('run describes the input, preprocessing and layers; grid, map and kernels d
   assert.equal(kimg.height, k.height);
 });
 
-test('a sidecar given for the ONNX model supplies preprocessing and labels', { skip: !existsSync(sidecar) && 'no lenet.arch.json' }, async () => {
+test('a sidecar given for the ONNX model supplies preprocessing and labels', async () => {
   const file = digits[2];
-  const r = await request('features/run', { model: onnx, archPath: sidecar, image: { png: png64(join(digitsDir, file)) } });
+  const r = await request('features/run', { model: onnx, archPath: sidecar, image: { data: png64(join(digitsDir, file)) } });
   assert.equal(r.predicted, expected(file).predicted_class);
   assert.equal(r.top5[0].label, String(expected(file).predicted_class));
   assert.ok(r.model.hasLabels);
 });
 
-test('pixels (RGBA from the webview canvas) give the same prediction as the PNG', async () => {
-  const file = digits[1];
-  const src = PNG.sync.read(readFileSync(join(digitsDir, file)));
-  const r = await request('features/run', {
-    model: onnx,
-    image: { pixels: Buffer.from(src.data).toString('base64'), width: src.width, height: src.height },
-    preprocessing: mnist,
-  });
-  assert.equal(r.predicted, expected(file).predicted_class);
+test('the host decodes a JPEG itself, from its path or its bytes, to the same run', async () => {
+  const jpeg = join(fixtures, 'models', 'mnist-8-onnx', '28-test-gray.jpg');
+  const byPath = await request('features/run', { model: onnx, image: { path: jpeg }, preprocessing: mnist });
+  const byData = await request('features/run', { model: onnx, image: { data: png64(jpeg) }, preprocessing: mnist });
+  assert.equal(byPath.input.width, 28);
+  assert.equal(byData.predicted, byPath.predicted);
+  assert.deepEqual(byData.top5, byPath.top5);
+  assert.equal(byData.input.png, byPath.input.png);
+  // The JPEG's pixels reach the model: the input rendered back is not one flat grey.
+  assert.ok(new Set(decode(byPath.input.png).data).size > 8);
 });
 
 test('a larger RGB picture is resized and turned grey for the model', async () => {
@@ -142,21 +143,22 @@ test('a larger RGB picture is resized and turned grey for the model', async () =
     png.data[d] = png.data[d + 1] = png.data[d + 2] = src.data[s];
     png.data[d + 3] = 255;
   }
-  const r = await request('features/run', { model: onnx, image: { png: PNG.sync.write(png).toString('base64') }, preprocessing: mnist });
+  const r = await request('features/run', { model: onnx, image: { data: PNG.sync.write(png).toString('base64') }, preprocessing: mnist });
   assert.equal(r.input.width, 28);
   assert.equal(r.predicted, expected(digits[0]).predicted_class);
 });
 
-test('clear errors: CAM unavailable, non-PNG, bad pixels, missing model, stale run, bad layer', async () => {
-  const r = await request('features/run', { model: onnx, image: { png: png64(join(digitsDir, digits[0])) } });
+test('clear errors: CAM unavailable, not a picture, missing image, missing model, stale run, bad layer', async () => {
+  const r = await request('features/run', { model: onnx, image: { data: png64(join(digitsDir, digits[0])) } });
   assert.equal(r.hasCam, false);
   await rejects(request('features/cam', { runId: r.runId }), -32001, /global average pooling/);
-  const jpeg = join(fixtures, 'models', 'mnist-8-onnx', '28-test-gray.jpg');
-  await rejects(request('features/run', { model: onnx, image: { png: png64(jpeg) } }), -32001, /JPEG.*PNG only/);
-  await rejects(request('features/run', { model: onnx, image: { pixels: 'AAAA', width: 28, height: 28 } }), -32001, /RGBA8/);
-  await rejects(request('features/run', { model: join(lenetDir, 'nope.onnx'), image: { png: png64(join(digitsDir, digits[0])) } }), -32001, /no such file/);
-  await rejects(request('features/run', { model: pth, image: { png: png64(join(digitsDir, digits[0])) } }), -32001, /arch\.json/);
-  await rejects(request('features/run', { model: 'relative.onnx', image: { png: 'x' } }), -32602, /absolute/);
+  await rejects(request('features/run', { model: onnx, image: { data: Buffer.from('hello').toString('base64') } }), -32001, /PNG, JPEG, GIF, WebP or BMP/);
+  await rejects(request('features/run', { model: onnx, image: { path: join(fixtures, 'images', 'nope.jpg') } }), -32001, /no such image file/);
+  await rejects(request('features/run', { model: onnx, image: { path: 'relative.jpg' } }), -32602, /absolute/);
+  await rejects(request('features/run', { model: onnx, image: { path: join(digitsDir, digits[0]), data: 'x' } }), -32602, /either/);
+  await rejects(request('features/run', { model: join(lenetDir, 'nope.onnx'), image: { data: png64(join(digitsDir, digits[0])) } }), -32001, /no such file/);
+  await rejects(request('features/run', { model: pth, image: { data: png64(join(digitsDir, digits[0])) } }), -32001, /arch\.json/);
+  await rejects(request('features/run', { model: 'relative.onnx', image: { data: 'x' } }), -32602, /absolute/);
   await rejects(request('features/run', { model: onnx }), -32602, /image/);
   await rejects(request('features/grid', { runId: 'features999', layer: 'x' }), -32001, /no longer held/);
   await rejects(request('features/grid', { runId: r.runId, layer: 'nope' }), -32001, /no layer named "nope"/);

@@ -18,5 +18,7 @@ static class VerbList
         RenderVerb.Create(),
         TrainVerb.Create(),
         FeaturesVerb.Create(),
+        ScalarsVerb.Create(),
+        CompareVerb.Create(),
     ];
 }

@@ -76,7 +76,7 @@ public abstract class LanguageModel : IDisposable
     /// Runs the model on one sequence, keeping what <paramref name="request"/> asks for. <paramref name="onLayer"/>
     /// receives each layer's capture as soon as that layer is done.
     /// </summary>
-    public CaptureResult Forward(ForwardInput input, CaptureRequest request, CancellationToken ct = default, Action<LayerCapture>? onLayer = null)
+    public virtual CaptureResult Forward(ForwardInput input, CaptureRequest request, CancellationToken ct = default, Action<LayerCapture>? onLayer = null)
     {
         var seq = Begin(input);
         MemoryBudget.Check(Config, seq.N, request);
@@ -122,7 +122,7 @@ public abstract class LanguageModel : IDisposable
     /// Recomputes layer <paramref name="layer"/>'s attention probabilities [heads, n, n] from its input hidden
     /// state [n, d] (hidden_states.{layer} of an earlier capture), so callers need not keep every layer's attention.
     /// </summary>
-    public float[] AttentionOfLayer(int layer, ReadOnlySpan<float> layerInput, ForwardInput input)
+    public virtual float[] AttentionOfLayer(int layer, ReadOnlySpan<float> layerInput, ForwardInput input)
     {
         if ((uint)layer >= (uint)Config.Layers) throw new ModelException($"layer {layer} does not exist; the model has layers 0..{Config.Layers - 1}");
         var seq = Begin(input);
@@ -155,7 +155,7 @@ public abstract class LanguageModel : IDisposable
     /// Greedy decoding: appends the argmax of the last position's logits, <paramref name="maxNew"/> times (or until
     /// an end-of-sequence id), re-running the whole sequence each step. Returns only the new ids.
     /// </summary>
-    public int[] Generate(int[] prompt, int maxNew, CancellationToken ct = default, Action<int>? onToken = null, bool stopAtEos = true)
+    public virtual int[] Generate(int[] prompt, int maxNew, CancellationToken ct = default, Action<int>? onToken = null, bool stopAtEos = true)
     {
         if (!Config.IsCausal) throw new ModelException($"{Config.ModelType} is an encoder (bidirectional) model; generation needs a causal language model");
         if (!Config.HasLmHead) throw new ModelException($"{Folder}: this checkpoint has no output head, so it cannot generate");
@@ -186,15 +186,19 @@ public abstract class LanguageModel : IDisposable
         return generated.ToArray();
     }
 
-    Sequence Begin(ForwardInput input)
+    /// <summary>
+    /// Checks <paramref name="input"/> against the config and makes the pass's <see cref="Sequence"/>: causal as the
+    /// config says unless <paramref name="causal"/> says otherwise (an encoder-decoder's encoder is bidirectional).
+    /// </summary>
+    private protected Sequence Begin(ForwardInput input, bool? causal = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         var ids = input.Ids ?? throw new ModelException("no token ids");
         int n = ids.Length;
         if (n == 0) throw new ModelException("the input has no tokens");
-        for (int i = 0; i < n; i++)
-            if ((uint)ids[i] >= (uint)Config.Vocab)
-                throw new ModelException($"token id {ids[i]} at position {i} is outside the vocabulary (0..{Config.Vocab - 1})");
+        CheckIds(ids, "token id");
+        if (input.DecoderIds is not null && !Config.IsEncoderDecoder)
+            throw new ModelException($"{Config.ModelType} is not an encoder-decoder model, so it takes no decoder input ids");
         if (input.AttentionMask is { } mask)
         {
             if (mask.Length != n) throw new ModelException($"attention mask has {mask.Length} entries for {n} tokens");
@@ -205,10 +209,18 @@ public abstract class LanguageModel : IDisposable
         var seq = new Sequence
         {
             Input = input,
-            Mask = new AttentionMask(Config.IsCausal, input.AttentionMask is { } m2 && m2.Contains(0) ? m2 : null, Config.SlidingWindow),
+            Mask = new AttentionMask(causal ?? Config.IsCausal, input.AttentionMask is { } m2 && m2.Contains(0) ? m2 : null, Config.SlidingWindow),
         };
         Prepare(seq);
         return seq;
+    }
+
+    /// <summary>Throws when an id is outside the vocabulary (<paramref name="what"/> names them in the message).</summary>
+    private protected void CheckIds(int[] ids, string what)
+    {
+        for (int i = 0; i < ids.Length; i++)
+            if ((uint)ids[i] >= (uint)Config.Vocab)
+                throw new ModelException($"{what} {ids[i]} at position {i} is outside the vocabulary (0..{Config.Vocab - 1})");
     }
 
     // ---------------------------------------------------------------- helpers the families share

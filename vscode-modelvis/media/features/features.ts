@@ -2,16 +2,10 @@
 // the class activation map), top-5 classes, the first layer's kernels, and one channel grid per layer.
 // Text is always set as text (the DOM builders of common.ts); pictures are the host's PNGs as data: URIs.
 
+import type { FEATURE_VIEW_REQUESTS, FeatureCell, FeatureGridResult, FeatureLayerInfo, FeaturesRunResult, ViewRequester } from '../../src/common/protocol';
 import { connect, h, post, render } from '../webview/common';
 import {
-  CamResult,
   className,
-  FeatureCell,
-  FeatureGridResult,
-  FeatureLayerInfo,
-  FeatureMapResult,
-  FeaturesRunResult,
-  KernelsResult,
   percent,
   ToFeaturesWebview,
 } from '../../src/features/featuresLogic';
@@ -19,13 +13,13 @@ import {
 let nextRequest = 1;
 const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
-function request<T>(method: string, params: Record<string, unknown> = {}): Promise<T> {
+const request: ViewRequester<typeof FEATURE_VIEW_REQUESTS> = (method, params) => {
   const id = nextRequest++;
-  return new Promise<T>((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
     post({ type: 'request', id, method, params });
   });
-}
+};
 
 interface View {
   run: FeaturesRunResult;
@@ -51,9 +45,6 @@ connect<ToFeaturesWebview>((m) => {
       view = undefined;
       render('error', header(m.image, m.model), h('div', { class: 'error', role: 'alert', id: 'features-error' }, m.message));
       break;
-    case 'decode':
-      void decode(m.requestId, m.dataUri);
-      break;
     case 'run':
       generation++;
       view = { run: m.run, image: m.image, scaling: view?.scaling ?? 'channel', sort: view?.sort ?? false, generation };
@@ -69,28 +60,6 @@ connect<ToFeaturesWebview>((m) => {
     }
   }
 });
-
-/** The browser decodes the picture (JPEG, GIF, WebP, BMP…): drawn on a canvas, read back as RGBA8. */
-async function decode(requestId: number, dataUri: string): Promise<void> {
-  try {
-    const img = new Image();
-    img.src = dataUri;
-    await img.decode();
-    const canvas = document.createElement('canvas');
-    canvas.width = img.naturalWidth;
-    canvas.height = img.naturalHeight;
-    const ctx = canvas.getContext('2d', { willReadFrequently: true });
-    if (!ctx || canvas.width === 0) throw new Error('the picture is empty');
-    ctx.drawImage(img, 0, 0);
-    const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-    let binary = '';
-    const chunk = 0x8000;
-    for (let i = 0; i < data.length; i += chunk) binary += String.fromCharCode(...data.subarray(i, i + chunk));
-    post({ type: 'decoded', requestId, width: canvas.width, height: canvas.height, pixels: btoa(binary) });
-  } catch (e) {
-    post({ type: 'decodeError', requestId, message: `The picture could not be decoded by the webview: ${e instanceof Error ? e.message : String(e)}` });
-  }
-}
 
 function header(image: string, model: string, meta?: string): HTMLElement {
   return h('header', { class: 'panel-header' },
@@ -189,7 +158,7 @@ async function showCam(cls: number): Promise<void> {
   if (!v) return;
   const note = document.getElementById('features-cam-note')!;
   try {
-    const cam = await request<CamResult>('features/cam', { class: cls });
+    const cam = await request('features/cam', { class: cls });
     if (v.generation !== view?.generation) return;
     showOverlay(png(cam.png), `CAM of ${cam.label ?? `class ${cam.class}`} (${cam.mapWidth}×${cam.mapHeight}, ${cam.colormap})`, 'cam');
     note.textContent = cam.note;
@@ -227,7 +196,7 @@ function kernelsSection(r: FeaturesRunResult): HTMLElement {
 async function loadKernels(v: View): Promise<void> {
   const section = document.getElementById('features-kernels')!;
   try {
-    const k = await request<KernelsResult>('features/kernels');
+    const k = await request('features/kernels', {});
     if (v.generation !== view?.generation) return;
     const img = h('img', { id: 'kernels-image', class: 'pixelated', src: png(k.png), alt: `${k.filters} kernels of ${k.node}`, width: k.width, height: k.height });
     img.addEventListener('load', () => { img.dataset.loaded = 'true'; });
@@ -264,7 +233,7 @@ async function loadGrids(v: View): Promise<void> {
       const section = sections[next++];
       const layer = section.dataset.layer!;
       try {
-        const g = await request<FeatureGridResult>('features/grid', { layer, scaling: v.scaling, sort: v.sort });
+        const g = await request('features/grid', { layer, scaling: v.scaling, sort: v.sort });
         if (`${view?.generation}:${view?.scaling}:${view?.sort}` !== stamp) return;
         showGrid(section, g);
       } catch (e) {
@@ -334,7 +303,7 @@ function showGrid(section: HTMLElement, g: FeatureGridResult): void {
 
 async function enlarge(layer: string, cell: FeatureCell): Promise<void> {
   try {
-    const m = await request<FeatureMapResult>('features/map', { layer, channel: cell.channel });
+    const m = await request('features/map', { layer, channel: cell.channel });
     showOverlay(png(m.png), `layer ${layer} · channel ${m.channel} (${m.mapWidth}×${m.mapHeight}, ${m.min.toPrecision(3)} … ${m.max.toPrecision(3)}, mean ${m.mean.toPrecision(3)})`, 'map');
     const overlay = document.getElementById('features-overlay')!;
     overlay.dataset.layer = layer;

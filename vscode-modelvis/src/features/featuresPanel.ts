@@ -1,16 +1,14 @@
-// The CNN feature-map panel (issue 7): one webview, reused for each picture. It decodes non-PNG pictures
-// with the browser's own decoder (the host reads PNG only), forwards the webview's requests to the host
-// with the run's id, and releases the previous run on the host when a new one replaces it.
+// The CNN feature-map panel (issue 7): one webview, reused for each picture. It forwards the webview's
+// requests to the host with the run's id, and releases the previous run on the host when a new one replaces it.
 
 import * as vscode from 'vscode';
 import { errorMessage } from '../common/errors';
+import { FEATURE_VIEW_REQUESTS, FeaturesRelease, FeaturesRunResult, viewRequest } from '../common/protocol';
 import { HostClient } from '../host/hostClient';
 import { webviewHtml, webviewOptions } from '../webview/webviewHtml';
-import { FeaturesRunResult, FromFeaturesWebview, isWebviewMethod, ToFeaturesWebview } from './featuresLogic';
+import { FromFeaturesWebview, ToFeaturesWebview } from './featuresLogic';
 
 export const FEATURES_VIEW_TYPE = 'modelvis.features';
-
-export interface DecodedPixels { width: number; height: number; pixels: string }
 
 export class FeaturesPanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
@@ -19,8 +17,6 @@ export class FeaturesPanel implements vscode.Disposable {
   /** What to show again when the webview reloads. */
   private last: ToFeaturesWebview | undefined;
   private run: FeaturesRunResult | undefined;
-  private nextDecode = 1;
-  private readonly decodes = new Map<number, { resolve: (p: DecodedPixels) => void; reject: (e: Error) => void }>();
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -40,19 +36,9 @@ export class FeaturesPanel implements vscode.Disposable {
   setRun(image: string, run: FeaturesRunResult): void {
     const old = this.run;
     this.run = run;
-    if (old && old.runId !== run.runId) void this.host.request('features/release', { runId: old.runId }).catch(() => undefined);
+    if (old && old.runId !== run.runId) void this.host.request(FeaturesRelease, { runId: old.runId }).catch(() => undefined);
     this.ensurePanel();
     this.show({ type: 'run', image, run });
-  }
-
-  /** Decodes a picture (data: URI) in the webview with the browser's decoder: RGBA8 pixels, base64. */
-  decode(dataUri: string): Promise<DecodedPixels> {
-    this.ensurePanel();
-    const requestId = this.nextDecode++;
-    return new Promise<DecodedPixels>((resolve, reject) => {
-      this.decodes.set(requestId, { resolve, reject });
-      this.post({ type: 'decode', requestId, dataUri });
-    });
   }
 
   private show(message: ToFeaturesWebview): void {
@@ -82,9 +68,7 @@ export class FeaturesPanel implements vscode.Disposable {
       this.panel = undefined;
       this.ready = false;
       this.queue = [];
-      for (const d of this.decodes.values()) d.reject(new Error('the feature-map panel was closed'));
-      this.decodes.clear();
-      if (this.run) void this.host.request('features/release', { runId: this.run.runId }).catch(() => undefined);
+      if (this.run) void this.host.request(FeaturesRelease, { runId: this.run.runId }).catch(() => undefined);
       this.run = undefined;
       this.last = undefined;
     });
@@ -103,18 +87,6 @@ export class FeaturesPanel implements vscode.Disposable {
         for (const msg of pending) void this.panel?.webview.postMessage(msg);
         break;
       }
-      case 'decoded': {
-        const d = this.decodes.get(m.requestId);
-        this.decodes.delete(m.requestId);
-        d?.resolve({ width: m.width, height: m.height, pixels: m.pixels });
-        break;
-      }
-      case 'decodeError': {
-        const d = this.decodes.get(m.requestId);
-        this.decodes.delete(m.requestId);
-        d?.reject(new Error(m.message));
-        break;
-      }
       case 'request':
         void this.forward(m.id, m.method, m.params);
         break;
@@ -122,12 +94,14 @@ export class FeaturesPanel implements vscode.Disposable {
   }
 
   private async forward(id: number, method: string, params: Record<string, unknown>): Promise<void> {
-    if (!isWebviewMethod(method) || !this.run) {
+    const type = viewRequest(FEATURE_VIEW_REQUESTS, method);
+    if (!type || !this.run) {
       this.post({ type: 'response', id, error: `unknown request ${method}` });
       return;
     }
     try {
-      const result = await this.host.request(method, { ...params, runId: this.run.runId });
+      // The webview's params are checked by the host (-32602 with the reason), as any client's.
+      const result = await this.host.request<object, unknown>(type, { ...params, runId: this.run.runId });
       this.post({ type: 'response', id, result });
     } catch (e) {
       this.post({ type: 'response', id, error: errorMessage(e) });

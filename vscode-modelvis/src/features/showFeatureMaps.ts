@@ -1,15 +1,16 @@
 // "ModelVis: Show CNN Feature Maps": on an image in the explorer (context menu) or the active image
 // editor (palette). Asks for the CNN model (found by models/discover, or Browse…; the choice is kept in
-// modelvis.cnnModel), decodes the picture (PNG goes to the host as is; other formats are decoded by the
-// webview's canvas) and runs features/run.
+// modelvis.cnnModel) and runs features/run on the picture: the host decodes it (PNG, JPEG, GIF, WebP, BMP),
+// from its path for a file on disk, from its bytes for any other file system.
 
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { errorMessage, isCancellation } from '../common/errors';
+import { FeaturesRun, FeaturesRunParams } from '../common/protocol';
 import { HostClient } from '../host/hostClient';
 import { ModelService } from '../models/modelService';
-import { extensionOf, FeaturesRunResult, isCnnModelPath, isImagePath, MIME_BY_EXTENSION } from './featuresLogic';
+import { isCnnModelPath, isImagePath } from './featuresLogic';
 import { FeaturesPanel } from './featuresPanel';
 
 export const CNN_MODEL_SETTING = 'cnnModel';
@@ -41,19 +42,12 @@ async function showFeatureMaps(host: HostClient, models: ModelService, panel: Fe
   const modelName = path.basename(model);
   panel.showRunning(imageName, modelName);
   try {
-    const bytes = await vscode.workspace.fs.readFile(image);
-    const ext = extensionOf(image.fsPath);
-    const isPng = bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
-    let imageParam: Record<string, unknown>;
-    if (isPng) imageParam = { png: Buffer.from(bytes).toString('base64') };
-    else {
-      const mime = MIME_BY_EXTENSION[ext] ?? 'application/octet-stream';
-      const decoded = await panel.decode(`data:${mime};base64,${Buffer.from(bytes).toString('base64')}`);
-      imageParam = { ...decoded };
-    }
+    const imageParam: FeaturesRunParams['image'] = image.scheme === 'file'
+      ? { path: image.fsPath }
+      : { data: Buffer.from(await vscode.workspace.fs.readFile(image)).toString('base64') };
     const run = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `ModelVis: ${modelName} on ${imageName}`, cancellable: true },
-      (progress, token) => host.request<FeaturesRunResult>('features/run', { model, image: imageParam }, { token, progress }),
+      (progress, token) => host.request(FeaturesRun, { model, image: imageParam }, { token, progress }),
     );
     panel.setRun(imageName, run);
   } catch (e) {

@@ -1,13 +1,12 @@
 using System.CommandLine;
 using ModelVis.Checkpoints;
-using ModelVis.Render;
 using ModelVis.Vision;
 using ModelVis.Vision.Images;
 
 namespace ModelVis.Cli.Verbs;
 
 /// <summary>
-/// <c>features</c>: runs a CNN (ONNX, or a state dict with an architecture sidecar) on a PNG and writes every
+/// <c>features</c>: runs a CNN (ONNX, or a state dict with an architecture sidecar) on a picture and writes every
 /// layer's output to safetensors, named by the layer (sidecar) or the ONNX node's output, plus <c>logits</c>.
 /// </summary>
 static class FeaturesVerb
@@ -16,7 +15,7 @@ static class FeaturesVerb
     {
         var o = new VisionOptions();
         var output = new Option<string>("--out") { Description = "safetensors file to write", Required = true };
-        var cmd = new Command("features", "Run a CNN on a PNG image and write every layer's output (and logits) to safetensors");
+        var cmd = new Command("features", "Run a CNN on a picture (PNG, JPEG, GIF, WebP, BMP) and write every layer's output (and logits) to safetensors");
         o.AddTo(cmd);
         cmd.Add(output);
         cmd.SetAction(parse =>
@@ -59,7 +58,7 @@ sealed class VisionOptions
 {
     public readonly Option<string> Model = new("--model") { Description = "ONNX model, or a PyTorch state dict / safetensors with an architecture sidecar", Required = true };
     public readonly Option<string?> Arch = new("--arch") { Description = "Architecture sidecar JSON (default: NAME.arch.json beside the model); see docs/cnn-arch-format.md" };
-    public readonly Option<string> Image = new("--image") { Description = "PNG image (convert other formats to PNG, or open them from the extension)", Required = true };
+    public readonly Option<string> Image = new("--image") { Description = "Picture: PNG, JPEG, GIF, WebP or BMP", Required = true };
     public readonly Option<string?> Mean = new("--mean") { Description = "Per-channel mean after dividing pixels by 255, e.g. 0.485,0.456,0.406 (default: from the sidecar or the model's input)" };
     public readonly Option<string?> Std = new("--std") { Description = "Per-channel standard deviation, e.g. 0.229,0.224,0.225" };
 
@@ -74,7 +73,7 @@ sealed class VisionOptions
         var pre = model.DefaultPreprocessing;
         if (parse.GetValue(Mean) is { } m) pre = pre with { Mean = ParseFloats(m, "--mean") };
         if (parse.GetValue(Std) is { } s) pre = pre with { Std = ParseFloats(s, "--std") };
-        var image = ReadPng(parse.GetValue(Image)!);
+        var image = ImageDecoder.Read(parse.GetValue(Image)!);
         var run = model.Run(image, pre, captureAll: true, CliRunner.ProgressReporter);
         return (model, run);
     }
@@ -83,17 +82,5 @@ sealed class VisionOptions
     {
         try { return text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(v => float.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray(); }
         catch (FormatException) { throw new VisionException($"{option} \"{text}\": expected numbers separated by commas"); }
-    }
-
-    /// <summary>The host decodes PNG itself; other formats get a message saying what to do.</summary>
-    public static ImagePixels ReadPng(string path)
-    {
-        if (!File.Exists(path)) throw new VisionException($"{path}: no such image file");
-        var bytes = File.ReadAllBytes(path);
-        ImagePixels.CheckIsPng(path, bytes);
-        PngImage png;
-        try { png = PngReader.Decode(bytes); }
-        catch (PngFormatException e) { throw new VisionException($"{Path.GetFileName(path)}: {e.Message}", e); }
-        return new ImagePixels(png.Width, png.Height, png.Channels, png.Pixels);
     }
 }

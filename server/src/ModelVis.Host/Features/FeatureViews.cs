@@ -24,16 +24,6 @@ public static class FeatureViews
     /// <summary>About how many pixels a map's longer side gets in a grid.</summary>
     public const int CellTarget = 72;
 
-    /// <summary>Decodes a PNG sent by the extension (base64), refusing other formats with what to do instead.</summary>
-    public static ImagePixels DecodePng(byte[] bytes)
-    {
-        ImagePixels.CheckIsPng("the image", bytes);
-        PngImage png;
-        try { png = PngReader.Decode(bytes); }
-        catch (PngFormatException e) { throw new VisionException($"the image is not a readable PNG: {e.Message}", e); }
-        return new ImagePixels(png.Width, png.Height, png.Channels, png.Pixels);
-    }
-
     /// <summary>The preprocessed input [1, C, H, W] turned back into pixels (x·std + mean)·scale, as a PNG.</summary>
     public static PngDto InputImage(NdArray input, Preprocessing pre)
     {

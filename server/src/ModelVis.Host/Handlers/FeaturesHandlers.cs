@@ -5,8 +5,8 @@ using ModelVis.Vision.Images;
 
 namespace ModelVis.Host.Handlers;
 
-/// <summary>The picture: a PNG file's bytes (base64), or pixels the extension decoded (base64 RGBA8, width × height).</summary>
-public sealed record FeatureImageParams(string? Png = null, string? Pixels = null, int Width = 0, int Height = 0);
+/// <summary>The picture, decoded by the host (PNG, JPEG, GIF, WebP, BMP): a file's absolute path, or its bytes (base64).</summary>
+public sealed record FeatureImageParams(string? Path = null, string? Data = null);
 
 /// <summary>Overrides of the model's default preprocessing (every field optional).</summary>
 public sealed record PreprocessingParams(int? Width = null, int? Height = null, int? Channels = null, float[]? Mean = null, float[]? Std = null);
@@ -19,10 +19,10 @@ public sealed record FeaturesRunParams(string Model, FeatureImageParams? Image, 
             throw new RpcException(RpcErrorCodes.UserError, "No CNN model is chosen: pick an .onnx model, or a .pth/.pt state dict with its NAME.arch.json (setting modelvis.cnnModel)");
         if (!Path.IsPathFullyQualified(Model)) throw new RpcException(RpcErrorCodes.InvalidParams, $"{method}: \"model\" must be an absolute path, got \"{Model}\"");
         if (ArchPath != null && !Path.IsPathFullyQualified(ArchPath)) throw new RpcException(RpcErrorCodes.InvalidParams, $"{method}: \"archPath\" must be an absolute path, got \"{ArchPath}\"");
-        if (Image is null || Image.Png is null && Image.Pixels is null)
-            throw new RpcException(RpcErrorCodes.InvalidParams, $"{method}: \"image\" needs \"png\" (base64 PNG file) or \"pixels\" (base64 RGBA8) with \"width\" and \"height\"");
-        if (Image.Png is null && (Image.Width <= 0 || Image.Height <= 0))
-            throw new RpcException(RpcErrorCodes.InvalidParams, $"{method}: \"pixels\" needs a positive \"width\" and \"height\"");
+        if (Image is null || (Image.Path is null) == (Image.Data is null))
+            throw new RpcException(RpcErrorCodes.InvalidParams, $"{method}: \"image\" needs either \"path\" (the picture file) or \"data\" (its bytes, base64)");
+        if (Image.Path != null && !System.IO.Path.IsPathFullyQualified(Image.Path))
+            throw new RpcException(RpcErrorCodes.InvalidParams, $"{method}: \"image.path\" must be an absolute path, got \"{Image.Path}\"");
     }
 }
 
@@ -75,9 +75,6 @@ public sealed record FeaturesRunResult(string RunId, FeatureModelInfo Model, Png
 /// </summary>
 public sealed class FeaturesHandlers : IHandlerFamily
 {
-    /// <summary>Largest picture accepted as pixels (the extension decodes; the host resizes).</summary>
-    public const long MaxPixels = 64L << 20;
-
     public void Register(RpcServer server, Session session)
     {
         server.RegisterAsync<FeaturesRunParams, FeaturesRunResult>("features/run", (p, ctx) => Task.Run(() =>
@@ -126,18 +123,11 @@ public sealed class FeaturesHandlers : IHandlerFamily
 
     static ImagePixels ReadImage(FeatureImageParams image)
     {
-        if (image.Png != null) return FeatureViews.DecodePng(FromBase64(image.Png, "png"));
-        if ((long)image.Width * image.Height > MaxPixels) throw new VisionException($"image of {image.Width}×{image.Height} pixels is too large");
-        var pixels = FromBase64(image.Pixels!, "pixels");
-        if (pixels.Length != (long)image.Width * image.Height * 4)
-            throw new VisionException($"\"pixels\" must be RGBA8: {image.Width}×{image.Height}×4 = {(long)image.Width * image.Height * 4} bytes, got {pixels.Length}");
-        return new ImagePixels(image.Width, image.Height, 4, pixels);
-    }
-
-    static byte[] FromBase64(string text, string field)
-    {
-        try { return Convert.FromBase64String(text); }
-        catch (FormatException) { throw new VisionException($"image \"{field}\" is not valid base64"); }
+        if (image.Path != null) return ImageDecoder.Read(image.Path);
+        byte[] bytes;
+        try { bytes = Convert.FromBase64String(image.Data!); }
+        catch (FormatException) { throw new VisionException("image \"data\" is not valid base64"); }
+        return ImageDecoder.Decode(bytes, "the image");
     }
 
     static Preprocessing Apply(Preprocessing pre, PreprocessingParams? p)

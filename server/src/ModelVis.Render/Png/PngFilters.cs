@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 
 namespace ModelVis.Render;
 
-/// <summary>PNG row filters (encode) and their inverses (decode). <c>prev</c> is the previous raw row, all zeros for the first.</summary>
+/// <summary>PNG row filters for the encoder. <c>prev</c> is the previous raw row, all zeros for the first.</summary>
 internal static class PngFilters
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -137,42 +137,5 @@ internal static class PngFilters
         }
         for (; i < row.Length; i++) sum += Math.Abs((int)(sbyte)row[i]); // widen first: |-128| overflows sbyte
         return sum;
-    }
-
-    /// <summary>Reverses filter <paramref name="type"/> in place on <paramref name="row"/>.</summary>
-    public static void Unfilter(int type, Span<byte> row, ReadOnlySpan<byte> prev, int bpp)
-    {
-        int n = row.Length;
-        switch (type)
-        {
-            case 0:
-                return;
-            case 1:
-                for (int i = bpp; i < n; i++) row[i] += row[i - bpp];
-                return;
-            case 2:
-                {
-                    int i = 0;
-                    if (Vector256.IsHardwareAccelerated)
-                    {
-                        ref byte rr = ref MemoryMarshal.GetReference(row);
-                        ref byte rp = ref MemoryMarshal.GetReference(prev);
-                        for (; i + 32 <= n; i += 32)
-                            (Vector256.LoadUnsafe(ref rr, (nuint)i) + Vector256.LoadUnsafe(ref rp, (nuint)i)).StoreUnsafe(ref rr, (nuint)i);
-                    }
-                    for (; i < n; i++) row[i] += prev[i];
-                    return;
-                }
-            case 3:
-                for (int i = 0; i < bpp; i++) row[i] += (byte)(prev[i] >> 1);
-                for (int i = bpp; i < n; i++) row[i] += (byte)((row[i - bpp] + prev[i]) >> 1);
-                return;
-            case 4:
-                for (int i = 0; i < bpp; i++) row[i] += prev[i];
-                for (int i = bpp; i < n; i++) row[i] += Paeth(row[i - bpp], prev[i], prev[i - bpp]);
-                return;
-            default:
-                throw new PngFormatException($"unknown PNG filter type {type}");
-        }
     }
 }

@@ -41,8 +41,6 @@ public sealed record PngEncodeOptions
     public static PngEncodeOptions Default { get; } = new();
 }
 
-public sealed class PngFormatException(string message) : Exception(message);
-
 public static class PngColorTypeExtensions
 {
     public static int Channels(this PngColorType t) => t switch
