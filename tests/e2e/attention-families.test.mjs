@@ -50,21 +50,14 @@ async function family(folder, { name, meta, layers, layer, head }) {
   await s.rightClickMenu('Visualize Attention', box);
   const frame = await s.webview('#attention-heatmap[data-status="ready"] img[data-loaded="true"]', { timeout: TIMEOUTS.host });
   await waitFor(async () => (await frame.locator('#run-meta').innerText()).startsWith(`${n} tokens · ${meta}`), { timeout: TIMEOUTS.host, message: `the ${name} run in the panel` });
-  const titles = await frame.locator('#heatmap-figure .token-label.query').evaluateAll((els) => els.map((e) => e.getAttribute('title')));
-  assert.deepEqual(titles.map((t) => Number(/\(id (\d+)\)$/.exec(t)[1])), ids, 'the ids the CLI tokenizes');
+  assert.deepEqual(await s.heatmapLabelIds(frame), ids, 'the ids the CLI tokenizes');
 
   await waitForLayers(frame, layers);
   await frame.locator('#layer-select').selectOption(String(layer));
   await frame.locator('#head-select').selectOption(String(head));
   await frame.locator(`#attention-heatmap[data-layer="${layer}"][data-head="${head}"][data-status="ready"] img[data-loaded="true"]`).waitFor();
-  const ib = await frame.locator('#heatmap-figure .matrix-plot img').boundingBox();
   const [q, k] = [n - 1, 1];
-  await s.page.mouse.move(ib.x + ((k + 0.5) * ib.width) / n, ib.y + ((q + 0.5) * ib.height) / n);
-  const readout = frame.locator('#heatmap-figure-readout');
-  await waitFor(async () => (await readout.getAttribute('data-query')) === String(q) && (await readout.getAttribute('data-key')) === String(k) && (await readout.getAttribute('data-weight')) !== '', {
-    message: `read-out of cell (${q}, ${k})`,
-  });
-  const shown = Number(await readout.getAttribute('data-weight'));
+  const shown = await s.readHeatmapCell(frame, n, q, k);
   const expected = readF32(captured, `attentions.${layer}`).values[(head * n + q) * n + k];
   assert.ok(Math.abs(shown - expected) < 1e-6, `${name}: read-out ${shown} = CLI capture ${expected}`);
   await s.screenshot(`attention-${name}`);

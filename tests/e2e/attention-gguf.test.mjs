@@ -57,21 +57,14 @@ test('a GGUF file: Models view → Use for Visualization → Visualize Attention
     await s.rightClickMenu('Visualize Attention', box);
     const frame = await s.webview('#attention-heatmap[data-status="ready"] img[data-loaded="true"]', { timeout: TIMEOUTS.host });
     assert.match(await frame.locator('#run-meta').innerText(), new RegExp(`^${n} tokens · 5 layers × 8 heads · llama \\(causal\\)`));
-    const titles = await frame.locator('#heatmap-figure .token-label.query').evaluateAll((els) => els.map((e) => e.getAttribute('title')));
-    assert.deepEqual(titles.map((t) => Number(/\(id (\d+)\)$/.exec(t)[1])), ids, 'the ids the GGUF file\'s own tokenizer gives');
+    assert.deepEqual(await s.heatmapLabelIds(frame), ids, 'the ids the GGUF file\'s own tokenizer gives');
 
     await waitForLayers(frame, 5);
     await frame.locator('#layer-select').selectOption('4');
     await frame.locator('#head-select').selectOption('5');
     await frame.locator('#attention-heatmap[data-layer="4"][data-head="5"][data-status="ready"] img[data-loaded="true"]').waitFor();
-    const ib = await frame.locator('#heatmap-figure .matrix-plot img').boundingBox();
     const [q, k] = [n - 1, 2];
-    await s.page.mouse.move(ib.x + ((k + 0.5) * ib.width) / n, ib.y + ((q + 0.5) * ib.height) / n);
-    const readout = frame.locator('#heatmap-figure-readout');
-    await waitFor(async () => (await readout.getAttribute('data-query')) === String(q) && (await readout.getAttribute('data-key')) === String(k) && (await readout.getAttribute('data-weight')) !== '', {
-      message: `read-out of cell (${q}, ${k})`,
-    });
-    const shown = Number(await readout.getAttribute('data-weight'));
+    const shown = await s.readHeatmapCell(frame, n, q, k);
     const expected = readF32(captured, 'attentions.4').values[(5 * n + q) * n + k];
     assert.ok(Math.abs(shown - expected) < 1e-6, `read-out ${shown} = CLI capture ${expected}`);
     await s.page.locator('.statusbar-item', { hasText: `ModelVis: ${FILE} L4 H5` }).first().waitFor({ timeout: TIMEOUTS.host });

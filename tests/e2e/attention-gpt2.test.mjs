@@ -51,23 +51,6 @@ async function visualize() {
   return s.webview('#attention-heatmap[data-status="ready"] img[data-loaded="true"]', { timeout: TIMEOUTS.host });
 }
 
-/** Moves the mouse over cell (q, k) of the heatmap and returns the read-out's weight. */
-async function readCell(frame, n, q, k) {
-  const ib = await frame.locator('#heatmap-figure .matrix-plot img').boundingBox();
-  await s.page.mouse.move(ib.x + ((k + 0.5) * ib.width) / n, ib.y + ((q + 0.5) * ib.height) / n);
-  const readout = frame.locator('#heatmap-figure-readout');
-  await waitFor(async () => (await readout.getAttribute('data-query')) === String(q) && (await readout.getAttribute('data-key')) === String(k) && (await readout.getAttribute('data-weight')) !== '', {
-    message: `read-out of cell (${q}, ${k})`,
-  });
-  return Number(await readout.getAttribute('data-weight'));
-}
-
-/** The ids behind the query labels (their title is `i: "raw" (id N)`). */
-async function labelIds(frame) {
-  const titles = await frame.locator('#heatmap-figure .token-label.query').evaluateAll((els) => els.map((e) => e.getAttribute('title')));
-  return titles.map((t) => Number(/\(id (\d+)\)$/.exec(t)[1]));
-}
-
 const painted = () =>
   s.editor().evaluate((el) => [...el.querySelectorAll('.view-overlays div, .view-line span')].filter((e) => /ced-\w+/.test(e.className) && getComputedStyle(e).backgroundColor !== 'rgba(0, 0, 0, 0)').length);
 
@@ -77,7 +60,7 @@ test('tiny GPT-2: tokens as the CLI reads them, causal heatmap, layers and heads
     const frame = await visualize();
     const meta = frame.locator('#run-meta');
     assert.match(await meta.innerText(), new RegExp(`^${ref.n} tokens · 2 layers × 4 heads · gpt2 \\(causal\\)`));
-    assert.deepEqual(await labelIds(frame), ref.ids, 'one label per token, the ids the CLI tokenizes');
+    assert.deepEqual(await s.heatmapLabelIds(frame), ref.ids, 'one label per token, the ids the CLI tokenizes');
     const labels = (await frame.locator('#heatmap-figure .token-label.query').allTextContents()).map((l) => l.trim());
     assert.ok(labels.includes('Lily') && labels.includes('<s>'), `readable labels: ${JSON.stringify(labels)}`);
 
@@ -87,9 +70,9 @@ test('tiny GPT-2: tokens as the CLI reads them, causal heatmap, layers and heads
     await frame.locator('#head-select').selectOption('2');
     await frame.locator('#attention-heatmap[data-layer="1"][data-head="2"][data-status="ready"] img[data-loaded="true"]').waitFor();
     await s.page.locator('.statusbar-item', { hasText: 'ModelVis: tiny-gpt2 L1 H2' }).first().waitFor();
-    const above = await readCell(frame, ref.n, 3, 9);
+    const above = await s.readHeatmapCell(frame, ref.n, 3, 9);
     assert.equal(above, 0, 'GPT-2 is causal: query 3 never sees key 9');
-    const below = await readCell(frame, ref.n, 9, 3);
+    const below = await s.readHeatmapCell(frame, ref.n, 9, 3);
     assert.ok(Math.abs(below - ref.weight(1, 2, 9, 3)) < 1e-6, `read-out ${below} = capture ${ref.weight(1, 2, 9, 3)}`);
     assert.ok(below > 0);
     await s.screenshot('attention-gpt2-heatmap-dark');
@@ -148,12 +131,12 @@ test('tiny BERT: bidirectional, weights above the diagonal', async () => {
     const meta = frame.locator('#run-meta');
     await waitFor(async () => /bert \(bidirectional\)/.test(await meta.innerText()), { timeout: TIMEOUTS.host, message: 'the BERT run in the panel' });
     await frame.locator('#attention-heatmap[data-status="ready"] img[data-loaded="true"]').waitFor();
-    assert.deepEqual(await labelIds(frame), ref.ids);
+    assert.deepEqual(await s.heatmapLabelIds(frame), ref.ids);
     await waitForLayers(frame, 2);
     await frame.locator('#layer-select').selectOption('1');
     await frame.locator('#head-select').selectOption('0');
     await frame.locator('#attention-heatmap[data-layer="1"][data-head="0"][data-status="ready"] img[data-loaded="true"]').waitFor();
-    const above = await readCell(frame, ref.n, 3, 9);
+    const above = await s.readHeatmapCell(frame, ref.n, 3, 9);
     assert.ok(above > 0, `BERT attends forward: query 3 → key 9 = ${above}`);
     assert.ok(Math.abs(above - ref.weight(1, 0, 3, 9)) < 1e-6, `read-out ${above} = capture ${ref.weight(1, 0, 3, 9)}`);
     await s.screenshot('attention-bert-heatmap-light');

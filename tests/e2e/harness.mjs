@@ -423,6 +423,31 @@ export class Session {
   }
 
   /** Saves a screenshot of the whole window to tests/e2e/screenshots/<name>.png. */
+  /**
+   * The attention heatmap's read-out of cell (q, k) of an n × n map: hovers the cell, and hovers it again (one pixel
+   * apart) while the read-out has not caught up, since a hover that lands before the read-out's matrix arrived is
+   * not replayed.
+   */
+  async readHeatmapCell(frame, n, q, k) {
+    const ib = await frame.locator('#heatmap-figure .matrix-plot img').boundingBox();
+    const x = ib.x + ((k + 0.5) * ib.width) / n, y = ib.y + ((q + 0.5) * ib.height) / n;
+    const readout = frame.locator('#heatmap-figure-readout');
+    await this.page.mouse.move(x, y);
+    let nudge = 1;
+    await waitFor(async () => {
+      if ((await readout.getAttribute('data-query')) === String(q) && (await readout.getAttribute('data-key')) === String(k) && (await readout.getAttribute('data-weight')) !== '') return true;
+      await this.page.mouse.move(x + (nudge++ % 2), y);
+      return false;
+    }, { message: `read-out of cell (${q}, ${k})` });
+    return Number(await readout.getAttribute('data-weight'));
+  }
+
+  /** The token ids behind the heatmap's query labels (their title is `i: "raw" (id N)`). */
+  async heatmapLabelIds(frame) {
+    const titles = await frame.locator('#heatmap-figure .token-label.query').evaluateAll((els) => els.map((e) => e.getAttribute('title')));
+    return titles.map((t) => Number(/\(id (\d+)\)$/.exec(t)[1]));
+  }
+
   async screenshot(name) {
     mkdirSync(screenshotsDir, { recursive: true });
     const path = join(screenshotsDir, `${name}.png`);
