@@ -18,5 +18,8 @@ static class VerbList
         RenderVerb.Create(),
         TrainVerb.Create(),
         FeaturesVerb.Create(),
+        CircuitsVerbs.Heads(),
+        CircuitsVerbs.Dla(),
+        CircuitsVerbs.Patch(),
     ];
 }
