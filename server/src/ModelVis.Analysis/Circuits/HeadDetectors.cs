@@ -8,6 +8,18 @@ public sealed record HeadDetectorScores(double[][] PreviousToken, double[][] Ind
     public int Layers => PreviousToken.Length;
     public int Heads => Layers == 0 ? 0 : PreviousToken[0].Length;
 
+    /// <summary>
+    /// What head (<paramref name="layer"/>, <paramref name="head"/>) does, by its strongest score at or above
+    /// <paramref name="threshold"/>: "previous-token", "induction" or "duplicate-token"; null when none reaches it.
+    /// </summary>
+    public string? Label(int layer, int head, double threshold = 0.4)
+    {
+        (string Name, double Score)[] kinds =
+            [("previous-token", PreviousToken[layer][head]), ("induction", Induction[layer][head]), ("duplicate-token", DuplicateToken[layer][head])];
+        var best = kinds.MaxBy(k => k.Score);
+        return best.Score >= threshold ? best.Name : null;
+    }
+
     /// <summary>The element-wise mean of several tables (the probe averages its blocks).</summary>
     public static HeadDetectorScores Mean(IReadOnlyList<HeadDetectorScores> tables)
     {

@@ -19,5 +19,6 @@ public static class HandlerFamilies
         new HiddenHandlers(),
         new FeaturesHandlers(),
         new TrainingHandlers(),
+        new CircuitsHandlers(),
     ];
 }
