@@ -139,3 +139,81 @@ export interface WorkDoneProgressValue {
   percentage?: number;
   cancellable?: boolean;
 }
+
+// ---- circuits (issue 16): views of an attention run; tables are [layer][head] or [layer][position] ----
+
+export type HeadKind = 'previous-token' | 'induction' | 'duplicate-token';
+
+export interface CircuitHeadsParams {
+  runId: string;
+  /** Score on the seeded repeated-block probe of this block length instead of the run's tokens. */
+  probeBlock?: number;
+  seed?: number;
+  blocks?: number;
+  labelThreshold?: number;
+}
+
+export interface CircuitHeadsResult {
+  source: 'selection' | 'probe';
+  layers: number;
+  heads: number;
+  previousToken: number[][];
+  induction: number[][];
+  duplicateToken: number[][];
+  labels: Array<Array<HeadKind | null>>;
+  probeIds: number[][] | null;
+}
+
+export interface CircuitDlaParams {
+  runId: string;
+  /** Default: the last position. */
+  position?: number;
+  /** Default: the model's prediction at the position. */
+  target?: number;
+  /** When given: the logit difference target − contrast. */
+  contrast?: number;
+}
+
+export interface CircuitDlaResult {
+  position: number;
+  target: number;
+  targetToken: string;
+  contrast: number | null;
+  contrastToken: string | null;
+  heads: number[][];
+  mlp: number[];
+  embed: number;
+  /** The attention output biases and the final-norm bias. */
+  rest: number;
+  /** The logit (difference) from the forward pass. */
+  logit: number;
+  /** The sum of every part (equals logit up to float rounding). */
+  total: number;
+  /** The final norm's frozen denominator s. */
+  scale: number;
+}
+
+export interface CircuitPatchParams {
+  /** The clean prompt's run. */
+  runId: string;
+  corruptText?: string;
+  corruptIds?: number[];
+  target?: number;
+  contrast?: number;
+  heads?: boolean;
+}
+
+export interface CircuitPatchResult {
+  tClean: number;
+  tCleanToken: string;
+  tCorrupt: number;
+  tCorruptToken: string;
+  /** The metric logit[n-1, tClean] − logit[n-1, tCorrupt] on each prompt. */
+  clean: number;
+  corrupt: number;
+  tokens: string[];
+  corruptTokens: string[];
+  /** Recovered fraction (M_patched − M_corrupt) / (M_clean − M_corrupt), [layer][position]. */
+  resid: number[][];
+  heads: number[][] | null;
+}
