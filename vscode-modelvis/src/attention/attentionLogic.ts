@@ -61,6 +61,9 @@ export const WEBVIEW_METHODS = [
   'neurons/top',
   'neurons/activations',
   'neurons/nmf',
+  'circuits/heads',
+  'circuits/dla',
+  'circuits/patch',
 ] as const;
 export type WebviewMethod = (typeof WEBVIEW_METHODS)[number];
 

@@ -162,7 +162,14 @@ export class AttentionPanel implements vscode.Disposable {
       return;
     }
     try {
-      const result = await this.host.request(method, { ...params, runId: c.run.runId }, { timeoutMs: 300_000 });
+      const send = { ...params, runId: c.run.runId };
+      // Patching is L·n + L·H forward passes: show the host's progress, and let the user cancel it.
+      const result = method === 'circuits/patch'
+        ? await vscode.window.withProgress(
+            { location: vscode.ProgressLocation.Notification, title: 'ModelVis: activation patching', cancellable: true },
+            (progress, token) => this.host.request(method, send, { timeoutMs: 600_000, progress, token }),
+          )
+        : await this.host.request(method, send, { timeoutMs: 300_000 });
       void this.panel?.webview.postMessage({ type: 'response', id, result });
     } catch (e) {
       this.host.log(`${method} → ${errorMessage(e)}`);
