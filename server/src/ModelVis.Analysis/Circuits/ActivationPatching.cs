@@ -139,35 +139,23 @@ public sealed class ActivationPatching
         int L = _model.Config.Layers, H = _model.Config.Heads;
         int total = (resid ? L * _n : 0) + (heads ? L * H : 0), done = 0;
         void Step(string what) { done++; progress?.Report(((double)done / Math.Max(1, total), what)); }
-        double[][]? r = null, hs = null;
-        if (resid)
+        double[][] Table(int rows, int cols, Func<int, int, double> patch, string what)
         {
-            r = new double[L][];
-            for (int l = 0; l < L; l++)
+            var table = new double[rows][];
+            for (int l = 0; l < rows; l++)
             {
-                r[l] = new double[_n];
-                for (int p = 0; p < _n; p++)
+                table[l] = new double[cols];
+                for (int j = 0; j < cols; j++)
                 {
                     ct.ThrowIfCancellationRequested();
-                    r[l][p] = PatchResidual(l, [p], ct);
-                    Step($"residual layer {l} position {p}");
+                    table[l][j] = patch(l, j);
+                    Step($"layer {l} {what} {j}");
                 }
             }
+            return table;
         }
-        if (heads)
-        {
-            hs = new double[L][];
-            for (int l = 0; l < L; l++)
-            {
-                hs[l] = new double[H];
-                for (int h = 0; h < H; h++)
-                {
-                    ct.ThrowIfCancellationRequested();
-                    hs[l][h] = PatchHead(l, h, ct);
-                    Step($"layer {l} head {h}");
-                }
-            }
-        }
+        var r = resid ? Table(L, _n, (l, p) => PatchResidual(l, [p], ct), "residual at position") : null;
+        var hs = heads ? Table(L, H, (l, h) => PatchHead(l, h, ct), "head") : null;
         return new PatchingResult(TClean, TCorrupt, MetricClean, MetricCorrupted, r, hs);
     }
 }
