@@ -49,24 +49,26 @@ public static class HeadDetectors
     /// <param name="attentions">Per layer, the probabilities [heads, n, n] (row q over keys k).</param>
     public static HeadDetectorScores Score(IReadOnlyList<float[]> attentions, int heads, int[] ids)
     {
-        int n = ids.Length, L = attentions.Count;
-        foreach (var a in attentions)
-            if (a.Length != (long)heads * n * n) throw new AnalysisException($"attention has {a.Length} values; {heads} heads × {n} × {n} expected");
         var layout = RepeatLayout.Of(ids);
-        var prev = new double[L][]; var ind = new double[L][]; var dup = new double[L][];
-        for (int l = 0; l < L; l++)
+        var rows = attentions.Select(a => ScoreLayer(a, heads, ids, layout)).ToArray();
+        return new HeadDetectorScores(rows.Select(r => r.Previous).ToArray(), rows.Select(r => r.Induction).ToArray(), rows.Select(r => r.Duplicate).ToArray());
+    }
+
+    /// <summary>One layer's three scores per head, from its probabilities [heads, n, n].</summary>
+    static (double[] Previous, double[] Induction, double[] Duplicate) ScoreLayer(float[] attention, int heads, int[] ids, RepeatLayout? layout)
+    {
+        int n = ids.Length;
+        if (attention.Length != (long)heads * n * n) throw new AnalysisException($"attention has {attention.Length} values; {heads} heads × {n} × {n} expected");
+        var prev = new double[heads]; var ind = new double[heads]; var dup = new double[heads];
+        for (int h = 0; h < heads; h++)
         {
-            prev[l] = new double[heads]; ind[l] = new double[heads]; dup[l] = new double[heads];
-            for (int h = 0; h < heads; h++)
-            {
-                var A = attentions[l].AsSpan(h * n * n, n * n);
-                double p = 0;
-                for (int q = 1; q < n; q++) p += A[q * n + q - 1];
-                prev[l][h] = n > 1 ? p / (n - 1) : 0;
-                (ind[l][h], dup[l][h]) = layout is { } r ? Repeated(A, n, r) : ByTokenEquality(A, ids);
-            }
+            var A = attention.AsSpan(h * n * n, n * n);
+            double p = 0;
+            for (int q = 1; q < n; q++) p += A[q * n + q - 1];
+            prev[h] = n > 1 ? p / (n - 1) : 0;
+            (ind[h], dup[h]) = layout is { } r ? Repeated(A, n, r) : ByTokenEquality(A, ids);
         }
-        return new HeadDetectorScores(prev, ind, dup);
+        return (prev, ind, dup);
     }
 
     static (double Induction, double Duplicate) Repeated(ReadOnlySpan<float> A, int n, RepeatLayout r)
@@ -100,12 +102,23 @@ public static class HeadDetectors
         return (indQueries > 0 ? ind / indQueries : 0, dupQueries > 0 ? dup / dupQueries : 0);
     }
 
-    /// <summary>Runs <paramref name="model"/> on <paramref name="ids"/> keeping every layer's attention, and scores its heads.</summary>
+    /// <summary>
+    /// Runs <paramref name="model"/> on <paramref name="ids"/> and scores its heads, one layer's attention at a time
+    /// (recomputed from the kept residual stream), so a long text never holds every layer's [heads, n, n].
+    /// </summary>
     public static HeadDetectorScores Run(LanguageModel model, int[] ids, CancellationToken ct = default)
     {
         int L = model.Config.Layers;
-        var capture = model.Forward(new ForwardInput(ids), new CaptureRequest(Enumerable.Range(0, L).ToHashSet(), Logits: false), ct);
-        return Score(Enumerable.Range(0, L).Select(l => capture.Attentions[l].Data).ToList(), model.Config.Heads, ids);
+        var input = new ForwardInput(ids);
+        var capture = model.Forward(input, new CaptureRequest(HiddenStates: true, Logits: false), ct);
+        var layout = RepeatLayout.Of(ids);
+        var rows = new (double[] Previous, double[] Induction, double[] Duplicate)[L];
+        for (int l = 0; l < L; l++)
+        {
+            ct.ThrowIfCancellationRequested();
+            rows[l] = ScoreLayer(model.AttentionOfLayer(l, capture.HiddenStates![l].Data, input), model.Config.Heads, ids, layout);
+        }
+        return new HeadDetectorScores(rows.Select(r => r.Previous).ToArray(), rows.Select(r => r.Induction).ToArray(), rows.Select(r => r.Duplicate).ToArray());
     }
 
     /// <summary>
