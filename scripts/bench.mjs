@@ -1,4 +1,4 @@
-// `npm run bench [-- engine|attention|webview|tokenizers|training|vision|render ...]`: the benchmarks, each printing a table.
+// `npm run bench [-- engine|attention|webview|runs|tokenizers|training|vision|render ...]`: the benchmarks, each printing a table.
 // Every suite measures its baseline (the machine's FMA peak, PyTorch, the Rust tokenizers) in the same run.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +26,10 @@ if (want('webview')) {
   run('npm', ['run', '--silent', 'package', '--workspace', 'vscode-modelvis'], { quietStdout: true });
   run('node', [join('scripts', 'e2e-setup.mjs')]);
   run('node', [join('bench', 'webview', 'run.mjs')]);
+}
+if (want('runs')) {
+  log('=== training runs: an event file of 1,000,000 scalars through runs/scalars, beside a Python TFRecord loop');
+  run('node', [join('bench', 'runs', 'run.mjs')]);
 }
 if (want('tokenizers')) {
   log('=== tokenizers: MB/s beside the Hugging Face Rust library (npm tokenizers)');

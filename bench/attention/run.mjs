@@ -36,6 +36,37 @@ for (const d of ['server/src/ModelVis.Models', 'server/src/ModelVis.Tensors', 's
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 const rows = [];
+const bigRows = [];
+
+// The large answers of a finished run, each asked once to fill the host's caches, then timed `reps` times: what the
+// RPC layer adds (serializing, framing, the pipe, parsing in the client) for megabytes of base64 and arrays.
+async function bigResults(name, model, n) {
+  const done = new Set();
+  const sub = host.connection.onNotification('attention/layerDone', (p) => done.add(`${p.runId}/${p.layer}`));
+  const run = await host.connection.sendRequest('attention/run', { model, text, maxTokens: n });
+  // Finished: every layer streamed in, so nothing computes in the background while the answers are timed.
+  while ([...done].filter((d) => d.startsWith(`${run.runId}/`)).length < run.model.layers) await new Promise((res) => setTimeout(res, 2));
+  sub.dispose();
+  const requests = [
+    ['attention/matrix', { runId: run.runId, layer: 0, head: 0 }],
+    ['attention/image', { runId: run.runId, layer: 0, head: 0, maxSize: 4096 }],
+    ['attention/row', { runId: run.runId, layer: 0, head: 0, query: n - 1 }],
+    ['attention/grid', { runId: run.runId, cell: 96 }],
+    ['hidden/image', { runId: run.runId, layer: 1, maxSize: 4096 }],
+  ];
+  for (const [method, params] of requests) {
+    const bytes = JSON.stringify(await host.connection.sendRequest(method, params)).length;
+    const times = [];
+    for (let r = 0; r < reps; r++) {
+      const t0 = performance.now();
+      await host.connection.sendRequest(method, params);
+      times.push(performance.now() - t0);
+    }
+    bigRows.push(`| ${name} | ${n} | \`${method}\` | ${(bytes / 1e6).toFixed(2)} MB | ${median(times).toFixed(1)} ms |`);
+    console.error(bigRows.at(-1));
+  }
+  await host.connection.sendRequest('attention/release', { runId: run.runId });
+}
 const host = startHost();
 for (const [name, weights, tokenizer, lengths] of [
   ['GPT-2 small (12×768, vocab 50,257)', gpt2Dir, 'gpt2', [128, 512, 1024]],
@@ -59,6 +90,7 @@ for (const [name, weights, tokenizer, lengths] of [
     }
     rows.push(`| ${name} | ${n} | ${median(first).toFixed(0)} ms | ${median(all).toFixed(0)} ms |`);
     console.error(rows.at(-1));
+    if (n === 512) await bigResults(name, model, n);
   }
   rmSync(model, { recursive: true, force: true });
 }
@@ -67,3 +99,7 @@ console.log(`\nAttention panel latency (median of ${reps} warm runs; host throug
 console.log('| model | tokens | first heatmap PNG | all layers streamed |');
 console.log('|---|---|---|---|');
 for (const r of rows) console.log(r);
+console.log(`\nLarge results of a finished run (median of ${reps} repeats after one that fills the host's caches)\n`);
+console.log('| model | tokens | request | result JSON | round trip |');
+console.log('|---|---|---|---|---|');
+for (const r of bigRows) console.log(r);

@@ -210,4 +210,111 @@ public class ArchitectureTests
         for (int l = 0; l < layers; l++) AssertClose(expected.Attentions[l].Data, actual.Attentions[l].Data, 1e-6);
         for (int k = 0; k <= layers; k++) AssertClose(expected.HiddenStates![k].Data, actual.HiddenStates![k].Data, 1e-5);
     }
+
+    // ---------------------------------------------------------------- T5
+
+    static ForwardInput T5Input(SafetensorsFile expected) => new(ConformanceTests.Ints(expected, "input_ids"),
+        ConformanceTests.Ints(expected, "attention_mask"), null, ConformanceTests.Ints(expected, "decoder_input_ids"));
+
+    [Fact]
+    public void T5_buckets_match_the_reference_tables_of_every_case()
+    {
+        int checkedCount = 0;
+        foreach (var json in Directory.GetFiles(Path.Combine(Fixtures.Root, "expected", "tiny-t5"), "*.json"))
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(json));
+            var tables = doc.RootElement.GetProperty("relative_position_buckets");
+            foreach (var (name, bidirectional) in new[] { ("encoder_bidirectional", true), ("decoder_unidirectional", false) })
+            {
+                var t = tables.GetProperty(name);
+                var rel = t.GetProperty("relative_position").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+                var bucket = t.GetProperty("bucket").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+                for (int i = 0; i < rel.Length; i++, checkedCount++)
+                    Assert.Equal(bucket[i], T5.RelativePositionBucket(rel[i], bidirectional, 32, 32));
+            }
+        }
+        Assert.True(checkedCount > 100);
+        // t5-small's buckets (32, max distance 128) at the edges of the logarithmic range: 8 exact, then log-spaced up to 15.
+        Assert.Equal([0, 7, 8, 8, 9, 15, 15], new[] { 0, -7, -8, -11, -12, -127, -1000 }.Select(r => T5.RelativePositionBucket(r, true, 32, 128)));
+        Assert.Equal([16 + 1, 16 + 15], new[] { 1, 500 }.Select(r => T5.RelativePositionBucket(r, true, 32, 128)));
+        Assert.Equal([0, 0, 5, 16, 31], new[] { 3, 0, -5, -16, -128 }.Select(r => T5.RelativePositionBucket(r, false, 32, 128)));
+    }
+
+    [Fact]
+    public void T5_reads_hub_configs_with_their_defaults_and_gated_gelu()
+    {
+        // t5-small's config.json: no num_decoder_layers, relative_attention_max_distance or feed_forward_proj.
+        using var small = JsonDocument.Parse("""
+            {"architectures":["T5ForConditionalGeneration"],"d_ff":2048,"d_kv":64,"d_model":512,"decoder_start_token_id":0,"dropout_rate":0.1,
+             "eos_token_id":1,"initializer_factor":1.0,"is_encoder_decoder":true,"layer_norm_epsilon":1e-06,"model_type":"t5","n_positions":512,
+             "num_heads":8,"num_layers":6,"output_past":true,"pad_token_id":0,"relative_attention_num_buckets":32,"vocab_size":32128}
+            """);
+        var c = ModelConfig.Parse(small.RootElement);
+        Assert.Equal((6, 6, 8, 64, 512, 2048, 128, 32), (c.EncoderLayers, c.Layers, c.Heads, c.HeadDim, c.Hidden, c.Intermediate, c.RelativeAttentionMaxDistance, c.RelativeAttentionBuckets));
+        Assert.Equal(("relu", false, true, 0, 1), (c.Activation, c.GatedMlp, c.TieWordEmbeddings, c.DecoderStartTokenId, c.EosTokenIds.Single()));
+        Assert.True(c.IsEncoderDecoder);
+        // flan-t5-small: gated-gelu (the tanh GELU), untied head, decoder depth given.
+        using var flan = JsonDocument.Parse("""
+            {"d_ff":1024,"d_kv":64,"d_model":512,"decoder_start_token_id":0,"eos_token_id":1,"feed_forward_proj":"gated-gelu","layer_norm_epsilon":1e-06,
+             "model_type":"t5","n_positions":512,"num_decoder_layers":8,"num_heads":6,"num_layers":8,"pad_token_id":0,
+             "relative_attention_max_distance":128,"relative_attention_num_buckets":32,"tie_word_embeddings":false,"vocab_size":32128}
+            """);
+        var f = ModelConfig.Parse(flan.RootElement);
+        Assert.Equal(("gelu_new", true, false, 8, 8), (f.Activation, f.GatedMlp, f.TieWordEmbeddings, f.Layers, f.EncoderLayers));
+        // dense_act_fn and is_gated_act written out (newer save_pretrained) win; a malformed feed_forward_proj is refused.
+        var written = Config("tiny-t5", j => { j["feed_forward_proj"] = "gated-gelu"; j["dense_act_fn"] = "gelu"; j["is_gated_act"] = true; });
+        Assert.Equal(("gelu", true), (written.Activation, written.GatedMlp));
+        Assert.Contains("gated-ACT", Assert.Throws<ModelException>(() => Config("tiny-t5", j => { j["feed_forward_proj"] = "relu-gated"; j.Remove("dense_act_fn"); })).Message);
+    }
+
+    [Fact]
+    public void T5_untied_head_is_not_rescaled()
+    {
+        // An untied lm_head equal to shared · d_model^-½ must give the tied model's logits (the rescale moved into the weights).
+        float scale = (float)Math.Pow(64, -0.5);
+        using var dir = CopyOf("tiny-t5", c => c["tie_word_embeddings"] = false);
+        using (var w = new SafetensorsFile(Path.Combine(Fixtures.Model("tiny-t5"), "model.safetensors")))
+        {
+            var shared = w.ReadFloats(w.Tensors.First(t => t.Name == "shared.weight"));
+            var writer = new SafetensorsWriter();
+            foreach (var t in w.Tensors) writer.Add(t.Name, w.ReadFloats(t), t.Shape.ToArray());
+            writer.Add("lm_head.weight", shared.Select(x => x * scale).ToArray(), 1000, 64);
+            writer.Save(dir.File("model.safetensors"));
+        }
+        using var expected = new SafetensorsFile(Fixtures.Expected("tiny-t5", "enc7_dec5.safetensors"));
+        using var model = ModelLoader.Load(dir.Path);
+        Assert.False(model.Config.TieWordEmbeddings);
+        var logits = model.Forward(T5Input(expected), CaptureRequest.LogitsOnly).Logits!.Data;
+        AssertClose(expected.ReadFloats(expected.Tensors.First(t => t.Name == "logits")), logits, 1e-4);
+    }
+
+    [Fact]
+    public void T5_greedy_generation_agrees_with_the_forward_pass_and_decoder_attention_recomputes()
+    {
+        var model = ConformanceTests.ModelOf("tiny-t5");
+        using var expected = new SafetensorsFile(Fixtures.Expected("tiny-t5", "enc9_pad2_dec5.safetensors"));
+        var encoderIds = T5Input(expected).Ids[..7];                      // the unpadded source
+        var generated = model.Generate(encoderIds, 6, stopAtEos: false);
+        Assert.Equal(6, generated.Length);
+        // Teacher-forcing the generated ids: each position's argmax is the next generated id.
+        int[] decoderIds = [model.Config.DecoderStartTokenId, .. generated];
+        var result = model.Forward(new ForwardInput(encoderIds, DecoderIds: decoderIds), CaptureRequest.All(model.Config));
+        for (int i = 0; i < generated.Length; i++)
+            Assert.Equal(generated[i], System.Numerics.Tensors.TensorPrimitives.IndexOfMax(result.Logits!.Row(i)));
+        Assert.Equal(encoderIds, result.Encoder!.Ids);
+        Assert.Equal([model.Config.Heads, decoderIds.Length, encoderIds.Length], result.CrossAttentions[2].Shape);
+        // The decoder's self-attention of a block, recomputed from its input, is the one the pass kept.
+        for (int l = 0; l < model.Config.Layers; l++)
+            AssertClose(result.Attentions[l].Data, model.AttentionOfLayer(l, result.HiddenStates![l].Data, new ForwardInput(encoderIds, DecoderIds: decoderIds)), 1e-6);
+    }
+
+    [Fact]
+    public void Decoder_ids_are_refused_by_decoder_only_models_and_required_by_T5()
+    {
+        var t5 = ConformanceTests.ModelOf("tiny-t5");
+        Assert.Contains("decoder", Assert.Throws<ModelException>(() => t5.Forward(new ForwardInput([5, 6, 1]), CaptureRequest.LogitsOnly)).Message);
+        Assert.Contains("outside the vocabulary", Assert.Throws<ModelException>(() => t5.Forward(new ForwardInput([5, 6, 1], DecoderIds: [0, 1000]), CaptureRequest.LogitsOnly)).Message);
+        var gpt2 = ConformanceTests.ModelOf("tiny-gpt2");
+        Assert.Contains("not an encoder-decoder", Assert.Throws<ModelException>(() => gpt2.Forward(new ForwardInput([5, 6], DecoderIds: [0]), CaptureRequest.LogitsOnly)).Message);
+    }
 }

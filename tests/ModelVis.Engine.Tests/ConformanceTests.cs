@@ -4,6 +4,7 @@ using ModelVis.Checkpoints;
 using ModelVis.Models;
 using ModelVis.Tests;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace ModelVis.Engine.Tests;
 
@@ -11,11 +12,12 @@ namespace ModelVis.Engine.Tests;
 /// Every transformer case in ../shared/fixtures/expected against the engine: each captured tensor within the
 /// case's suggested tolerance, masked attention entries exactly 0, logits argmax per position exact.
 /// </summary>
-public class ConformanceTests
+public class ConformanceTests(ITestOutputHelper output)
 {
     static readonly string[] TransformerModels =
         ["tiny-gpt2", "tiny-gpt2-f16", "tiny-gpt2-bf16", "tiny-gpt2-init0.1", "tiny-bert", "tiny-bert-init0.1", "tiny-llama", "stories260K",
-         "tiny-qwen3", "tiny-gemma2", "tiny-gemma3", "tiny-olmo2", "tiny-phi3", "tiny-gpt-neox"];
+         "tiny-qwen3", "tiny-gemma2", "tiny-gemma3", "tiny-olmo2", "tiny-phi3", "tiny-gpt-neox",
+         "tiny-t5"];
 
     static readonly ConcurrentDictionary<string, LanguageModel> Models = new();
 
@@ -38,8 +40,8 @@ public class ConformanceTests
     public void Every_transformer_fixture_case_is_covered()
     {
         // 3 cases × 5 GPT-2/Llama variants + 5 × 2 BERT variants + 3 stories260K forward cases
-        // + 3 cases × 6 newer decoders (Qwen3, Gemma 2, Gemma 3, OLMo 2, Phi-3, GPT-NeoX).
-        Assert.Equal(3 * 5 + 5 * 2 + 3 + 3 * 6, Cases().Count());
+        // + 3 cases × 6 newer decoders (Qwen3, Gemma 2, Gemma 3, OLMo 2, Phi-3, GPT-NeoX) + 3 T5 cases.
+        Assert.Equal(3 * 5 + 5 * 2 + 3 + 3 * 6 + 3, Cases().Count());
     }
 
     [Theory]
@@ -57,8 +59,9 @@ public class ConformanceTests
         var ids = Ints(expected, "input_ids");
         var input = new ForwardInput(ids,
             expected.TryGet("attention_mask", out _) ? Ints(expected, "attention_mask") : null,
-            expected.TryGet("token_type_ids", out _) ? Ints(expected, "token_type_ids") : null);
-        var result = model.Forward(input, CaptureRequest.All(model.Config.Layers));
+            expected.TryGet("token_type_ids", out _) ? Ints(expected, "token_type_ids") : null,
+            expected.TryGet("decoder_input_ids", out _) ? Ints(expected, "decoder_input_ids") : null);
+        var result = model.Forward(input, CaptureRequest.All(model.Config));
 
         var produced = result.Named().ToDictionary(p => p.Key, p => p.Value);
         int compared = 0;
@@ -68,23 +71,28 @@ public class ConformanceTests
             Assert.True(produced.TryGetValue(t.Name, out var mine), $"{modelName}/{caseName}: engine did not produce `{t.Name}`");
             Assert.Equal(t.Shape, mine!.LongShape);
             var reference = expected.ReadFloats(t);
-            double limit = t.Name == "logits" ? logitsTol : t.Name.StartsWith("hidden_states.") ? hiddenTol : attnTol;
+            // T5's names: encoder_/decoder_hidden_states.k, encoder_/decoder_/cross_attentions.l.
+            double limit = t.Name == "logits" ? logitsTol : t.Name.Contains("hidden_states.") ? hiddenTol : attnTol;
             double worst = 0;
             for (int i = 0; i < reference.Length; i++)
             {
                 double diff = Math.Abs(reference[i] - mine.Data[i]);
                 if (!(diff <= worst)) worst = diff; // NaN-safe: a NaN makes worst NaN and fails below
-                if (t.Name.StartsWith("attentions.") && reference[i] == 0f)
+                if (t.Name.Contains("attentions.") && reference[i] == 0f)
                     Assert.True(mine.Data[i] == 0f, $"{modelName}/{caseName} {t.Name}[{i}]: masked entry is {mine.Data[i]}, not exactly 0");
             }
             Assert.True(worst <= limit, $"{modelName}/{caseName} {t.Name}: max |diff| {worst:E3} > tolerance {limit:E1}");
+            output.WriteLine($"{modelName}/{caseName} {t.Name}: max |diff| {worst:E2}");
             compared++;
         }
-        Assert.Equal(2 * model.Config.Layers + 2, compared); // logits + L+1 hidden states + L attentions
+        // logits + L+1 hidden states + L attentions; an encoder-decoder's encoder adds Le+1 and Le, its cross-attention L.
+        int Le = model.Config.EncoderLayers, L = model.Config.Layers;
+        Assert.Equal(2 * L + 2 + (model.Config.IsEncoderDecoder ? 2 * Le + 1 + L : 0), compared);
 
         var argmax = doc.RootElement.GetProperty("logits_argmax_per_position").EnumerateArray().Select(e => e.GetInt32()).ToArray();
         var logits = result.Logits!;
-        for (int i = 0; i < ids.Length; i++)
+        Assert.Equal(argmax.Length, logits.Shape[0]);
+        for (int i = 0; i < argmax.Length; i++)
             Assert.Equal(argmax[i], System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits.Row(i)));
     }
 

@@ -90,3 +90,28 @@ public class GgufConformanceTests
         Assert.Equal((5, 64, 8, 4, 1), (s.Layers, s.Hidden, s.Heads, s.KvHeads, s.BosTokenId));
     }
 }
+
+public class GgufBlobTests
+{
+    [Fact]
+    public void A_gguf_file_without_its_extension_opens_by_its_magic_as_ollama_keeps_them()
+    {
+        var dir = Directory.CreateTempSubdirectory("modelvis-ollama-").FullName;
+        try
+        {
+            var blob = Path.Combine(dir, "sha256-" + new string('a', 64));
+            File.Copy(Path.Combine(Fixtures.Root, "models", "gguf", "stories260K-q4_0.gguf"), blob);
+            File.WriteAllText(Path.Combine(dir, "sha256-" + new string('b', 64)), "{\"not\": \"a model\"}");
+            Assert.True(GgufModel.IsGguf(blob));
+            Assert.False(GgufModel.IsGguf(Path.Combine(dir, "sha256-" + new string('b', 64))));
+            using var model = ModelLoader.Load(blob);
+            var ids = ModelTokenizer.Open(blob).Encode("Once upon a time").Ids;
+            Assert.Equal(new[] { 1, 403, 407, 261, 378 }, ids);
+            var next = model.Generate(ids, 1, stopAtEos: false);
+            Assert.Single(next);
+            using var ckpt = CheckpointLoader.Open(blob);
+            Assert.Contains(ckpt.Tensors, t => t.Name == "token_embd.weight");
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+}

@@ -19,7 +19,7 @@ public class KernelTests
     {
         var data = new TheoryData<KernelPath, int, int, int>();
         foreach (var path in Enum.GetValues<KernelPath>())
-            foreach (var (m, k, n) in new[] { (1, 1, 1), (7, 13, 33), (6, 64, 32), (13, 300, 70), (50, 520, 100), (97, 64, 200) })
+            foreach (var (m, k, n) in new[] { (1, 1, 1), (7, 13, 33), (6, 64, 32), (13, 300, 70), (50, 520, 100), (97, 64, 200), (64, 300, 96) })
                 data.Add(path, m, k, n);
         return data;
     }
@@ -36,20 +36,26 @@ public class KernelTests
             MatMul.Path = path;
             var a = Random(m * k, 1);
             var w = Random(n * k, 2);        // nn.Linear layout [n, k]
+            var b = new float[k * n];        // the same B = wᵀ, row-major [k, n]
+            for (int t = 0; t < k; t++) for (int j = 0; j < n; j++) b[t * n + j] = w[j * k + t];
             var bias = Random(n, 3);
-            var linear = new Linear(PackedMatrix.FromTransposed(w, n, k), bias);
-            var c = linear.Forward(a, m);
-            var acc = new float[m * n];
-            Array.Fill(acc, 5f);
-            MatMul.Multiply(a, m, linear.Weight, acc, accumulate: true);
-            for (int i = 0; i < m; i++)
-                for (int j = 0; j < n; j++)
-                {
-                    double s = 0;
-                    for (int t = 0; t < k; t++) s += (double)a[i * k + t] * w[j * k + t];
-                    Assert.True(Math.Abs(c[i * n + j] - (s + bias[j])) < 1e-4, $"C[{i},{j}] = {c[i * n + j]}, expected {s + bias[j]}");
-                    Assert.True(Math.Abs(acc[i * n + j] - (s + 5)) < 1e-4);
-                }
+            // B packed once, B row-major read in place, and wᵀ transposed panel by panel inside the product.
+            foreach (var weight in new WeightMatrix[] { PackedMatrix.FromTransposed(w, n, k), new RowMajorMatrix(b, k, n), new TransposedMatrix(w, n, k) })
+            {
+                var linear = new Linear(weight, bias);
+                var c = linear.Forward(a, m);
+                var acc = new float[m * n];
+                Array.Fill(acc, 5f);
+                MatMul.Multiply(a, m, weight, acc, accumulate: true);
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < n; j++)
+                    {
+                        double s = 0;
+                        for (int t = 0; t < k; t++) s += (double)a[i * k + t] * w[j * k + t];
+                        Assert.True(Math.Abs(c[i * n + j] - (s + bias[j])) < 1e-4, $"{weight.GetType().Name}: C[{i},{j}] = {c[i * n + j]}, expected {s + bias[j]}");
+                        Assert.True(Math.Abs(acc[i * n + j] - (s + 5)) < 1e-4, $"{weight.GetType().Name}: C[{i},{j}] += {acc[i * n + j] - 5}, expected {s}");
+                    }
+            }
         }
         finally { MatMul.Path = saved; }
     }
@@ -69,6 +75,10 @@ public class KernelTests
             p1.CopyColumn(j, column);
             Assert.Equal(bt.AsSpan(j * k, k).ToArray(), column);
             for (int i = 0; i < k; i++) Assert.Equal(p1[i, j], p2[i, j]);
+            new RowMajorMatrix(b, k, n).CopyColumn(j, column);
+            Assert.Equal(bt.AsSpan(j * k, k).ToArray(), column);
+            new TransposedMatrix(bt, n, k).CopyColumn(j, column);
+            Assert.Equal(bt.AsSpan(j * k, k).ToArray(), column);
         }
     }
 
@@ -317,6 +327,61 @@ public class KernelTests
                     double c = 0;
                     for (int j = 0; j < n; j++) c += s[j] / sum * qkv[j * width + h * stride + 2 * hd + d];
                     Assert.True(Math.Abs(ctx[i * heads * hd + h * hd + d] - c) < 1e-5);
+                }
+            }
+    }
+
+    /// <summary>
+    /// Cross-attention (queries from one sequence, keys and values from another of a different length, padded keys)
+    /// and T5's additive relative bias (one value per head and offset key − query), against a double-precision loop:
+    /// s = q·k / divisor + bias[h, j − i + nq − 1], masked, softmaxed.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 1, false, false)]
+    [InlineData(5, 9, false, true)]
+    [InlineData(13, 40, true, true)]
+    [InlineData(40, 7, true, false)]
+    [InlineData(12, 12, true, false)]
+    public void Cross_attention_and_relative_bias_match_naive(int nq, int nk, bool withBias, bool padded)
+    {
+        const int heads = 4, hd = 24, inner = heads * hd;
+        var q = Random(nq * inner, 21);
+        var kv = Random(nk * 2 * inner, 22);
+        for (int i = 0; i < q.Length; i++) q[i] *= 2;
+        var bias = withBias ? Random(heads * (nq + nk - 1), 23) : null;
+        if (bias is not null) for (int i = 0; i < bias.Length; i++) bias[i] *= 4;
+        int[]? keyMask = padded ? Enumerable.Range(0, nk).Select(j => j >= nk - 2 && nk > 2 ? 0 : 1).ToArray() : null;
+        // A square self-attention with a bias is the decoder's case: causal there, so the offsets above the diagonal are unused.
+        var mask = new AttentionMask(nq == nk && withBias, keyMask);
+        var ctx = new float[nq * inner];
+        var probs = new float[heads * nq * nk];
+        float divisor = withBias ? 1f : MathF.Sqrt(hd);
+        Attention.Compute(q, nq, inner, 0, kv, nk, 2 * inner, 0, inner, heads, heads, hd, divisor, mask, ctx, probs, bias);
+        for (int h = 0; h < heads; h++)
+            for (int i = 0; i < nq; i++)
+            {
+                var s = new double[nk];
+                double max = double.NegativeInfinity, sum = 0;
+                for (int j = 0; j < nk; j++)
+                {
+                    if (!mask.Allows(i, j)) { s[j] = double.NegativeInfinity; continue; }
+                    double dot = 0;
+                    for (int d = 0; d < hd; d++) dot += (double)q[i * inner + h * hd + d] * kv[j * 2 * inner + h * hd + d];
+                    s[j] = dot / divisor + (bias is null ? 0 : bias[h * (nq + nk - 1) + j - i + nq - 1]);
+                    max = Math.Max(max, s[j]);
+                }
+                for (int j = 0; j < nk; j++) sum += s[j] = Math.Exp(s[j] - max);
+                for (int j = 0; j < nk; j++)
+                {
+                    float got = probs[(h * nq + i) * nk + j];
+                    if (!mask.Allows(i, j)) Assert.Equal(0f, got);
+                    else Assert.True(Math.Abs(got - s[j] / sum) < 1e-5, $"P[{h},{i},{j}] = {got}, expected {s[j] / sum}");
+                }
+                for (int d = 0; d < hd; d++)
+                {
+                    double c = 0;
+                    for (int j = 0; j < nk; j++) c += s[j] / sum * kv[j * 2 * inner + inner + h * hd + d];
+                    Assert.True(Math.Abs(ctx[i * inner + h * hd + d] - c) < 1e-5, $"context[{i},{h},{d}] = {ctx[i * inner + h * hd + d]}, expected {c}");
                 }
             }
     }

@@ -1,22 +1,15 @@
-using System.IO.Pipelines;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using ModelVis.Rpc;
 using Xunit;
 
 namespace ModelVis.Rpc.Tests;
 
-/// <summary>Drives a real RpcServer over in-memory pipes, as a client would.</summary>
+/// <summary>Drives a real RpcServer (StreamJsonRpc underneath) over in-memory pipes, as a client would.</summary>
 public sealed class DispatchTests : IAsyncLifetime
 {
-    readonly Pipe _toServer = new(), _fromServer = new();
-    readonly RpcServer _server;
-    readonly MessageReader _reader;
-    readonly MessageWriter _writer;
-    readonly StringWriter _log = new();
-    Task<int>? _run;
+    readonly TestClient _client = new();
     readonly TaskCompletionSource _slowStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    readonly ManualResetEventSlim _release = new();
 
     public sealed record AddParams(int A, int B);
     public sealed record CheckedParams(string Path) : IValidatable
@@ -27,149 +20,216 @@ public sealed class DispatchTests : IAsyncLifetime
 
     public DispatchTests()
     {
-        _server = new RpcServer(_toServer.Reader.AsStream(), _fromServer.Writer.AsStream(), TextWriter.Synchronized(_log));
-        _server.Register<AddParams, int>("add", (p, _) => p.A + p.B);
-        _server.Register<CheckedParams, string>("checked", (p, _) => p.Path);
-        _server.Register<JsonElement?, int>("crash", Crash);
-        _server.Register<JsonElement?, int>("userError", UserError);
-        _server.RegisterAsync<JsonElement?, int>("slow", async (_, ctx) =>
+        var server = _client.Server;
+        server.Register<AddParams, int>("add", (p, _) => p.A + p.B);
+        server.Register<CheckedParams, string>("checked", (p, _) => p.Path);
+        server.Register<JsonElement?, int>("crash", Crash);
+        server.Register<JsonElement?, int>("userError", UserError);
+        server.Register<JsonElement?, int>("tooLong", (_, _) =>
+            throw new RpcException(RpcErrorCodes.UserError, "The selection is 900 tokens", new JsonObject { ["tokens"] = 900, ["limit"] = 512 }));
+        server.RegisterAsync<JsonElement?, int>("slow", async (_, ctx) =>
         {
             ctx.Progress("begin", title: "slow work");
             _slowStarted.TrySetResult();
             await Task.Delay(Timeout.Infinite, ctx.Cancellation);
             return 0;
         });
-        _reader = new MessageReader(_fromServer.Reader.AsStream());
-        _writer = new MessageWriter(_toServer.Writer.AsStream());
+        // A synchronous handler that blocks its thread, as a forward pass does.
+        server.Register<JsonElement?, int>("blocking", (_, ctx) =>
+        {
+            _slowStarted.TrySetResult();
+            while (!_release.Wait(10)) ctx.Cancellation.ThrowIfCancellationRequested();
+            return 1;
+        });
+        server.Register<JsonElement?, string>("notifyMe", (_, ctx) =>
+        {
+            ctx.Server.NotifyAsync("demo/layerDone", new { runId = "run1", layer = 3, layers = 12 }).Wait();
+            return "sent";
+        });
     }
 
     static int Crash(JsonElement? _, RequestContext __) => throw new NullReferenceException("boom");
     static int UserError(JsonElement? _, RequestContext __) => throw new DemoUserError("model.safetensors: tensor `x` ends past the file");
 
-    public Task InitializeAsync() { _run = _server.RunAsync(); return Task.CompletedTask; }
+    public Task InitializeAsync() { _client.Start(); return Task.CompletedTask; }
 
     public async Task DisposeAsync()
     {
-        await SendRaw("{\"jsonrpc\":\"2.0\",\"method\":\"exit\"}");
-        await _run!.WaitAsync(TimeSpan.FromSeconds(10));
-    }
-
-    Task SendRaw(string json) => _writer.WriteAsync(Encoding.UTF8.GetBytes(json));
-
-    async Task<JsonObject> Receive()
-    {
-        var body = await _reader.ReadAsync().WaitAsync(TimeSpan.FromSeconds(10));
-        return JsonNode.Parse(body!)!.AsObject();
-    }
-
-    async Task<JsonObject> Call(int id, string method, string paramsJson = "null")
-    {
-        await SendRaw($"{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":\"{method}\",\"params\":{paramsJson}}}");
-        return await Receive();
+        _release.Set();
+        await _client.DisposeAsync();
     }
 
     [Fact]
     public async Task Request_gets_its_result()
     {
-        var r = await Call(1, "add", "{\"a\":2,\"b\":40}");
+        var r = await _client.Call(1, "add", "{\"a\":2,\"b\":40}");
+        Assert.Equal("2.0", (string)r["jsonrpc"]!);
         Assert.Equal(1, (int)r["id"]!);
         Assert.Equal(42, (int)r["result"]!);
     }
 
     [Fact]
+    public async Task String_ids_are_answered_with_the_same_id()
+    {
+        await _client.Send("{\"jsonrpc\":\"2.0\",\"id\":\"req-9\",\"method\":\"add\",\"params\":{\"a\":1,\"b\":1}}");
+        var r = await _client.Receive();
+        Assert.Equal("req-9", (string)r["id"]!);
+        Assert.Equal(2, (int)r["result"]!);
+    }
+
+    [Fact]
     public async Task Unknown_method_lists_the_known_ones_and_the_server_goes_on()
     {
-        var r = await Call(1, "nope");
+        var r = await _client.Call(1, "nope");
+        Assert.Equal(1, (int)r["id"]!);
         Assert.Equal(RpcErrorCodes.MethodNotFound, (int)r["error"]!["code"]!);
-        Assert.Contains("add", (string)r["error"]!["message"]!);
-        Assert.Equal(3, (int)(await Call(2, "add", "{\"a\":1,\"b\":2}"))["result"]!);
+        Assert.Equal("unknown method \"nope\" (known: add, blocking, checked, crash, exit, notifyMe, shutdown, slow, tooLong, userError)", (string)r["error"]!["message"]!);
+        Assert.Equal(3, (int)(await _client.Call(2, "add", "{\"a\":1,\"b\":2}"))["result"]!);
+    }
+
+    [Fact]
+    public async Task Unknown_notification_is_ignored()
+    {
+        await _client.Send("{\"jsonrpc\":\"2.0\",\"method\":\"$/setTrace\",\"params\":{\"value\":\"off\"}}");
+        var r = await _client.Call(2, "add", "{\"a\":1,\"b\":2}");
+        Assert.Equal(2, (int)r["id"]!);
+        Assert.Equal(3, (int)r["result"]!);
     }
 
     [Fact]
     public async Task Wrong_params_are_invalid_params_with_the_reason()
     {
-        var r = await Call(1, "add", "{\"a\":\"two\",\"b\":2}");
+        var r = await _client.Call(1, "add", "{\"a\":\"two\",\"b\":2}");
         Assert.Equal(RpcErrorCodes.InvalidParams, (int)r["error"]!["code"]!);
         Assert.Contains("$.a", (string)r["error"]!["message"]!);
-        var v = await Call(2, "checked", "{\"path\":\"\"}");
+        Assert.StartsWith("invalid params for add: ", (string)r["error"]!["message"]!);
+        var v = await _client.Call(2, "checked", "{\"path\":\"\"}");
         Assert.Equal(RpcErrorCodes.InvalidParams, (int)v["error"]!["code"]!);
-        Assert.Contains("path is empty", (string)v["error"]!["message"]!);
-        var missing = await Call(3, "checked");
+        Assert.Equal("checked: path is empty", (string)v["error"]!["message"]!);
+        var missing = await _client.Call(3, "checked");
         Assert.Equal(RpcErrorCodes.InvalidParams, (int)missing["error"]!["code"]!);
+        Assert.Equal("checked needs params", (string)missing["error"]!["message"]!);
+        await _client.Send("{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"checked\"}");
+        Assert.Equal(RpcErrorCodes.InvalidParams, (int)(await _client.Receive())["error"]!["code"]!);
     }
 
     [Fact]
     public async Task Invalid_json_is_a_parse_error_and_the_server_goes_on()
     {
-        await SendRaw("{\"jsonrpc\":\"2.0\",\"id\":1,");
-        var r = await Receive();
+        await _client.Send("{\"jsonrpc\":\"2.0\",\"id\":1,");
+        var r = await _client.Receive();
         Assert.Equal(RpcErrorCodes.ParseError, (int)r["error"]!["code"]!);
+        Assert.StartsWith("message is not valid JSON", (string)r["error"]!["message"]!);
+        Assert.True(r.ContainsKey("id"));
         Assert.Null(r["id"]);
-        Assert.Equal(5, (int)(await Call(2, "add", "{\"a\":2,\"b\":3}"))["result"]!);
+        Assert.Equal(5, (int)(await _client.Call(2, "add", "{\"a\":2,\"b\":3}"))["result"]!);
     }
 
     [Fact]
-    public async Task Malformed_frame_is_reported_and_the_server_goes_on()
+    public async Task Handler_crash_is_an_internal_error_logged_with_its_stack_and_never_sent()
     {
-        await _toServer.Writer.WriteAsync(Encoding.ASCII.GetBytes("Content-Length: zz\r\n\r\n"));
-        var r = await Receive();
-        Assert.Equal(RpcErrorCodes.ParseError, (int)r["error"]!["code"]!);
-        Assert.Contains("Content-Length", (string)r["error"]!["message"]!);
-        Assert.Equal(7, (int)(await Call(2, "add", "{\"a\":3,\"b\":4}"))["result"]!);
-    }
-
-    [Fact]
-    public async Task Handler_crash_is_an_internal_error_logged_with_its_stack()
-    {
-        var r = await Call(1, "crash");
-        Assert.Equal(RpcErrorCodes.InternalError, (int)r["error"]!["code"]!);
-        Assert.Contains("boom", (string)r["error"]!["message"]!);
-        Assert.Contains("NullReferenceException", _log.ToString());
-        Assert.Equal(2, (int)(await Call(2, "add", "{\"a\":1,\"b\":1}"))["result"]!);
+        var r = await _client.Call(1, "crash");
+        var error = r["error"]!.AsObject();
+        Assert.Equal(RpcErrorCodes.InternalError, (int)error["code"]!);
+        Assert.Equal("crash failed inside the host: NullReferenceException: boom (details in the ModelVis output channel)", (string)error["message"]!);
+        Assert.False(error.ContainsKey("data"), $"no stack trace to the client, got {error.ToJsonString()}");
+        Assert.Contains("NullReferenceException", _client.Log.ToString());
+        Assert.Contains(nameof(Crash), _client.Log.ToString()); // the stack, in the log
+        Assert.Equal(2, (int)(await _client.Call(2, "add", "{\"a\":1,\"b\":1}"))["result"]!);
     }
 
     [Fact]
     public async Task Project_exceptions_reach_the_user_as_they_are()
     {
-        var r = await Call(1, "userError");
-        Assert.Equal(RpcErrorCodes.UserError, (int)r["error"]!["code"]!);
-        Assert.Equal("model.safetensors: tensor `x` ends past the file", (string)r["error"]!["message"]!);
+        var r = await _client.Call(1, "userError");
+        var error = r["error"]!.AsObject();
+        Assert.Equal(RpcErrorCodes.UserError, (int)error["code"]!);
+        Assert.Equal("model.safetensors: tensor `x` ends past the file", (string)error["message"]!);
+        Assert.False(error.ContainsKey("data"));
+    }
+
+    [Fact]
+    public async Task Rpc_exception_keeps_its_code_message_and_data()
+    {
+        var error = (await _client.Call(1, "tooLong"))["error"]!.AsObject();
+        Assert.Equal(RpcErrorCodes.UserError, (int)error["code"]!);
+        Assert.Equal("The selection is 900 tokens", (string)error["message"]!);
+        Assert.Equal("{\"tokens\":900,\"limit\":512}", error["data"]!.ToJsonString());
     }
 
     [Fact]
     public async Task Cancel_request_stops_a_running_handler_while_others_are_served()
     {
-        await SendRaw("{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"slow\",\"params\":{\"workDoneToken\":\"tok-7\"}}");
-        var progress = await Receive();
+        await _client.Send("{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"slow\",\"params\":{\"workDoneToken\":\"tok-7\"}}");
+        var progress = await _client.Receive();
         Assert.Equal("$/progress", (string)progress["method"]!);
-        Assert.Equal("tok-7", (string)progress["params"]!["token"]!);
-        Assert.Equal("begin", (string)progress["params"]!["value"]!["kind"]!);
+        Assert.Equal("{\"token\":\"tok-7\",\"value\":{\"kind\":\"begin\",\"title\":\"slow work\",\"cancellable\":true}}", progress["params"]!.ToJsonString());
         await _slowStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
         // Concurrent: another request is answered while "slow" runs.
-        Assert.Equal(9, (int)(await Call(8, "add", "{\"a\":4,\"b\":5}"))["result"]!);
-        await SendRaw("{\"jsonrpc\":\"2.0\",\"method\":\"$/cancelRequest\",\"params\":{\"id\":7}}");
-        var r = await Receive();
+        Assert.Equal(9, (int)(await _client.Call(8, "add", "{\"a\":4,\"b\":5}"))["result"]!);
+        await _client.Send("{\"jsonrpc\":\"2.0\",\"method\":\"$/cancelRequest\",\"params\":{\"id\":7}}");
+        var r = await _client.Receive();
         Assert.Equal(7, (int)r["id"]!);
         Assert.Equal(RpcErrorCodes.RequestCancelled, (int)r["error"]!["code"]!);
+        Assert.Equal("slow was cancelled", (string)r["error"]!["message"]!);
+    }
+
+    [Fact]
+    public async Task A_blocking_handler_does_not_hold_up_other_requests_or_its_cancel()
+    {
+        await _client.Send("{\"jsonrpc\":\"2.0\",\"id\":\"b\",\"method\":\"blocking\"}");
+        await _slowStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(3, (int)(await _client.Call(2, "add", "{\"a\":1,\"b\":2}"))["result"]!);
+        await _client.Send("{\"jsonrpc\":\"2.0\",\"method\":\"$/cancelRequest\",\"params\":{\"id\":\"b\"}}");
+        var r = await _client.Receive();
+        Assert.Equal("b", (string)r["id"]!);
+        Assert.Equal(RpcErrorCodes.RequestCancelled, (int)r["error"]!["code"]!);
+    }
+
+    [Fact]
+    public async Task Notifications_from_the_host_carry_their_params_as_given()
+    {
+        await _client.Send("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"notifyMe\"}");
+        var n = await _client.Receive();
+        Assert.Equal("demo/layerDone", (string)n["method"]!);
+        Assert.False(n.ContainsKey("id"));
+        Assert.Equal("{\"runId\":\"run1\",\"layer\":3,\"layers\":12}", n["params"]!.ToJsonString());
+        Assert.Equal("sent", (string)(await _client.Receive())["result"]!);
     }
 
     [Fact]
     public async Task Shutdown_then_exit_ends_with_code_zero()
     {
-        var r = await Call(1, "shutdown");
+        var r = await _client.Call(1, "shutdown");
         Assert.True(r.ContainsKey("result"));
-        await SendRaw("{\"jsonrpc\":\"2.0\",\"method\":\"exit\"}");
-        Assert.Equal(0, await _run!.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Null(r["result"]);
+        Assert.Equal(0, await _client.Exit());
+    }
+
+    [Fact]
+    public async Task Exit_without_shutdown_ends_with_code_one_and_cancels_running_handlers()
+    {
+        await _client.Send("{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"slow\"}");
+        await _slowStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(1, await _client.Exit());
     }
 
     [Fact]
     public async Task Not_an_object_and_missing_method_are_invalid_requests()
     {
-        await SendRaw("42");
-        Assert.Equal(RpcErrorCodes.InvalidRequest, (int)(await Receive())["error"]!["code"]!);
-        await SendRaw("{\"jsonrpc\":\"2.0\",\"id\":4}");
-        var r = await Receive();
+        await _client.Send("42");
+        Assert.Equal(RpcErrorCodes.InvalidRequest, (int)(await _client.Receive())["error"]!["code"]!);
+        await _client.Send("[{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"add\",\"params\":{\"a\":1,\"b\":2}}]");
+        Assert.Equal(RpcErrorCodes.InvalidRequest, (int)(await _client.Receive())["error"]!["code"]!);
+        await _client.Send("{\"jsonrpc\":\"2.0\",\"id\":4}");
+        var r = await _client.Receive();
         Assert.Equal(RpcErrorCodes.InvalidRequest, (int)r["error"]!["code"]!);
+        Assert.Equal("message has no \"method\" string", (string)r["error"]!["message"]!);
         Assert.Equal(4, (int)r["id"]!);
+        await _client.Send("{\"jsonrpc\":\"1.0\",\"id\":5,\"method\":\"add\",\"params\":{\"a\":1,\"b\":2}}");
+        var v = await _client.Receive();
+        Assert.Equal(5, (int)v["id"]!);
+        Assert.Equal(RpcErrorCodes.InvalidRequest, (int)v["error"]!["code"]!);
+        Assert.Equal(3, (int)(await _client.Call(6, "add", "{\"a\":1,\"b\":2}"))["result"]!);
     }
 }

@@ -1,17 +1,28 @@
 using System.Text;
-using ModelVis.Rpc;
+using System.Text.Json.Nodes;
 using Xunit;
 
 namespace ModelVis.Rpc.Tests;
 
+/// <summary>LSP framing as the server reads and writes it (StreamJsonRpc's HeaderDelimitedMessageHandler underneath).</summary>
 public class FramingTests
 {
-    static byte[] Frame(string json) => Encoding.UTF8.GetBytes($"Content-Length: {Encoding.UTF8.GetByteCount(json)}\r\n\r\n{json}");
-
-    /// <summary>A stream that hands out its bytes in fixed small pieces, as a pipe may.</summary>
-    sealed class TricklingStream(byte[] data, int piece) : Stream
+    /// <summary>A stream that hands out its bytes in fixed small pieces, as a pipe may, then ends when <paramref name="end"/> completes.</summary>
+    sealed class TricklingStream(byte[] data, int piece, Task end) : Stream
     {
         int _pos;
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (_pos == data.Length) await end.WaitAsync(cancellationToken);
+            return Read(buffer.Span);
+        }
+        public override int Read(Span<byte> buffer)
+        {
+            int n = Math.Min(Math.Min(buffer.Length, piece), data.Length - _pos);
+            data.AsSpan(_pos, n).CopyTo(buffer);
+            _pos += n;
+            return n;
+        }
         public override int Read(byte[] buffer, int offset, int count)
         {
             int n = Math.Min(Math.Min(count, piece), data.Length - _pos);
@@ -25,13 +36,17 @@ public class FramingTests
         public override void SetLength(long v) => throw new NotSupportedException(); public override void Write(byte[] b, int o, int c) => throw new NotSupportedException();
     }
 
-    static async Task<List<string>> ReadAll(Stream s)
+    static TestClient EchoServer(Stream? input = null)
     {
-        var reader = new MessageReader(s);
-        var result = new List<string>();
-        while (await reader.ReadAsync() is { } body) result.Add(Encoding.UTF8.GetString(body));
-        return result;
+        var client = new TestClient(input);
+        client.Server.Register<EchoParams, string>("echo", (p, _) => p.Text);
+        return client;
     }
+
+    public sealed record EchoParams(string Text);
+
+    static string Echo(int id, string text) =>
+        $"{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":\"echo\",\"params\":{{\"text\":{JsonValue.Create(text).ToJsonString()}}}}}";
 
     [Theory]
     [InlineData(1)]
@@ -40,69 +55,76 @@ public class FramingTests
     [InlineData(100000)]
     public async Task Messages_split_or_merged_in_any_pieces_come_out_whole(int piece)
     {
-        var a = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\",\"params\":{\"text\":\"héllo ✓ 🙂\"}}";
-        var b = "{\"jsonrpc\":\"2.0\",\"method\":\"b\"}";
-        var data = Frame(a).Concat(Frame(b)).Concat(Frame(a)).ToArray();
-        var messages = await ReadAll(new TricklingStream(data, piece));
-        Assert.Equal([a, b, a], messages);
+        var data = TestClient.Frame(Echo(1, "héllo ✓ 🙂"))
+            .Concat(TestClient.Frame("{\"jsonrpc\":\"2.0\",\"method\":\"$/setTrace\",\"params\":{\"value\":\"off\"}}"))
+            .Concat(TestClient.Frame(Echo(2, "second"))).ToArray();
+        var end = new TaskCompletionSource();
+        await using var client = EchoServer(new TricklingStream(data, piece, end.Task));
+        client.Start();
+        Assert.Equal("héllo ✓ 🙂", (string)(await client.Receive())["result"]!);
+        Assert.Equal("second", (string)(await client.Receive())["result"]!);
+        end.SetResult();
+        Assert.Equal(1, await client.Run!.WaitAsync(TimeSpan.FromSeconds(10))); // input ended without shutdown
     }
 
     [Fact]
-    public async Task Large_message_over_the_buffer_size_is_read_whole()
+    public async Task Large_messages_in_both_directions_are_read_whole()
     {
-        var big = "{\"x\":\"" + new string('q', 3_000_000) + "\"}";
-        var messages = await ReadAll(new TricklingStream(Frame(big), 65536));
-        Assert.Equal(big, Assert.Single(messages));
+        await using var client = EchoServer();
+        client.Start();
+        var big = new string('q', 3_000_000) + "é";
+        var r = await client.Call(1, "echo", $"{{\"text\":\"{big}\"}}");
+        Assert.Equal(big, (string)r["result"]!);
     }
 
     [Fact]
-    public async Task Extra_headers_and_lowercase_names_are_accepted()
+    public async Task Content_type_header_is_accepted()
     {
-        var json = "{\"id\":1}";
-        var data = Encoding.UTF8.GetBytes($"content-length: {json.Length}\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n{json}");
-        Assert.Equal(json, Assert.Single(await ReadAll(new MemoryStream(data))));
+        await using var client = EchoServer();
+        client.Start();
+        var json = Echo(1, "typed");
+        await client.SendBytes(Encoding.UTF8.GetBytes(
+            $"Content-Length: {Encoding.UTF8.GetByteCount(json)}\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n{json}"));
+        Assert.Equal("typed", (string)(await client.Receive())["result"]!);
     }
 
     [Theory]
-    [InlineData("Content-Length: abc\r\n\r\n", "not a non-negative integer")]
-    [InlineData("Content-Type: x\r\n\r\n", "no Content-Length")]
-    [InlineData("garbage line\r\n\r\n", "malformed header line")]
+    [InlineData("Content-Length: abc\r\n\r\n", "Content-Length")]
+    [InlineData("X-Other: 1\r\n\r\n", "No Content-Length")]
+    [InlineData("Content-Type: x\r\n\r\n", "The format of value 'x' is invalid")]
+    [InlineData("Content-Length: 0\r\n\r\n", "Content-Length must be positive")]
+    [InlineData("garbage line\r\n\r\n", "Colon not found")]
+    [InlineData("Content-Length: 12\r\nX-Long: " + "yyyyyyyyyyyyyyyy" + "\nno-cr\r\n\r\n", "\\r\\n")]
     public async Task Bad_header_is_reported_and_the_next_message_still_reads(string bad, string expected)
     {
-        var good = "{\"id\":2}";
-        var data = Encoding.UTF8.GetBytes(bad).Concat(Frame(good)).ToArray();
-        var reader = new MessageReader(new MemoryStream(data));
-        var e = await Assert.ThrowsAsync<FramingException>(() => reader.ReadAsync());
-        Assert.Contains(expected, e.Message);
-        Assert.Equal(good, Encoding.UTF8.GetString((await reader.ReadAsync())!));
-        Assert.Null(await reader.ReadAsync());
+        await using var client = EchoServer();
+        client.Start();
+        await client.SendBytes(Encoding.UTF8.GetBytes(bad));
+        var r = await client.Receive();
+        Assert.Equal(RpcErrorCodes.ParseError, (int)r["error"]!["code"]!);
+        Assert.StartsWith("bad message frame: ", (string)r["error"]!["message"]!);
+        Assert.Contains(expected, (string)r["error"]!["message"]!);
+        Assert.Equal("next", (string)(await client.Call(2, "echo", "{\"text\":\"next\"}"))["result"]!);
     }
 
     [Fact]
-    public async Task Stream_ending_inside_a_body_is_an_error()
+    public async Task Stream_ending_inside_a_body_ends_the_server()
     {
         var data = Encoding.UTF8.GetBytes("Content-Length: 50\r\n\r\n{\"id\":");
-        var e = await Assert.ThrowsAsync<FramingException>(() => new MessageReader(new MemoryStream(data)).ReadAsync());
-        Assert.Contains("6 of 50", e.Message);
+        await using var client = EchoServer(new MemoryStream(data));
+        client.Start();
+        Assert.Equal(1, await client.Run!.WaitAsync(TimeSpan.FromSeconds(10)));
     }
 
     [Fact]
-    public async Task Oversized_message_is_refused_and_skipped()
+    public async Task Responses_are_framed_with_the_utf8_byte_length()
     {
-        var big = "{\"x\":\"" + new string('q', 5000) + "\"}";
-        var small = "{\"id\":3}";
-        var reader = new MessageReader(new MemoryStream(Frame(big).Concat(Frame(small)).ToArray()), maxMessageBytes: 1000);
-        var e = await Assert.ThrowsAsync<FramingException>(() => reader.ReadAsync());
-        Assert.Contains("limit", e.Message);
-        Assert.Equal(small, Encoding.UTF8.GetString((await reader.ReadAsync())!));
-    }
-
-    [Fact]
-    public async Task Writer_frames_with_the_utf8_byte_length()
-    {
-        var ms = new MemoryStream();
-        await new MessageWriter(ms).WriteAsync(Encoding.UTF8.GetBytes("{\"t\":\"é🙂\"}"));
-        var text = Encoding.UTF8.GetString(ms.ToArray());
-        Assert.StartsWith("Content-Length: 14\r\n\r\n", text);
+        await using var client = EchoServer();
+        client.Start();
+        await client.Send(Echo(1, "é🙂"));
+        var (headers, body) = await client.ReceiveFrame();
+        Assert.Equal([$"Content-Length: {body.Length}"], headers);
+        // As the protocol's serializer options write it: BMP letters as they are, others escaped.
+        Assert.Equal("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"é\\uD83D\\uDE42\"}", Encoding.UTF8.GetString(body));
     }
 }

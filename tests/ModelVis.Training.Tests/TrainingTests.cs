@@ -119,6 +119,22 @@ public class TrainingTests(TrainedFixture run, ITestOutputHelper output) : IClas
         Assert.Equal(a.Data, b.Data);
     }
 
+    /// <summary>The saved folder is also a training run: its event file holds the loss curve the trainer returned.</summary>
+    [Fact]
+    public void Saved_folder_is_a_run_whose_event_file_holds_the_loss_history()
+    {
+        var history = run.Trained.Result.LossHistory;
+        var events = ModelVis.Runs.RunReader.Read(run.Dir.Path);
+        Assert.Empty(events.Problems);
+        var loss = events.Scalars["train/loss"];
+        Assert.Equal(history.Select(p => (long)p.Step), loss.Steps);
+        Assert.Equal(history.Select(p => (double)(float)p.Loss), loss.Values);
+        Assert.True(loss.WallTimes.Zip(loss.WallTimes.Skip(1)).All(w => w.First <= w.Second));
+        var eval = events.Scalars["eval/loss"];
+        Assert.Equal(run.Trained.Result.EvalHistory.Select(p => (long)p.Step), eval.Steps);
+        Assert.Equal((double)(float)run.Trained.Result.EvalLoss, eval.Values[^1]);
+    }
+
     /// <summary>The inference engine (ModelVis.Models) loads the folder like any hub checkpoint and agrees with the trainer's forward.</summary>
     [Fact]
     public void Inference_engine_loads_it_and_agrees_with_the_training_forward()

@@ -63,11 +63,10 @@ public class LeNetConformanceTests(Xunit.Abstractions.ITestOutputHelper output)
     [MemberData(nameof(Cases))]
     public void Onnx_MatchesReference(string testCase) => Check(FromOnnx.Value, testCase, onnxNames: true);
 
-    /// <summary>The .pth itself, once a PyTorch zip reader is registered with CheckpointLoader.</summary>
+    /// <summary>The .pth itself, read by the PyTorch zip reader.</summary>
     [Fact]
-    public void Pth_WithSidecar_MatchesReference_WhenPyTorchReaderIsAvailable()
+    public void Pth_WithSidecar_MatchesReference()
     {
-        if (!CheckpointLoader.OtherFormats.ContainsKey(".pth")) return; // reader not landed yet: covered by .safetensors (same weights)
         var model = VisionModel.Open(Path.Combine(LeNetDir, "lenet.pth"), SidecarPath);
         Assert.Equal(10, CaseNames.Length);
         foreach (var c in CaseNames) Check(model, c, onnxNames: false);

@@ -119,7 +119,7 @@ test('rollout rows sum to 1 and flow runs on a short input', async () => {
 test('a text over the context is refused with the numbers; maxTokens truncates', async () => {
   const long = 'Once upon a time there was a dog. '.repeat(200);
   await assert.rejects(host.connection.sendRequest('attention/run', { model, text: long }), (e) =>
-    e.code === -32001 && /reads at most 512/.test(e.message) && e.data.limit === 512 && e.data.tokens > 512);
+    e.code === -32001 && /reads at most 512/.test(e.message) && e.data.limit === 512 && e.data.tokens > 512 && typeof e.data.atLeast === 'boolean');
   const r = await host.connection.sendRequest('attention/run', { model, text: long, maxTokens: 512 });
   assert.equal(r.n, 512);
   assert.ok(r.truncatedFrom > 512);

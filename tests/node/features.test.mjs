@@ -3,7 +3,7 @@
 // pictures (PNG, JPEG) are decoded by the host, PNGs decode with pngjs to the reported sizes, errors are clear (-32001).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
@@ -50,7 +50,7 @@ test('ONNX LeNet-5: every MNIST digit is predicted as the PyTorch reference', as
   }
 });
 
-test('state dict + sidecar LeNet-5 predicts the same digits', { skip: !existsSync(sidecar) && 'no lenet.arch.json' }, async () => {
+test('state dict + sidecar LeNet-5 predicts the same digits', async () => {
   for (const file of digits) {
     const r = await request('features/run', { model: pth, archPath: sidecar, image: { data: png64(join(digitsDir, file)) } });
     assert.equal(r.model.kind, 'state-dict+sidecar');
@@ -115,7 +115,7 @@ test('run describes the input, preprocessing and layers; grid, map and kernels d
   assert.equal(kimg.height, k.height);
 });
 
-test('a sidecar given for the ONNX model supplies preprocessing and labels', { skip: !existsSync(sidecar) && 'no lenet.arch.json' }, async () => {
+test('a sidecar given for the ONNX model supplies preprocessing and labels', async () => {
   const file = digits[2];
   const r = await request('features/run', { model: onnx, archPath: sidecar, image: { data: png64(join(digitsDir, file)) } });
   assert.equal(r.predicted, expected(file).predicted_class);

@@ -10,6 +10,7 @@ import { useForVisualization } from './models/useModel';
 import { TensorHoverProvider } from './hover/tensorHover';
 import { TensorPanels } from './tensor/tensorPanel';
 import { registerTraining } from './training/registerTraining';
+import { registerRuns } from './runs/registerRuns';
 
 let client: HostClient | undefined;
 
@@ -20,7 +21,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const models = new ModelService(host);
   const provider = new ModelsProvider(models);
   const panels = new TensorPanels(context.extensionUri, host);
-  const treeView = vscode.window.createTreeView<ModelsItem>('modelvis.models', { treeDataProvider: provider, showCollapseAll: true });
+  const treeView = vscode.window.createTreeView<ModelsItem>('modelvis.models', { treeDataProvider: provider, showCollapseAll: true, canSelectMany: true });
 
   context.subscriptions.push(output, host, models, provider, panels, treeView);
 
@@ -37,6 +38,7 @@ export function activate(context: vscode.ExtensionContext): void {
     ...registerAttention(context.extensionUri, host, models),
     ...registerFeatures(context.extensionUri, host, models),
     ...registerTraining(context.extensionUri, host, models),
+    ...registerRuns(context.extensionUri, host, models),
     vscode.commands.registerCommand('modelvis.refreshModels', () => models.invalidate()),
     vscode.commands.registerCommand('modelvis.useForVisualization', async (item?: ModelsItem) => {
       const modelPath = item?.type === 'model' ? item.entry.path : item?.type === 'node' ? item.modelPath : undefined;

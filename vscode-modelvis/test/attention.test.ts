@@ -1,12 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  attentionKinds,
+  axesOf,
   bucketRow,
   chooseText,
+  crossAlignment,
+  isEncoderDecoder,
+  layerFor,
   decodeBase64,
   decodeFloat32,
   headViewLines,
-  isWebviewMethod,
   labelIndices,
   matrixJson,
   nextHead,
@@ -17,6 +21,7 @@ import {
   topKeys,
   weightBucket,
 } from '../src/attention/attentionLogic';
+import type { AttentionRun } from '../src/common/protocol';
 
 test('base64 float32 decoding matches Buffer (little-endian)', () => {
   const values = new Float32Array([0, 1, -2.5, 0.125, 3.4028234663852886e38, 1e-7]);
@@ -98,9 +103,6 @@ test('head cycling, status text, text choice, method whitelist', () => {
   assert.equal(chooseText('sel', 'line'), 'sel');
   assert.equal(chooseText('', 'line'), 'line');
   assert.equal(chooseText(undefined, 'line'), 'line');
-  assert.ok(isWebviewMethod('attention/matrix'));
-  assert.ok(!isWebviewMethod('attention/run'));
-  assert.ok(!isWebviewMethod('models/forget'));
 });
 
 test('JSON export and top keys', () => {
@@ -125,4 +127,63 @@ test('raw vocabulary tokens made readable', () => {
   assert.equal(readableToken('##ing'), 'ing');
   assert.equal(readableToken('Ċ'), '\n');
   assert.equal(readableToken('</s>'), '</s>');
+});
+
+// ---- encoder-decoder runs (T5) ----
+
+const tok = (display: string, special = false, start: number | null = null) => ({ id: 0, text: display, display, start, end: start === null ? null : start + display.length, special });
+const t5Run: AttentionRun = {
+  runId: 'r1',
+  model: { path: '/m', name: 't5', modelType: 't5', layers: 3, heads: 4, causal: true, encoderLayers: 2 },
+  n: 4,
+  tokens: [tok('Das', false, 0), tok('Haus', false, 4), tok('.', false, 8), tok('</s>', true)],
+  target: { text: 'The house.', greedy: true, tokens: [tok('<pad>', true), tok('The'), tok('house'), tok('.'), tok('</s>', true)] },
+};
+
+test('an encoder-decoder run has cross, encoder and decoder attention with their own axes and depths', () => {
+  assert.equal(isEncoderDecoder(t5Run), true);
+  const kinds = attentionKinds(t5Run);
+  assert.deepEqual(kinds.map((k) => [k.kind, k.layers, k.queries.length, k.keys.length]), [
+    ['cross', 3, 5, 4],
+    ['encoder', 2, 4, 4],
+    ['decoder', 3, 5, 5],
+  ]);
+  assert.equal(axesOf(t5Run, 'cross').queries, t5Run.target!.tokens);
+  assert.equal(axesOf(t5Run, 'cross').keys, t5Run.tokens);
+  // The encoder is shallower: decoder layer 2 shows as the encoder's last layer.
+  assert.equal(layerFor(axesOf(t5Run, 'encoder'), 2), 1);
+  assert.equal(layerFor(axesOf(t5Run, 'decoder'), 2), 2);
+  // A decoder-only run has only its self-attention, over its tokens both ways.
+  const gpt2 = { ...t5Run, model: { ...t5Run.model, encoderLayers: 0 }, target: undefined };
+  assert.equal(isEncoderDecoder(gpt2), false);
+  assert.deepEqual(attentionKinds(gpt2), []);
+  assert.equal(axesOf(gpt2, 'cross').keys, gpt2.tokens);
+  assert.equal(axesOf(gpt2, undefined).layers, 3);
+});
+
+test('cross-attention reads as an alignment: each target token to its strongest source token, special tokens left out', () => {
+  // rows: <pad>, The, house, ., </s>; columns: Das, Haus, ., </s>
+  const m = new Float32Array([
+    0.1, 0.1, 0.1, 0.7,
+    0.6, 0.2, 0.1, 0.1,
+    0.1, 0.5, 0.0, 0.4,
+    0.0, 0.1, 0.3, 0.6, // "." attends most to </s>, which aligns nothing: its real link is the source "."
+    0.2, 0.2, 0.2, 0.4,
+  ]);
+  const links = crossAlignment(m, t5Run.target!.tokens, t5Run.tokens);
+  assert.deepEqual(links.map((l) => [l.target, l.source]), [[1, 0], [2, 1], [3, 2]]);
+  assert.ok(Math.abs(links[1].weight - 0.5) < 1e-7);
+  assert.throws(() => crossAlignment(new Float32Array(3), t5Run.target!.tokens, t5Run.tokens), /5 × 4/);
+});
+
+test('JSON export of a cross-attention matrix names its kind, rows (target) and columns (source)', () => {
+  const values = new Float32Array(5 * 4).map((_, i) => i / 20);
+  const j = matrixJson(t5Run, 1, 0, values, 'Das Haus.', 'cross') as { kind: string; target: string; values: number[][]; queryTokens: unknown[]; keyTokens: unknown[] };
+  assert.equal(j.kind, 'cross');
+  assert.equal(j.target, 'The house.');
+  assert.equal(j.values.length, 5);
+  assert.equal(j.values[0].length, 4);
+  assert.equal(j.values[4][3], 0.95);
+  assert.equal(j.queryTokens.length, 5);
+  assert.equal(j.keyTokens.length, 4);
 });

@@ -1,3 +1,5 @@
+using ModelVis.Tensors;
+
 namespace ModelVis.Analysis;
 
 /// <summary>
@@ -20,7 +22,7 @@ public static class AttentionFlow
         int L = layers.Count;
         var capacity = layers.Select(a => AttentionRollout.ResidualAdjusted(a, n)).ToArray();
         var result = new float[n * n];
-        Parallel.For(0, n, new ParallelOptions { CancellationToken = ct }, i =>
+        Parallelism.ForEach(n, i =>
         {
             var network = new FlowNetwork(capacity, L, n);
             for (int j = 0; j < n; j++)
@@ -28,7 +30,7 @@ public static class AttentionFlow
                 ct.ThrowIfCancellationRequested();
                 result[i * n + j] = (float)network.MaxFlow(L, i, j);
             }
-        });
+        }, ct);
         return result;
     }
 

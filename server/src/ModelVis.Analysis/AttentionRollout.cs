@@ -1,3 +1,5 @@
+using ModelVis.Tensors;
+
 namespace ModelVis.Analysis;
 
 /// <summary>
@@ -59,7 +61,7 @@ public static class AttentionRollout
     /// <summary>c = a · b for n × n matrices (double precision: rollout multiplies many near-stochastic matrices).</summary>
     static void MultiplyInto(double[] a, double[] b, double[] c, int n)
     {
-        Parallel.For(0, n, i =>
+        Parallelism.ForEach(n, i =>
         {
             var row = c.AsSpan(i * n, n);
             row.Clear();

@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using ModelVis.Models;
+using ModelVis.Tensors;
 
 namespace ModelVis.Analysis;
 
@@ -44,7 +45,7 @@ public sealed class LogitLens
             top[k] = new TokenProb[n][];
             rank[k] = new int[n];
             prob[k] = new float[n];
-            Parallel.For(0, n, i =>
+            Parallelism.ForEach(n, i =>
             {
                 var row = logits.AsSpan(i * vocab, vocab);
                 TensorPrimitives.SoftMax(row, row);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ModelVis.IO;
 
 namespace ModelVis.Checkpoints;
 
@@ -9,8 +10,11 @@ namespace ModelVis.Checkpoints;
 /// </summary>
 public static class CheckpointLoader
 {
-    /// <summary>Readers for formats other than safetensors register here (file extension → opener).</summary>
-    public static readonly Dictionary<string, Func<string, ICheckpoint>> OtherFormats = new(StringComparer.OrdinalIgnoreCase)
+    /// <summary>A shard index lists tensor names and file names: a few MB for the largest models.</summary>
+    const long MaxIndexBytes = 64L << 20;
+
+    /// <summary>Readers for formats other than safetensors, by file extension: every one is listed here.</summary>
+    public static readonly IReadOnlyDictionary<string, Func<string, ICheckpoint>> OtherFormats = new Dictionary<string, Func<string, ICheckpoint>>(StringComparer.OrdinalIgnoreCase)
     {
         // PyTorch zip checkpoints: pytorch_model.bin, .pt/.pth state dicts, Lightning .ckpt.
         [".bin"] = p => new PyTorchCheckpoint(p),
@@ -19,6 +23,8 @@ public static class CheckpointLoader
         [".ckpt"] = p => new PyTorchCheckpoint(p),
         // llama.cpp GGUF (v2, v3): float tensors read, block-quantized ones dequantized where ModelVis knows the type.
         [".gguf"] = p => new GgufFile(p),
+        // ONNX models: the initializers are the weights.
+        [".onnx"] = p => new Onnx.OnnxCheckpoint(p),
     };
 
     public static ICheckpoint Open(string path)
@@ -51,6 +57,7 @@ public static class CheckpointLoader
         if (ext.Equals(".safetensors", StringComparison.OrdinalIgnoreCase)) return new SafetensorsFile(path);
         if (path.EndsWith(".index.json", StringComparison.OrdinalIgnoreCase)) return OpenShardedIndex(path);
         if (OtherFormats.TryGetValue(ext, out var open)) return open(path);
+        if (GgufFile.IsGgufFile(path)) return new GgufFile(path); // Ollama's blobs have no extension
         throw new CheckpointException($"{System.IO.Path.GetFileName(path)}: unsupported checkpoint format \"{ext}\" (supported: .safetensors{string.Concat(OtherFormats.Keys.Select(k => ", " + k))})");
     }
 
@@ -63,7 +70,7 @@ public static class CheckpointLoader
         var listed = new List<(string Tensor, string Shard)>();
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(indexPath));
+            using var doc = JsonDocument.Parse(InputFile.ReadAllBytes(indexPath, MaxIndexBytes, m => new CheckpointException(m)));
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 throw new CheckpointException($"{name}: not a JSON object with a \"weight_map\"");
             if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)

@@ -1,4 +1,5 @@
 using System.Text;
+using ModelVis.IO;
 using Microsoft.Win32.SafeHandles;
 
 namespace ModelVis.Checkpoints;
@@ -14,8 +15,16 @@ public sealed class GgufFile : ICheckpoint
 {
     const uint Magic = 0x46554747; // "GGUF" little-endian
     const int MaxDims = 4;
-    const long MaxItems = 1 << 24;          // tensors, metadata pairs, or array items: far above any real model
+    const long MaxItems = 1 << 20;          // tensors or metadata pairs: far above any real model (a few thousand)
     const long MaxStringBytes = 1 << 26;    // 64 MB for one string
+    /// <summary>
+    /// Items of all metadata arrays together. Each item is kept as an object (a boxed number or a string, 24–40 bytes),
+    /// so a file of a few MB of one-byte items would otherwise hold gigabytes; the largest real vocabularies
+    /// (tokens, scores, types and merges of a 262k-token model) take about 1.5 million.
+    /// </summary>
+    internal const long MaxMetadataItems = 1 << 23;
+
+    long _metadataItems;
 
     readonly SafeFileHandle _handle;
     readonly Dictionary<string, TensorInfo> _byName = new(StringComparer.Ordinal);
@@ -43,9 +52,26 @@ public sealed class GgufFile : ICheckpoint
         [40] = DType.NVFP4, [41] = DType.Q1_0, [42] = DType.Q2_0,
     };
 
+    /// <summary>Whether a file is GGUF by its name or, for names without the extension (Ollama's blobs), by its magic.</summary>
+    public static bool IsGgufFile(string path)
+    {
+        if (!File.Exists(path)) return false;
+        if (path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase)) return true;
+        try
+        {
+            // Only regular files with content are sniffed: a FIFO would block the open, and reports length 0.
+            if (new FileInfo(path).Length < 4) return false;
+            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1);
+            Span<byte> head = stackalloc byte[4];
+            return fs.Length >= 4 && fs.ReadAtLeast(head, 4, throwOnEndOfStream: false) == 4 && BitConverter.ToUInt32(head) == Magic;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
+    }
+
     public GgufFile(string path)
     {
         Path = System.IO.Path.GetFullPath(path);
+        InputFile.RequireRegular(Path, m => new CheckpointException(m));
         _handle = File.OpenHandle(Path, FileMode.Open, FileAccess.Read, FileShare.Read);
         try
         {
@@ -117,7 +143,7 @@ public sealed class GgufFile : ICheckpoint
                     throw new CheckpointException($"{where}: {dtype.Name()} rows of {dims[0]} elements are not whole blocks of {dtype.Block().Elements}");
                 if (offset % (ulong)Alignment != 0)
                     throw new CheckpointException($"{where}: data offset {offset} is not a multiple of the alignment {Alignment} (corrupt file)");
-                if (offset > (ulong)long.MaxValue || (long)offset + bytes > dataLength)
+                if (offset > (ulong)Math.Max(0, dataLength) || bytes > dataLength - (long)offset)
                     throw new CheckpointException($"{where}: data (bytes {offset}–{(decimal)offset + bytes} of the data section) runs past the end of the file, which has {Math.Max(0, dataLength)} data bytes (truncated?)");
                 if (_byName.ContainsKey(name)) throw new CheckpointException($"{where} appears twice");
                 var info = new TensorInfo(name, dtype, shape, Path, DataStart + (long)offset, bytes);
@@ -159,7 +185,20 @@ public sealed class GgufFile : ICheckpoint
     object[] ReadArray(Reader r, string key, int depth)
     {
         var type = (ValueType)r.U32();
-        long n = r.Count($"length of array `{key}`", 1, MaxItems);
+        // Each item takes at least its encoded size in the file (a string its 8-byte length, an array its type and count).
+        long itemBytes = type switch
+        {
+            ValueType.U8 or ValueType.I8 or ValueType.Bool => 1,
+            ValueType.U16 or ValueType.I16 => 2,
+            ValueType.U32 or ValueType.I32 or ValueType.F32 => 4,
+            ValueType.U64 or ValueType.I64 or ValueType.F64 or ValueType.String => 8,
+            ValueType.Array => 12,
+            _ => throw new CheckpointException($"{FileName}: metadata `{key}` is an array of unknown value type {(uint)type} (corrupt file)"),
+        };
+        long n = r.Count($"length of array `{key}`", itemBytes, MaxMetadataItems);
+        _metadataItems += n;
+        if (_metadataItems > MaxMetadataItems)
+            throw new CheckpointException($"{FileName}: metadata arrays hold more than {MaxMetadataItems:N0} items in all (at `{key}`); no model's metadata is that large, so the file is refused as corrupt or hostile");
         var items = new object[n];
         for (long i = 0; i < n; i++) items[i] = ReadValue(r, type, key, depth + 1);
         return items;

@@ -27,7 +27,9 @@ public static class CheckpointExtensions
     /// <summary>Reads a whole tensor widened to float32 (F32, F16, BF16, F64, and GGUF block types dequantized).</summary>
     public static float[] ReadFloats(this ICheckpoint ckpt, TensorInfo t)
     {
-        var result = new float[checked((int)t.ElementCount)];
+        if (t.ElementCount > Array.MaxLength)
+            throw new CheckpointException($"{System.IO.Path.GetFileName(t.File)}: tensor `{t.Name}` {t.ShapeText} has {t.ElementCount} elements, more than one array holds; read it in ranges");
+        var result = new float[t.ElementCount];
         ReadFloats(ckpt, t, 0, result);
         return result;
     }
@@ -43,7 +45,7 @@ public static class CheckpointExtensions
             string what = t.DType.IsQuantized() ? "which ModelVis cannot dequantize" : "which is not read as floats";
             throw new CheckpointException($"{System.IO.Path.GetFileName(t.File)}: tensor `{t.Name}` has type {t.DType.Name()}, {what} (supported: {DTypes.ReadableAsFloatNames})");
         }
-        if (start < 0 || start + destination.Length > t.ElementCount)
+        if (start < 0 || start > t.ElementCount - destination.Length)
             throw new ArgumentOutOfRangeException(nameof(start));
         if (t.DType.IsQuantized()) { ReadDequantized(ckpt, t, start, destination); return; }
         int size = t.DType.Size();
@@ -93,6 +95,8 @@ public static class CheckpointExtensions
 
     public static long[] ReadInt64s(this ICheckpoint ckpt, TensorInfo t)
     {
+        if (t.ByteLength > Array.MaxLength)
+            throw new CheckpointException($"{System.IO.Path.GetFileName(t.File)}: tensor `{t.Name}` {t.ShapeText} is {t.ByteLength} bytes, more than one array holds; read it in ranges");
         var bytes = new byte[t.ByteLength];
         ckpt.ReadBytes(t, 0, bytes);
         return t.DType switch

@@ -1,5 +1,6 @@
 using System.IO.MemoryMappedFiles;
 using System.Text.Json;
+using ModelVis.IO;
 
 namespace ModelVis.Checkpoints;
 
@@ -31,6 +32,7 @@ public sealed unsafe class SafetensorsFile : ICheckpoint
     {
         Path = System.IO.Path.GetFullPath(path);
         byte[] header;
+        InputFile.RequireRegular(Path, m => new CheckpointException(m));
         using (var fs = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read))
         {
             FileLength = fs.Length;
@@ -121,10 +123,10 @@ public sealed unsafe class SafetensorsFile : ICheckpoint
             || off[0].ValueKind != JsonValueKind.Number || off[1].ValueKind != JsonValueKind.Number
             || !off[0].TryGetInt64(out begin) || !off[1].TryGetInt64(out end) || begin < 0 || end < begin)
             throw new CheckpointException($"{where}: \"data_offsets\" must be [begin, end] with 0 ≤ begin ≤ end");
-        long count;
-        try { count = shape.Aggregate(1L, (a, b) => checked(a * b)); }
-        catch (OverflowException) { throw new CheckpointException($"{where}: shape {sh.GetRawText()} is too large"); }
-        long expected = count * dtype.Size();
+        long expected;
+        // Checked: a shape like [2^62] of F32 would otherwise wrap to 0 bytes and pass the span check.
+        try { expected = checked(shape.Aggregate(1L, (a, b) => checked(a * b)) * dtype.Size()); }
+        catch (OverflowException) { throw new CheckpointException($"{where}: shape {sh.GetRawText()} of {dtype.Name()} is too large (its byte size overflows 64 bits)"); }
         if (end - begin != expected)
             throw new CheckpointException($"{where}: data_offsets span {end - begin} bytes but shape {sh.GetRawText()} of {dtype.Name()} needs {expected}");
         return new TensorInfo(name, dtype, shape, Path, DataStart + begin, end - begin);

@@ -21,5 +21,7 @@ static class VerbList
         CircuitsVerbs.Heads(),
         CircuitsVerbs.Dla(),
         CircuitsVerbs.Patch(),
+        ScalarsVerb.Create(),
+        CompareVerb.Create(),
     ];
 }

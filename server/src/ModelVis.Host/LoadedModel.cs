@@ -4,12 +4,12 @@ using ModelVis.Tokenizers;
 namespace ModelVis.Host;
 
 /// <summary>A language model the session holds (a model folder or a GGUF file), with its tokenizer when it has one.</summary>
-public sealed class LoadedModel(string folder, LanguageModel model, Tokenizer? tokenizer, string? tokenizerError) : IDisposable
+public sealed class LoadedModel(string folder, LanguageModel model, Tokenizer? tokenizer, string? tokenizerError, string? name = null) : IDisposable
 {
     public string Folder { get; } = folder;
     public LanguageModel Model { get; } = model;
     public Tokenizer? Tokenizer { get; } = tokenizer;
-    public string Name => Path.GetFileName(Path.TrimEndingDirectorySeparator(Folder));
+    public string Name { get; } = name ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(folder));
 
     public Tokenizer RequireTokenizer() => Tokenizer ??
         throw new ModelException($"{Name} has no usable tokenizer, so text cannot be turned into ids ({tokenizerError}). Put tokenizer.json (or vocab.json + merges.txt, or vocab.txt) beside config.json.");
@@ -23,7 +23,15 @@ public sealed class LoadedModel(string folder, LanguageModel model, Tokenizer? t
         string? error = null;
         try { tokenizer = ModelTokenizer.Open(folder); }
         catch (TokenizerException e) { error = e.Message; }
-        return new LoadedModel(folder, model, tokenizer, error);
+        return new LoadedModel(folder, model, tokenizer, error, GgufDisplayName(folder));
+    }
+
+    /// <summary>Ollama keeps GGUF files as blobs named by their hash: show the model's own name instead.</summary>
+    static string? GgufDisplayName(string path)
+    {
+        if (!Path.GetFileName(path).StartsWith("sha256-", StringComparison.Ordinal) || !GgufModel.IsGguf(path)) return null;
+        using var gguf = new ModelVis.Checkpoints.GgufFile(path);
+        return gguf.Metadata.TryGetValue("general.name", out var n) && n is string s && s.Length > 0 ? s : null;
     }
 
     public void Dispose() => Model.Dispose();

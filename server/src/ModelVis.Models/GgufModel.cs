@@ -14,7 +14,7 @@ public static class GgufModel
     /// <summary>GGUF architectures the engine runs, with the family file that computes them.</summary>
     static readonly string[] Architectures = ["llama"];
 
-    public static bool IsGguf(string path) => File.Exists(path) && path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase);
+    public static bool IsGguf(string path) => GgufFile.IsGgufFile(path);
 
     public static LanguageModel Load(string path)
     {
@@ -61,7 +61,7 @@ public static class GgufModel
             TieWordEmbeddings = !gguf.TryGet("output.weight", out _),
             BosTokenId = m.OptionalInt("tokenizer.ggml.bos_token_id"),
             EosTokenIds = m.OptionalInt("tokenizer.ggml.eos_token_id") is { } eos ? [eos] : [],
-        };
+        }.Checked(m.File);
     }
 
     static RopeScaling? RopeScalingOf(GgufFile gguf, Metadata m, string arch, int headDim)

@@ -93,11 +93,11 @@ public abstract class LanguageModel : IDisposable
     /// receives each layer's capture as soon as that layer is done.
     /// </summary>
     /// <param name="hooks">Reads and interventions at each layer's residual, head outputs and MLP output (see <see cref="ForwardHooks"/>);
-    /// the captures see the residual stream as the hooks left it.</param>
-    public CaptureResult Forward(ForwardInput input, CaptureRequest request, CancellationToken ct = default, Action<LayerCapture>? onLayer = null,
+    /// the captures see the residual stream as the hooks left it. A family that overrides the pass (T5) may refuse them.</param>
+    public virtual CaptureResult Forward(ForwardInput input, CaptureRequest request, CancellationToken ct = default, Action<LayerCapture>? onLayer = null,
         ForwardHooks? hooks = null)
     {
-        var seq = Begin(input, hooks);
+        var seq = Begin(input, hooks: hooks);
         MemoryBudget.Check(Config, seq.N, request);
         int n = seq.N, d = Config.Hidden, L = Config.Layers;
         var hidden = request.HiddenStates ? new List<Tensor>(L + 1) : null;
@@ -139,19 +139,26 @@ public abstract class LanguageModel : IDisposable
         return new CaptureResult { Ids = (int[])input.Ids.Clone(), Logits = logits, HiddenStates = hidden, Attentions = attentions, MlpActivations = mlps };
     }
 
+    /// <summary>What <see cref="ForwardFrom"/> keeps: nothing but its working buffers (the residual is the caller's).</summary>
+    static readonly CaptureRequest ResumeRequest = new(Logits: false);
+
     /// <summary>
     /// Runs layers <paramref name="fromLayer"/>..L−1 on <paramref name="residual"/> [n, d], the residual stream entering
     /// <paramref name="fromLayer"/> (a cached pre-norm residual; it is updated in place), and returns it as the final
     /// residual before the final norm. Activation patching starts here so the layers below a patch are not recomputed;
-    /// <paramref name="hooks"/> see layers from <paramref name="fromLayer"/> on (its Residual hook first).
+    /// <paramref name="hooks"/> see layers from <paramref name="fromLayer"/> on (its Residual hook first). Refused, like a
+    /// full pass, when its working buffers would not fit in free memory (<see cref="MemoryBudget"/>), and for an encoder-decoder.
     /// </summary>
     public float[] ForwardFrom(int fromLayer, float[] residual, ForwardInput input, ForwardHooks? hooks = null, CancellationToken ct = default)
     {
+        if (Config.IsEncoderDecoder)
+            throw new ModelException($"{Config.ModelType} is an encoder-decoder: resuming a pass at a layer needs the encoder's output, which circuits analysis does not keep");
         if (fromLayer < 0 || fromLayer > Config.Layers) throw new ModelException($"layer {fromLayer} does not exist; the model has layers 0..{Config.Layers - 1}");
-        var seq = Begin(input, hooks);
+        var seq = Begin(input, hooks: hooks);
         int n = seq.N;
         if (residual.Length != n * Config.Hidden)
             throw new ModelException($"residual has {residual.Length} values; {n} tokens × {Config.Hidden} = {n * Config.Hidden} expected");
+        MemoryBudget.Check(Config, n, ResumeRequest);
         hooks?.Residual(fromLayer, residual, n);
         for (int l = fromLayer; l < Config.Layers; l++)
         {
@@ -205,7 +212,7 @@ public abstract class LanguageModel : IDisposable
     /// Recomputes layer <paramref name="layer"/>'s attention probabilities [heads, n, n] from its input hidden
     /// state [n, d] (hidden_states.{layer} of an earlier capture), so callers need not keep every layer's attention.
     /// </summary>
-    public float[] AttentionOfLayer(int layer, ReadOnlySpan<float> layerInput, ForwardInput input)
+    public virtual float[] AttentionOfLayer(int layer, ReadOnlySpan<float> layerInput, ForwardInput input)
     {
         if ((uint)layer >= (uint)Config.Layers) throw new ModelException($"layer {layer} does not exist; the model has layers 0..{Config.Layers - 1}");
         var seq = Begin(input);
@@ -238,7 +245,7 @@ public abstract class LanguageModel : IDisposable
     /// Greedy decoding: appends the argmax of the last position's logits, <paramref name="maxNew"/> times (or until
     /// an end-of-sequence id), re-running the whole sequence each step. Returns only the new ids.
     /// </summary>
-    public int[] Generate(int[] prompt, int maxNew, CancellationToken ct = default, Action<int>? onToken = null, bool stopAtEos = true)
+    public virtual int[] Generate(int[] prompt, int maxNew, CancellationToken ct = default, Action<int>? onToken = null, bool stopAtEos = true)
     {
         if (!Config.IsCausal) throw new ModelException($"{Config.ModelType} is an encoder (bidirectional) model; generation needs a causal language model");
         if (!Config.HasLmHead) throw new ModelException($"{Folder}: this checkpoint has no output head, so it cannot generate");
@@ -269,15 +276,20 @@ public abstract class LanguageModel : IDisposable
         return generated.ToArray();
     }
 
-    Sequence Begin(ForwardInput input, ForwardHooks? hooks = null)
+    /// <summary>
+    /// Checks <paramref name="input"/> against the config and makes the pass's <see cref="Sequence"/>: causal as the
+    /// config says unless <paramref name="causal"/> says otherwise (an encoder-decoder's encoder is bidirectional);
+    /// <paramref name="hooks"/> are the pass's hooks (null: none).
+    /// </summary>
+    private protected Sequence Begin(ForwardInput input, bool? causal = null, ForwardHooks? hooks = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         var ids = input.Ids ?? throw new ModelException("no token ids");
         int n = ids.Length;
         if (n == 0) throw new ModelException("the input has no tokens");
-        for (int i = 0; i < n; i++)
-            if ((uint)ids[i] >= (uint)Config.Vocab)
-                throw new ModelException($"token id {ids[i]} at position {i} is outside the vocabulary (0..{Config.Vocab - 1})");
+        CheckIds(ids, "token id");
+        if (input.DecoderIds is not null && !Config.IsEncoderDecoder)
+            throw new ModelException($"{Config.ModelType} is not an encoder-decoder model, so it takes no decoder input ids");
         if (input.AttentionMask is { } mask)
         {
             if (mask.Length != n) throw new ModelException($"attention mask has {mask.Length} entries for {n} tokens");
@@ -288,11 +300,19 @@ public abstract class LanguageModel : IDisposable
         var seq = new Sequence
         {
             Input = input,
-            Mask = new AttentionMask(Config.IsCausal, input.AttentionMask is { } m2 && m2.Contains(0) ? m2 : null, Config.SlidingWindow),
+            Mask = new AttentionMask(causal ?? Config.IsCausal, input.AttentionMask is { } m2 && m2.Contains(0) ? m2 : null, Config.SlidingWindow),
             Hooks = hooks,
         };
         Prepare(seq);
         return seq;
+    }
+
+    /// <summary>Throws when an id is outside the vocabulary (<paramref name="what"/> names them in the message).</summary>
+    private protected void CheckIds(int[] ids, string what)
+    {
+        for (int i = 0; i < ids.Length; i++)
+            if ((uint)ids[i] >= (uint)Config.Vocab)
+                throw new ModelException($"{what} {ids[i]} at position {i} is outside the vocabulary (0..{Config.Vocab - 1})");
     }
 
     // ---------------------------------------------------------------- helpers the families share

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ModelVis.IO;
 using ModelVis.Tensors;
 
 namespace ModelVis.Models;
@@ -7,7 +8,7 @@ namespace ModelVis.Models;
 public sealed class ModelException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>The architecture families the engine computes, and the Hugging Face model_types each covers.</summary>
-public enum ModelFamily { Gpt2, Bert, Llama, Qwen3, Phi3, Olmo2, Gemma2, Gemma3, GptNeoX }
+public enum ModelFamily { Gpt2, Bert, Llama, Qwen3, Phi3, Olmo2, Gemma2, Gemma3, GptNeoX, T5 }
 
 /// <summary>
 /// What a forward pass needs to know about a model, read from a Hugging Face <c>config.json</c>.
@@ -32,13 +33,19 @@ public sealed record ModelConfig
         ["gemma3_text"] = ModelFamily.Gemma3,
         ["gemma3"] = ModelFamily.Gemma3,
         ["gpt_neox"] = ModelFamily.GptNeoX,
+        ["t5"] = ModelFamily.T5,
     };
 
     public static string SupportedList => string.Join(", ", SupportedModelTypes.Keys);
 
     public required string ModelType { get; init; }
     public required ModelFamily Family { get; init; }
+    /// <summary>Layers of the stack that makes the logits: the decoder of an encoder-decoder (T5's num_decoder_layers).</summary>
     public required int Layers { get; init; }
+    /// <summary>Layers of the encoder of an encoder-decoder (T5's num_layers); 0 for a decoder-only or encoder-only model.</summary>
+    public int EncoderLayers { get; init; }
+    /// <summary>An encoder-decoder (T5): the input ids go through the encoder, the decoder ids through the decoder, which attends to both.</summary>
+    public bool IsEncoderDecoder => EncoderLayers > 0;
     public required int Heads { get; init; }
     /// <summary>Key/value heads (fewer than <see cref="Heads"/> with grouped-query attention).</summary>
     public required int KvHeads { get; init; }
@@ -78,6 +85,14 @@ public sealed record ModelConfig
     public float AttnLogitSoftcap { get; init; }
     /// <summary>Logits soft-capped to ±this (Gemma's final_logit_softcapping); 0 = none.</summary>
     public float FinalLogitSoftcap { get; init; }
+    /// <summary>T5: relative positions fall into this many buckets (relative_attention_num_buckets) ...</summary>
+    public int RelativeAttentionBuckets { get; init; }
+    /// <summary>... the last of them for every distance from this one on (relative_attention_max_distance).</summary>
+    public int RelativeAttentionMaxDistance { get; init; }
+    /// <summary>T5: the feed-forward is gated, wo(act(wi_0·x) * wi_1·x) (feed_forward_proj "gated-…"), instead of wo(act(wi·x)).</summary>
+    public bool GatedMlp { get; init; }
+    /// <summary>The id an encoder-decoder's decoder input starts with (decoder_start_token_id).</summary>
+    public int DecoderStartTokenId { get; init; }
     /// <summary>GPT-NeoX: attention and MLP both read the block input (use_parallel_residual).</summary>
     public bool ParallelResidual { get; init; }
 
@@ -89,16 +104,25 @@ public sealed record ModelConfig
             throw new ModelException($"{dir}: no config.json (a Hugging Face model folder has config.json beside its weights)");
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
-            return Parse(doc.RootElement);
+            // A config.json is a few KB; a link to /dev/zero or a FIFO is refused before it is opened.
+            var bytes = InputFile.ReadAllBytes(path, MaxConfigBytes, m => new ModelException(m));
+            // JsonDocument checks structure, not the bytes of strings: invalid UTF-8 would throw later, from any string read.
+            if (!System.Text.Unicode.Utf8.IsValid(bytes)) throw new ModelException($"{path}: not valid UTF-8 text");
+            using var doc = JsonDocument.Parse(bytes);
+            return Parse(doc.RootElement, path);
         }
         catch (JsonException e) { throw new ModelException($"{path}: not valid JSON ({e.Message})", e); }
     }
 
-    public static ModelConfig Parse(JsonElement json)
+    const long MaxConfigBytes = 16L << 20;
+
+    public static ModelConfig Parse(JsonElement json) => Parse(json, "config.json");
+
+    /// <summary>Parses and validates a config; every message names <paramref name="file"/> and the field.</summary>
+    public static ModelConfig Parse(JsonElement json, string file)
     {
-        if (json.ValueKind != JsonValueKind.Object) throw new ModelException("config.json is not a JSON object");
-        var c = new Reader(json);
+        if (json.ValueKind != JsonValueKind.Object) throw new ModelException($"{file} is not a JSON object");
+        var c = new Reader(json, file);
         string type = c.String("model_type") ?? throw new ModelException($"config.json has no \"model_type\" (supported: {SupportedList})");
         if (!SupportedModelTypes.TryGetValue(type, out var family))
             throw new ModelException($"model_type \"{type}\" is not supported; supported model types: {SupportedList}");
@@ -108,6 +132,7 @@ public sealed record ModelConfig
             ModelFamily.Bert => type == "distilbert" ? ParseDistilBert(c, type) : ParseBert(c, type),
             ModelFamily.Gemma2 or ModelFamily.Gemma3 => ParseGemma(c, type, family),
             ModelFamily.GptNeoX => ParseGptNeoX(c, type),
+            ModelFamily.T5 => ParseT5(c, type),
             _ => ParseLlama(c, type, family),
         };
     }
@@ -129,7 +154,7 @@ public sealed record ModelConfig
             TieWordEmbeddings = c.Bool("tie_word_embeddings") ?? true,
             BosTokenId = c.Int("bos_token_id"), EosTokenIds = c.Ints("eos_token_id"),
             AttentionBias = true, MlpBias = true,
-        }.Checked(c);
+        }.Checked(c.File);
     }
 
     static ModelConfig ParseBert(Reader c, string type)
@@ -154,7 +179,7 @@ public sealed record ModelConfig
             TieWordEmbeddings = c.Bool("tie_word_embeddings") ?? true,
             BosTokenId = c.Int("bos_token_id"), EosTokenIds = c.Ints("eos_token_id"),
             AttentionBias = true, MlpBias = true,
-        }.Checked(c);
+        }.Checked(c.File);
     }
 
     static ModelConfig ParseDistilBert(Reader c, string type)
@@ -175,7 +200,7 @@ public sealed record ModelConfig
             PadTokenId = c.Int("pad_token_id") ?? 0,
             TieWordEmbeddings = c.Bool("tie_word_embeddings") ?? true,
             AttentionBias = true, MlpBias = true,
-        }.Checked(c);
+        }.Checked(c.File);
     }
 
     /// <summary>Llama, Mistral, Qwen2, Qwen3, Phi-3 and OLMo 2: the same keys, with the differences noted.</summary>
@@ -185,7 +210,7 @@ public sealed record ModelConfig
         int heads = c.Required(type, "num_attention_heads");
         int kv = c.Int("num_key_value_heads") ?? heads;
         if (kv <= 0 || heads % kv != 0)
-            throw new ModelException($"{type}: num_attention_heads {heads} is not a multiple of num_key_value_heads {kv}");
+            throw new ModelException($"{c.File}: num_attention_heads {heads} is not a multiple of num_key_value_heads {kv} ({type})");
         int layers = c.Required(type, "num_hidden_layers");
         int maxPositions = c.Int("max_position_embeddings") ?? (type == "phi3" ? 4096 : 2048);
         int headDim = type is "phi3" or "olmo2" ? HeadDimOf(type, d, heads) : c.Int("head_dim") ?? HeadDimOf(type, d, heads);
@@ -219,7 +244,7 @@ public sealed record ModelConfig
             // Qwen2 always has q/k/v biases (and no o_proj bias); Llama/Mistral only when attention_bias says so.
             AttentionBias = type == "qwen2" || (c.Bool("attention_bias") ?? false),
             MlpBias = c.Bool("mlp_bias") ?? false,
-        }.Checked(c);
+        }.Checked(c.File);
     }
 
     /// <summary>
@@ -234,7 +259,7 @@ public sealed record ModelConfig
             if (!c.Json.TryGetProperty("text_config", out var text) || text.ValueKind != JsonValueKind.Object)
                 throw new ModelException("gemma3: config.json has no \"text_config\" object (the language model's settings)");
             var outer = c;
-            c = new Reader(text);
+            c = new Reader(text, c.File + " (text_config)");
             // Gemma3Config ties the head to the embedding at the top level.
             if (outer.Bool("tie_word_embeddings") is { } tiedOuter && c.Bool("tie_word_embeddings") is null) c = c.With("tie_word_embeddings", tiedOuter);
         }
@@ -243,7 +268,7 @@ public sealed record ModelConfig
         int heads = c.Int("num_attention_heads") ?? 8;
         int kv = c.Int("num_key_value_heads") ?? 4;
         if (kv <= 0 || heads % kv != 0)
-            throw new ModelException($"{type}: num_attention_heads {heads} is not a multiple of num_key_value_heads {kv}");
+            throw new ModelException($"{c.File}: num_attention_heads {heads} is not a multiple of num_key_value_heads {kv} ({type})");
         int layers = c.Int("num_hidden_layers") ?? 26;
         int maxPositions = c.Int("max_position_embeddings") ?? (gemma3 ? 131072 : 8192);
         // Gemma 2 slides on even layers, Gemma 3 on all but every sliding_window_pattern-th; layer_types, when written, says it outright.
@@ -271,7 +296,7 @@ public sealed record ModelConfig
             PadTokenId = c.Int("pad_token_id"), BosTokenId = c.Int("bos_token_id"), EosTokenIds = c.Ints("eos_token_id"),
             SlidingWindow = c.Int("sliding_window") ?? 4096, SlidingLayers = sliding,
             AttentionBias = c.Bool("attention_bias") ?? false,
-        }.Checked(c);
+        }.Checked(c.File);
     }
 
     /// <summary>GPT-NeoX (Pythia): rotary on rotary_pct of each head (newer configs: partial_rotary_factor, rope_theta).</summary>
@@ -298,14 +323,52 @@ public sealed record ModelConfig
             TieWordEmbeddings = c.Bool("tie_word_embeddings") ?? false,
             BosTokenId = c.Int("bos_token_id"), EosTokenIds = c.Ints("eos_token_id"),
             AttentionBias = c.Bool("attention_bias") ?? true, MlpBias = true,
-        }.Checked(c);
+        }.Checked(c.File);
+    }
+
+    /// <summary>
+    /// T5 (t5-small … t5-11b, the v1.1 and flan-t5 checkpoints). Keys left out take T5Config's defaults (t5-small's
+    /// config.json has no num_decoder_layers, relative_attention_max_distance or feed_forward_proj). feed_forward_proj is
+    /// "ACT" or "gated-ACT", "gated-gelu" meaning the tanh GELU; a dense_act_fn or is_gated_act key overrides what it implies.
+    /// </summary>
+    static ModelConfig ParseT5(Reader c, string type)
+    {
+        var projection = c.String("feed_forward_proj") ?? "relu";
+        var parts = projection.Split('-');
+        if (parts.Length > 2 || (parts.Length == 2 && parts[0] != "gated"))
+            throw new ModelException($"{type}: feed_forward_proj \"{projection}\" is not of the form \"ACT\" or \"gated-ACT\" (e.g. \"relu\", \"gated-gelu\")");
+        int layers = c.Int("num_layers") ?? 6;
+        int buckets = c.Int("relative_attention_num_buckets") ?? 32, maxDistance = c.Int("relative_attention_max_distance") ?? 128;
+        if (buckets < 4 || maxDistance <= buckets / 4)
+            throw new ModelException($"{type}: relative_attention_num_buckets {buckets} with relative_attention_max_distance {maxDistance} leave no logarithmic buckets");
+        int heads = c.Int("num_heads") ?? 8;
+        int pad = c.Int("pad_token_id") ?? 0;
+        var eos = c.Ints("eos_token_id");
+        return new ModelConfig
+        {
+            ModelType = type, Family = ModelFamily.T5, IsCausal = true,
+            Layers = c.Int("num_decoder_layers") ?? layers,
+            EncoderLayers = layers,
+            Heads = heads, KvHeads = heads, HeadDim = c.Int("d_kv") ?? 64, Hidden = c.Int("d_model") ?? 512,
+            Intermediate = c.Int("d_ff") ?? 2048,
+            Vocab = c.Int("vocab_size") ?? 32128,
+            // Relative positions have no limit; n_positions is what the checkpoints were trained on.
+            MaxPositions = c.Int("n_positions") ?? 512,
+            NormEps = (float)(c.Double("layer_norm_epsilon") ?? 1e-6),
+            Activation = c.String("dense_act_fn") ?? (projection == "gated-gelu" ? "gelu_new" : parts[^1]),
+            GatedMlp = c.Bool("is_gated_act") ?? parts[0] == "gated",
+            RelativeAttentionBuckets = buckets, RelativeAttentionMaxDistance = maxDistance,
+            TieWordEmbeddings = c.Bool("tie_word_embeddings") ?? true,
+            PadTokenId = pad, EosTokenIds = eos.Length > 0 ? eos : [1],
+            DecoderStartTokenId = c.Int("decoder_start_token_id") ?? pad,
+        }.Checked(c.File);
     }
 
     /// <summary><c>layer_types</c> as "sliding_attention" → true, "full_attention" → false; null when the config has none.</summary>
     static bool[]? LayerTypes(Reader c, string type, int layers)
     {
         if (!c.Json.TryGetProperty("layer_types", out var t) || t.ValueKind != JsonValueKind.Array) return null;
-        var kinds = t.EnumerateArray().Select(e => e.GetString()).ToArray();
+        var kinds = t.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.String ? e.GetString() : e.GetRawText()).ToArray();
         if (kinds.Length != layers)
             throw new ModelException($"{type}: layer_types lists {kinds.Length} layers, but num_hidden_layers is {layers}");
         return kinds.Select(k => k switch
@@ -320,7 +383,7 @@ public sealed record ModelConfig
     {
         if (!c.Json.TryGetProperty("rope_scaling", out var s) || s.ValueKind == JsonValueKind.Null) return null;
         if (s.ValueKind != JsonValueKind.Object) throw new ModelException($"{type}: rope_scaling must be an object or null");
-        var r = new Reader(s);
+        var r = new Reader(s, c.File + " (rope_scaling)");
         var kind = r.String("rope_type") ?? r.String("type") ?? "default";
         // Phi3Config renames the old spellings of longrope ("su", and "yarn" for Phi-3).
         if (type == "phi3" && kind is "su" or "yarn") kind = "longrope";
@@ -350,55 +413,172 @@ public sealed record ModelConfig
         return hidden / heads;
     }
 
-    ModelConfig Checked(Reader c)
+    /// <summary>
+    /// Sane ranges, checked before anything the size of a weight is allocated: a config.json of
+    /// <c>num_hidden_layers</c> 10⁹ or <c>hidden_size</c> 2²¹ allocated per-layer tables before any weight was read,
+    /// and <c>rms_norm_eps</c> 1e999, <c>rope_theta</c> 0 or a rope factor of 0 ran and printed zeros. The bounds are far
+    /// beyond any released model (the largest have ~128 layers, hidden size 16,384 and a 262k vocabulary).
+    /// </summary>
+    public const int MaxLayers = 4096, MaxHidden = 1 << 17, MaxHeads = 4096, MaxHeadDim = 4096, MaxIntermediate = 1 << 20,
+        MaxVocab = 1 << 24, MaxPositionsLimit = 1 << 24;
+
+    internal ModelConfig Checked(string file)
     {
-        foreach (var (name, value) in new[] { ("layers", Layers), ("heads", Heads), ("hidden size", Hidden), ("intermediate size", Intermediate), ("vocab size", Vocab), ("max positions", MaxPositions), ("head dim", HeadDim) })
-            if (value <= 0) throw new ModelException($"{ModelType}: config.json gives {name} = {value}; it must be positive");
+        void Range(string field, long value, long min, long max)
+        {
+            if (value < min || value > max)
+                throw new ModelException($"{file}: {field} = {value} is outside the sane range {min}–{max:N0} for a {ModelType} model");
+        }
+        void Positive(string field, double value, double max = double.MaxValue, bool allowZero = false)
+        {
+            if (!double.IsFinite(value) || value < 0 || (!allowZero && value == 0) || value > max)
+                throw new ModelException($"{file}: {field} = {value.ToString(System.Globalization.CultureInfo.InvariantCulture)} must be a finite number {(allowZero ? "≥ 0" : "> 0")}{(max < double.MaxValue ? $" and at most {max}" : "")}");
+        }
+        Range("layers (num_hidden_layers)", Layers, 1, MaxLayers);
+        Range("hidden size (hidden_size)", Hidden, 1, MaxHidden);
+        Range("attention heads (num_attention_heads)", Heads, 1, MaxHeads);
+        Range("key/value heads (num_key_value_heads)", KvHeads, 1, Heads);
+        Range("head dim (head_dim)", HeadDim, 1, MaxHeadDim);
+        Range("intermediate size (intermediate_size)", Intermediate, 1, MaxIntermediate);
+        Range("vocab size (vocab_size)", Vocab, 1, MaxVocab);
+        Range("max positions (max_position_embeddings)", MaxPositions, 1, MaxPositionsLimit);
+        Range("type vocab size (type_vocab_size)", TypeVocab, 0, 1 << 16);
+        Range("rotary dims (partial_rotary_factor × head_dim)", RotaryDim, 0, HeadDim);
+        if (Family is not (ModelFamily.Gpt2 or ModelFamily.Bert) && RotaryDim % 2 != 0)
+            throw new ModelException($"{file}: rotary dims {RotaryDim} (partial_rotary_factor × head_dim) must be even");
+        Range("sliding window (sliding_window)", SlidingWindow, 0, int.MaxValue);
+        // Token ids index the vocabulary; -1 is how some configs say "none".
+        if (PadTokenId is { } pad) Range("pad_token_id", pad, -1, Vocab - 1);
+        if (BosTokenId is { } bos) Range("bos_token_id", bos, -1, Vocab - 1);
+        foreach (var eos in EosTokenIds) Range("eos_token_id", eos, -1, Vocab - 1);
+        if (SlidingLayers != null && SlidingLayers.Length != Layers)
+            throw new ModelException($"{file}: layer_types lists {SlidingLayers.Length} layers, but num_hidden_layers is {Layers}");
+        // Norm epsilons: 1e-12 (BERT) to 1e-5 in practice; under 1, or normalisation stops meaning anything.
+        Positive("norm epsilon (rms_norm_eps / layer_norm_eps)", NormEps, max: 1);
+        if (Family is not (ModelFamily.Gpt2 or ModelFamily.Bert))
+        {
+            Positive("rope_theta", RopeTheta);
+            if (RopeTheta <= 1) throw new ModelException($"{file}: rope_theta = {RopeTheta} must be greater than 1 (rotary frequencies are rope_theta^(-2j/d))");
+            if (RopeLocalTheta is { } local && (!double.IsFinite(local) || local <= 1))
+                throw new ModelException($"{file}: rope_local_base_freq = {local} must be a finite number greater than 1");
+        }
+        if (QueryPreAttnScalar is { } q) Positive("query_pre_attn_scalar", q);
+        Positive("attn_logit_softcapping", AttnLogitSoftcap, allowZero: true);
+        Positive("final_logit_softcapping", FinalLogitSoftcap, allowZero: true);
+        if (RopeScaling is { } r)
+        {
+            Positive("rope_scaling.factor", r.Factor);
+            if (r.OriginalMaxPositions is { } original) Range("rope_scaling.original_max_position_embeddings", original, 1, MaxPositionsLimit);
+            if (r.Type == "llama3")
+            {
+                Positive("rope_scaling.low_freq_factor", r.LowFreqFactor);
+                Positive("rope_scaling.high_freq_factor", r.HighFreqFactor);
+                if (r.HighFreqFactor <= r.LowFreqFactor)
+                    throw new ModelException($"{file}: rope_scaling.high_freq_factor {r.HighFreqFactor} must be greater than low_freq_factor {r.LowFreqFactor}");
+            }
+            if (r.Type == "yarn")
+            {
+                if (!double.IsFinite(r.BetaFast) || !double.IsFinite(r.BetaSlow) || r.BetaFast <= r.BetaSlow)
+                    throw new ModelException($"{file}: rope_scaling.beta_fast {r.BetaFast} must be a finite number greater than beta_slow {r.BetaSlow}");
+            }
+            if (r.AttentionFactor is { } af) Positive("rope_scaling.attention_factor", af);
+            if (r.MScale is { } ms) Positive("rope_scaling.mscale", ms, allowZero: true);
+            if (r.MScaleAllDim is { } msa) Positive("rope_scaling.mscale_all_dim", msa, allowZero: true);
+            foreach (var (name, list) in new[] { ("short_factor", r.ShortFactor), ("long_factor", r.LongFactor) })
+            {
+                if (list == null) continue;
+                foreach (var f in list) Positive($"rope_scaling.{name} item", f);
+            }
+        }
         if (!Activations.IsKnown(Activation))
             throw new ModelException($"{ModelType}: activation \"{Activation}\" is not supported (supported: gelu, gelu_new, gelu_pytorch_tanh, silu, relu)");
         return this;
     }
 
     /// <summary>Typed access to config.json values, with aliases for keys that differ between families.</summary>
-    sealed class Reader(JsonElement json)
+    sealed class Reader(JsonElement json, string file)
     {
         public JsonElement Json => json;
+        public string File => file;
+
+        /// <summary>
+        /// Bounds for integer keys, checked as they are read, so that nothing sized by them (per-layer tables, sliding
+        /// masks) is allocated from a hostile value; derived values are checked again in <see cref="Checked"/>.
+        /// </summary>
+        static readonly Dictionary<string, (long Min, long Max)> IntBounds = new(StringComparer.Ordinal)
+        {
+            ["num_hidden_layers"] = (1, MaxLayers), ["n_layer"] = (1, MaxLayers), ["n_layers"] = (1, MaxLayers),
+            ["hidden_size"] = (1, MaxHidden), ["n_embd"] = (1, MaxHidden), ["dim"] = (1, MaxHidden),
+            ["num_attention_heads"] = (1, MaxHeads), ["n_head"] = (1, MaxHeads), ["n_heads"] = (1, MaxHeads),
+            ["num_key_value_heads"] = (1, MaxHeads), ["head_dim"] = (1, MaxHeadDim),
+            ["intermediate_size"] = (1, MaxIntermediate), ["n_inner"] = (1, MaxIntermediate), ["hidden_dim"] = (1, MaxIntermediate),
+            ["vocab_size"] = (1, MaxVocab), ["type_vocab_size"] = (0, 1 << 16),
+            ["max_position_embeddings"] = (1, MaxPositionsLimit), ["n_positions"] = (1, MaxPositionsLimit),
+            ["original_max_position_embeddings"] = (1, MaxPositionsLimit),
+            ["sliding_window"] = (0, int.MaxValue), ["max_window_layers"] = (0, MaxLayers),
+            ["sliding_window_pattern"] = (1, MaxLayers), ["_sliding_window_pattern"] = (1, MaxLayers),
+        };
+
+        ModelException OutOfRange(string key, string value, (long Min, long Max) b) =>
+            new($"{file}: \"{key}\" = {value} is outside the sane range {b.Min}–{b.Max:N0}");
 
         /// <summary>Whether the key is written at all (null included): tells "null" from "left out, so the default".</summary>
-        public bool Has(string key) => json.TryGetProperty(key, out _);
+        public bool Has(string key) => _overrides.ContainsKey(key) || json.TryGetProperty(key, out _);
 
         /// <summary>This object with one more key (a value the outer config gives for the inner one).</summary>
+        /// <summary>A value given from outside the object, taking precedence over its own (no copy of the JSON, which
+        /// may repeat keys that a JsonObject refuses).</summary>
+        readonly Dictionary<string, bool> _overrides = new(StringComparer.Ordinal);
+
         public Reader With(string key, bool value)
         {
-            var copy = System.Text.Json.Nodes.JsonNode.Parse(json.GetRawText())!.AsObject();
-            copy[key] = value;
-            return new Reader(JsonDocument.Parse(copy.ToJsonString()).RootElement);
+            var r = new Reader(json, file);
+            foreach (var (k, v) in _overrides) r._overrides[k] = v;
+            r._overrides[key] = value;
+            return r;
         }
 
         public double[]? Doubles(string key) => Find(key) is { ValueKind: JsonValueKind.Array } v
-            ? v.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Number ? e.GetDouble() : throw new ModelException($"config.json: \"{key}\" should list numbers, found {e.GetRawText()}")).ToArray()
+            ? v.GetArrayLength() > MaxHeadDim ? throw new ModelException($"{file}: \"{key}\" lists {v.GetArrayLength()} numbers, more than any head has dimensions")
+              : v.EnumerateArray().Select(e => Number(key, e)).ToArray()
             : null;
+
+        /// <summary>A finite number: JSON allows 1e999, which .NET reads as no double at all.</summary>
+        double Number(string key, JsonElement e) =>
+            e.ValueKind == JsonValueKind.Number && e.TryGetDouble(out var d) && double.IsFinite(d) ? d
+            : throw new ModelException($"{file}: \"{key}\" should be a finite number, found {Cut(e.GetRawText())}");
+
+        static string Cut(string raw) => raw.Length > 80 ? raw[..80] + "…" : raw;
+
+        /// <summary>An integer that fits an int (and the key's sane range), or a message naming the key.</summary>
+        int Integer(string key, JsonElement e)
+        {
+            if (e.ValueKind != JsonValueKind.Number || !e.TryGetInt64(out var l))
+                throw new ModelException($"{file}: \"{key}\" should be an integer, found {Cut(e.GetRawText())}");
+            var b = IntBounds.TryGetValue(key, out var known) ? known : (int.MinValue, int.MaxValue);
+            if (l < b.Item1 || l > b.Item2) throw OutOfRange(key, l.ToString(), b);
+            return (int)l;
+        }
 
         JsonElement? Find(string key) =>
             json.TryGetProperty(key, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
 
         public int? Int(string key) => Find(key) is { } v
-            ? v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var i) ? i
-              : v.ValueKind == JsonValueKind.Array && v.GetArrayLength() > 0 && v[0].TryGetInt32(out var first) ? first
-              : throw new ModelException($"config.json: \"{key}\" should be an integer, found {v.GetRawText()}")
+            ? v.ValueKind == JsonValueKind.Array && v.GetArrayLength() > 0 ? Integer(key, v[0]) : Integer(key, v)
             : null;
 
+        /// <summary>Token ids (eos_token_id may be one or a list): each must fit an int; the range against the vocabulary is checked later.</summary>
         public int[] Ints(string key) => Find(key) is { } v
-            ? v.ValueKind == JsonValueKind.Array ? v.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.Number).Select(e => e.GetInt32()).ToArray()
-              : v.ValueKind == JsonValueKind.Number ? [v.GetInt32()] : []
+            ? v.ValueKind == JsonValueKind.Array
+                ? v.GetArrayLength() > 1024 ? throw new ModelException($"{file}: \"{key}\" lists {v.GetArrayLength()} values; at most 1,024 are read")
+                  : v.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.Number).Select(e => Integer(key, e)).ToArray()
+              : v.ValueKind == JsonValueKind.Number ? [Integer(key, v)] : []
             : [];
 
-        public double? Double(string key) => Find(key) is { } v
-            ? v.ValueKind == JsonValueKind.Number ? v.GetDouble() : throw new ModelException($"config.json: \"{key}\" should be a number, found {v.GetRawText()}")
-            : null;
+        public double? Double(string key) => Find(key) is { } v ? Number(key, v) : null;
 
-        public bool? Bool(string key) => Find(key) is { } v
-            ? v.ValueKind switch { JsonValueKind.True => true, JsonValueKind.False => false, _ => throw new ModelException($"config.json: \"{key}\" should be true or false") }
+        public bool? Bool(string key) => _overrides.TryGetValue(key, out var given) ? given : Find(key) is { } v
+            ? v.ValueKind switch { JsonValueKind.True => true, JsonValueKind.False => false, _ => throw new ModelException($"{file}: \"{key}\" should be true or false") }
             : null;
 
         public string? String(string key) => Find(key) is { ValueKind: JsonValueKind.String } v ? v.GetString() : null;
@@ -407,7 +587,7 @@ public sealed record ModelConfig
         {
             foreach (var k in keys)
                 if (Int(k) is { } v) return v;
-            throw new ModelException($"config.json of this {type} model has no \"{keys[0]}\"{(keys.Length > 1 ? $" (or {string.Join(", ", keys.Skip(1).Select(k => $"\"{k}\""))})" : "")}, which a {type} model needs");
+            throw new ModelException($"{file} of this {type} model has no \"{keys[0]}\"{(keys.Length > 1 ? $" (or {string.Join(", ", keys.Skip(1).Select(k => $"\"{k}\""))})" : "")}, which a {type} model needs");
         }
     }
 }

@@ -37,6 +37,7 @@ public static class ModelLoader
             ModelFamily.Gemma2 => Gemma2.Load(config, dir, checkpoint),
             ModelFamily.Gemma3 => Gemma3.Load(config, dir, checkpoint),
             ModelFamily.GptNeoX => GptNeoX.Load(config, dir, checkpoint),
+            ModelFamily.T5 => T5.Load(config, dir, checkpoint),
             _ => throw new ModelException($"model_type \"{config.ModelType}\" is not supported; supported model types: {ModelConfig.SupportedList}"),
         });
     }

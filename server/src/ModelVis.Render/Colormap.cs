@@ -34,8 +34,6 @@ public sealed class Colormap
 
     public Rgba this[int index] => Rgba.FromPacked(_lut[index]);
 
-    public Colormap WithBad(Rgba bad) => new(Name, _lut, IsDiverging, bad);
-
     /// <summary>Colour at position <paramref name="t"/> in [0, 1] (clamped); NaN gives <see cref="Bad"/>.</summary>
     public Rgba Map(float t) => Rgba.FromPacked(MapPacked(t));
 

@@ -37,12 +37,4 @@ public static class Heatmap
             for (int k = 1; k < scaleY; k++) first.CopyTo(px.Slice((y + r * scaleY + k) * target.Width + x, w));
         }
     }
-
-    /// <summary>A horizontal colour bar (legend) of the map, low on the left.</summary>
-    public static RgbaImage Legend(Colormap map, int width = 256, int height = 12)
-    {
-        var ramp = new float[width];
-        for (int i = 0; i < width; i++) ramp[i] = width == 1 ? 0.5f : (float)i / (width - 1);
-        return Render(ramp, 1, width, map, 0, 1, 1, height);
-    }
 }

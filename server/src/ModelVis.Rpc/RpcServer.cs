@@ -1,13 +1,16 @@
-using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using StreamJsonRpc;
+using StreamJsonRpc.Protocol;
 
 namespace ModelVis.Rpc;
 
 /// <summary>
-/// JSON-RPC 2.0 over LSP framing. Requests run concurrently; <c>$/cancelRequest</c> cancels a running
-/// handler's token; handlers report <c>$/progress</c> against the <c>workDoneToken</c> the client sent.
-/// Nothing a client sends can stop the server except <c>exit</c> or the end of its input.
+/// JSON-RPC 2.0 over LSP framing, served by StreamJsonRpc. Handlers register one params record each; requests run
+/// concurrently on the thread pool; <c>$/cancelRequest</c> cancels a running handler's token; handlers report
+/// <c>$/progress</c> against the <c>workDoneToken</c> the client sent. Nothing a client sends can stop the server
+/// except <c>exit</c> or the end of its input.
 /// </summary>
 public sealed class RpcServer
 {
@@ -19,200 +22,148 @@ public sealed class RpcServer
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    delegate Task<object?> Handler(JsonElement? @params, RequestContext context);
-
-    readonly MessageReader _reader;
-    readonly MessageWriter _writer;
-    readonly TextWriter _log;
-    readonly Dictionary<string, Handler> _handlers = new(StringComparer.Ordinal);
-    readonly ConcurrentDictionary<string, CancellationTokenSource> _running = new();
+    readonly HostJsonRpc _rpc;
+    readonly SortedSet<string> _methods = new(StringComparer.Ordinal);
+    /// <summary>Cancelled by <c>exit</c>: every running handler stops.</summary>
     readonly CancellationTokenSource _lifetime = new();
+    readonly TaskCompletionSource _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
     bool _shutdownRequested;
 
     public RpcServer(Stream input, Stream output, TextWriter log)
     {
-        _reader = new MessageReader(input);
-        _writer = new MessageWriter(output);
-        _log = log;
+        var formatter = new HostFormatter(_methods.Contains, () => string.Join(", ", _methods)) { JsonSerializerOptions = Json };
+        _rpc = new HostJsonRpc(LspMessageHandler.Create(input, output, formatter, log), log)
+        {
+            CancelLocallyInvokedMethodsWhenConnectionIsClosed = true,
+            // Every request on the thread pool as soon as it arrives (StreamJsonRpc's default runs one handler's
+            // synchronous part at a time, so a forward pass before its first await would hold up every other request).
+            SynchronizationContext = new SynchronizationContext(),
+            // StreamJsonRpc's own trace (every request, every exception with its stack) stays off; the host logs its own.
+            TraceSource = new TraceSource("ModelVis.Rpc", SourceLevels.Off),
+        };
+        _rpc.Disconnected += (_, e) =>
+        {
+            if (e.Reason is not (DisconnectedReason.RemotePartyTerminated or DisconnectedReason.LocallyDisposed))
+                log.WriteLine($"[rpc] connection lost ({e.Reason}): {e.Description}");
+        };
         Register<JsonElement?, object?>("shutdown", (_, _) => { _shutdownRequested = true; return null; });
+        AddMethod("exit", new Action(() => _exit.TrySetResult()), singleObject: false);
     }
-
-    public TextWriter Log => _log;
 
     /// <summary>Registers a request (or notification) handler whose params deserialize to <typeparamref name="TParams"/>.</summary>
     public void RegisterAsync<TParams, TResult>(string method, Func<TParams, RequestContext, Task<TResult>> handler)
     {
-        _handlers[method] = async (p, ctx) =>
-        {
-            TParams args;
-            try
-            {
-                args = p is { } el && el.ValueKind != JsonValueKind.Undefined
-                    ? el.Deserialize<TParams>(Json)!
-                    : default!;
-            }
-            catch (JsonException e)
-            {
-                throw new RpcException(RpcErrorCodes.InvalidParams, $"invalid params for {method}: {DescribeJsonError(e)}");
-            }
-            if (args == null && typeof(TParams) != typeof(JsonElement?) && default(TParams) == null)
-                throw new RpcException(RpcErrorCodes.InvalidParams, $"{method} needs params");
-            if (args is IValidatable v) v.Validate(method);
-            return await handler(args, ctx);
-        };
+        var endpoint = new Endpoint<TParams, TResult>(this, method, handler);
+        AddMethod(method, endpoint.InvokeAsync, singleObject: true);
     }
 
     /// <summary>Registers a synchronous handler (it runs on the thread pool, so it may block).</summary>
     public void Register<TParams, TResult>(string method, Func<TParams, RequestContext, TResult> handler) =>
         RegisterAsync<TParams, TResult>(method, (p, c) => Task.FromResult(handler(p, c)));
 
-    static string DescribeJsonError(JsonException e)
+    void AddMethod(string method, Delegate target, bool singleObject)
     {
-        var path = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "" : $" at {e.Path}";
-        var msg = e.Message;
-        int cut = msg.IndexOf(" Path:", StringComparison.Ordinal);
-        if (cut > 0) msg = msg[..cut];
-        return msg + path;
+        _rpc.AddLocalRpcMethod(target.Method, target.Target, new JsonRpcMethodAttribute(method) { UseSingleObjectParameterDeserialization = singleObject });
+        _methods.Add(method);
     }
 
-    /// <summary>Sends a notification to the client.</summary>
-    public Task NotifyAsync(string method, object? @params)
-    {
-        var msg = new JsonObject { ["jsonrpc"] = "2.0", ["method"] = method, ["params"] = JsonSerializer.SerializeToNode(@params, Json) };
-        return SendAsync(msg);
-    }
-
-    Task SendAsync(JsonNode message) => _writer.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(message, Json));
+    /// <summary>Sends a notification to the client (params serialized as the protocol's JSON, camelCase).</summary>
+    public Task NotifyAsync(string method, object? @params) => _rpc.NotifyWithParameterObjectAsync(method, RawJson.From(@params));
 
     /// <summary>Serves until <c>exit</c> or end of input. Returns the process exit code (0 after a clean shutdown).</summary>
     public async Task<int> RunAsync()
     {
-        var inflight = new ConcurrentDictionary<Task, byte>();
-        while (!_lifetime.IsCancellationRequested)
-        {
-            byte[]? body;
-            try
-            {
-                body = await _reader.ReadAsync(_lifetime.Token);
-            }
-            catch (FramingException e)
-            {
-                _log.WriteLine($"[rpc] bad frame: {e.Message}");
-                await SendErrorAsync(null, RpcErrorCodes.ParseError, $"bad message frame: {e.Message}");
-                continue;
-            }
-            catch (OperationCanceledException) { break; }
-            if (body == null) break;
-
-            JsonNode? node;
-            try { node = JsonNode.Parse(body); }
-            catch (JsonException e)
-            {
-                await SendErrorAsync(null, RpcErrorCodes.ParseError, $"message is not valid JSON: {DescribeJsonError(e)}");
-                continue;
-            }
-
-            if (node is JsonArray batch)
-            {
-                // Batches are legal JSON-RPC 2.0: answer each element on its own.
-                foreach (var item in batch) Start(item, inflight);
-                continue;
-            }
-            if (Start(node, inflight) == "exit") break;
-        }
-        foreach (var cts in _running.Values) cts.Cancel();
-        await Task.WhenAll(inflight.Keys.ToArray());
+        _rpc.StartListening();
+        await Task.WhenAny(_rpc.Completion, _exit.Task);
+        _lifetime.Cancel();
+        await _rpc.DispatchCompletion;
+        // Not awaited: a read still pending on stdin completes only when the client closes it, and the process ends now.
+        _ = Task.Run(_rpc.Dispose);
         return _shutdownRequested ? 0 : 1;
     }
 
-    string? Start(JsonNode? node, ConcurrentDictionary<Task, byte> inflight)
+    /// <summary>One registered method: params → <typeparamref name="TParams"/> (-32602 with the reason when they do not fit), then the handler.</summary>
+    sealed class Endpoint<TParams, TResult>(RpcServer server, string method, Func<TParams, RequestContext, Task<TResult>> handler)
     {
-        if (node is not JsonObject msg)
+        // StreamJsonRpc passes the request's whole params as the first argument (UseSingleObjectParameterDeserialization).
+        public async Task<RawJson> InvokeAsync(JsonElement? @params = null, CancellationToken cancellation = default)
         {
-            _ = SendErrorAsync(null, RpcErrorCodes.InvalidRequest, "a JSON-RPC message must be an object");
-            return null;
-        }
-        JsonNode? id = msg["id"]?.DeepClone();
-        var method = msg["method"] is JsonValue mv && mv.TryGetValue<string>(out var m) ? m : null;
-        if (method == null)
-        {
-            if (msg.ContainsKey("result") || msg.ContainsKey("error")) return null; // a response to us; we send no requests
-            _ = SendErrorAsync(id, RpcErrorCodes.InvalidRequest, "message has no \"method\" string");
-            return null;
-        }
-        if (msg["jsonrpc"]?.GetValue<string>() != "2.0")
-        {
-            if (id != null) _ = SendErrorAsync(id, RpcErrorCodes.InvalidRequest, "\"jsonrpc\" must be \"2.0\"");
-            return null;
-        }
-        if (method == "exit") { _lifetime.Cancel(); return "exit"; }
-        if (method == "$/cancelRequest")
-        {
-            var target = msg["params"]?["id"]?.ToJsonString();
-            if (target != null && _running.TryGetValue(target, out var c)) c.Cancel();
-            return method;
+            var args = Parse(@params);
+            var progressToken = @params is { ValueKind: JsonValueKind.Object } po && po.TryGetProperty("workDoneToken", out var tok) ? tok : (JsonElement?)null;
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellation, server._lifetime.Token);
+            return RawJson.From(await handler(args, new RequestContext(server, method, cts.Token, progressToken)));
         }
 
-        var paramsElement = msg["params"] is { } p ? JsonSerializer.Deserialize<JsonElement>(p.ToJsonString()) : (JsonElement?)null;
-        var task = Task.Run(() => DispatchAsync(id, method, paramsElement));
-        inflight[task] = 0;
-        task.ContinueWith(t => inflight.TryRemove(t, out _), TaskScheduler.Default);
-        return method;
-    }
-
-    async Task DispatchAsync(JsonNode? id, string method, JsonElement? @params)
-    {
-        string? key = id?.ToJsonString();
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token);
-        if (key != null) _running[key] = cts;
-        try
+        TParams Parse(JsonElement? @params)
         {
-            if (!_handlers.TryGetValue(method, out var handler))
+            TParams args;
+            try
             {
-                if (id == null) return; // unknown notifications are ignored, as LSP says for "$/" ones
-                throw new RpcException(RpcErrorCodes.MethodNotFound, $"unknown method \"{method}\" (known: {string.Join(", ", _handlers.Keys.Order())})");
+                args = @params is { ValueKind: not (JsonValueKind.Undefined or JsonValueKind.Null) } el
+                    ? el.Deserialize<TParams>(Json)!
+                    : default!;
             }
-            var progressToken = @params is { ValueKind: JsonValueKind.Object } po && po.TryGetProperty("workDoneToken", out var tok) ? tok.Clone() : (JsonElement?)null;
-            var ctx = new RequestContext(this, method, cts.Token, progressToken);
-            var result = await handler(@params, ctx);
-            if (id != null)
-                await SendAsync(new JsonObject { ["jsonrpc"] = "2.0", ["id"] = id, ["result"] = JsonSerializer.SerializeToNode(result, Json) });
+            catch (JsonException e)
+            {
+                throw new RpcException(RpcErrorCodes.InvalidParams, $"invalid params for {method}: {HostFormatter.DescribeJsonError(e)}");
+            }
+            if (args == null && typeof(TParams) != typeof(JsonElement?) && default(TParams) == null)
+                throw new RpcException(RpcErrorCodes.InvalidParams, $"{method} needs params");
+            if (args is IValidatable v) v.Validate(method);
+            return args;
         }
-        catch (Exception e) when (id == null)
-        {
-            _log.WriteLine($"[rpc] notification {method} failed: {e}");
-        }
-        catch (OperationCanceledException) when (cts.IsCancellationRequested)
-        {
-            await SendErrorAsync(id, RpcErrorCodes.RequestCancelled, $"{method} was cancelled");
-        }
-        catch (RpcException e)
-        {
-            await SendErrorAsync(id, e.Code, e.Message, e.Data_);
-        }
-        catch (Exception e) when (ErrorTranslation.TryUserError(e, out var message))
-        {
-            _log.WriteLine($"[rpc] {method}: {message}");
-            await SendErrorAsync(id, RpcErrorCodes.UserError, message);
-        }
-        catch (Exception e)
-        {
-            _log.WriteLine($"[rpc] {method} crashed: {e}");
-            await SendErrorAsync(id, RpcErrorCodes.InternalError, $"{method} failed inside the host: {e.GetType().Name}: {e.Message} (details in the ModelVis output channel)");
-        }
-        finally
-        {
-            if (key != null) _running.TryRemove(key, out _);
-        }
+    }
+}
+
+/// <summary>
+/// A value serialized with <see cref="RpcServer.Json"/> ahead of time, written into the message as it is. StreamJsonRpc's
+/// formatter writes user data through its own writer, whose default encoder escapes every non-ASCII character and
+/// the '+' of base64 (6 bytes each); results and notifications keep the protocol's bytes this way.
+/// </summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(Converter))]
+sealed class RawJson(byte[] utf8)
+{
+    // The runtime type, not TResult: a handler declared to return a base type still sends every property.
+    public static RawJson From(object? value) => new(JsonSerializer.SerializeToUtf8Bytes(value, value?.GetType() ?? typeof(object), RpcServer.Json));
+
+    sealed class Converter : System.Text.Json.Serialization.JsonConverter<RawJson>
+    {
+        public override RawJson Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => throw new NotSupportedException();
+        public override void Write(Utf8JsonWriter writer, RawJson value, JsonSerializerOptions options) => writer.WriteRawValue(value.Utf8, skipInputValidation: true);
     }
 
-    async Task SendErrorAsync(JsonNode? id, int code, string message, JsonNode? data = null)
+    byte[] Utf8 { get; } = utf8;
+}
+
+/// <summary>StreamJsonRpc with the host's error replies: a code and a message for a person, never a stack trace (that goes to the log).</summary>
+sealed class HostJsonRpc(IJsonRpcMessageHandler handler, TextWriter log) : JsonRpc(handler)
+{
+    protected override JsonRpcError.ErrorDetail CreateErrorDetails(JsonRpcRequest request, Exception exception)
     {
-        var error = new JsonObject { ["code"] = code, ["message"] = message };
-        if (data != null) error["data"] = data;
-        try { await SendAsync(new JsonObject { ["jsonrpc"] = "2.0", ["id"] = id?.DeepClone(), ["error"] = error }); }
-        catch (Exception e) { _log.WriteLine($"[rpc] could not send error: {e.Message}"); }
+        var method = request.Method;
+        var (code, message, data) = exception switch
+        {
+            RpcException e => (e.Code, e.Message, e.Data_),
+            OperationCanceledException => (RpcErrorCodes.RequestCancelled, Cancelled(method), null),
+            _ when ErrorTranslation.TryUserError(exception, out var userMessage) => (RpcErrorCodes.UserError, userMessage, null),
+            _ => (RpcErrorCodes.InternalError,
+                $"{method} failed inside the host: {exception.GetType().Name}: {exception.Message} (details in the ModelVis output channel)",
+                (JsonNode?)null),
+        };
+        if (code == RpcErrorCodes.InternalError) log.WriteLine($"[rpc] {method} crashed: {exception}");
+        else if (code != RpcErrorCodes.RequestCancelled) log.WriteLine($"[rpc] {method}: {message}");
+        return new JsonRpcError.ErrorDetail { Code = (JsonRpcErrorCode)code, Message = message, Data = data };
     }
+
+    /// <summary>A handler that ends cancelled is answered by StreamJsonRpc itself: say which request was cancelled.</summary>
+    protected override async ValueTask<JsonRpcMessage> DispatchRequestAsync(JsonRpcRequest request, TargetMethod targetMethod, CancellationToken cancellationToken)
+    {
+        var response = await base.DispatchRequestAsync(request, targetMethod, cancellationToken);
+        if (response is JsonRpcError { Error: { Code: JsonRpcErrorCode.RequestCanceled } error }) error.Message = Cancelled(request.Method);
+        return response;
+    }
+
+    static string Cancelled(string? method) => $"{method} was cancelled";
 }
 
 /// <summary>What a handler gets besides its params: cancellation and progress.</summary>
@@ -231,15 +182,26 @@ public sealed class RequestContext(RpcServer server, string method, Cancellation
         if (message != null) value["message"] = message;
         if (percentage != null) value["percentage"] = percentage;
         if (kind == "begin") value["cancellable"] = true;
-        _ = Server.NotifyAsync("$/progress", new JsonObject { ["token"] = JsonNode.Parse(token.GetRawText()), ["value"] = value });
+        _ = Server.NotifyAsync("$/progress", new ProgressParams(token, value));
     }
 
-    /// <summary>Adapts progress to an engine-level callback (fraction 0..1 and a message).</summary>
+    /// <summary>
+    /// Adapts progress to an engine-level callback (fraction 0..1 and a message). Reports are sent on the reporting
+    /// thread, in order: <see cref="Progress{T}"/> would post them to the thread pool, where one could go out after
+    /// the handler's <c>end</c>.
+    /// </summary>
     public IProgress<(double Fraction, string Message)> AsProgress(string title)
     {
         Progress("begin", title: title, percentage: 0);
-        return new Progress<(double Fraction, string Message)>(p => Progress("report", p.Message, (int)Math.Round(p.Fraction * 100)));
+        return new InlineProgress(p => Progress("report", p.Message, (int)Math.Round(p.Fraction * 100)));
     }
+
+    sealed class InlineProgress(Action<(double Fraction, string Message)> report) : IProgress<(double Fraction, string Message)>
+    {
+        public void Report((double Fraction, string Message) value) => report(value);
+    }
+
+    sealed record ProgressParams(JsonElement Token, JsonObject Value);
 }
 
 public static class RpcErrorCodes

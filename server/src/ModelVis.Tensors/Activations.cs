@@ -38,7 +38,7 @@ public static class Activations
                 {
                     var gate = new ReadOnlySpan<float>((float*)g + (long)r * 2 * width, width);
                     var up = new ReadOnlySpan<float>((float*)g + (long)r * 2 * width + width, width);
-                    SiluTimes(gate, up, new Span<float>((float*)o + (long)r * width, width));
+                    SiluGate(gate, up, new Span<float>((float*)o + (long)r * width, width));
                 }
             }
             if (items == 1 || Parallelism.Threads == 1 || (long)rows * width < 2 * Chunk) for (int i = 0; i < items; i++) Body(i);
@@ -69,9 +69,11 @@ public static class Activations
         for (; i < x.Length; i++) x[i] = op.Invoke(x[i]);
     }
 
+    /// <summary>The SwiGLU gate on separate spans: <c>output = silu(gate) · up</c>, element by element.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void SiluTimes(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> output)
+    public static void SiluGate(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> output)
     {
+        if (up.Length < gate.Length || output.Length < gate.Length) throw new ArgumentException("gate, up and output sizes do not match");
         var op = new SiluOp();
         int i = 0;
         ref float g = ref MemoryMarshal.GetReference(gate);
@@ -173,32 +175,44 @@ public static class Activations
 
     public static bool IsKnown(string name) => name is "gelu" or "gelu_new" or "gelu_pytorch_tanh" or "gelu_fast" or "silu" or "swish" or "relu";
 
-    /// <summary>
-    /// erf(x) in double precision (a reference for tests and scalar checks): the Maclaurin series for |x| &lt; 2.5,
-    /// a continued fraction for erfc above.
-    /// </summary>
+    /// <summary>erf(x) in double precision (references, gradient checks, the exact GELU of training in double).</summary>
     public static double Erf(double x)
     {
+        if (double.IsNaN(x)) return double.NaN;
         double ax = Math.Abs(x);
-        if (ax < 2.5)
+        return Math.Sign(x) * (ax < 3 ? ErfSeries(ax) : 1 - ErfcFraction(ax));
+    }
+
+    /// <summary>erfc(x) = 1 − erf(x), without the cancellation of 1 − erf in the upper tail.</summary>
+    public static double Erfc(double x)
+    {
+        if (double.IsNaN(x)) return double.NaN;
+        double ax = Math.Abs(x);
+        if (ax < 3) return 1 - Math.Sign(x) * ErfSeries(ax);
+        double tail = ErfcFraction(ax);
+        return x >= 0 ? tail : 2 - tail;
+    }
+
+    /// <summary>The Maclaurin series erf(x) = 2/√π Σ (−1)ⁿ x^(2n+1) / (n!(2n+1)), for 0 ≤ x &lt; 3.</summary>
+    static double ErfSeries(double x)
+    {
+        double sum = x, term = x, x2 = x * x;
+        for (int n = 1; n < 200; n++)
         {
-            // Maclaurin series: erf(x) = 2/√π Σ (−1)ⁿ x^(2n+1) / (n! (2n+1)); converges fast for |x| < 2.5.
-            double sum = x, term = x, x2 = x * x;
-            for (int n = 1; n < 60; n++)
-            {
-                term *= -x2 / n;
-                double add = term / (2 * n + 1);
-                sum += add;
-                if (Math.Abs(add) < 1e-17 * Math.Abs(sum)) break;
-            }
-            return 1.1283791670955126 * sum;
+            term *= -x2 / n;
+            double add = term / (2 * n + 1);
+            sum += add;
+            if (Math.Abs(add) < 1e-17 * Math.Abs(sum)) break;
         }
-        if (ax > 6) return Math.Sign(x);
-        // erfc(x) = exp(−x²)/√π · 1/(x + 1/2/(x + 1/(x + 3/2/(x + ...)))) (Lentz-free backward evaluation).
-        double f = 0;
-        for (int k = 60; k >= 1; k--) f = k / 2.0 / (ax + f);
-        double erfc = Math.Exp(-ax * ax) / 1.7724538509055160 / (ax + f);
-        return Math.Sign(x) * (1 - erfc);
+        return 1.1283791670955126 * sum;
+    }
+
+    /// <summary>erfc(x) = e^(−x²)/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + ...)))), evaluated bottom-up, for x ≥ 3.</summary>
+    static double ErfcFraction(double x)
+    {
+        double f = x;
+        for (int n = 60; n >= 1; n--) f = x + n * 0.5 / f;
+        return Math.Exp(-x * x) / 1.7724538509055160 / f;
     }
 
     delegate void SpanAction(Span<float> chunk);

@@ -43,8 +43,9 @@ public static unsafe class MatMul
     /// <summary>
     /// C = A·B + bias (or C += A·B when <paramref name="accumulate"/>). A is [m, B.K] row-major, C is [m, B.N]
     /// row-major. <paramref name="paddedBias"/>, when given, holds at least B.Panels × 32 values (see <see cref="Linear"/>).
-    /// A <see cref="PackedMatrix"/> is used in place; any other <see cref="WeightMatrix"/> is widened a few panels at a
-    /// time by the worker that multiplies them, so it never exists in float32 as a whole.
+    /// A <see cref="PackedMatrix"/> and a <see cref="RowMajorMatrix"/> are read in place; any other <see cref="WeightMatrix"/>
+    /// is packed (widened, transposed) a few panels at a time by the worker that multiplies them, so it never exists
+    /// packed as a whole.
     /// </summary>
     public static void Multiply(ReadOnlySpan<float> a, int m, WeightMatrix b, Span<float> c, ReadOnlySpan<float> paddedBias = default, bool accumulate = false)
     {
@@ -57,6 +58,7 @@ public static unsafe class MatMul
         fixed (float* pbias = paddedBias)
         {
             if (b is PackedMatrix packed) MultiplyPacked(pa, m, packed, pc, pbias, accumulate);
+            else if (b is RowMajorMatrix rowMajor) MultiplyRowMajor(pa, m, rowMajor, pc, pbias, accumulate);
             else MultiplyStored(pa, m, b, pc, pbias, accumulate);
         }
     }
@@ -64,18 +66,39 @@ public static unsafe class MatMul
     static void MultiplyPacked(float* pa, int m, PackedMatrix b, float* pc, float* pbias, bool accumulate)
     {
         fixed (float* pb = b.Data)
+            RunParallel(new Job<PackedRows>(pa, b.K, pb, b.K * NR, default, b.K, b.N, pc, b.N, pbias, accumulate), m, b.Panels, b.K);
+    }
+
+    /// <summary>
+    /// B row-major, read where it is: a whole panel is 32 consecutive floats of each of its K rows, so the kernels
+    /// step through B with the row stride instead of 32. Only a last partial panel is packed (zero-padded).
+    /// </summary>
+    static void MultiplyRowMajor(float* pa, int m, RowMajorMatrix b, float* pc, float* pbias, bool accumulate)
+    {
+        int k = b.K, n = b.N, whole = n / NR;
+        fixed (float* pb = b.Values.Span)
         {
-            var job = new Job(pa, b.K, pb, b.K, b.N, pc, b.N, pbias, accumulate);
-            long work = (long)m * b.N * b.K;
-            if (work < ParallelThreshold || Parallelism.Threads == 1)
-                job.Run(0, m, 0, b.Panels);
-            else if (b.Panels >= 4 * Parallelism.Threads || m < 4 * TileRows * Parallelism.Threads)
-                Parallelism.ForRanges(b.Panels, (p0, p1) => job.Run(0, m, p0, p1));
-            else
-            {
-                int tr = TileRows, tiles = (m + tr - 1) / tr;
-                Parallelism.ForRanges(tiles, (t0, t1) => job.Run(t0 * tr, Math.Min(m, t1 * tr), 0, b.Panels));
-            }
+            if (whole > 0) RunParallel(new Job<RowStride>(pa, k, pb, NR, new RowStride(n), k, n, pc, n, pbias, accumulate), m, whole, k);
+            if (whole == b.Panels) return;
+            var panel = t_panels is { } t && t.Length >= k * NR ? t : t_panels = GC.AllocateArray<float>(k * NR, pinned: true);
+            b.PackPanels(whole, 1, panel);
+            fixed (float* pp = panel)
+                new Job<PackedRows>(pa, k, pp - (long)whole * k * NR, k * NR, default, k, n, pc, n, pbias, accumulate).Run(0, m, whole, whole + 1);
+        }
+    }
+
+    /// <summary>Panels [0, <paramref name="panels"/>) of a job over <paramref name="m"/> rows, split over the workers by panels or by rows.</summary>
+    static void RunParallel<TS>(Job<TS> job, int m, int panels, int k) where TS : struct, IRowStride
+    {
+        long work = (long)m * panels * NR * k;
+        if (work < ParallelThreshold || Parallelism.Threads == 1)
+            job.Run(0, m, 0, panels);
+        else if (panels >= 4 * Parallelism.Threads || m < 4 * TileRows * Parallelism.Threads)
+            Parallelism.ForRanges(panels, (p0, p1) => job.Run(0, m, p0, p1));
+        else
+        {
+            int tr = TileRows, tiles = (m + tr - 1) / tr;
+            Parallelism.ForRanges(tiles, (t0, t1) => job.Run(t0 * tr, Math.Min(m, t1 * tr), 0, panels));
         }
     }
 
@@ -83,9 +106,14 @@ public static unsafe class MatMul
     static void MultiplyStored(float* pa, int m, WeightMatrix b, float* pc, float* pbias, bool accumulate)
     {
         int k = b.K, panelFloats = k * NR;
+        bool parallel = Parallelism.Threads > 1 && (long)m * b.N * k >= ParallelThreshold;
         int perChunk = Math.Clamp(PackChunkFloats / panelFloats, 1, b.Panels);
-        // Enough chunks that every worker has some, even for a narrow output.
-        perChunk = Math.Min(perChunk, Math.Max(1, (b.Panels + Parallelism.Threads - 1) / Parallelism.Threads));
+        if (parallel)
+        {
+            // Whole rounds of chunks, one per worker, so no worker waits on another's last chunk (as far as panels allow).
+            int threads = Parallelism.Threads, rounds = (b.Panels + perChunk * threads - 1) / (perChunk * threads);
+            perChunk = Math.Max(1, (b.Panels + rounds * threads - 1) / (rounds * threads));
+        }
         int chunks = (b.Panels + perChunk - 1) / perChunk;
         nint aPtr = (nint)pa, cPtr = (nint)pc, biasPtr = (nint)pbias;
         void Chunk(int chunk)
@@ -96,33 +124,32 @@ public static unsafe class MatMul
             fixed (float* pp = panels)
             {
                 // The job indexes panels from the matrix's start; point it so panel p0 lands on the buffer's first.
-                var job = new Job((float*)aPtr, k, pp - (long)p0 * panelFloats, k, b.N, (float*)cPtr, b.N, (float*)biasPtr, accumulate);
+                var job = new Job<PackedRows>((float*)aPtr, k, pp - (long)p0 * panelFloats, panelFloats, default, k, b.N, (float*)cPtr, b.N, (float*)biasPtr, accumulate);
                 job.Run(0, m, p0, p0 + count);
             }
         }
-        if (Parallelism.Threads == 1 || (long)m * b.N * k < ParallelThreshold)
+        if (!parallel)
             for (int i = 0; i < chunks; i++) Chunk(i);
         else Parallelism.ForEach(chunks, Chunk);
     }
 
     /// <summary>
-    /// One product described by raw pointers, runnable over any block of rows and panels. B is packed
-    /// with panels of <c>kTotal</c> rows; only the first <c>k</c> of them are used (attention uses this to stop
-    /// at the causal edge).
+    /// One product described by raw pointers, runnable over any block of rows and panels. Panel p of B starts at
+    /// <c>b + p × panelStride</c> and steps <c>ldb</c> floats per k: packed panels have (K × 32, 32), B read in
+    /// place row-major has (32, N). The stride is a type so that the packed kernels keep their constant 32.
     /// </summary>
-    internal readonly struct Job(float* a, int lda, float* b, int kTotal, int n, float* c, int ldc, float* bias, bool accumulate, int k = -1)
+    readonly struct Job<TS>(float* a, int lda, float* b, long panelStride, TS ldb, int k, int n, float* c, int ldc, float* bias, bool accumulate)
+        where TS : struct, IRowStride
     {
-        readonly int _k = k < 0 ? kTotal : k;
-
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int row0, int row1, int panel0, int panel1)
         {
             int tr = TileRows;
             // Equal k blocks of at most KBlock (576 → 2 × 288, not 256 + 256 + 64): every block pays one load/store of C.
-            int blocks = (_k + KBlock - 1) / KBlock, step = (_k + blocks - 1) / Math.Max(1, blocks);
-            for (int k0 = 0; k0 < _k; k0 += step)
+            int blocks = (k + KBlock - 1) / KBlock, step = (k + blocks - 1) / Math.Max(1, blocks);
+            for (int k0 = 0; k0 < k; k0 += step)
             {
-                int kc = Math.Min(step, _k - k0);
+                int kc = Math.Min(step, k - k0);
                 bool first = k0 == 0;
                 for (int i0 = row0; i0 < row1; i0 += MBlock)
                 {
@@ -130,13 +157,13 @@ public static unsafe class MatMul
                     for (int p = panel0; p < panel1; p++)
                     {
                         int j0 = p * NR, cols = Math.Min(NR, n - j0);
-                        float* panel = b + (long)p * kTotal * NR + (long)k0 * NR;
+                        float* panel = b + p * panelStride + (long)k0 * ldb.Floats;
                         float* biasPanel = first && bias != null ? bias + j0 : null;
                         bool load = !first || accumulate;
                         for (int i = i0; i < i1; i += tr)
                         {
                             int rows = Math.Min(tr, i1 - i);
-                            Tile(a + (long)i * lda + k0, lda, panel, kc, c + (long)i * ldc + j0, ldc, rows, cols, load, biasPanel);
+                            Tile(a + (long)i * lda + k0, lda, panel, ldb, kc, c + (long)i * ldc + j0, ldc, rows, cols, load, biasPanel);
                         }
                     }
                 }
@@ -149,11 +176,16 @@ public static unsafe class MatMul
     /// cols ≤ 32; partial tiles go through a 32-wide scratch tile so the kernels only ever store whole vectors.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Tile(float* a, int lda, float* panel, int kc, float* c, int ldc, int rows, int cols, bool load, float* bias)
+    internal static void Tile(float* a, int lda, float* panel, int kc, float* c, int ldc, int rows, int cols, bool load, float* bias) =>
+        Tile(a, lda, panel, default(PackedRows), kc, c, ldc, rows, cols, load, bias);
+
+    /// <summary>The same with the panel's k rows <paramref name="ldb"/> apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Tile<TS>(float* a, int lda, float* panel, TS ldb, int kc, float* c, int ldc, int rows, int cols, bool load, float* bias) where TS : struct, IRowStride
     {
         if (cols == NR)
         {
-            Kernel(a, lda, panel, kc, c, ldc, rows, load, bias);
+            Kernel(a, lda, panel, ldb, kc, c, ldc, rows, load, bias);
             return;
         }
         float* tile = stackalloc float[6 * NR];
@@ -163,26 +195,26 @@ public static unsafe class MatMul
                 new ReadOnlySpan<float>(c + (long)r * ldc, cols).CopyTo(new Span<float>(tile + r * NR, cols));
                 new Span<float>(tile + r * NR + cols, NR - cols).Clear();
             }
-        Kernel(a, lda, panel, kc, tile, NR, rows, load, bias);
+        Kernel(a, lda, panel, ldb, kc, tile, NR, rows, load, bias);
         for (int r = 0; r < rows; r++)
             new ReadOnlySpan<float>(tile + r * NR, cols).CopyTo(new Span<float>(c + (long)r * ldc, cols));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Kernel(float* a, int lda, float* panel, int kc, float* c, int ldc, int rows, bool load, float* bias)
+    static void Kernel<TS>(float* a, int lda, float* panel, TS ldb, int kc, float* c, int ldc, int rows, bool load, float* bias) where TS : struct, IRowStride
     {
         switch (Path)
         {
             case KernelPath.Vector512:
-                if (rows == 6) Kernel512x6(a, lda, panel, kc, c, ldc, load, bias);
-                else for (int r = 0; r < rows; r++) Kernel512x1(a + (long)r * lda, panel, kc, c + (long)r * ldc, load, bias);
+                if (rows == 6) Kernel512x6(a, lda, panel, ldb, kc, c, ldc, load, bias);
+                else for (int r = 0; r < rows; r++) Kernel512x1(a + (long)r * lda, panel, ldb, kc, c + (long)r * ldc, load, bias);
                 break;
             case KernelPath.Vector256:
-                if (rows == 2) Kernel256x2(a, lda, panel, kc, c, ldc, load, bias);
-                else for (int r = 0; r < rows; r++) Kernel256x1(a + (long)r * lda, panel, kc, c + (long)r * ldc, load, bias);
+                if (rows == 2) Kernel256x2(a, lda, panel, ldb, kc, c, ldc, load, bias);
+                else for (int r = 0; r < rows; r++) Kernel256x1(a + (long)r * lda, panel, ldb, kc, c + (long)r * ldc, load, bias);
                 break;
             default:
-                for (int r = 0; r < rows; r++) KernelScalar(a + (long)r * lda, panel, kc, c + (long)r * ldc, load, bias);
+                for (int r = 0; r < rows; r++) KernelScalar(a + (long)r * lda, panel, ldb, kc, c + (long)r * ldc, load, bias);
                 break;
         }
     }
@@ -190,7 +222,7 @@ public static unsafe class MatMul
     // ---------------------------------------------------------------- AVX-512: 6 rows × 32 columns
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Kernel512x6(float* a, int lda, float* b, int kc, float* c, int ldc, bool load, float* bias)
+    static void Kernel512x6<TS>(float* a, int lda, float* b, TS ldb, int kc, float* c, int ldc, bool load, float* bias) where TS : struct, IRowStride
     {
         Vector512<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
         if (load)
@@ -212,7 +244,7 @@ public static unsafe class MatMul
             c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = Vector512<float>.Zero;
         }
         float* a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, a4 = a + 4 * lda, a5 = a + 5 * lda;
-        for (int k = 0; k < kc; k++, b += NR)
+        for (int k = 0; k < kc; k++, b += ldb.Floats)
         {
             var b0 = Vector512.Load(b);
             var b1 = Vector512.Load(b + 16);
@@ -238,7 +270,7 @@ public static unsafe class MatMul
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Kernel512x1(float* a, float* b, int kc, float* c, bool load, float* bias)
+    static void Kernel512x1<TS>(float* a, float* b, TS ldb, int kc, float* c, bool load, float* bias) where TS : struct, IRowStride
     {
         Vector512<float> c0, c1;
         if (load) { c0 = Vector512.Load(c); c1 = Vector512.Load(c + 16); }
@@ -247,14 +279,14 @@ public static unsafe class MatMul
         // Two independent chains per column half hide the FMA latency when there is only one row.
         Vector512<float> d0 = Vector512<float>.Zero, d1 = Vector512<float>.Zero;
         int k = 0;
-        for (; k + 1 < kc; k += 2, b += 2 * NR)
+        for (; k + 1 < kc; k += 2, b += 2 * ldb.Floats)
         {
             var x = Vector512.Create(a[k]);
             c0 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b), c0);
             c1 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b + 16), c1);
             var y = Vector512.Create(a[k + 1]);
-            d0 = Vector512.FusedMultiplyAdd(y, Vector512.Load(b + NR), d0);
-            d1 = Vector512.FusedMultiplyAdd(y, Vector512.Load(b + NR + 16), d1);
+            d0 = Vector512.FusedMultiplyAdd(y, Vector512.Load(b + ldb.Floats), d0);
+            d1 = Vector512.FusedMultiplyAdd(y, Vector512.Load(b + ldb.Floats + 16), d1);
         }
         if (k < kc)
         {
@@ -269,7 +301,7 @@ public static unsafe class MatMul
     // ---------------------------------------------------------------- AVX2: 2 rows × 32 columns
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Kernel256x2(float* a, int lda, float* b, int kc, float* c, int ldc, bool load, float* bias)
+    static void Kernel256x2<TS>(float* a, int lda, float* b, TS ldb, int kc, float* c, int ldc, bool load, float* bias) where TS : struct, IRowStride
     {
         Vector256<float> c00, c01, c02, c03, c10, c11, c12, c13;
         if (load)
@@ -284,7 +316,7 @@ public static unsafe class MatMul
         }
         else c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = Vector256<float>.Zero;
         float* a0 = a, a1 = a + lda;
-        for (int k = 0; k < kc; k++, b += NR)
+        for (int k = 0; k < kc; k++, b += ldb.Floats)
         {
             var b0 = Vector256.Load(b); var b1 = Vector256.Load(b + 8); var b2 = Vector256.Load(b + 16); var b3 = Vector256.Load(b + 24);
             var x = Vector256.Create(a0[k]);
@@ -299,13 +331,13 @@ public static unsafe class MatMul
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Kernel256x1(float* a, float* b, int kc, float* c, bool load, float* bias)
+    static void Kernel256x1<TS>(float* a, float* b, TS ldb, int kc, float* c, bool load, float* bias) where TS : struct, IRowStride
     {
         Vector256<float> c0, c1, c2, c3;
         if (load) { c0 = Vector256.Load(c); c1 = Vector256.Load(c + 8); c2 = Vector256.Load(c + 16); c3 = Vector256.Load(c + 24); }
         else if (bias != null) { c0 = Vector256.Load(bias); c1 = Vector256.Load(bias + 8); c2 = Vector256.Load(bias + 16); c3 = Vector256.Load(bias + 24); }
         else c0 = c1 = c2 = c3 = Vector256<float>.Zero;
-        for (int k = 0; k < kc; k++, b += NR)
+        for (int k = 0; k < kc; k++, b += ldb.Floats)
         {
             var x = Vector256.Create(a[k]);
             c0 = Vector256.FusedMultiplyAdd(x, Vector256.Load(b), c0);
@@ -319,15 +351,26 @@ public static unsafe class MatMul
     // ---------------------------------------------------------------- scalar: one row × 32 columns
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void KernelScalar(float* a, float* b, int kc, float* c, bool load, float* bias)
+    static void KernelScalar<TS>(float* a, float* b, TS ldb, int kc, float* c, bool load, float* bias) where TS : struct, IRowStride
     {
         float* acc = stackalloc float[NR];
         for (int j = 0; j < NR; j++) acc[j] = load ? c[j] : bias != null ? bias[j] : 0f;
-        for (int k = 0; k < kc; k++, b += NR)
+        for (int k = 0; k < kc; k++, b += ldb.Floats)
         {
             float x = a[k];
             for (int j = 0; j < NR; j++) acc[j] = MathF.FusedMultiplyAdd(x, b[j], acc[j]);
         }
         for (int j = 0; j < NR; j++) c[j] = acc[j];
     }
+
+    // ---------------------------------------------------------------- how far apart a panel's k rows are
+
+    /// <summary>Floats from one k row of a panel to the next. A struct type, so each kernel is compiled once per kind.</summary>
+    interface IRowStride { int Floats { get; } }
+
+    /// <summary>Packed panels: 32, a constant in the compiled kernels.</summary>
+    readonly struct PackedRows : IRowStride { public int Floats => NR; }
+
+    /// <summary>B read in place: its row length.</summary>
+    readonly struct RowStride(int floats) : IRowStride { public int Floats => floats; }
 }

@@ -65,10 +65,4 @@ public static class Softmax
         }
         for (; i < n; i++) Unsafe.Add(ref x, i) /= sum;
     }
-
-    /// <summary>softmax over each row of a [rows, cols] matrix, in place.</summary>
-    public static void Rows(Span<float> x, int rows, int cols)
-    {
-        for (int r = 0; r < rows; r++) InPlace(x.Slice(r * cols, cols));
-    }
 }

@@ -10,7 +10,6 @@ public sealed record TensorHistogram(double Min, double Max, long[] Counts)
 {
     public int Bins => Counts.Length;
     public double BinWidth => (Max - Min) / Counts.Length;
-    public double Edge(int i) => i == Counts.Length ? Max : Min + i * (Max - Min) / Counts.Length;
     public long Total => Counts.Sum();
 }
 

@@ -117,7 +117,7 @@ public static class GgufTokenizer
     static (IPreTokenizer, bool IgnoreMerges) PreTokenizerFor(string pre, string file)
     {
         static IPreTokenizer Split(string pattern) =>
-            new SplitPreTokenizer(null, new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.Compiled), SplitBehavior.Isolated, false);
+            new SplitPreTokenizer(null, new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.Compiled, Tokenizer.RegexTimeout), SplitBehavior.Isolated, false);
         if (!PreAliases.TryGetValue(pre, out var kind))
             throw new TokenizerException($"{file}: metadata `{Prefix}pre` is \"{pre}\", a pre-tokenizer ModelVis does not know (known: {string.Join(", ", PreAliases.Keys)})");
         return kind switch

@@ -11,16 +11,25 @@ namespace ModelVis.Tokenizers;
 /// </summary>
 internal static class LegacyFormats
 {
+    /// <summary>merges.txt and vocab.txt: regular files of at most <see cref="Tokenizer.MaxFileBytes"/>, checked before reading.</summary>
+    static IEnumerable<string> ReadLines(string path)
+    {
+        long length = ModelVis.IO.InputFile.RequireRegular(path, m => new TokenizerException(m));
+        if (length > Tokenizer.MaxFileBytes)
+            throw new TokenizerException($"{Path.GetFileName(path)}: {length} bytes, over the {Tokenizer.MaxFileBytes >> 20} MB limit for a tokenizer file");
+        return File.ReadLines(path);
+    }
+
     public static Tokenizer.Parts Gpt2(string dir, TokenizerConfig config)
     {
         var vocabPath = Path.Combine(dir, "vocab.json");
         var mergesPath = Path.Combine(dir, "merges.txt");
         Dictionary<string, int> vocab;
-        try { vocab = JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllBytes(vocabPath)) ?? []; }
+        try { vocab = JsonSerializer.Deserialize<Dictionary<string, int>>(ModelVis.IO.InputFile.ReadAllBytes(vocabPath, Tokenizer.MaxFileBytes, m => new TokenizerException(m))) ?? []; }
         catch (JsonException e) { throw new TokenizerException($"{vocabPath}: not a JSON object of token → id ({e.Message})", e); }
         var merges = new List<(string, string)>();
         int lineNo = 0;
-        foreach (var line in File.ReadLines(mergesPath))
+        foreach (var line in ReadLines(mergesPath))
         {
             lineNo++;
             if (line.Length == 0 || (lineNo == 1 && line.StartsWith("#version", StringComparison.Ordinal))) continue;
@@ -50,7 +59,7 @@ internal static class LegacyFormats
         var path = Path.Combine(dir, "vocab.txt");
         var vocab = new Dictionary<string, int>();
         int id = 0;
-        foreach (var line in File.ReadLines(path))
+        foreach (var line in ReadLines(path))
         {
             var token = line.TrimEnd('\r');
             vocab.TryAdd(token, id);

@@ -17,6 +17,9 @@ public sealed record TokenizedText(int[] Ids, string[] Tokens, Span?[] Offsets, 
 {
     public int Count => Ids.Length;
 
+    /// <summary>True when an <c>Encode</c> with a token bound stopped before the end of the text: there are more tokens than these.</summary>
+    public bool Truncated { get; init; }
+
     /// <summary>The offsets as Python counts them (Unicode code points), derived from the UTF-16 ones.</summary>
     public Span?[] CodePointOffsets(string text)
     {

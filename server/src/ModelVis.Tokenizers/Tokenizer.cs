@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using ModelVis.Tokenizers.Models;
 using ModelVis.Tokenizers.Normalizers;
 using ModelVis.Tokenizers.PreTokenizers;
@@ -59,6 +60,9 @@ public sealed class Tokenizer
         return new Tokenizer(TokenizerJson.Read(tokenizerJsonPath));
     }
 
+    /// <summary>A tokenizer.json held in memory (one a trainer has just written); <paramref name="source"/> names it in errors.</summary>
+    public static Tokenizer FromJson(byte[] tokenizerJson, string source) => new(TokenizerJson.Read(tokenizerJson, source));
+
     /// <summary>
     /// Reads a model folder: tokenizer.json (+ tokenizer_config.json), else GPT-2's vocab.json + merges.txt, else BERT's vocab.txt,
     /// else a tiktoken vocabulary (encoded by Microsoft.ML.Tokenizers, see <see cref="Tiktoken"/>).
@@ -97,35 +101,102 @@ public sealed class Tokenizer
     /// <summary>A token string made readable for display (Ġ → space, ▁ → space, ## dropped, &lt;0x0A&gt; → newline).</summary>
     public string Readable(string token) => TokenDisplay.Readable(token, ModelType, IsByteLevel);
 
-    public TokenizedText Encode(string text, bool addSpecialTokens = true)
+    /// <summary>Tokenizer files (tokenizer.json, vocab.json, merges.txt, tokenizer_config.json) larger than this are refused unread.</summary>
+    public const long MaxFileBytes = 64L << 20;
+    /// <summary>The largest token id read from a file: ids index arrays, and real vocabularies stop near 262,000.</summary>
+    public const int MaxTokenId = (1 << 24) - 1;
+    /// <summary>
+    /// How long one match of a regex from a tokenizer file may run. .NET's regexes backtrack, so a pattern such as
+    /// <c>(a+)+$</c> runs for minutes on 41 characters; with the timeout it ends in an error naming the pattern.
+    /// </summary>
+    public static TimeSpan RegexTimeout { get; internal set; } = TimeSpan.FromSeconds(1);
+
+    public TokenizedText Encode(string text, bool addSpecialTokens = true) => Encode(text, addSpecialTokens, int.MaxValue);
+
+    /// <summary>
+    /// Tokenizes at most about <paramref name="maxTokens"/> tokens: past that the text is not looked at, and the result
+    /// has <see cref="TokenizedText.Truncated"/> set and more than <paramref name="maxTokens"/> tokens (the first ones
+    /// past the bound, then the post-processor's). A 30 MB selection checked against a 512-token limit costs what 513
+    /// tokens cost, not what 30 MB does.
+    /// </summary>
+    public TokenizedText Encode(string text, bool addSpecialTokens, int maxTokens)
     {
         ArgumentNullException.ThrowIfNull(text);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxTokens);
+        bool truncated = false;
+        // Normalizers and pre-tokenizers see whole segments, so the text itself is cut first: no token covers more
+        // original characters than the longest vocabulary entry (bytes, or ▁ for a space), plus what a normalizer drops.
+        long keepChars = Math.Min((long)text.Length, ((long)maxTokens + 2) * (_model.MaxTokenLength + 8) + 1024);
+        if (keepChars < text.Length)
+        {
+            if (keepChars > 0 && char.IsHighSurrogate(text[(int)keepChars - 1])) keepChars--;
+            text = text[..(int)keepChars];
+            truncated = true;
+        }
         var encoding = new EncodingBuilder();
         var modelTokens = new List<ModelToken>();
+        bool Full() => encoding.Ids.Count > maxTokens;
+        Split(text, piece =>
+        {
+            modelTokens.Clear();
+            _model.Tokenize(piece, modelTokens);
+            foreach (var t in modelTokens) encoding.Add(t.Id, t.Value, piece.ToOriginal(t.Start, t.End), false);
+        }, (token, slice) => AddAdded(encoding, token, slice), Full);
+        truncated |= Full();
+        _postProcessor?.Process(encoding, addSpecialTokens);
+        var result = encoding.Build();
+        return truncated ? result with { Truncated = true } : result;
+    }
+
+    /// <summary>
+    /// The words the model is given for <paramref name="text"/>: added tokens taken out, then normalization and
+    /// pre-tokenization; byte-level words are written in the byte alphabet, as the vocabulary holds them. What a
+    /// BPE trainer counts pairs in (HF's pre_tokenize_str, byte-mapped).
+    /// </summary>
+    public List<string> Words(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var words = new List<string>();
+        Split(text, piece => words.Add(piece.ByteLevel ? ByteLevelAlphabet.Map(piece.Span) : piece.Text), (_, _) => { }, () => false);
+        return words;
+    }
+
+    /// <summary>
+    /// Added tokens matched in the raw text, then per remaining segment normalization, the normalized added tokens, and
+    /// pre-tokenization; stops early when <paramref name="stop"/> says enough.
+    /// </summary>
+    void Split(string text, Action<NormalizedString> piece, Action<AddedToken, NormalizedString> added, Func<bool> stop)
+    {
         var pieces = new List<NormalizedString>();
         var raw = NormalizedString.FromOriginal(text, 0, text.Length);
-        foreach (var (start, end, token) in SplitAdded(_rawMatcher, raw))
+        try
         {
-            var segment = raw.Slice(start, end - start);
-            if (token != null) { AddAdded(encoding, token, segment); continue; }
-            if (_normalizer != null) segment = _normalizer.Normalize(segment);
-            foreach (var (s2, e2, token2) in SplitAdded(_normalizedMatcher, segment))
+            foreach (var (start, end, token) in SplitAdded(_rawMatcher, raw))
             {
-                var sub = segment.Slice(s2, e2 - s2);
-                if (token2 != null) { AddAdded(encoding, token2, sub); continue; }
-                pieces.Clear();
-                if (_preTokenizer != null) _preTokenizer.PreTokenize(sub, pieces);
-                else if (sub.Length > 0) pieces.Add(sub);
-                foreach (var piece in pieces)
+                if (stop()) break;
+                var segment = raw.Slice(start, end - start);
+                if (token != null) { added(token, segment); continue; }
+                if (_normalizer != null) segment = _normalizer.Normalize(segment);
+                foreach (var (s2, e2, token2) in SplitAdded(_normalizedMatcher, segment))
                 {
-                    modelTokens.Clear();
-                    _model.Tokenize(piece, modelTokens);
-                    foreach (var t in modelTokens) encoding.Add(t.Id, t.Value, piece.ToOriginal(t.Start, t.End), false);
+                    if (stop()) break;
+                    var sub = segment.Slice(s2, e2 - s2);
+                    if (token2 != null) { added(token2, sub); continue; }
+                    pieces.Clear();
+                    if (_preTokenizer != null) _preTokenizer.PreTokenize(sub, pieces);
+                    else if (sub.Length > 0) pieces.Add(sub);
+                    foreach (var p in pieces)
+                    {
+                        if (stop()) break;
+                        piece(p);
+                    }
                 }
             }
         }
-        _postProcessor?.Process(encoding, addSpecialTokens);
-        return encoding.Build();
+        catch (RegexMatchTimeoutException e)
+        {
+            throw new TokenizerException($"{Path.GetFileName(Source)}: the regex `{(e.Pattern.Length > 80 ? e.Pattern[..80] + "…" : e.Pattern)}` ran longer than {RegexTimeout.TotalSeconds:0.#} s on this text (catastrophic backtracking); this tokenizer file cannot be used safely", e);
+        }
     }
 
     static List<(int, int, AddedToken?)> SplitAdded(AddedTokenMatcher matcher, NormalizedString text) =>

@@ -15,7 +15,7 @@ internal sealed record TokenizerConfig(string? Bos, string? Eos, string? Pad, st
     {
         if (!File.Exists(path)) return Empty;
         JsonDocument doc;
-        try { doc = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { AllowTrailingCommas = true }); }
+        try { doc = JsonDocument.Parse(ModelVis.IO.InputFile.ReadAllBytes(path, Tokenizer.MaxFileBytes, m => new TokenizerException(m)), new JsonDocumentOptions { AllowTrailingCommas = true }); }
         catch (JsonException e) { throw new TokenizerException($"{path}: not valid JSON ({e.Message})", e); }
         using (doc)
         {

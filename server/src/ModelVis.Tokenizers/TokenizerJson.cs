@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using ModelVis.IO;
 using ModelVis.Tokenizers.Models;
 using ModelVis.Tokenizers.Normalizers;
 using ModelVis.Tokenizers.PreTokenizers;
@@ -9,10 +10,18 @@ namespace ModelVis.Tokenizers;
 /// <summary>Reads Hugging Face's tokenizer.json into the pipeline's parts; every error names the file and the field.</summary>
 internal sealed class TokenizerJson(string file)
 {
-    public static Tokenizer.Parts Read(string path)
+    // The largest real tokenizer.json files (262k-token vocabularies) are about 33 MB; a 100 MB string, a FIFO or
+    // /dev/zero is refused before anything is read.
+    public static Tokenizer.Parts Read(string path) => Read(InputFile.ReadAllBytes(path, Tokenizer.MaxFileBytes, m => new TokenizerException(m)), path);
+
+    /// <summary>tokenizer.json given as its bytes; <paramref name="path"/> names it in errors.</summary>
+    public static Tokenizer.Parts Read(byte[] json, string path)
     {
         JsonDocument doc;
-        try { doc = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { AllowTrailingCommas = true }); }
+        // JsonDocument checks the structure, not the strings' bytes: invalid UTF-8 would surface later as an
+        // InvalidOperationException from whichever string is read first.
+        if (!System.Text.Unicode.Utf8.IsValid(json)) throw new TokenizerException($"{path}: not valid UTF-8 text");
+        try { doc = JsonDocument.Parse(json, new JsonDocumentOptions { AllowTrailingCommas = true }); }
         catch (JsonException e) { throw new TokenizerException($"{path}: not valid JSON ({e.Message})", e); }
         using (doc)
         {
@@ -38,7 +47,12 @@ internal sealed class TokenizerJson(string file)
 
     static string? Str(JsonElement e, string name) => Opt(e, name) is { ValueKind: JsonValueKind.String } v ? v.GetString() : null;
     static bool Bool(JsonElement e, string name, bool fallback) => Opt(e, name) is { } v && v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : fallback;
-    static int Int(JsonElement e, string name, int fallback) => Opt(e, name) is { ValueKind: JsonValueKind.Number } v ? v.GetInt32() : fallback;
+    static int Int(JsonElement e, string name, int fallback) => Opt(e, name) is { ValueKind: JsonValueKind.Number } v && v.TryGetInt32(out var i) ? i : fallback;
+
+    /// <summary>A token id: an integer in [0, <see cref="Tokenizer.MaxTokenId"/>], or an error naming the field (2^40 escaped as a FormatException).</summary>
+    int Id(JsonElement v, string where) =>
+        v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var id) && id >= 0 && id <= Tokenizer.MaxTokenId ? id
+        : throw new TokenizerException($"{file}: {where} is {(v.GetRawText() is var raw && raw.Length > 40 ? raw[..40] + "…" : raw)}, not a token id (an integer from 0 to {Tokenizer.MaxTokenId:N0})");
 
     string Type(JsonElement e, string where) => Str(e, "type") ?? throw new TokenizerException($"{file}: {where} has no \"type\"");
 
@@ -55,7 +69,7 @@ internal sealed class TokenizerJson(string file)
             var content = Str(t, "content") ?? throw new TokenizerException($"{file}: added_tokens[{i}] has no \"content\"");
             if (Opt(t, "id") is not { ValueKind: JsonValueKind.Number } id) throw new TokenizerException($"{file}: added_tokens[{i}] (\"{content}\") has no \"id\"");
             bool special = Bool(t, "special", false);
-            list.Add(new AddedToken(id.GetInt32(), content, Bool(t, "single_word", false), Bool(t, "lstrip", false), Bool(t, "rstrip", false),
+            list.Add(new AddedToken(Id(id, $"added_tokens[{i}].id"), content, Bool(t, "single_word", false), Bool(t, "lstrip", false), Bool(t, "rstrip", false),
                 Bool(t, "normalized", !special), special));
             i++;
         }
@@ -102,7 +116,7 @@ internal sealed class TokenizerJson(string file)
                     pieces.Add((entry[0].GetString()!, SerdeFloat.Parse(entry[1].GetRawText())));
                     i++;
                 }
-                int? unk = Opt(m, "unk_id") is { ValueKind: JsonValueKind.Number } u ? u.GetInt32() : null;
+                int? unk = Opt(m, "unk_id") is { ValueKind: JsonValueKind.Number } u ? Id(u, "model.unk_id") : null;
                 return new UnigramModel(pieces, unk, Bool(m, "byte_fallback", false), file);
             }
             default:
@@ -116,8 +130,8 @@ internal sealed class TokenizerJson(string file)
         var dict = new Dictionary<string, int>();
         foreach (var p in v.EnumerateObject())
         {
-            if (p.Value.ValueKind != JsonValueKind.Number || !p.Value.TryGetInt32(out var id) || id < 0)
-                throw new TokenizerException($"{file}: model.vocab[\"{p.Name}\"] is not a non-negative integer id");
+            if (p.Value.ValueKind != JsonValueKind.Number || !p.Value.TryGetInt32(out var id) || id < 0 || id > Tokenizer.MaxTokenId)
+                throw new TokenizerException($"{file}: model.vocab[\"{(p.Name.Length > 40 ? p.Name[..40] + "…" : p.Name)}\"] is not a token id (an integer from 0 to {Tokenizer.MaxTokenId:N0})");
             dict[p.Name] = id;
         }
         return dict;
@@ -194,7 +208,7 @@ internal sealed class TokenizerJson(string file)
         if (Str(p, "String") is { } s) return (s, null);
         if (Str(p, "Regex") is { } r)
         {
-            try { return (null, new Regex(r, RegexOptions.CultureInvariant | RegexOptions.Compiled)); }
+            try { return (null, new Regex(r, RegexOptions.CultureInvariant | RegexOptions.Compiled, Tokenizer.RegexTimeout)); }
             catch (ArgumentException ex) { throw new TokenizerException($"{file}: {where}.pattern.Regex \"{r}\" is not a regex .NET can read ({ex.Message})"); }
         }
         throw new TokenizerException($"{file}: {where}.pattern must be {{\"String\": …}} or {{\"Regex\": …}}");
@@ -276,7 +290,7 @@ internal sealed class TokenizerJson(string file)
                 if (Opt(p, "special_tokens") is { ValueKind: JsonValueKind.Object } st)
                     foreach (var s in st.EnumerateObject())
                     {
-                        var ids = Opt(s.Value, "ids") is { ValueKind: JsonValueKind.Array } ia ? ia.EnumerateArray().Select(x => x.GetInt32()).ToArray() : [];
+                        var ids = Opt(s.Value, "ids") is { ValueKind: JsonValueKind.Array } ia ? ia.EnumerateArray().Select(x => Id(x, $"{where}.special_tokens[\"{s.Name}\"].ids")).ToArray() : [];
                         var toks = Opt(s.Value, "tokens") is { ValueKind: JsonValueKind.Array } ta ? ta.EnumerateArray().Select(x => x.GetString() ?? "").ToArray() : [];
                         if (ids.Length != toks.Length) throw new TokenizerException($"{file}: {where}.special_tokens[\"{s.Name}\"] has {ids.Length} ids but {toks.Length} tokens");
                         specials[s.Name] = (ids, toks);
@@ -309,7 +323,7 @@ internal sealed class TokenizerJson(string file)
     (int, string) Pair(JsonElement p, string name, string where)
     {
         if (Opt(p, name) is { ValueKind: JsonValueKind.Array } a && a.GetArrayLength() == 2 && a[0].ValueKind == JsonValueKind.String && a[1].ValueKind == JsonValueKind.Number)
-            return (a[1].GetInt32(), a[0].GetString()!);
+            return (Id(a[1], $"{where}.{name}[1]"), a[0].GetString()!);
         throw new TokenizerException($"{file}: {where}.{name} must be [token, id]");
     }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using ModelVis.Runs;
 using ModelVis.Training.Autodiff;
 using ModelVis.Training.Data;
 using ModelVis.Training.Llama;
@@ -143,6 +144,9 @@ public static class Trainer
         var history = new List<LossPoint>(options.Steps);
         var evals = new List<EvalPoint>();
 
+        // The run's curves as a TensorBoard event file beside the model, written as training goes (so the Runs view
+        // can follow it live, and the finished model folder is a run like any other).
+        using var events = outDir != null ? EventFileWriter.Create(outDir) : null;
         double ema = double.NaN;
         for (int step = 0; step < options.Steps; step++)
         {
@@ -161,14 +165,21 @@ public static class Trainer
             var point = new LossPoint(step + 1, loss.Data[0], lr, norm);
             history.Add(point);
             onStep?.Invoke(point);
+            events?.AddScalar("train/loss", point.Step, point.Loss);
+            events?.AddScalar("train/learning_rate", point.Step, point.LearningRate);
+            events?.AddScalar("train/grad_norm", point.Step, point.GradNorm);
             ema = double.IsNaN(ema) ? point.Loss : 0.9 * ema + 0.1 * point.Loss;
             if (!double.IsFinite(point.Loss)) throw new TrainingException($"training diverged at step {step + 1} (loss {point.Loss}); lower the learning rate");
             if ((step + 1) % options.EvalEvery == 0 && step + 1 < options.Steps)
+            {
                 evals.Add(new EvalPoint(step + 1, EvaluationLoss(model, eval)));
+                events?.AddScalar("eval/loss", step + 1, evals[^1].Loss);
+            }
             progress?.Report((0.02 + 0.97 * (step + 1) / options.Steps, $"step {step + 1}/{options.Steps} loss {ema:F3}"));
         }
         double evalLoss = EvaluationLoss(model, eval);
         evals.Add(new EvalPoint(options.Steps, evalLoss));
+        events?.AddScalar("eval/loss", options.Steps, evalLoss);
         var result = new TrainResult
         {
             Steps = options.Steps,

@@ -57,10 +57,6 @@ public sealed class VisionModel
         return new VisionModel(modelPath, "state-dict+sidecar", sidecar.Build(weights), sidecar.Input, labels);
     }
 
-    /// <summary>Builds a model from a graph made in code (tests, other front ends).</summary>
-    public static VisionModel FromGraph(VisionGraph graph, Preprocessing? preprocessing = null, IReadOnlyList<string>? labels = null, string name = "graph") =>
-        new(name, "graph", graph, preprocessing, labels);
-
     static Preprocessing DefaultsFromShape(int[] shape)
     {
         int channels = shape.Length == 4 && shape[1] > 0 ? shape[1] : 3;

@@ -4,21 +4,22 @@
 // through the extension ({type: 'request'} → {type: 'response'}).
 
 import {
-  AttentionGrid,
-  AttentionRow,
-  AttentionRun,
+  attentionKinds,
+  axesOf,
+  crossAlignment,
   decodeFloat32,
-  HeadChoice,
+  isEncoderDecoder,
   headColor,
   headName,
   headViewLines,
   labelIndices,
-  PngImage,
+  layerFor,
   readableToken,
   ToAttentionWebview,
   tokenLabel,
 } from '../../src/attention/attentionLogic';
 import { rowsOf, viewJson } from '../../src/attention/hiddenLogic';
+import type { ATTENTION_VIEW_REQUESTS, AttentionKind, AttentionRun, HeadChoice, RolloutResult, ViewRequester } from '../../src/common/protocol';
 import { connect, formatNumber, h, onShiftArrows, post, svg } from '../webview/common';
 import { drawGeometry, drawHiddenImage, drawNmf, HiddenViewContext, MatrixFigure, tokenRowsFigure, ViewExport } from './hiddenViews';
 import { snapshotPng } from './snapshot';
@@ -45,6 +46,8 @@ let runText = '';
 let layersDone = 0;
 let layer = 0;
 let head: HeadChoice = 0;
+/** An encoder-decoder run's attention shown: encoder self, decoder self or cross; undefined for self-attention runs. */
+let kind: AttentionKind | undefined;
 let view: View = 'heatmap';
 let rolloutMethod: 'rollout' | 'flow' = 'rollout';
 let threshold = 0.1;
@@ -56,13 +59,13 @@ let drawSeq = 0;
 // ---- requests through the extension ----
 let nextId = 1;
 const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-function request<T>(method: string, params: Record<string, unknown>): Promise<T> {
+const request: ViewRequester<typeof ATTENTION_VIEW_REQUESTS> = (method, params) => {
   const id = nextId++;
-  return new Promise<T>((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
     post({ type: 'request', id, method, params });
   });
-}
+};
 const cache = new Map<string, Promise<unknown>>();
 function cached<T>(key: string, f: () => Promise<T>): Promise<T> {
   let p = cache.get(key) as Promise<T> | undefined;
@@ -73,11 +76,15 @@ function cached<T>(key: string, f: () => Promise<T>): Promise<T> {
   }
   return p;
 }
+/** The kind parameter of the attention requests (none for self-attention runs). */
+const kindParam = (): { kind?: AttentionKind } => (kind ? { kind } : {});
 const matrixOf = (l: number, hd: HeadChoice) =>
-  cached(`m/${run?.runId}/${l}/${headName(hd)}`, async () => {
-    const r = await request<{ n: number; values: string | null }>('attention/matrix', { layer: l, head: hd });
+  cached(`m/${run?.runId}/${kind ?? 'self'}/${l}/${headName(hd)}`, async () => {
+    const r = await request('attention/matrix', { layer: l, head: hd, ...kindParam() });
     return r.values ? decodeFloat32(r.values) : null;
   });
+/** The layers of the attention shown (an encoder may be shallower than its decoder). */
+const shownLayers = (): number => (run ? axesOf(run, kind).layers : 1);
 
 connect<ToAttentionWebview>((m) => {
   switch (m.type) {
@@ -107,7 +114,10 @@ connect<ToAttentionWebview>((m) => {
       run = m.run;
       runText = m.text;
       layersDone = Math.max(1, m.layersDone);
-      layer = m.layer;
+      kind = isEncoderDecoder(m.run) ? (m.kind ?? 'cross') : undefined;
+      // An encoder-decoder's run shows the three attentions in the heatmap; the other views read one stack.
+      if (kind) view = 'heatmap';
+      layer = kind ? layerFor(axesOf(m.run, kind), m.layer) : m.layer;
       head = m.head;
       renderShell();
       drawView();
@@ -161,9 +171,10 @@ function renderShell(): void {
     return;
   }
   const r = run;
-  const layerSlider = h('input', { type: 'range', id: 'layer-slider', min: 0, max: r.model.layers - 1, step: 1, value: layer, 'aria-label': 'Layer' });
+  const layers = shownLayers();
+  const layerSlider = h('input', { type: 'range', id: 'layer-slider', min: 0, max: layers - 1, step: 1, value: layer, 'aria-label': 'Layer' });
   layerSlider.addEventListener('input', () => setLayer(Number(layerSlider.value)));
-  const layerSelect = h('select', { id: 'layer-select', 'aria-label': 'Layer' }, ...Array.from({ length: r.model.layers }, (_, i) => h('option', { value: String(i) }, `Layer ${i}`)));
+  const layerSelect = h('select', { id: 'layer-select', 'aria-label': 'Layer' }, ...Array.from({ length: layers }, (_, i) => h('option', { value: String(i) }, `Layer ${i}`)));
   layerSelect.addEventListener('change', () => setLayer(Number(layerSelect.value)));
   const headSlider = h('input', { type: 'range', id: 'head-slider', min: 0, max: r.model.heads + 1, step: 1, value: headIndex(head), 'aria-label': 'Head (last two: mean, max)' });
   headSlider.addEventListener('input', () => setHead(headFromIndex(Number(headSlider.value))));
@@ -171,7 +182,7 @@ function renderShell(): void {
   headSelect.addEventListener('change', () => setHead(headSelect.value === 'mean' || headSelect.value === 'max' ? headSelect.value : Number(headSelect.value)));
 
   const tabStrip = h('div', { id: 'view-tabs', role: 'tablist', class: 'tabs', 'aria-label': 'Views' });
-  for (const v of VIEWS) {
+  for (const v of kind ? VIEWS.filter((x) => x.id === 'heatmap') : VIEWS) {
     const b = h('button', { role: 'tab', class: 'tab', 'data-view': v.id, id: `tab-${v.id}`, 'aria-selected': String(v.id === view), tabindex: v.id === view ? 0 : -1, type: 'button' }, v.label);
     b.addEventListener('click', () => setView(v.id));
     b.addEventListener('keydown', (e) => {
@@ -187,7 +198,10 @@ function renderShell(): void {
     });
     tabStrip.append(b);
   }
-  const kind = r.model.causal ? 'causal' : 'bidirectional';
+  const direction = r.model.causal ? 'causal' : 'bidirectional';
+  const meta = kind
+    ? `${r.n} source tokens${r.truncatedFrom ? ` (first ${r.n} of ${r.truncatedFrom})` : ''} · ${r.target!.tokens.length} target tokens · encoder ${r.model.encoderLayers} layers, decoder ${r.model.layers} layers × ${r.model.heads} heads · ${r.model.modelType} (encoder-decoder)`
+    : `${r.n} tokens${r.truncatedFrom ? ` (first ${r.n} of ${r.truncatedFrom})` : ''} · ${r.model.layers} layers × ${r.model.heads} heads · ${r.model.modelType} (${direction})`;
   root.append(
     h(
       'header',
@@ -196,10 +210,11 @@ function renderShell(): void {
       h(
         'p',
         { id: 'run-meta', class: 'meta', 'data-n': r.n, 'data-causal': String(r.model.causal) },
-        `${r.n} tokens${r.truncatedFrom ? ` (first ${r.n} of ${r.truncatedFrom})` : ''} · ${r.model.layers} layers × ${r.model.heads} heads · ${r.model.modelType} (${kind})`,
+        meta,
       ),
       h('p', { id: 'run-status', class: 'meta', role: 'status' }, ''),
     ),
+    ...(kind ? [encoderDecoderControls(r)] : []),
     h(
       'div',
       { class: 'controls', id: 'attention-controls' },
@@ -216,6 +231,48 @@ function renderShell(): void {
   );
   updateControls();
   showAttentionChoice();
+}
+
+/**
+ * An encoder-decoder's target box (the decoder's text: the model's own output unless the user typed one; Enter or Run
+ * runs the selection again with it) and the choice of attention: cross (target → source), encoder self, decoder self.
+ */
+function encoderDecoderControls(r: AttentionRun): HTMLElement {
+  const target = r.target!;
+  const input = h('input', { type: 'text', id: 'target-text', value: target.text, 'aria-label': 'Target: the decoder text', spellcheck: 'false' });
+  const go = () => {
+    setStatus('Running with the new target…', 'loading');
+    post({ type: 'retarget', target: input.value });
+  };
+  input.addEventListener('keydown', (e) => {
+    if ((e as KeyboardEvent).key === 'Enter') go();
+  });
+  const runButton = h('button', { id: 'target-run', type: 'button', onclick: go }, 'Run');
+  const ownButton = h('button', { id: 'target-own', type: 'button', class: 'secondary', onclick: () => post({ type: 'retarget', target: '' }) }, "Model's output");
+  const kinds = h('div', { id: 'kind-choice', role: 'radiogroup', class: 'tabs', 'aria-label': 'Attention' });
+  for (const k of attentionKinds(r)) {
+    const b = h('button', { type: 'button', role: 'radio', class: 'tab kind', 'data-kind': k.kind, id: `kind-${k.kind}`, 'aria-checked': String(k.kind === kind) }, k.label);
+    b.addEventListener('click', () => setKind(k.kind));
+    kinds.append(b);
+  }
+  return h(
+    'div',
+    { class: 'controls target-controls', id: 'target-controls' },
+    h('label', { class: 'control target-box' }, h('span', {}, 'Target'), input),
+    h('span', { class: 'control-buttons' }, runButton, ownButton),
+    h('p', { id: 'target-note', class: 'note' }, target.greedy ? "The model's own greedy output for the selection; type another target and press Enter." : 'Your target; "Model\'s output" goes back to the greedy one.'),
+    kinds,
+  );
+}
+
+function setKind(k: AttentionKind): void {
+  if (!run || k === kind) return;
+  kind = k;
+  layer = layerFor(axesOf(run, k), layer);
+  post({ type: 'select', layer, head, kind });
+  post({ type: 'paintAlignment', weights: null, target: -1 });
+  renderShell();
+  drawView();
 }
 
 /** The attention layer and head only where they choose what is shown (the other tabs have their own controls). */
@@ -238,7 +295,7 @@ function saveJson(): void {
   const e = currentExport;
   // Views without their own numbers export the attention matrix of the chosen layer and head.
   if (e?.json) post({ type: 'saveJson', name: e.name, json: e.json() });
-  else post({ type: 'saveJson', layer, head });
+  else post({ type: 'saveJson', layer, head, kind });
 }
 
 function headIndex(hd: HeadChoice): number {
@@ -276,10 +333,10 @@ function updateControls(): void {
 
 function setLayer(l: number): void {
   if (!run) return;
-  const next = Math.max(0, Math.min(run.model.layers - 1, l));
+  const next = Math.max(0, Math.min(shownLayers() - 1, l));
   if (next === layer) return updateControls();
   layer = next;
-  post({ type: 'select', layer, head });
+  post({ type: 'select', layer, head, kind });
   updateControls();
   if (view === 'heatmap' || view === 'headview') drawView();
 }
@@ -287,7 +344,7 @@ function setLayer(l: number): void {
 function setHead(hd: HeadChoice): void {
   if (!run) return;
   head = hd;
-  post({ type: 'select', layer, head });
+  post({ type: 'select', layer, head, kind });
   updateControls();
   if (view === 'heatmap') drawView();
 }
@@ -398,7 +455,8 @@ function hiddenContext(isCurrent: () => boolean): HiddenViewContext {
 function statusLine(): string {
   if (!run) return '';
   const where = view !== 'heatmap' && view !== 'headview' ? '' : ` · layer ${layer}${view === 'heatmap' ? `, head ${headName(head)}` : ''}`;
-  return `${VIEWS.find((v) => v.id === view)?.label}${where}`;
+  const which = kind ? ` · ${axesOf(run, kind).label}` : '';
+  return `${VIEWS.find((v) => v.id === view)?.label}${which}${where}`;
 }
 
 // ---- matrix figure shared by the heatmap, rollout and similarity views ----
@@ -411,43 +469,55 @@ function availableSize(): number {
 
 function matrixFigure(o: MatrixFigure): HTMLElement {
   const r = run!;
-  const n = r.n;
+  const queries = o.queries ?? r.tokens;
+  const keys = o.keys ?? r.tokens;
+  const rowsN = queries.length;
+  const n = keys.length;
   const size = o.size ?? availableSize();
-  const cell = size / n;
+  // Both axes get the whole size, so a short source beside a long target (cross-attention: target rows × source
+  // columns) keeps columns wide enough to label; self-attention's cells stay square.
+  const width = size;
+  const height = size;
+  const cellW = width / n;
+  const cellH = height / rowsN;
   const img = h('img', { src: `data:image/png;base64,${o.png}`, alt: o.label, class: 'matrix-img', 'data-loaded': 'false', draggable: 'false' });
-  img.style.width = `${size}px`;
-  img.style.height = `${size}px`;
+  img.style.width = `${width}px`;
+  img.style.height = `${height}px`;
   img.addEventListener('load', () => img.setAttribute('data-loaded', 'true'));
   const topLabels = h('div', { class: 'key-labels', 'aria-hidden': 'true' });
   const leftLabels = h('div', { class: 'query-labels', 'aria-hidden': 'true' });
-  topLabels.style.width = `${size}px`;
-  leftLabels.style.height = `${size}px`;
+  topLabels.style.width = `${width}px`;
+  leftLabels.style.height = `${height}px`;
   const keyEls = new Map<number, HTMLElement>();
   const queryEls = new Map<number, HTMLElement>();
-  for (const i of labelIndices(n, size, 13)) {
-    const t = r.tokens[i];
+  for (const i of labelIndices(n, width, 13)) {
+    const t = keys[i];
     const k = h('span', { class: 'token-label key', 'data-index': i, 'data-axis': 'key', title: `${i}: ${JSON.stringify(t.text)} (id ${t.id})` }, tokenLabel(t));
     // Centred on its column, but never left of the key axis (half the label's 13 px): the corner's name is there.
-    k.style.left = `${Math.max((i + 0.5) * cell, 6.5)}px`;
+    k.style.left = `${Math.max((i + 0.5) * cellW, 6.5)}px`;
     topLabels.append(k);
     keyEls.set(i, k);
+  }
+  for (const i of labelIndices(rowsN, height, 13)) {
+    const t = queries[i];
     const q = h('span', { class: 'token-label query', 'data-index': i, 'data-axis': 'query', title: `${i}: ${JSON.stringify(t.text)} (id ${t.id})` }, tokenLabel(t));
-    q.style.top = `${(i + 0.5) * cell}px`;
+    q.style.top = `${(i + 0.5) * cellH}px`;
     leftLabels.append(q);
     queryEls.set(i, q);
   }
   const marker = h('div', { class: 'cell-marker', 'aria-hidden': 'true' });
-  marker.style.width = `${Math.max(cell, 2)}px`;
-  marker.style.height = `${Math.max(cell, 2)}px`;
+  marker.style.width = `${Math.max(cellW, 2)}px`;
+  marker.style.height = `${Math.max(cellH, 2)}px`;
   const readout = h('p', { id: `${o.id}-readout`, class: 'readout', 'aria-live': 'polite' }, 'Hover the map (or focus it and use Shift+arrows) to read a value.');
   const plot = h('div', { class: 'matrix-plot', tabindex: 0, role: 'img', 'aria-label': `${o.label}. Shift+arrow keys move the read-out.` }, img, marker);
   let cur = { q: -1, k: -1 };
   let hoverSeq = 0;
   const show = (q: number, k: number) => {
-    if (q < 0 || k < 0 || q >= n || k >= n) return;
+    if (q < 0 || k < 0 || q >= rowsN || k >= n) return;
+    if (q !== cur.q) o.onRow?.(q);
     cur = { q, k };
-    marker.style.left = `${k * cell}px`;
-    marker.style.top = `${q * cell}px`;
+    marker.style.left = `${k * cellW}px`;
+    marker.style.top = `${q * cellH}px`;
     marker.classList.add('visible');
     document.querySelectorAll(`#${o.id} .token-label.active`).forEach((e) => e.classList.remove('active'));
     queryEls.get(q)?.classList.add('active');
@@ -455,7 +525,7 @@ function matrixFigure(o: MatrixFigure): HTMLElement {
     const seq = ++hoverSeq;
     const write = (w: number | undefined) => {
       if (seq !== hoverSeq) return;
-      readout.textContent = o.readout ? o.readout(q, k, w) : `query ${q} “${tokenLabel(r.tokens[q], 30)}” → key ${k} “${tokenLabel(r.tokens[k], 30)}”: ${w === undefined ? '…' : formatNumber(w)}`;
+      readout.textContent = o.readout ? o.readout(q, k, w) : `query ${q} “${tokenLabel(queries[q], 30)}” → key ${k} “${tokenLabel(keys[k], 30)}”: ${w === undefined ? '…' : formatNumber(w)}`;
       readout.dataset.query = String(q);
       readout.dataset.key = String(k);
       readout.dataset.weight = w === undefined ? '' : String(w);
@@ -469,10 +539,10 @@ function matrixFigure(o: MatrixFigure): HTMLElement {
   plot.addEventListener('mousemove', (e) => {
     const rect = img.getBoundingClientRect();
     const k = Math.floor(((e.clientX - rect.left) / rect.width) * n);
-    const q = Math.floor(((e.clientY - rect.top) / rect.height) * n);
+    const q = Math.floor(((e.clientY - rect.top) / rect.height) * rowsN);
     if (q !== cur.q || k !== cur.k) show(q, k);
   });
-  onShiftArrows(plot, (dq, dk) => show(Math.max(0, Math.min(n - 1, Math.max(0, cur.q) + dq)), Math.max(0, Math.min(n - 1, Math.max(0, cur.k) + dk))));
+  onShiftArrows(plot, (dq, dk) => show(Math.max(0, Math.min(rowsN - 1, Math.max(0, cur.q) + dq)), Math.max(0, Math.min(n - 1, Math.max(0, cur.k) + dk))));
   const grid = h('div', { class: 'matrix-figure', id: o.id }, h('div', { class: 'corner' }, h('span', { class: 'axis-name' }, o.axisName ?? 'query ↓ / key →')), topLabels, leftLabels, plot);
   return h('div', {}, grid, readout);
 }
@@ -481,6 +551,9 @@ async function drawHeatmap(box: HTMLElement, isCurrent: () => boolean): Promise<
   const r = run!;
   const l = layer;
   const hd = head;
+  const k = kind;
+  const axes = axesOf(r, k);
+  const cols = axes.keys.length;
   const holder = h('div', { id: 'attention-heatmap', 'data-status': 'loading', 'data-layer': l, 'data-head': headName(hd) }, h('p', { class: 'loading' }, `Layer ${l}, head ${headName(hd)}…`));
   box.append(holder);
   // Ask for no more pixels than are shown: the host max-pools token blocks into them, where the browser's
@@ -489,8 +562,8 @@ async function drawHeatmap(box: HTMLElement, isCurrent: () => boolean): Promise<
   const size = availableSize();
   const shownPx = Math.min(1024, Math.ceil(size * (window.devicePixelRatio || 1)));
   const imageOf = (maxSize: number) =>
-    cached(`img/${r.runId}/${l}/${headName(hd)}/${maxSize}`, () =>
-      request<{ png: string; width: number; height: number; n: number; factor: number }>('attention/image', { layer: l, head: hd, maxSize }),
+    cached(`img/${r.runId}/${k ?? 'self'}/${l}/${headName(hd)}/${maxSize}`, () =>
+      request('attention/image', { layer: l, head: hd, maxSize, ...kindParam() }),
     );
   // The picture first; the numbers for the read-out (the whole matrix up to 512 tokens, 1 MB there) are asked
   // for once it is here, so they never queue ahead of it. Past 512 tokens each hovered row is asked for.
@@ -503,20 +576,54 @@ async function drawHeatmap(box: HTMLElement, isCurrent: () => boolean): Promise<
   const rowValue = (q: number, k: number): Promise<number> => {
     let p = rows.get(q);
     if (!p) {
-      p = request<AttentionRow>('attention/row', { layer: l, head: hd, query: q, top: 5 }).then((x) => x.weights);
+      p = request('attention/row', { layer: l, head: hd, query: q, top: 5, ...kindParam() }).then((x) => x.weights);
       rows.set(q, p);
     }
     return p.then((w) => w[k]);
   };
-  const valueAt = (q: number, k: number): number | Promise<number> => {
-    if (matrix) return matrix[q * r.n + k];
-    return r.n <= 512 ? matrixP.then((m) => (m ? m[q * r.n + k] : rowValue(q, k))) : rowValue(q, k);
+  const valueAt = (q: number, key: number): number | Promise<number> => {
+    if (matrix) return matrix[q * cols + key];
+    return r.n <= 512 ? matrixP.then((m) => (m ? m[q * cols + key] : rowValue(q, key))) : rowValue(q, key);
   };
-  const label = `Attention of layer ${l}, head ${headName(hd)}: ${r.n} query tokens down, ${r.n} key tokens across${r.model.causal ? '' : ' (bidirectional)'}`;
-  holder.replaceChildren(matrixFigure({ id: 'heatmap-figure', png: image.png, label, valueAt, size }));
+  const label = k
+    ? `${axes.label} attention of layer ${l}, head ${headName(hd)}: ${axes.queries.length} ${k === 'encoder' ? 'source' : 'target'} tokens down, ${cols} ${k === 'decoder' ? 'target' : 'source'} tokens across`
+    : `Attention of layer ${l}, head ${headName(hd)}: ${r.n} query tokens down, ${r.n} key tokens across${r.model.causal ? '' : ' (bidirectional)'}`;
+  // Cross-attention reads as an alignment: the target token under the pointer paints its source weights on the selection.
+  const onRow =
+    k === 'cross'
+      ? (q: number) =>
+          void matrixP.then((m) => {
+            if (!isCurrent()) return;
+            const weights = m ? Array.from(m.subarray(q * cols, (q + 1) * cols)) : null;
+            if (weights) post({ type: 'paintAlignment', weights, target: q });
+          })
+      : undefined;
+  const figure = matrixFigure({
+    id: 'heatmap-figure',
+    png: image.png,
+    label,
+    valueAt,
+    size,
+    queries: axes.queries,
+    keys: axes.keys,
+    onRow,
+    axisName: k === 'cross' ? 'target ↓ / source →' : undefined,
+  });
+  holder.replaceChildren(figure);
+  if (k === 'cross') {
+    const list = h('ol', { id: 'alignment-list', class: 'alignment', 'aria-label': 'Alignment: each target token and the source token it attends to most' });
+    holder.append(h('h3', {}, 'Alignment (each target token → its strongest source token)'), list);
+    matrixP.then((m) => {
+      if (!m || !isCurrent()) return;
+      for (const a of crossAlignment(m, axes.queries, axes.keys))
+        list.append(
+          h('li', { 'data-target': a.target, 'data-source': a.source }, `${tokenLabel(axes.queries[a.target], 24)} → ${tokenLabel(axes.keys[a.source], 24)} (${formatNumber(a.weight)})`),
+        );
+    }, () => undefined);
+  }
   if (image.factor > 1) holder.append(h('p', { class: 'note' }, `Each pixel covers ${image.factor}×${image.factor} token pairs.`));
   holder.dataset.status = 'ready';
-  currentExport = { png: async () => (r.n > shownPx ? (await imageOf(1024)).png : image.png), name: `attention-${r.model.name}-L${l}-H${headName(hd)}` };
+  currentExport = { png: async () => (r.n > shownPx ? (await imageOf(1024)).png : image.png), name: `attention-${r.model.name}${k ? `-${k}` : ''}-L${l}-H${headName(hd)}` };
 }
 
 // ---- model view ----
@@ -526,7 +633,7 @@ async function drawGrid(box: HTMLElement, isCurrent: () => boolean): Promise<voi
   const holder = h('div', { id: 'grid', 'data-status': 'loading' }, h('p', { class: 'loading' }, 'Rendering every layer and head…'));
   box.append(holder);
   const cellPx = Math.max(24, Math.min(96, Math.floor(((document.getElementById('modelvis-root')?.clientWidth ?? 800) - 80) / r.model.heads) - 6));
-  const grid = await cached(`grid/${r.runId}/${cellPx}`, () => request<AttentionGrid>('attention/grid', { cell: cellPx }));
+  const grid = await cached(`grid/${r.runId}/${cellPx}`, () => request('attention/grid', { cell: cellPx }));
   if (!isCurrent()) return;
   const scale = Math.min(2, Math.max(0.25, ((document.getElementById('modelvis-root')?.clientWidth ?? 800) - 60) / grid.width));
   const img = h('img', { src: `data:image/png;base64,${grid.png}`, alt: `Model view: ${grid.layers} layers × ${grid.heads} heads`, 'data-loaded': 'false', draggable: 'false' });
@@ -708,8 +815,7 @@ async function drawRollout(box: HTMLElement, isCurrent: () => boolean): Promise<
   }
   const holder = h('div', { id: 'rollout', 'data-status': 'loading', 'data-method': method }, h('p', { class: 'loading' }, `Computing ${method}…`));
   box.append(radios, holder);
-  // The host nests the picture in `image` (docs/protocol.md shows it flat): accept both.
-  let res: { n: number; values: string | null; png?: string; image?: PngImage; method: string; note?: string };
+  let res: RolloutResult;
   try {
     res = await cached(`rollout/${r.runId}/${method}`, () => request('attention/rollout', { method, maxSize: 1024 }));
   } catch (e) {
@@ -720,7 +826,7 @@ async function drawRollout(box: HTMLElement, isCurrent: () => boolean): Promise<
   }
   if (!isCurrent()) return;
   const values = res.values ? decodeFloat32(res.values) : null;
-  const png = res.png ?? res.image?.png ?? '';
+  const png = res.image.png;
   holder.replaceChildren();
   if (res.note) holder.append(h('p', { id: 'rollout-note', class: 'note', role: 'note' }, res.note));
   holder.append(
@@ -741,21 +847,11 @@ async function drawRollout(box: HTMLElement, isCurrent: () => boolean): Promise<
 
 // ---- logit lens (issue 6) ----
 
-interface LensResult {
-  layers: number;
-  n: number;
-  top: Array<Array<Array<{ id: number; token: string; prob: number }>>>;
-  nextRank: number[][];
-  nextProb: number[][];
-  rankImage: PngImage;
-  rankNote?: string;
-}
-
 async function drawLens(box: HTMLElement, isCurrent: () => boolean): Promise<void> {
   const r = run!;
   const holder = h('div', { id: 'lens', 'data-status': 'loading' }, h('p', { class: 'loading' }, 'Logit lens over every layer…'));
   box.append(holder);
-  const lens = await cached(`lens/${r.runId}`, () => request<LensResult>('hidden/lens', { top: 10 }));
+  const lens = await cached(`lens/${r.runId}`, () => request('hidden/lens', { top: 10 }));
   if (!isCurrent()) return;
   const detail = h('div', { id: 'lens-detail', class: 'lens-detail', 'aria-live': 'polite' }, h('p', { class: 'note' }, 'Click a cell for its top tokens and the rank of the actual next token.'));
   const table = h('table', { id: 'lens-grid', class: 'lens-grid' });
@@ -856,7 +952,7 @@ async function drawNeurons(box: HTMLElement, isCurrent: () => boolean): Promise<
   box.append(h('div', { class: 'controls' }, h('label', { class: 'control' }, h('span', {}, 'MLP layer'), sel)), holder);
   const l = neuronLayer;
   const top = await cached(`neurons/${r.runId}/${l}`, () =>
-    request<{ layer: number; intermediate: number; top: Array<{ neuron: number; max: number; mean: number; argMax: number }> }>('neurons/top', { layer: l, top: 20 }),
+    request('neurons/top', { layer: l, top: 20 }),
   );
   if (!isCurrent()) return;
   const detail = h('div', { id: 'neuron-detail', 'aria-live': 'polite' });
@@ -870,7 +966,7 @@ async function drawNeurons(box: HTMLElement, isCurrent: () => boolean): Promise<
       h('span', { class: 'note' }, ` max ${formatNumber(t.max)} at “${tokenLabel(r.tokens[t.argMax] ?? { display: '?', text: '?' }, 16)}”, mean ${formatNumber(t.mean)}`),
     );
     b.addEventListener('click', async () => {
-      const a = await request<{ activations: number[]; max: number; min: number }>('neurons/activations', { layer: l, neuron: t.neuron });
+      const a = await request('neurons/activations', { layer: l, neuron: t.neuron });
       post({ type: 'paintNeuron', layer: l, neuron: t.neuron, activations: a.activations });
       painted = { neuron: t.neuron, activations: a.activations };
       detail.dataset.neuron = String(t.neuron);

@@ -5,7 +5,7 @@
 
 import { tokenLabel, readableToken } from '../../src/attention/attentionLogic';
 import { absMax, HEAD_KINDS, headsAbove, headTable, oneWordChanged, signedIntensity } from '../../src/attention/circuitsLogic';
-import type { CircuitDlaResult, CircuitHeadsResult, CircuitPatchResult, HeadKind } from '../../src/common/protocol';
+import type { CircuitPatchResult, HeadKind } from '../../src/common/protocol';
 import { formatNumber, h } from '../webview/common';
 import type { HiddenViewContext } from './hiddenViews';
 import { snapshotPng } from './snapshot';
@@ -68,7 +68,7 @@ export async function drawHeads(c: CircuitsViewContext, box: HTMLElement): Promi
   box.append(holder);
   const probe = circuitChoices.probe;
   const key = `circuits/heads/${r.runId}/${probe ? 'probe' : 'selection'}`;
-  const scores = await c.cached(key, () => c.request<CircuitHeadsResult>('circuits/heads', probe ? { probeBlock: 20, seed: 0, blocks: 4 } : {}));
+  const scores = await c.cached(key, () => c.request('circuits/heads', probe ? { probeBlock: 20, seed: 0, blocks: 4 } : {}));
   if (!c.isCurrent()) return;
 
   const kindSelect = h('select', { id: 'heads-kind', 'aria-label': 'Detector' }, ...HEAD_KINDS.map((k) => h('option', { value: k.id }, k.label)));
@@ -134,7 +134,7 @@ export async function drawDla(c: CircuitsViewContext, box: HTMLElement): Promise
   const contrast = parseInt(circuitChoices.dlaContrast, 10);
   if (Number.isInteger(target)) params.target = target;
   if (Number.isInteger(contrast)) params.contrast = contrast;
-  const d = await c.cached(`circuits/dla/${r.runId}/${JSON.stringify(params)}`, () => c.request<CircuitDlaResult>('circuits/dla', params));
+  const d = await c.cached(`circuits/dla/${r.runId}/${JSON.stringify(params)}`, () => c.request('circuits/dla', params));
   if (!c.isCurrent()) return;
 
   const position = h('select', { id: 'dla-position', 'aria-label': 'Position' }, ...r.tokens.map((t, i) => h('option', { value: String(i) }, `${i}: ${tokenLabel(t, 20)}`)));
@@ -221,7 +221,7 @@ export async function drawPatching(c: CircuitsViewContext, box: HTMLElement): Pr
     runButton.disabled = true;
     result.replaceChildren(h('p', { class: 'loading' }, 'Patching… (progress and Cancel in the notification)'));
     try {
-      const p = await c.cached(`circuits/patch/${r.runId}/${text.value}`, () => c.request<CircuitPatchResult>('circuits/patch', { corruptText: text.value }));
+      const p = await c.cached(`circuits/patch/${r.runId}/${text.value}`, () => c.request('circuits/patch', { corruptText: text.value }));
       if (c.isCurrent()) show(p);
     } catch (e) {
       if (c.isCurrent()) {

@@ -3,18 +3,16 @@
 // with a (token, dimension) read-out, and the NMF components of an MLP layer painted over the tokens.
 // attention.ts owns the run, the requests and the export buttons; each view here says what it exports.
 
-import { AttentionRun, decodeFloat32, tokenLabel, labelIndices } from '../../src/attention/attentionLogic';
+import { decodeFloat32, tokenLabel, labelIndices } from '../../src/attention/attentionLogic';
+import type { ATTENTION_VIEW_REQUESTS, AttentionRun, AttentionToken, GeometryResult, ViewRequester } from '../../src/common/protocol';
 import {
   alignedPca,
   componentColor,
-  GeometryResult,
-  HiddenImageResult,
   hiddenLayerName,
   linearScale,
   matrixCellAt,
   MAX_COMPONENTS,
   niceTicks,
-  NmfResult,
   placeLabels,
   nmfColouring,
   rowsOf,
@@ -41,13 +39,18 @@ export interface MatrixFigure {
   /** The value at (row, column), or a promise of it (row requests when n is big). */
   valueAt: (q: number, k: number) => number | Promise<number> | undefined;
   readout?: (q: number, k: number, value: number | undefined) => string;
+  /** Row (query) and column (key) tokens when they differ from the run's (an encoder-decoder's target and source). */
+  queries?: AttentionToken[];
+  keys?: AttentionToken[];
+  /** Told of the row under the pointer (-1 when it leaves the map). */
+  onRow?: (q: number) => void;
 }
 
 /** What the hidden-state views need from the panel. */
 export interface HiddenViewContext {
   run: AttentionRun;
   text: string;
-  request<T>(method: string, params: Record<string, unknown>): Promise<T>;
+  request: ViewRequester<typeof ATTENTION_VIEW_REQUESTS>;
   cached<T>(key: string, f: () => Promise<T>): Promise<T>;
   matrixFigure(o: MatrixFigure): HTMLElement;
   setExport(e: ViewExport | undefined): void;
@@ -94,7 +97,7 @@ export async function drawGeometry(c: HiddenViewContext, box: HTMLElement): Prom
   const r = c.run;
   ensureChoices(r);
   const L = r.model.layers;
-  const geometryOf = (k: number) => c.cached(`geometry/${r.runId}/${k}`, () => c.request<GeometryResult>('hidden/geometry', { layer: k, maxSize: 512 }));
+  const geometryOf = (k: number) => c.cached(`geometry/${r.runId}/${k}`, () => c.request('hidden/geometry', { layer: k, maxSize: 512 }));
   const holder = h('div', { id: 'geometry', 'data-status': 'loading' }, h('p', { class: 'loading' }, 'Similarity, norms and PCA of the hidden states…'));
   const simBox = h('div', { id: 'similarity', class: 'geometry-figure' });
   const pcaBox = h('div', { id: 'pca', class: 'geometry-figure' });
@@ -359,7 +362,7 @@ export async function drawHiddenImage(c: HiddenViewContext, box: HTMLElement): P
   const k = hiddenChoices.layer;
   const holder = h('div', { id: 'hidden-image', 'data-status': 'loading', 'data-layer': k }, h('p', { class: 'loading' }, `Hidden state ${k}…`));
   box.append(h('div', { class: 'controls' }, hiddenLayerControl(r, 'hidden-layer', () => c.redraw())), holder);
-  const img = await c.cached(`hidden/${r.runId}/${k}`, () => c.request<HiddenImageResult>('hidden/image', { layer: k, maxSize: 1024 }));
+  const img = await c.cached(`hidden/${r.runId}/${k}`, () => c.request('hidden/image', { layer: k, maxSize: 1024 }));
   if (!c.isCurrent()) return;
   const values = img.values ? decodeFloat32(img.values) : null;
   const rows = img.rows;
@@ -419,7 +422,7 @@ export async function drawNmf(c: HiddenViewContext, box: HTMLElement): Promise<v
   const want = hiddenChoices.components;
   const holder = h('div', { id: 'nmf', 'data-status': 'loading', 'data-layer': l }, h('p', { class: 'loading' }, `Factorising the MLP activations of layer ${l} into ${want} components…`));
   box.append(h('div', { class: 'controls' }, h('label', { class: 'control' }, h('span', {}, 'MLP layer'), layerSel), h('label', { class: 'control' }, h('span', {}, 'Components'), countSel)), holder);
-  const nmf = await c.cached(`nmf/${r.runId}/${l}/${want}`, () => c.request<NmfResult>('neurons/nmf', { layer: l, components: want }));
+  const nmf = await c.cached(`nmf/${r.runId}/${l}/${want}`, () => c.request('neurons/nmf', { layer: l, components: want }));
   if (!c.isCurrent()) return;
   const colouring = nmfColouring(nmf.tokenWeights);
   let focus = -1;

@@ -2,16 +2,10 @@
 // the class activation map), top-5 classes, the first layer's kernels, and one channel grid per layer.
 // Text is always set as text (the DOM builders of common.ts); pictures are the host's PNGs as data: URIs.
 
+import type { FEATURE_VIEW_REQUESTS, FeatureCell, FeatureGridResult, FeatureLayerInfo, FeaturesRunResult, ViewRequester } from '../../src/common/protocol';
 import { connect, h, post, render } from '../webview/common';
 import {
-  CamResult,
   className,
-  FeatureCell,
-  FeatureGridResult,
-  FeatureLayerInfo,
-  FeatureMapResult,
-  FeaturesRunResult,
-  KernelsResult,
   percent,
   ToFeaturesWebview,
 } from '../../src/features/featuresLogic';
@@ -19,13 +13,13 @@ import {
 let nextRequest = 1;
 const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
-function request<T>(method: string, params: Record<string, unknown> = {}): Promise<T> {
+const request: ViewRequester<typeof FEATURE_VIEW_REQUESTS> = (method, params) => {
   const id = nextRequest++;
-  return new Promise<T>((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
     post({ type: 'request', id, method, params });
   });
-}
+};
 
 interface View {
   run: FeaturesRunResult;
@@ -164,7 +158,7 @@ async function showCam(cls: number): Promise<void> {
   if (!v) return;
   const note = document.getElementById('features-cam-note')!;
   try {
-    const cam = await request<CamResult>('features/cam', { class: cls });
+    const cam = await request('features/cam', { class: cls });
     if (v.generation !== view?.generation) return;
     showOverlay(png(cam.png), `CAM of ${cam.label ?? `class ${cam.class}`} (${cam.mapWidth}×${cam.mapHeight}, ${cam.colormap})`, 'cam');
     note.textContent = cam.note;
@@ -202,7 +196,7 @@ function kernelsSection(r: FeaturesRunResult): HTMLElement {
 async function loadKernels(v: View): Promise<void> {
   const section = document.getElementById('features-kernels')!;
   try {
-    const k = await request<KernelsResult>('features/kernels');
+    const k = await request('features/kernels', {});
     if (v.generation !== view?.generation) return;
     const img = h('img', { id: 'kernels-image', class: 'pixelated', src: png(k.png), alt: `${k.filters} kernels of ${k.node}`, width: k.width, height: k.height });
     img.addEventListener('load', () => { img.dataset.loaded = 'true'; });
@@ -239,7 +233,7 @@ async function loadGrids(v: View): Promise<void> {
       const section = sections[next++];
       const layer = section.dataset.layer!;
       try {
-        const g = await request<FeatureGridResult>('features/grid', { layer, scaling: v.scaling, sort: v.sort });
+        const g = await request('features/grid', { layer, scaling: v.scaling, sort: v.sort });
         if (`${view?.generation}:${view?.scaling}:${view?.sort}` !== stamp) return;
         showGrid(section, g);
       } catch (e) {
@@ -309,7 +303,7 @@ function showGrid(section: HTMLElement, g: FeatureGridResult): void {
 
 async function enlarge(layer: string, cell: FeatureCell): Promise<void> {
   try {
-    const m = await request<FeatureMapResult>('features/map', { layer, channel: cell.channel });
+    const m = await request('features/map', { layer, channel: cell.channel });
     showOverlay(png(m.png), `layer ${layer} · channel ${m.channel} (${m.mapWidth}×${m.mapHeight}, ${m.min.toPrecision(3)} … ${m.max.toPrecision(3)}, mean ${m.mean.toPrecision(3)})`, 'map');
     const overlay = document.getElementById('features-overlay')!;
     overlay.dataset.layer = layer;

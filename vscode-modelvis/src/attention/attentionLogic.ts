@@ -1,82 +1,79 @@
 // Pure logic of the attention panel and the editor decorations (no vscode, no DOM): protocol types,
 // base64 float decoding, label layout, head-view line filtering, decoration buckets, token lookup.
 
-export type HeadChoice = number | 'mean' | 'max';
+import type { AttentionKind, AttentionRun, AttentionToken, HeadChoice, LayerDoneParams } from '../common/protocol';
 
-export interface AttentionToken {
-  id: number;
-  /** Raw token as the tokenizer has it (`Ġfoo`, `▁bar`, `##baz`). */
-  text: string;
-  /** Readable form. */
-  display: string;
-  /** UTF-16 offsets in the run's text; null for special tokens. */
-  start: number | null;
-  end: number | null;
-  special: boolean;
-}
-
-export interface AttentionRun {
-  runId: string;
-  model: { path: string; name: string; modelType: string; layers: number; heads: number; causal: boolean };
-  n: number;
-  truncatedFrom?: number;
-  tokens: AttentionToken[];
-}
-
-export interface PngImage {
-  png: string;
-  width: number;
-  height: number;
-}
-
-export interface AttentionMatrix {
-  n: number;
-  values: string | null;
-  png?: string;
-}
-
-export interface AttentionRow {
-  query: number;
-  weights: number[];
-  top: Array<{ key: number; weight: number }>;
-  acrossLayers: PngImage;
-}
-
-export interface AttentionGrid extends PngImage {
+export interface KindAxes {
+  kind: AttentionKind;
+  label: string;
   layers: number;
-  heads: number;
-  cells: Array<{ layer: number; head: number; x: number; y: number; width: number; height: number }>;
+  /** Row tokens (queries) and column tokens (keys). */
+  queries: AttentionToken[];
+  keys: AttentionToken[];
 }
 
-/** Methods the webview may ask for (the extension adds the runId). */
-export const WEBVIEW_METHODS = [
-  'attention/matrix',
-  'attention/image',
-  'attention/row',
-  'attention/grid',
-  'attention/rollout',
-  'hidden/lens',
-  'hidden/geometry',
-  'hidden/image',
-  'neurons/top',
-  'neurons/activations',
-  'neurons/nmf',
-  'circuits/heads',
-  'circuits/dla',
-  'circuits/patch',
-] as const;
-export type WebviewMethod = (typeof WEBVIEW_METHODS)[number];
+export function isEncoderDecoder(run: Pick<AttentionRun, 'model' | 'target'>): boolean {
+  return (run.model.encoderLayers ?? 0) > 0 && run.target != null;
+}
 
-export function isWebviewMethod(m: unknown): m is WebviewMethod {
-  return typeof m === 'string' && (WEBVIEW_METHODS as readonly string[]).includes(m);
+/** The kinds of attention a run has (none for a decoder-only or encoder-only run, whose attention is self-attention). */
+export function attentionKinds(run: Pick<AttentionRun, 'model' | 'tokens' | 'target'>): KindAxes[] {
+  if (!isEncoderDecoder(run)) return [];
+  const source = run.tokens;
+  const target = run.target!.tokens;
+  return [
+    { kind: 'cross', label: 'Cross (target → source)', layers: run.model.layers, queries: target, keys: source },
+    { kind: 'encoder', label: 'Encoder self', layers: run.model.encoderLayers!, queries: source, keys: source },
+    { kind: 'decoder', label: 'Decoder self', layers: run.model.layers, queries: target, keys: target },
+  ];
+}
+
+/** Rows and columns of one kind (the run's tokens both ways for self-attention). */
+export function axesOf(run: Pick<AttentionRun, 'model' | 'tokens' | 'target'>, kind: AttentionKind | undefined): KindAxes {
+  const found = kind ? attentionKinds(run).find((k) => k.kind === kind) : undefined;
+  return found ?? { kind: 'decoder', label: 'Self', layers: run.model.layers, queries: run.tokens, keys: run.tokens };
+}
+
+/** The layer shown for a kind: the chosen one, or the kind's last when it has fewer (the encoder may be shallower than the decoder). */
+export function layerFor(axes: Pick<KindAxes, 'layers'>, layer: number): number {
+  return Math.max(0, Math.min(axes.layers - 1, layer));
+}
+
+export interface AlignmentLink {
+  /** Target token (row) and the source token (column) it attends to most. */
+  target: number;
+  source: number;
+  weight: number;
+}
+
+/**
+ * The hard alignment a cross-attention matrix [rows = target, cols = source] reads as: each target token's strongest
+ * source token, leaving out the special tokens on either side (the decoder's start token, the source's end token),
+ * which soak up attention without aligning anything.
+ */
+export function crossAlignment(values: ArrayLike<number>, target: ReadonlyArray<Pick<AttentionToken, 'special'>>, source: ReadonlyArray<Pick<AttentionToken, 'special'>>): AlignmentLink[] {
+  const rows = target.length;
+  const cols = source.length;
+  if (values.length < rows * cols) throw new Error(`cross-attention has ${values.length} values; ${rows} × ${cols} expected`);
+  const links: AlignmentLink[] = [];
+  for (let t = 0; t < rows; t++) {
+    if (target[t].special) continue;
+    let best = -1;
+    for (let s = 0; s < cols; s++) {
+      if (source[s].special) continue;
+      if (best < 0 || values[t * cols + s] > values[t * cols + best]) best = s;
+    }
+    if (best >= 0) links.push({ target: t, source: best, weight: values[t * cols + best] });
+  }
+  return links;
 }
 
 /** Messages from the extension to the attention webview. */
 export type ToAttentionWebview =
-  | { type: 'run'; run: AttentionRun; layersDone: number; text: string; layer: number; head: HeadChoice }
+  | { type: 'run'; run: AttentionRun; layersDone: number; text: string; layer: number; head: HeadChoice; kind?: AttentionKind }
   | { type: 'running'; text: string; model: string }
   | { type: 'runError'; message: string }
-  | { type: 'layerDone'; runId: string; layer: number; layers: number }
+  | ({ type: 'layerDone' } & LayerDoneParams)
   | { type: 'response'; id: number; result?: unknown; error?: string }
   | { type: 'select'; layer: number; head: HeadChoice };
 
@@ -84,10 +81,14 @@ export type ToAttentionWebview =
 export type FromAttentionWebview =
   | { type: 'ready' }
   | { type: 'request'; id: number; method: string; params: Record<string, unknown> }
-  | { type: 'select'; layer: number; head: HeadChoice }
+  | { type: 'select'; layer: number; head: HeadChoice; kind?: AttentionKind }
   | { type: 'savePng'; png: string; name: string }
   /** The attention matrix of a layer and head (fetched by the extension), or a view's own numbers. */
-  | { type: 'saveJson'; layer: number; head: HeadChoice }
+  | { type: 'saveJson'; layer: number; head: HeadChoice; kind?: AttentionKind }
+  /** An encoder-decoder's run again with this target (empty: the model's own output). */
+  | { type: 'retarget'; target: string }
+  /** Paint these weights over the source tokens in the editor (a target token's cross-attention); null clears. */
+  | { type: 'paintAlignment'; weights: number[] | null; target: number }
   | { type: 'saveJson'; name: string; json: object }
   | { type: 'paintNeuron'; layer: number; neuron: number; activations: number[] };
 
@@ -265,27 +266,23 @@ export function chooseText(selected: string | undefined, line: string): string {
   return selected && selected.length > 0 ? selected : line;
 }
 
-/** The JSON export of one matrix: tokens and values as rows (query) of keys. */
+/** The JSON export of one matrix: tokens and values as rows (query) of keys; an encoder-decoder's kind says which tokens. */
 export function matrixJson(
-  run: Pick<AttentionRun, 'model' | 'tokens' | 'n'>,
+  run: Pick<AttentionRun, 'model' | 'tokens' | 'n' | 'target'>,
   layer: number,
   head: HeadChoice,
   values: Float32Array,
   text: string,
+  kind?: AttentionKind,
 ): object {
-  const n = run.n;
+  const axes = axesOf(run, kind);
+  const cols = axes.keys.length;
   const rows: number[][] = [];
-  for (let q = 0; q < n; q++) rows.push(Array.from(values.subarray(q * n, q * n + n), (v) => Number(v.toPrecision(6))));
-  return {
-    model: run.model.name,
-    modelPath: run.model.path,
-    text,
-    layer,
-    head,
-    causal: run.model.causal,
-    tokens: run.tokens.map((t) => ({ id: t.id, text: t.text, display: t.display, start: t.start, end: t.end })),
-    values: rows,
-  };
+  for (let q = 0; q < axes.queries.length; q++) rows.push(Array.from(values.subarray(q * cols, q * cols + cols), (v) => Number(v.toPrecision(6))));
+  const tokenJson = (ts: AttentionToken[]) => ts.map((t) => ({ id: t.id, text: t.text, display: t.display, start: t.start, end: t.end }));
+  const base = { model: run.model.name, modelPath: run.model.path, text, layer, head, causal: run.model.causal };
+  if (!isEncoderDecoder(run)) return { ...base, tokens: tokenJson(run.tokens), values: rows };
+  return { ...base, kind: axes.kind, target: run.target!.text, queryTokens: tokenJson(axes.queries), keyTokens: tokenJson(axes.keys), values: rows };
 }
 
 /** Top-k keys of one row, strongest first. */

@@ -4,17 +4,10 @@
 
 import * as vscode from 'vscode';
 import { errorMessage } from '../common/errors';
+import { ATTENTION_VIEW_REQUESTS, AttentionKind, AttentionMatrixRequest, AttentionRelease, AttentionRun, CircuitsPatch, HeadChoice, LayerDone, viewRequest } from '../common/protocol';
 import { HostClient } from '../host/hostClient';
 import { webviewHtml, webviewOptions } from '../webview/webviewHtml';
-import {
-  AttentionRun,
-  decodeFloat32,
-  FromAttentionWebview,
-  HeadChoice,
-  isWebviewMethod,
-  matrixJson,
-  ToAttentionWebview,
-} from './attentionLogic';
+import { axesOf, decodeFloat32, FromAttentionWebview, matrixJson, ToAttentionWebview } from './attentionLogic';
 
 export const ATTENTION_VIEW_TYPE = 'modelvis.attention';
 
@@ -33,11 +26,19 @@ export class AttentionPanel implements vscode.Disposable {
   private pending: ToAttentionWebview | undefined;
   layer = 0;
   head: HeadChoice = 0;
+  /** An encoder-decoder run's attention shown (the panel's choice); undefined for self-attention runs. */
+  kind: AttentionKind | undefined;
   private readonly selectionChanged = new vscode.EventEmitter<{ layer: number; head: HeadChoice }>();
   /** Layer or head chosen in the panel (or by the status bar). */
   readonly onDidChangeSelection = this.selectionChanged.event;
   private readonly neuronPainted = new vscode.EventEmitter<{ layer: number; neuron: number; activations: number[] }>();
   readonly onDidPaintNeuron = this.neuronPainted.event;
+  private readonly alignmentPainted = new vscode.EventEmitter<{ target: number; weights: number[] | null }>();
+  /** A target token's cross-attention over the source, to paint on the selection (null: back to the cursor's attention). */
+  readonly onDidPaintAlignment = this.alignmentPainted.event;
+  private readonly retargeted = new vscode.EventEmitter<{ ctx: RunContext; target: string }>();
+  /** The user asked for the run again with another target (an encoder-decoder's decoder text; empty = the model's own). */
+  readonly onDidRequestTarget = this.retargeted.event;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly doneByRun = new Map<string, number>();
 
@@ -46,8 +47,7 @@ export class AttentionPanel implements vscode.Disposable {
     private readonly host: HostClient,
   ) {
     this.disposables.push(
-      host.onNotification('attention/layerDone', (p) => {
-        const params = p as { runId: string; layer: number; layers: number };
+      host.onNotification(LayerDone, (params) => {
         // Notifications may overtake the run's answer: remember them per run.
         this.doneByRun.set(params.runId, Math.max(this.doneByRun.get(params.runId) ?? 0, params.layer + 1));
         if (!this.current || params.runId !== this.current.run.runId) return;
@@ -79,8 +79,9 @@ export class AttentionPanel implements vscode.Disposable {
     this.current = ctx;
     this.layer = Math.min(this.layer, ctx.run.model.layers - 1);
     if (typeof this.head === 'number' && this.head >= ctx.run.model.heads) this.head = 0;
+    this.kind = ctx.run.target ? (this.kind ?? 'cross') : undefined;
     if (old) this.doneByRun.delete(old.run.runId);
-    if (old && old.run.runId !== ctx.run.runId) void this.host.request('attention/release', { runId: old.run.runId }).catch(() => undefined);
+    if (old && old.run.runId !== ctx.run.runId) void this.host.request(AttentionRelease, { runId: old.run.runId }).catch(() => undefined);
     this.ensurePanel();
     this.postRun();
     this.selectionChanged.fire({ layer: this.layer, head: this.head });
@@ -96,7 +97,7 @@ export class AttentionPanel implements vscode.Disposable {
 
   private postRun(): void {
     const c = this.current;
-    if (c) this.post({ type: 'run', run: c.run, layersDone: c.layersDone, text: c.text, layer: this.layer, head: this.head });
+    if (c) this.post({ type: 'run', run: c.run, layersDone: c.layersDone, text: c.text, layer: this.layer, head: this.head, kind: this.kind });
   }
 
   private ensurePanel(): void {
@@ -138,6 +139,7 @@ export class AttentionPanel implements vscode.Disposable {
         if (typeof m.layer === 'number' && (typeof m.head === 'number' || m.head === 'mean' || m.head === 'max')) {
           this.layer = m.layer;
           this.head = m.head;
+          if (this.current?.run.target && (m.kind === 'encoder' || m.kind === 'decoder' || m.kind === 'cross')) this.kind = m.kind;
           this.selectionChanged.fire({ layer: m.layer, head: m.head });
         }
         break;
@@ -146,10 +148,16 @@ export class AttentionPanel implements vscode.Disposable {
         break;
       case 'saveJson':
         if ('json' in m) await this.writeJson(m.json, m.name, 'Save view as JSON');
-        else await this.saveAttentionJson(m.layer, m.head);
+        else await this.saveAttentionJson(m.layer, m.head, m.kind);
         break;
       case 'paintNeuron':
         this.neuronPainted.fire({ layer: m.layer, neuron: m.neuron, activations: m.activations });
+        break;
+      case 'paintAlignment':
+        if (this.current?.run.target && (m.weights === null || Array.isArray(m.weights))) this.alignmentPainted.fire({ target: m.target, weights: m.weights });
+        break;
+      case 'retarget':
+        if (this.current?.run.target && typeof m.target === 'string') this.retargeted.fire({ ctx: this.current, target: m.target });
         break;
     }
   }
@@ -157,19 +165,21 @@ export class AttentionPanel implements vscode.Disposable {
   private async forward(id: number, method: string, params: Record<string, unknown>): Promise<void> {
     const c = this.current;
     if (!c) return;
-    if (!isWebviewMethod(method)) {
+    const type = viewRequest(ATTENTION_VIEW_REQUESTS, method);
+    if (!type) {
       void this.panel?.webview.postMessage({ type: 'response', id, error: `not allowed: ${method}` });
       return;
     }
     try {
+      // The webview's params are checked by the host (-32602 with the reason), as any client's.
       const send = { ...params, runId: c.run.runId };
       // Patching is L·n + L·H forward passes: show the host's progress, and let the user cancel it.
-      const result = method === 'circuits/patch'
+      const result = type === CircuitsPatch
         ? await vscode.window.withProgress(
             { location: vscode.ProgressLocation.Notification, title: 'ModelVis: activation patching', cancellable: true },
-            (progress, token) => this.host.request(method, send, { timeoutMs: 600_000, progress, token }),
+            (progress, token) => this.host.request<object, unknown>(type, send, { timeoutMs: 600_000, progress, token }),
           )
-        : await this.host.request(method, send, { timeoutMs: 300_000 });
+        : await this.host.request<object, unknown>(type, send, { timeoutMs: 300_000 });
       void this.panel?.webview.postMessage({ type: 'response', id, result });
     } catch (e) {
       this.host.log(`${method} → ${errorMessage(e)}`);
@@ -190,16 +200,17 @@ export class AttentionPanel implements vscode.Disposable {
     vscode.window.setStatusBarMessage(`ModelVis: saved ${uri.fsPath}`, 4000);
   }
 
-  private async saveAttentionJson(layer: number, head: HeadChoice): Promise<void> {
+  private async saveAttentionJson(layer: number, head: HeadChoice, kind?: AttentionKind): Promise<void> {
     const c = this.current;
     if (!c) return;
+    const k = c.run.target ? axesOf(c.run, kind).kind : undefined;
     try {
-      const r = await this.host.request<{ n: number; values: string | null }>('attention/matrix', { runId: c.run.runId, layer, head });
+      const r = await this.host.request(AttentionMatrixRequest, { runId: c.run.runId, layer, head, ...(k ? { kind: k } : {}) });
       if (!r.values) {
         void vscode.window.showWarningMessage(`ModelVis: the matrix of ${r.n} tokens is too large for JSON export (at most 512).`);
         return;
       }
-      await this.writeJson(matrixJson(c.run, layer, head, decodeFloat32(r.values), c.text), `attention-${c.run.model.name}-L${layer}-H${head}`, 'Save attention as JSON');
+      await this.writeJson(matrixJson(c.run, layer, head, decodeFloat32(r.values), c.text, k), `attention-${c.run.model.name}${k ? `-${k}` : ''}-L${layer}-H${head}`, 'Save attention as JSON');
     } catch (e) {
       this.host.showError(e);
     }
@@ -215,10 +226,12 @@ export class AttentionPanel implements vscode.Disposable {
 
   dispose(): void {
     const c = this.current;
-    if (c) void this.host.request('attention/release', { runId: c.run.runId }).catch(() => undefined);
+    if (c) void this.host.request(AttentionRelease, { runId: c.run.runId }).catch(() => undefined);
     this.panel?.dispose();
     for (const d of this.disposables) d.dispose();
     this.selectionChanged.dispose();
     this.neuronPainted.dispose();
+    this.alignmentPainted.dispose();
+    this.retargeted.dispose();
   }
 }

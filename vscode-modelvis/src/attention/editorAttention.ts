@@ -1,17 +1,20 @@
 // The run painted in the editor: the token under the cursor shades the others by how much it attends
 // to them (chosen layer/head), a status-bar item shows and cycles the head, a hover shows a token's
-// top-5 keys and its row across layers. Editing the document clears its colours.
+// top-5 keys and its row across layers. Editing the document clears its colours. For an encoder-decoder
+// the selection is the source: the cursor shows the encoder's attention, and hovering a target token in
+// the panel paints its cross-attention (its alignment) over the source.
 
 import * as vscode from 'vscode';
 import { escapeHtml } from '../common/html';
+import { AttentionKind, AttentionMatrixRequest, AttentionRow, AttentionRowRequest, HeadChoice } from '../common/protocol';
 import { HostClient } from '../host/hostClient';
 import { AttentionPanel, RunContext } from './attentionPanel';
 import {
-  AttentionRow,
+  axesOf,
   bucketRow,
   decodeFloat32,
-  HeadChoice,
   headName,
+  layerFor,
   nextHead,
   statusText,
   tokenAtOffset,
@@ -30,8 +33,8 @@ export class EditorAttention implements vscode.Disposable {
   private active: RunContext | undefined;
   private readonly matrices = new Map<string, Float32Array | null>();
   private paintSeq = 0;
-  /** Neuron mode: the editor shows a neuron's activations instead of attention. */
-  private neuron: { layer: number; neuron: number; activations: number[] } | undefined;
+  /** Neuron or alignment mode: the editor shows these weights over the tokens (a neuron's activations, a target token's cross-attention) instead of the cursor's attention. */
+  private neuron: { activations: number[] } | undefined;
 
   constructor(
     private readonly host: HostClient,
@@ -64,6 +67,11 @@ export class EditorAttention implements vscode.Disposable {
         // Activate first: activating a run that is not painted (after Clear) resets the neuron mode.
         if (this.panel.context) this.activate(this.panel.context);
         this.neuron = n;
+        void this.paint();
+      }),
+      panel.onDidPaintAlignment((a) => {
+        if (this.panel.context) this.activate(this.panel.context);
+        this.neuron = a.weights ? { activations: a.weights } : undefined;
         void this.paint();
       }),
       vscode.window.onDidChangeTextEditorSelection((e) => {
@@ -119,19 +127,29 @@ export class EditorAttention implements vscode.Disposable {
     return new vscode.Range(doc.positionAt(ctx.baseOffset + t.start), doc.positionAt(ctx.baseOffset + t.end));
   }
 
-  /** Weights of one query row in the chosen layer/head. */
-  async rowWeights(ctx: RunContext, layer: number, head: HeadChoice, query: number): Promise<ArrayLike<number>> {
-    const key = `${layer}/${headName(head)}`;
+  /**
+   * What the cursor's token shows in the editor: self-attention over the selection, which for an encoder-decoder is the
+   * encoder's (at the chosen layer, or the encoder's last when it is shallower than the decoder).
+   */
+  private editorAttention(ctx: RunContext): { layer: number; kind?: AttentionKind } {
+    if (!ctx.run.target) return { layer: this.panel.layer };
+    return { layer: layerFor(axesOf(ctx.run, 'encoder'), this.panel.layer), kind: 'encoder' };
+  }
+
+  /** Weights of one query row in the chosen layer/head (of the encoder, for an encoder-decoder). */
+  async rowWeights(ctx: RunContext, layer: number, head: HeadChoice, query: number, kind?: AttentionKind): Promise<ArrayLike<number>> {
+    const key = `${kind ?? 'self'}/${layer}/${headName(head)}`;
+    const which = kind ? { kind } : {};
     let m = this.matrices.get(key);
     if (m === undefined) {
       if (ctx.run.n <= 512) {
-        const r = await this.host.request<{ n: number; values: string | null }>('attention/matrix', { runId: ctx.run.runId, layer, head });
+        const r = await this.host.request(AttentionMatrixRequest, { runId: ctx.run.runId, layer, head, ...which });
         m = r.values ? decodeFloat32(r.values) : null;
       } else m = null;
       this.matrices.set(key, m);
     }
     if (m) return m.subarray(query * ctx.run.n, (query + 1) * ctx.run.n);
-    const row = await this.host.request<AttentionRow>('attention/row', { runId: ctx.run.runId, layer, head, query, top: 5 });
+    const row = await this.host.request(AttentionRowRequest, { runId: ctx.run.runId, layer, head, query, top: 5, ...which });
     return row.weights;
   }
 
@@ -157,7 +175,8 @@ export class EditorAttention implements vscode.Disposable {
           const offset = doc.offsetAt(editor.selection.active) - ctx.baseOffset;
           const q = tokenAtOffset(ctx.run.tokens, offset);
           if (q >= 0) {
-            const weights = await this.rowWeights(ctx, this.panel.layer, this.panel.head, q);
+            const shown = this.editorAttention(ctx);
+            const weights = await this.rowWeights(ctx, shown.layer, this.panel.head, q, shown.kind);
             if (seq !== this.paintSeq) return;
             bucketRow(weights, q, BUCKETS).forEach((keys, b) => {
               for (const k of keys) {
@@ -187,11 +206,11 @@ export class EditorAttention implements vscode.Disposable {
     if (offset < 0 || offset > ctx.text.length) return undefined;
     const q = tokenAtOffset(ctx.run.tokens, offset);
     if (q < 0) return undefined;
-    const layer = this.panel.layer;
+    const { layer, kind } = this.editorAttention(ctx);
     const head = this.panel.head;
     let row: AttentionRow;
     try {
-      row = await this.host.request<AttentionRow>('attention/row', { runId: ctx.run.runId, layer, head, query: q, top: 5 }, { token });
+      row = await this.host.request(AttentionRowRequest, { runId: ctx.run.runId, layer, head, query: q, top: 5, ...(kind ? { kind } : {}) }, { token });
     } catch {
       return undefined;
     }
@@ -199,7 +218,7 @@ export class EditorAttention implements vscode.Disposable {
     const md = new vscode.MarkdownString(undefined, true);
     md.supportHtml = true;
     md.appendMarkdown(
-      `**Attention of** <code>${escapeHtml(tokenLabel(tokens[q], 40))}</code> (token ${q}) · ${escapeHtml(ctx.run.model.name)} L${layer} H${headName(head)}\n\n`,
+      `**${kind ? 'Encoder attention' : 'Attention'} of** <code>${escapeHtml(tokenLabel(tokens[q], 40))}</code> (token ${q}) · ${escapeHtml(ctx.run.model.name)} L${layer} H${headName(head)}\n\n`,
     );
     md.appendMarkdown('<table>');
     for (const t of row.top) {

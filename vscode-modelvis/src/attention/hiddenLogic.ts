@@ -2,45 +2,7 @@
 // comparable across layers, linear scales and axis ticks, NMF components as token colours, the
 // (token, dimension) under a point of the hidden-state image, and the JSON export of a view.
 
-import { AttentionRun, PngImage } from './attentionLogic';
-
-export interface PcaLayer {
-  layer: number;
-  x: number[];
-  y: number[];
-  /** Share of the variance along the first two components. */
-  explained: number[];
-}
-
-export interface GeometryResult {
-  layer: number;
-  n: number;
-  /** base64 float32 [n, n] cosine similarity, null for long runs. */
-  similarity: string | null;
-  similarityImage: PngImage;
-  /** norms[k][pos]: |h_k(pos)| for every hidden state k = 0..L. */
-  norms: number[][];
-  pca: PcaLayer[];
-}
-
-export interface HiddenImageResult extends PngImage {
-  layer: number;
-  rows: number;
-  cols: number;
-  note?: string | null;
-  limit: number;
-  /** base64 float32 [rows, cols], null when too large to send. */
-  values: string | null;
-}
-
-export interface NmfResult {
-  layer: number;
-  components: number;
-  /** tokenWeights[c][pos] ≥ 0. */
-  tokenWeights: number[][];
-  relativeError: number;
-  topNeurons: number[][];
-}
+import type { AttentionRun, PcaLayer } from '../common/protocol';
 
 /**
  * Each layer's PCA is computed on its own, so an axis may come out mirrored from one layer to the

@@ -2,13 +2,13 @@
 // line) with attention/run, then shows the attention panel beside the editor and paints the range.
 
 import * as vscode from 'vscode';
-import { ErrorCodes } from '../common/protocol';
+import { AttentionRunParams, AttentionRunRequest, ErrorCodes, TooManyTokensData } from '../common/protocol';
 import { errorMessage, HostResponseError, isCancellation } from '../common/errors';
 import { HostClient } from '../host/hostClient';
 import { ModelService } from '../models/modelService';
 import { pickModelForVisualization } from '../models/useModel';
 import { AttentionPanel } from './attentionPanel';
-import { AttentionRun, chooseText } from './attentionLogic';
+import { chooseText } from './attentionLogic';
 import { EditorAttention } from './editorAttention';
 import { resolveModelOrBuiltin } from '../training/builtin';
 
@@ -22,6 +22,10 @@ export function registerAttention(extensionUri: vscode.Uri, host: HostClient, mo
   return [
     panel,
     editor,
+    // An encoder-decoder's target box: the same selection again with the decoder text the user typed.
+    panel.onDidRequestTarget(({ ctx, target }) =>
+      void run(host, panel, editor, ctx.run.model.path, ctx.text, ctx.uri, ctx.baseOffset, ctx.run.truncatedFrom ? ctx.run.n : undefined, target),
+    ),
     vscode.commands.registerCommand('modelvis.visualizeAttention', () => visualizeAttention(host, models, panel, editor)),
     vscode.commands.registerCommand('modelvis.clearAttention', () => editor.clear()),
     vscode.commands.registerCommand('modelvis.cycleAttentionHead', () => editor.cycleHead()),
@@ -66,6 +70,7 @@ async function run(
   uri: vscode.Uri,
   baseOffset: number,
   maxTokens?: number,
+  target?: string,
 ): Promise<void> {
   const modelName = model.split(/[\\/]/).filter(Boolean).pop() ?? model;
   panel.showRunning(text, modelName);
@@ -75,9 +80,11 @@ async function run(
     async (progress, token) => {
       progress.report({ message: 'running the model…' });
       try {
-        const params: Record<string, unknown> = { model, text };
+        const params: AttentionRunParams = { model, text };
         if (maxTokens) params.maxTokens = maxTokens;
-        const result = await host.request<AttentionRun>('attention/run', params, { token, progress });
+        // Encoder-decoders: the decoder's text; without it the host uses the model's own greedy output.
+        if (target) params.target = target;
+        const result = await host.request(AttentionRunRequest, params, { token, progress });
         host.log(`attention/run: ${result.runId}, ${result.n} tokens, ${result.model.name} (${result.model.layers} layers × ${result.model.heads} heads)`);
         const ctx = { run: result, text, uri, baseOffset, layersDone: 1 };
         panel.setRun(ctx);
@@ -91,7 +98,7 @@ async function run(
           return;
         }
         host.log(`attention/run → ${errorMessage(e)}`);
-        const data = e instanceof HostResponseError && e.code === ErrorCodes.UserError ? (e.data as { limit?: number; tokens?: number } | undefined) : undefined;
+        const data = e instanceof HostResponseError && e.code === ErrorCodes.UserError ? (e.data as TooManyTokensData | undefined) : undefined;
         if (data?.limit) {
           limit = data.limit;
           panel.showError(errorMessage(e));
@@ -105,7 +112,7 @@ async function run(
   if (limit) {
     const use = `Use first ${limit} tokens`;
     const choice = await vscode.window.showWarningMessage(`ModelVis: the text is longer than ${modelName} reads (at most ${limit} tokens).`, use);
-    if (choice === use) await run(host, panel, decorations, model, text, uri, baseOffset, limit);
+    if (choice === use) await run(host, panel, decorations, model, text, uri, baseOffset, limit, target);
   }
 }
 

@@ -1,4 +1,29 @@
-// Types of the host protocol (docs/protocol.md). Property names are camelCase on the wire.
+// The host protocol (docs/protocol.md), declared once: the records the host sends and one typed request or
+// notification per method (vscode-jsonrpc's RequestType / NotificationType). Property names are camelCase on
+// the wire. Webviews import this file with `import type` only, so their bundles do not carry vscode-jsonrpc.
+
+import { NotificationType, RequestType } from 'vscode-jsonrpc';
+
+/**
+ * A request whose method name the type system knows, so that a webview can name the requests it may make and get
+ * their params and result types from the same declaration.
+ */
+export class HostRequest<M extends string, P, R> extends RequestType<P, R, void> {
+  declare readonly method: M;
+  constructor(method: M) {
+    super(method);
+  }
+}
+
+/** `request<P, R>()('method/name')`: the method name written once, params and result given. */
+const request =
+  <P, R>() =>
+  <M extends string>(method: M) =>
+    new HostRequest<M, P, R>(method);
+
+export type ParamsOf<T> = T extends RequestType<infer P, unknown, unknown> ? P : never;
+export type ResultOf<T> = T extends RequestType<unknown, infer R, unknown> ? R : never;
+
 
 export const ErrorCodes = {
   ParseError: -32700,
@@ -25,10 +50,13 @@ export interface InitializeResult {
   };
 }
 
+/** Where discovery found a model; the local runtimes' model stores are "ollama", "lm-studio" and "llama.cpp". */
+export type ModelSource = 'workspace' | 'root' | 'hf-cache' | 'ollama' | 'lm-studio' | 'llama.cpp';
+
 export interface ModelEntry {
   path: string;
   name: string;
-  source: 'workspace' | 'root' | 'hf-cache';
+  source: ModelSource;
   kind: 'folder' | 'file';
   architecture?: string;
   modelType?: string;
@@ -42,6 +70,15 @@ export interface DiscoverParams {
   roots: string[];
   includeHfCache?: boolean;
   hfCache?: string;
+  /** Search Ollama's, LM Studio's and llama.cpp's model stores (default true). */
+  includeLocalRuntimes?: boolean;
+  /** Replaces the runtimes' default locations. */
+  runtimeFolders?: RuntimeFolder[];
+}
+
+export interface RuntimeFolder {
+  folder: string;
+  source: 'ollama' | 'lm-studio' | 'llama.cpp';
 }
 
 export interface DiscoverResult {
@@ -140,6 +177,388 @@ export interface WorkDoneProgressValue {
   cancellable?: boolean;
 }
 
+// ---- Training runs and checkpoints compared (issue 18; docs/protocol.md "Training runs") ----
+
+export interface RunFileEntry {
+  path: string;
+  kind: 'tfevents' | 'csv' | 'jsonl';
+  size: number;
+}
+
+export interface RunEntry {
+  /** The run folder. */
+  path: string;
+  /** The folder relative to the root it was found under ("lightning_logs/version_0"). */
+  name: string;
+  root: string;
+  files: RunFileEntry[];
+  lastWrite: string;
+}
+
+export interface RunsDiscoverParams {
+  workspaceFolders?: string[];
+  roots?: string[];
+  maxDepth?: number;
+}
+
+export interface RunsDiscoverResult {
+  runs: RunEntry[];
+}
+
+/** Opaque to the client: handed back to runs/scalars to get only what the files gained since. */
+export interface RunCursor {
+  files: Record<string, { offset: number; lines: number; rows: number }>;
+  plugins: Record<string, string>;
+}
+
+/** Non-finite values travel as the strings "NaN", "Infinity", "-Infinity"; missing wall times as null. */
+export type WireNumber = number | 'NaN' | 'Infinity' | '-Infinity';
+
+export interface ScalarSeriesWire {
+  steps: number[];
+  values: WireNumber[];
+  wallTimes: Array<number | null>;
+}
+
+export interface RunScalarsParams {
+  path: string;
+  cursor?: RunCursor;
+}
+
+export interface RunScalarsResult {
+  path: string;
+  tags: Record<string, ScalarSeriesWire>;
+  histograms: Array<{ tag: string; count: number }>;
+  problems: Array<{ file: string; offset: number; message: string }>;
+  notes: string[];
+  cursor: RunCursor;
+  /** Files that were rewritten rather than appended to: drop what came from them before. */
+  reset: string[];
+}
+
+export interface RunTagsResult {
+  path: string;
+  tags: Array<{ tag: string; kind: 'scalar' | 'histogram'; count: number; firstStep: number | null; lastStep: number | null; last: WireNumber | null }>;
+  problems: number;
+  notes: string[];
+}
+
+export interface HistogramStepWire {
+  step: number;
+  wallTime: number | null;
+  left: number[];
+  right: number[];
+  counts: number[];
+  /** The values at RunHistogramsResult.basisPoints percentiles. */
+  percentiles: WireNumber[];
+}
+
+export interface RunHistogramsResult {
+  tag: string;
+  basisPoints: number[];
+  steps: HistogramStepWire[];
+}
+
+export interface TensorChange {
+  name: string;
+  shape: number[];
+  relChange: WireNumber;
+  maxAbsDiff: WireNumber;
+  normA: WireNumber;
+  normB: WireNumber;
+}
+
+export interface CheckpointComparison {
+  a: string;
+  b: string;
+  tensors: TensorChange[];
+  onlyInA: string[];
+  onlyInB: string[];
+  notCompared: string[];
+  notes: string[];
+}
+
+export interface CompareDiffResult {
+  name: string;
+  shape: number[];
+  difference: TensorImage;
+  histograms: { edges: number[]; countsA: number[]; countsB: number[] };
+}
+
+// ---- attention (issue 5) ----
+
+export type HeadChoice = number | 'mean' | 'max';
+
+export interface AttentionToken {
+  id: number;
+  /** Raw token as the tokenizer has it (`Ġfoo`, `▁bar`, `##baz`). */
+  text: string;
+  /** Readable form. */
+  display: string;
+  /** UTF-16 offsets in the run's text; null for special tokens. */
+  start: number | null;
+  end: number | null;
+  special: boolean;
+}
+
+export interface AttentionRun {
+  runId: string;
+  /** layers: the decoder's for an encoder-decoder, whose encoder has encoderLayers (0 or absent otherwise). */
+  model: { path: string; name: string; modelType: string; layers: number; heads: number; causal: boolean; maxPositions?: number; encoderLayers?: number };
+  n: number;
+  truncatedFrom?: number;
+  tokens: AttentionToken[];
+  /** An encoder-decoder's target (null or absent otherwise). */
+  target?: AttentionTarget | null;
+}
+
+/** An encoder-decoder's target: the decoder's tokens (the start token first), its text, and whether the model wrote it (greedy). */
+export interface AttentionTarget {
+  text: string;
+  tokens: AttentionToken[];
+  greedy: boolean;
+}
+
+/** The attentions of an encoder-decoder: the encoder's over the source, the decoder's over the target, and the target's over the source. */
+export type AttentionKind = 'encoder' | 'decoder' | 'cross';
+
+/** attention/run's error data when the text is over the model's context (-32001): retry with `maxTokens: limit`. */
+export interface TooManyTokensData {
+  /** The text's token count; with atLeast, only how far it was tokenized (the text is longer). */
+  tokens: number;
+  limit: number;
+  atLeast?: boolean;
+}
+
+export interface PngImage {
+  png: string;
+  width: number;
+  height: number;
+}
+
+/** A matrix drawn by the host: `factor` tokens per pixel block, `high` the top of the colour scale. */
+export interface MatrixImage extends PngImage {
+  n: number;
+  factor: number;
+  high: number;
+  colormap: string;
+}
+
+export interface AttentionMatrix {
+  /** The number of keys (= cols; square for self-attention). */
+  n: number;
+  /** base64 float32 [rows, cols], row = query; null over 512 tokens. */
+  values: string | null;
+  max: number;
+  rows: number;
+  cols: number;
+}
+
+export interface AttentionRow {
+  query: number;
+  weights: number[];
+  top: Array<{ key: number; weight: number }>;
+  acrossLayers: PngImage;
+}
+
+export interface AttentionGrid extends PngImage {
+  layers: number;
+  heads: number;
+  cells: Array<{ layer: number; head: number; x: number; y: number; width: number; height: number }>;
+  note?: string;
+}
+
+export interface RolloutResult {
+  n: number;
+  /** base64 float32 [n, n]; null over 512 tokens. */
+  values: string | null;
+  image: MatrixImage;
+  method: string;
+  note?: string;
+}
+
+export interface AttentionRunParams {
+  model: string;
+  text: string;
+  maxTokens?: number;
+  /** An encoder-decoder's decoder text; absent or empty: the model's own greedy output for the text. */
+  target?: string;
+}
+
+/** Every request about a run names it; the webview's requests get it from the extension. */
+export interface RunRef {
+  runId: string;
+}
+
+export interface HeadParams extends RunRef {
+  layer: number;
+  head: HeadChoice;
+  /** Which attention of an encoder-decoder run (default decoder); decoder-only runs leave it out. */
+  kind?: AttentionKind;
+}
+
+export interface LayerDoneParams {
+  runId: string;
+  layer: number;
+  layers: number;
+}
+
+// ---- hidden states and neurons (issue 6) ----
+
+export interface LensResult {
+  layers: number;
+  n: number;
+  top: Array<Array<Array<{ id: number; token: string; prob: number }>>>;
+  nextRank: number[][];
+  nextProb: number[][];
+  rankImage: PngImage;
+  rankNote?: string;
+}
+
+export interface PcaLayer {
+  layer: number;
+  x: number[];
+  y: number[];
+  /** Share of the variance along the first two components. */
+  explained: number[];
+}
+
+export interface GeometryResult {
+  layer: number;
+  n: number;
+  /** base64 float32 [n, n] cosine similarity, null for long runs. */
+  similarity: string | null;
+  similarityImage: PngImage;
+  /** norms[k][pos]: |h_k(pos)| for every hidden state k = 0..L. */
+  norms: number[][];
+  pca: PcaLayer[];
+}
+
+export interface HiddenImageResult extends PngImage {
+  layer: number;
+  rows: number;
+  cols: number;
+  note?: string | null;
+  limit: number;
+  /** base64 float32 [rows, cols], null when too large to send. */
+  values: string | null;
+}
+
+export interface NeuronSummary {
+  neuron: number;
+  max: number;
+  mean: number;
+  argMax: number;
+}
+
+export interface NeuronsResult {
+  layer: number;
+  intermediate: number;
+  top: NeuronSummary[];
+}
+
+export interface NeuronActivations {
+  layer: number;
+  neuron: number;
+  activations: number[];
+  max: number;
+  min: number;
+}
+
+export interface NmfResult {
+  layer: number;
+  components: number;
+  /** tokenWeights[c][pos] ≥ 0. */
+  tokenWeights: number[][];
+  relativeError: number;
+  topNeurons: number[][];
+}
+
+// ---- CNN features (issue 7) ----
+
+export interface PreprocessingDto { channels: number; width: number; height: number; mean: number[]; std: number[]; pixelScale: number; describe: string }
+export interface FeatureTopClass { index: number; probability: number; logit: number; label?: string | null }
+export interface FeatureLayerInfo { name: string; opType: string; shape: number[]; channels: number; isFeatureMap: boolean }
+
+export interface FeaturesRunParams {
+  model: string;
+  archPath?: string;
+  /** The host decodes the picture (PNG, JPEG, GIF, WebP, BMP): a file on disk by its absolute path, else the file's bytes (base64). */
+  image: { path: string } | { data: string };
+  preprocessing?: { width?: number; height?: number; channels?: number; mean?: number[]; std?: number[] };
+}
+
+export interface FeaturesRunResult {
+  runId: string;
+  model: { path: string; kind: string; name: string; hasLabels: boolean };
+  input: PngImage;
+  preprocessing: PreprocessingDto;
+  predicted?: number | null;
+  top5: FeatureTopClass[];
+  layers: FeatureLayerInfo[];
+  hasKernels: boolean;
+  hasCam: boolean;
+  camLayer?: string | null;
+  milliseconds: number;
+}
+
+export interface FeatureCell { channel: number; x: number; y: number; width: number; height: number }
+export interface FeatureGridResult {
+  layer: string; opType: string; shape: number[]; png: string; width: number; height: number; columns: number; rows: number;
+  cellWidth: number; cellHeight: number; cells: FeatureCell[]; order: number[]; scaling: 'channel' | 'layer'; sorted: boolean;
+  low: number; high: number; colormap: string; note: string;
+}
+export interface FeatureMapResult { layer: string; channel: number; png: string; width: number; height: number; mapWidth: number; mapHeight: number; min: number; max: number; mean: number; colormap: string }
+export interface KernelsResult { node: string; shape: number[]; filters: number; inChannels: number; png: string; width: number; height: number; columns: number; rows: number; cellWidth: number; cellHeight: number; limit: number; colormap: string; note: string }
+export interface CamResult { class: number; label?: string | null; featureLayer: string; png: string; width: number; height: number; mapWidth: number; mapHeight: number; low: number; high: number; colormap: string; note: string }
+
+// ---- built-in model and training (issue 8) ----
+
+export interface BuiltinStatus {
+  ready: boolean;
+  folder: string;
+  /** Where "Train a Tiny Model on This File" saves models (a discovery root of the Models view). */
+  trainedRoot: string;
+}
+
+export interface TrainSummary {
+  steps: number;
+  parameters: number;
+  corpusTokens: number;
+  finalTrainLoss: number;
+  evalLoss: number;
+  unigramEntropy: number;
+  seconds: number;
+}
+
+export interface BuiltinEnsureResult {
+  folder: string;
+  trained: boolean;
+  result?: TrainSummary | null;
+}
+
+export interface TrainStartParams {
+  files?: string[];
+  texts?: string[];
+  name?: string;
+  out?: string;
+  steps?: number;
+  seed?: number;
+}
+
+export interface TrainStartResult {
+  folder: string;
+  result: TrainSummary;
+}
+
+export interface TrainLossParams {
+  run: string;
+  step: number;
+  steps: number;
+  loss: number;
+  learningRate?: number;
+}
+
 // ---- circuits (issue 16): views of an attention run; tables are [layer][head] or [layer][position] ----
 
 export type HeadKind = 'previous-token' | 'induction' | 'duplicate-token';
@@ -216,4 +635,109 @@ export interface CircuitPatchResult {
   /** Recovered fraction (M_patched − M_corrupt) / (M_clean − M_corrupt), [layer][position]. */
   resid: number[][];
   heads: number[][] | null;
+}
+
+// ---- the methods ----
+
+export interface InitializeParams {
+  clientInfo?: { name: string; version?: string };
+  processId?: number;
+}
+
+export interface TensorParams {
+  path: string;
+  tensor: string;
+  bins?: number;
+  maxSize?: number;
+  reduce?: 'maxabs' | 'mean';
+  colormap?: string;
+}
+
+/** A request with nothing to say (sent as `{}`, as the host has always been asked). */
+export type NoParams = Record<string, never>;
+
+export const Initialize = request<InitializeParams, InitializeResult>()('initialize');
+export const Shutdown = request<null, null>()('shutdown');
+export const Exit = new NotificationType<void>('exit');
+
+export const ModelsDiscover = request<DiscoverParams, DiscoverResult>()('models/discover');
+export const ModelsTree = request<{ path: string }, ModelTree>()('models/tree');
+export const ModelsForget = request<{ path: string }, null>()('models/forget');
+export const TensorsInspect = request<TensorParams, TensorInspection>()('tensors/inspect');
+export const TensorsImage = request<TensorParams, TensorImage>()('tensors/image');
+
+export const AttentionRunRequest = request<AttentionRunParams, AttentionRun>()('attention/run');
+export const AttentionMatrixRequest = request<HeadParams, AttentionMatrix>()('attention/matrix');
+export const AttentionImage = request<HeadParams & { maxSize?: number }, MatrixImage>()('attention/image');
+export const AttentionRowRequest = request<HeadParams & { query: number; top?: number }, AttentionRow>()('attention/row');
+export const AttentionGridRequest = request<RunRef & { cell?: number }, AttentionGrid>()('attention/grid');
+export const AttentionRollout = request<RunRef & { method: 'rollout' | 'flow'; maxSize?: number }, RolloutResult>()('attention/rollout');
+export const AttentionRelease = request<RunRef, null>()('attention/release');
+export const LayerDone = new NotificationType<LayerDoneParams>('attention/layerDone');
+
+export const HiddenLens = request<RunRef & { top?: number }, LensResult>()('hidden/lens');
+export const HiddenGeometry = request<RunRef & { layer: number; maxSize?: number }, GeometryResult>()('hidden/geometry');
+export const HiddenImage = request<RunRef & { layer: number; maxSize?: number }, HiddenImageResult>()('hidden/image');
+export const NeuronsTop = request<RunRef & { layer: number; top?: number }, NeuronsResult>()('neurons/top');
+export const NeuronsActivations = request<RunRef & { layer: number; neuron: number }, NeuronActivations>()('neurons/activations');
+export const NeuronsNmf = request<RunRef & { layer: number; components?: number }, NmfResult>()('neurons/nmf');
+
+export const FeaturesRun = request<FeaturesRunParams, FeaturesRunResult>()('features/run');
+export const FeaturesGrid = request<RunRef & { layer: string; scaling: 'channel' | 'layer'; sort: boolean }, FeatureGridResult>()('features/grid');
+export const FeaturesMap = request<RunRef & { layer: string; channel: number }, FeatureMapResult>()('features/map');
+export const FeaturesKernels = request<RunRef, KernelsResult>()('features/kernels');
+export const FeaturesCam = request<RunRef & { class?: number }, CamResult>()('features/cam');
+export const FeaturesRelease = request<RunRef, null>()('features/release');
+
+export const BuiltinStatusRequest = request<NoParams, BuiltinStatus>()('builtin/status');
+export const BuiltinEnsure = request<NoParams, BuiltinEnsureResult>()('builtin/ensure');
+export const TrainStart = request<TrainStartParams, TrainStartResult>()('train/start');
+export const TrainLoss = new NotificationType<TrainLossParams>('train/loss');
+
+export const RunsDiscover = request<RunsDiscoverParams, RunsDiscoverResult>()('runs/discover');
+export const RunsScalars = request<RunScalarsParams, RunScalarsResult>()('runs/scalars');
+export const RunsTags = request<{ path: string }, RunTagsResult>()('runs/tags');
+export const RunsHistograms = request<{ path: string; tag: string }, RunHistogramsResult>()('runs/histograms');
+export const CheckpointsCompare = request<{ a: string; b: string }, CheckpointComparison>()('checkpoints/compare');
+export const CheckpointsDiff = request<{ a: string; b: string; tensor: string; bins?: number; maxSize?: number }, CompareDiffResult>()('checkpoints/diff');
+
+export const CircuitsHeads = request<CircuitHeadsParams, CircuitHeadsResult>()('circuits/heads');
+export const CircuitsDla = request<CircuitDlaParams, CircuitDlaResult>()('circuits/dla');
+export const CircuitsPatch = request<CircuitPatchParams, CircuitPatchResult>()('circuits/patch');
+
+/** What the attention panel's webview may ask the host for (the extension adds the run id). */
+export const ATTENTION_VIEW_REQUESTS = [
+  AttentionMatrixRequest,
+  AttentionImage,
+  AttentionRowRequest,
+  AttentionGridRequest,
+  AttentionRollout,
+  HiddenLens,
+  HiddenGeometry,
+  HiddenImage,
+  NeuronsTop,
+  NeuronsActivations,
+  NeuronsNmf,
+  CircuitsHeads,
+  CircuitsDla,
+  CircuitsPatch,
+] as const;
+
+/** What the CNN feature-map webview may ask the host for (the extension adds the run id). */
+export const FEATURE_VIEW_REQUESTS = [FeaturesGrid, FeaturesMap, FeaturesKernels, FeaturesCam] as const;
+
+/** A webview's request by method name: its params without the run id, and its result. */
+export type ViewRequest<Rs extends readonly HostRequest<string, RunRef, unknown>[], M extends Rs[number]['method']> = Extract<Rs[number], { method: M }>;
+export type ViewParams<Rs extends readonly HostRequest<string, RunRef, unknown>[], M extends Rs[number]['method']> = Omit<ParamsOf<ViewRequest<Rs, M>>, 'runId'>;
+export type ViewResult<Rs extends readonly HostRequest<string, RunRef, unknown>[], M extends Rs[number]['method']> = ResultOf<ViewRequest<Rs, M>>;
+
+/** How a webview asks for one of its requests (through the extension, which adds the run id). */
+export type ViewRequester<Rs extends readonly HostRequest<string, RunRef, unknown>[]> = <M extends Rs[number]['method']>(
+  method: M,
+  params: ViewParams<Rs, M>,
+) => Promise<ViewResult<Rs, M>>;
+
+/** The request a webview named, when it is one it may make. */
+export function viewRequest<Rs extends readonly HostRequest<string, RunRef, unknown>[]>(allowed: Rs, method: unknown): Rs[number] | undefined {
+  return allowed.find((r) => r.method === method);
 }

@@ -1,44 +1,10 @@
 // CNN feature maps (issue 7): the protocol types of features/* and the messages between the extension and
 // the features webview. Pure (no vscode), shared with media/features/features.ts.
 
+import type { FeaturesRunResult } from '../common/protocol';
+
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.gif', '.webp', '.bmp'];
 export const CNN_MODEL_EXTENSIONS = ['.onnx', '.pth', '.pt'];
-
-export interface PngDto { png: string; width: number; height: number }
-export interface PreprocessingDto { channels: number; width: number; height: number; mean: number[]; std: number[]; pixelScale: number; describe: string }
-export interface FeatureTopClass { index: number; probability: number; logit: number; label?: string | null }
-export interface FeatureLayerInfo { name: string; opType: string; shape: number[]; channels: number; isFeatureMap: boolean }
-
-export interface FeaturesRunResult {
-  runId: string;
-  model: { path: string; kind: string; name: string; hasLabels: boolean };
-  input: PngDto;
-  preprocessing: PreprocessingDto;
-  predicted?: number | null;
-  top5: FeatureTopClass[];
-  layers: FeatureLayerInfo[];
-  hasKernels: boolean;
-  hasCam: boolean;
-  camLayer?: string | null;
-  milliseconds: number;
-}
-
-export interface FeatureCell { channel: number; x: number; y: number; width: number; height: number }
-export interface FeatureGridResult {
-  layer: string; opType: string; shape: number[]; png: string; width: number; height: number; columns: number; rows: number;
-  cellWidth: number; cellHeight: number; cells: FeatureCell[]; order: number[]; scaling: 'channel' | 'layer'; sorted: boolean;
-  low: number; high: number; colormap: string; note: string;
-}
-export interface FeatureMapResult { layer: string; channel: number; png: string; width: number; height: number; mapWidth: number; mapHeight: number; min: number; max: number; mean: number; colormap: string }
-export interface KernelsResult { node: string; shape: number[]; filters: number; inChannels: number; png: string; width: number; height: number; columns: number; rows: number; cellWidth: number; cellHeight: number; limit: number; colormap: string; note: string }
-export interface CamResult { class: number; label?: string | null; featureLayer: string; png: string; width: number; height: number; mapWidth: number; mapHeight: number; low: number; high: number; colormap: string; note: string }
-
-/** The requests the webview may make (the extension adds the run id). */
-export const WEBVIEW_METHODS = ['features/grid', 'features/map', 'features/kernels', 'features/cam'] as const;
-export type WebviewMethod = (typeof WEBVIEW_METHODS)[number];
-export function isWebviewMethod(m: unknown): m is WebviewMethod {
-  return typeof m === 'string' && (WEBVIEW_METHODS as readonly string[]).includes(m);
-}
 
 export type ToFeaturesWebview =
   | { type: 'running'; image: string; model: string }

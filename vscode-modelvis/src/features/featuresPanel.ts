@@ -3,9 +3,10 @@
 
 import * as vscode from 'vscode';
 import { errorMessage } from '../common/errors';
+import { FEATURE_VIEW_REQUESTS, FeaturesRelease, FeaturesRunResult, viewRequest } from '../common/protocol';
 import { HostClient } from '../host/hostClient';
 import { webviewHtml, webviewOptions } from '../webview/webviewHtml';
-import { FeaturesRunResult, FromFeaturesWebview, isWebviewMethod, ToFeaturesWebview } from './featuresLogic';
+import { FromFeaturesWebview, ToFeaturesWebview } from './featuresLogic';
 
 export const FEATURES_VIEW_TYPE = 'modelvis.features';
 
@@ -35,7 +36,7 @@ export class FeaturesPanel implements vscode.Disposable {
   setRun(image: string, run: FeaturesRunResult): void {
     const old = this.run;
     this.run = run;
-    if (old && old.runId !== run.runId) void this.host.request('features/release', { runId: old.runId }).catch(() => undefined);
+    if (old && old.runId !== run.runId) void this.host.request(FeaturesRelease, { runId: old.runId }).catch(() => undefined);
     this.ensurePanel();
     this.show({ type: 'run', image, run });
   }
@@ -67,7 +68,7 @@ export class FeaturesPanel implements vscode.Disposable {
       this.panel = undefined;
       this.ready = false;
       this.queue = [];
-      if (this.run) void this.host.request('features/release', { runId: this.run.runId }).catch(() => undefined);
+      if (this.run) void this.host.request(FeaturesRelease, { runId: this.run.runId }).catch(() => undefined);
       this.run = undefined;
       this.last = undefined;
     });
@@ -93,12 +94,14 @@ export class FeaturesPanel implements vscode.Disposable {
   }
 
   private async forward(id: number, method: string, params: Record<string, unknown>): Promise<void> {
-    if (!isWebviewMethod(method) || !this.run) {
+    const type = viewRequest(FEATURE_VIEW_REQUESTS, method);
+    if (!type || !this.run) {
       this.post({ type: 'response', id, error: `unknown request ${method}` });
       return;
     }
     try {
-      const result = await this.host.request(method, { ...params, runId: this.run.runId });
+      // The webview's params are checked by the host (-32602 with the reason), as any client's.
+      const result = await this.host.request<object, unknown>(type, { ...params, runId: this.run.runId });
       this.post({ type: 'response', id, result });
     } catch (e) {
       this.post({ type: 'response', id, error: errorMessage(e) });

@@ -7,9 +7,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { errorMessage, isCancellation } from '../common/errors';
+import { FeaturesRun, FeaturesRunParams } from '../common/protocol';
 import { HostClient } from '../host/hostClient';
 import { ModelService } from '../models/modelService';
-import { FeaturesRunResult, isCnnModelPath, isImagePath } from './featuresLogic';
+import { isCnnModelPath, isImagePath } from './featuresLogic';
 import { FeaturesPanel } from './featuresPanel';
 
 export const CNN_MODEL_SETTING = 'cnnModel';
@@ -41,12 +42,12 @@ async function showFeatureMaps(host: HostClient, models: ModelService, panel: Fe
   const modelName = path.basename(model);
   panel.showRunning(imageName, modelName);
   try {
-    const imageParam = image.scheme === 'file'
+    const imageParam: FeaturesRunParams['image'] = image.scheme === 'file'
       ? { path: image.fsPath }
       : { data: Buffer.from(await vscode.workspace.fs.readFile(image)).toString('base64') };
     const run = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `ModelVis: ${modelName} on ${imageName}`, cancellable: true },
-      (progress, token) => host.request<FeaturesRunResult>('features/run', { model, image: imageParam }, { token, progress }),
+      (progress, token) => host.request(FeaturesRun, { model, image: imageParam }, { token, progress }),
     );
     panel.setRun(imageName, run);
   } catch (e) {

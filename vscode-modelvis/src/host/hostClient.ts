@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { errorMessage, HostUnavailableError, isCancellation } from '../common/errors';
+import type { NotificationType, RequestType } from 'vscode-jsonrpc';
 import { WorkDoneProgressValue } from '../common/protocol';
 import { RestartPolicy } from '../common/restartPolicy';
 import { HostLaunch, HostProcess } from './hostProcess';
@@ -46,13 +47,13 @@ export class HostClient implements vscode.Disposable {
     this.output.appendLine(`[${new Date().toISOString()}] ${message}`);
   }
 
-  private readonly notificationHandlers: Array<{ method: string; handler: (params: unknown) => void }> = [];
+  private readonly notificationHandlers: Array<{ type: NotificationType<never>; handler: (params: never) => void }> = [];
 
   /** Listens to a host notification, on this host and every restarted one. */
-  onNotification(method: string, handler: (params: unknown) => void): vscode.Disposable {
-    const entry = { method, handler };
+  onNotification<P>(type: NotificationType<P>, handler: (params: P) => void): vscode.Disposable {
+    const entry = { type: type as NotificationType<never>, handler: handler as (params: never) => void };
     this.notificationHandlers.push(entry);
-    const current = this.host?.isRunning ? this.host.onNotification(method, handler) : undefined;
+    const current = this.host?.isRunning ? this.host.onNotification(type, handler) : undefined;
     return new vscode.Disposable(() => {
       const i = this.notificationHandlers.indexOf(entry);
       if (i >= 0) this.notificationHandlers.splice(i, 1);
@@ -61,7 +62,7 @@ export class HostClient implements vscode.Disposable {
   }
 
   /** Sends a request, starting the host first if needed. */
-  async request<R>(method: string, params: unknown, options: HostRequestOptions = {}): Promise<R> {
+  async request<P, R>(type: RequestType<P, R, void>, params: P, options: HostRequestOptions = {}): Promise<R> {
     const host = await this.ensureStarted();
     let lastPercentage = 0;
     const onProgress = options.progress
@@ -71,9 +72,9 @@ export class HostClient implements vscode.Disposable {
           options.progress!.report({ message: v.message ?? v.title, increment });
         }
       : undefined;
-    return host.request<R>(method, params, {
+    return host.request(type, params, {
       token: options.token,
-      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUTS_MS[method] ?? 60_000,
+      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUTS_MS[type.method] ?? 60_000,
       onProgress,
     });
   }
@@ -166,7 +167,7 @@ export class HostClient implements vscode.Disposable {
       );
       this.host = host;
       this.starting = undefined;
-      for (const n of this.notificationHandlers) host.onNotification(n.method, (p) => { if (this.notificationHandlers.includes(n)) n.handler(p); });
+      for (const n of this.notificationHandlers) host.onNotification(n.type, (p) => { if (this.notificationHandlers.includes(n)) n.handler(p); });
       host.onExit((exit) => this.onHostExit(host, exit.expected, exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`));
       this.didStart.fire(host);
       return host;

@@ -5,7 +5,9 @@ import {
   CancellationTokenSource,
   createMessageConnection,
   MessageConnection,
+  NotificationType,
   ProgressType,
+  RequestType,
   ResponseError,
   StreamMessageReader,
   StreamMessageWriter,
@@ -17,7 +19,7 @@ import {
   HostUnavailableError,
   RequestTimeoutError,
 } from '../common/errors';
-import { ErrorCodes, InitializeResult, WorkDoneProgressValue } from '../common/protocol';
+import { ErrorCodes, Exit, Initialize, InitializeParams, InitializeResult, Shutdown, WorkDoneProgressValue } from '../common/protocol';
 
 export interface HostLaunch {
   /** The dotnet executable (or any program, for tests). */
@@ -81,7 +83,7 @@ export class HostProcess {
   static start(
     launch: HostLaunch,
     log: (line: string) => void,
-    options: { initializeTimeoutMs?: number; initializeParams?: unknown } = {},
+    options: { initializeTimeoutMs?: number; initializeParams?: InitializeParams } = {},
   ): Promise<HostProcess> {
     return new Promise<HostProcess>((resolve, reject) => {
       let child: ChildProcess;
@@ -130,7 +132,7 @@ export class HostProcess {
 
       connection.listen();
       host
-        .request<InitializeResult>('initialize', options.initializeParams ?? {}, { timeoutMs: options.initializeTimeoutMs ?? 30_000 })
+        .request(Initialize, options.initializeParams ?? {}, { timeoutMs: options.initializeTimeoutMs ?? 30_000 })
         .then((result) => {
           if (started) return;
           started = true;
@@ -152,18 +154,19 @@ export class HostProcess {
   }
 
   /** Listens to a notification the host sends (e.g. attention/layerDone). */
-  onNotification(method: string, handler: (params: unknown) => void): { dispose(): unknown } {
-    return this.connection.onNotification(method, (params: unknown) => handler(params));
+  onNotification<P>(type: NotificationType<P>, handler: (params: P) => void): { dispose(): unknown } {
+    return this.connection.onNotification(type, handler);
   }
 
-  request<R>(method: string, params: unknown, options: RequestOptions = {}): Promise<R> {
+  request<P, R>(type: RequestType<P, R, void>, params: P, options: RequestOptions = {}): Promise<R> {
+    const method = type.method;
     if (this.exited) return Promise.reject(new HostUnavailableError('The ModelVis host is not running.'));
     const source = new CancellationTokenSource();
     const disposables: Array<{ dispose(): unknown }> = [source];
     let sendParams = params;
     if (options.onProgress) {
       const token = `modelvis-progress-${nextProgressToken++}`;
-      sendParams = { ...(params as object), workDoneToken: token };
+      sendParams = { ...params, workDoneToken: token };
       disposables.push(this.connection.onProgress(workDoneProgress, token, options.onProgress));
     }
 
@@ -198,7 +201,7 @@ export class HostProcess {
         disposables.push(options.token.onCancellationRequested(cancelled));
       }
 
-      this.connection.sendRequest<R>(method, sendParams, source.token).then(
+      this.connection.sendRequest(type, sendParams, source.token).then(
         (result) => settle(() => resolve(result)),
         (e: unknown) =>
           settle(() => {
@@ -215,8 +218,8 @@ export class HostProcess {
     this.stopping = true;
     const gone = new Promise<void>((r) => this.onExit(() => r()));
     try {
-      await this.request('shutdown', null, { timeoutMs: graceMs });
-      await this.connection.sendNotification('exit');
+      await this.request(Shutdown, null, { timeoutMs: graceMs });
+      await this.connection.sendNotification(Exit);
     } catch {
       // fall through to the kill below
     }

@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import { formatCount, formatInteger, formatNumber, formatPercent, formatShape } from '../common/format';
 import { escapeHtml } from '../common/html';
-import { TensorImage, TensorInspection, TensorRef } from '../common/protocol';
+import { TensorImage, TensorInspection, TensorRef, TensorsImage, TensorsInspect } from '../common/protocol';
 import { candidateAt, looksLikeTensorName, resolveTensorName } from '../common/tensorNames';
 import { HostClient } from '../host/hostClient';
 import { ModelService } from '../models/modelService';
@@ -68,11 +68,11 @@ export class TensorHoverProvider implements vscode.HoverProvider {
     let p = this.previews.get(key);
     if (!p) {
       p = (async () => {
-        const inspection = await this.host.request<TensorInspection>('tensors/inspect', { path: modelPath, tensor: tensor.name, bins: 16 });
+        const inspection = await this.host.request(TensorsInspect, { path: modelPath, tensor: tensor.name, bins: 16 });
         let image: TensorImage | undefined;
         if (inspection.readable !== false) {
           image = await this.host
-            .request<TensorImage>('tensors/image', { path: modelPath, tensor: tensor.name, maxSize: 128, reduce: 'maxabs' })
+            .request(TensorsImage, { path: modelPath, tensor: tensor.name, maxSize: 128, reduce: 'maxabs' })
             .catch(() => undefined);
         }
         return { inspection, image };

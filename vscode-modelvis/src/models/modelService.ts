@@ -6,7 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { resolveModelSetting } from '../common/modelSetting';
-import { DiscoverParams, DiscoverResult, ModelEntry, ModelTree, TensorRef } from '../common/protocol';
+import { DiscoverParams, ModelEntry, ModelsDiscover, ModelsForget, ModelsTree, ModelTree, TensorRef } from '../common/protocol';
 import { buildSuffixIndex, resolveTensorName } from '../common/tensorNames';
 import { normalizeTree, walkTensors } from '../common/treeModel';
 import { HostClient } from '../host/hostClient';
@@ -48,7 +48,7 @@ export class ModelService implements vscode.Disposable {
         includeHfCache: true,
       };
       const p = Promise.all(this.rootProviders.map((f) => f().catch(() => [] as string[])))
-        .then((extra) => this.host.request<DiscoverResult>('models/discover', { ...params, roots: [...(params.roots ?? []), ...extra.flat()] }))
+        .then((extra) => this.host.request(ModelsDiscover, { ...params, roots: [...(params.roots ?? []), ...extra.flat()] }))
         .then((r) => r.models ?? []);
       p.catch(() => {
         if (this.discovery === p) this.discovery = undefined; // try again next time
@@ -62,7 +62,7 @@ export class ModelService implements vscode.Disposable {
   tree(modelPath: string): Promise<ModelTree> {
     let p = this.trees.get(modelPath);
     if (!p) {
-      p = this.host.request<ModelTree>('models/tree', { path: modelPath }).then(normalizeTree);
+      p = this.host.request(ModelsTree, { path: modelPath }).then(normalizeTree);
       const cached = p;
       p.catch(() => {
         if (this.trees.get(modelPath) === cached) this.trees.delete(modelPath);
@@ -117,7 +117,7 @@ export class ModelService implements vscode.Disposable {
   async filesChanged(paths: readonly string[]): Promise<void> {
     const affected = [...this.trees.keys()].filter((m) => paths.some((p) => p === m || p.startsWith(m.endsWith(path.sep) ? m : m + path.sep)));
     if (affected.length > 0) {
-      await Promise.all(affected.map((m) => this.host.request('models/forget', { path: m }).catch(() => undefined)));
+      await Promise.all(affected.map((m) => this.host.request(ModelsForget, { path: m }).catch(() => undefined)));
     }
     this.invalidate();
   }

@@ -4,7 +4,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { errorMessage, isCancellation } from '../common/errors';
-import { TensorImage, TensorInspection } from '../common/protocol';
+import { TensorsImage, TensorsInspect } from '../common/protocol';
 import { TensorViewState, TensorWebviewMessage } from '../common/tensorView';
 import { HostClient } from '../host/hostClient';
 import { StatePanel } from '../webview/statePanel';
@@ -96,8 +96,8 @@ class TensorPanel {
       const inspection = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Window, title: `ModelVis: reading ${this.state.tensor}` },
         (progress) =>
-          this.host.request<TensorInspection>(
-            'tensors/inspect',
+          this.host.request(
+            TensorsInspect,
             { path: this.state.modelPath, tensor: this.state.tensor, bins: 64 },
             { token, progress },
           ),
@@ -123,8 +123,8 @@ class TensorPanel {
     const token = this.imageCancel.token;
     this.view.update({ imageStatus: 'loading', imageError: undefined });
     try {
-      const image = await this.host.request<TensorImage>(
-        'tensors/image',
+      const image = await this.host.request(
+        TensorsImage,
         { path: this.state.modelPath, tensor: this.state.tensor, maxSize: 512, reduce: this.state.reduce },
         { token },
       );

@@ -4,27 +4,11 @@
 
 import * as vscode from 'vscode';
 import { errorMessage, isCancellation } from '../common/errors';
+import { BuiltinEnsure, BuiltinStatus, BuiltinStatusRequest, TrainSummary } from '../common/protocol';
 import { HostClient } from '../host/hostClient';
 import { ModelService } from '../models/modelService';
 import { pickModelForVisualization } from '../models/useModel';
 import { LossCurves, offerLossCurve } from './lossCurvePanel';
-
-export interface BuiltinStatus {
-  ready: boolean;
-  folder: string;
-  /** Where "Train a Tiny Model on This File" saves models (a discovery root of the Models view). */
-  trainedRoot: string;
-}
-
-export interface TrainSummary {
-  steps: number;
-  parameters: number;
-  corpusTokens: number;
-  finalTrainLoss: number;
-  evalLoss: number;
-  unigramEntropy: number;
-  seconds: number;
-}
 
 /** The built-in recipe's step count (the host's TrainOptions.BuiltinDefault), for the curve's x axis before the first point. */
 export const BUILTIN_STEPS = 2200;
@@ -38,7 +22,7 @@ export function setLossCurves(c: LossCurves | undefined): void {
 }
 
 export function builtinStatus(host: HostClient): Promise<BuiltinStatus> {
-  return host.request<BuiltinStatus>('builtin/status', {});
+  return host.request(BuiltinStatusRequest, {});
 }
 
 /**
@@ -76,8 +60,8 @@ async function ensureBuiltin(host: HostClient, models: ModelService): Promise<st
   let outcome: { folder: string; summary?: TrainSummary } | 'cancelled' | undefined;
   await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
     try {
-      const r = await host.request<{ folder: string; trained: boolean; result?: TrainSummary }>('builtin/ensure', {}, { token, progress, timeoutMs: 0 });
-      outcome = { folder: r.folder, summary: r.result };
+      const r = await host.request(BuiltinEnsure, {}, { token, progress, timeoutMs: 0 });
+      outcome = { folder: r.folder, summary: r.result ?? undefined };
     } catch (e) {
       if (isCancellation(e) || token.isCancellationRequested) {
         outcome = 'cancelled';

@@ -2,15 +2,9 @@
 // first step, so opening the panel late still shows the whole curve) and shows it in a small webview.
 
 import * as vscode from 'vscode';
+import { TrainLoss, TrainLossParams } from '../common/protocol';
 import { HostClient } from '../host/hostClient';
 import { webviewHtml, webviewOptions } from '../webview/webviewHtml';
-
-export interface TrainLossNotification {
-  run: string;
-  step: number;
-  steps: number;
-  loss: number;
-}
 
 export type CurveStatus = 'waiting' | 'training' | 'done' | 'cancelled' | 'failed';
 
@@ -38,7 +32,7 @@ export class LossCurves implements vscode.Disposable {
     private readonly extensionUri: vscode.Uri,
     host: HostClient,
   ) {
-    this.subscription = host.onNotification('train/loss', (p) => this.add(p as TrainLossNotification));
+    this.subscription = host.onNotification(TrainLoss, (p) => this.add(p));
   }
 
   /** A training request is about to be sent: the next run the host reports is this one. */
@@ -55,7 +49,7 @@ export class LossCurves implements vscode.Disposable {
     this.schedulePost(true);
   }
 
-  private add(p: TrainLossNotification): void {
+  private add(p: TrainLossParams): void {
     if (!p || typeof p.step !== 'number' || typeof p.run !== 'string') return;
     if (p.run !== this.run) {
       if (!this.expecting) return; // a run this window did not start (or an old one)

@@ -7,7 +7,8 @@ import { errorMessage, isCancellation } from '../common/errors';
 import { HostClient } from '../host/hostClient';
 import { ModelService } from '../models/modelService';
 import { useForVisualization } from '../models/useModel';
-import { BUILTIN_STEPS, summaryLine, TrainSummary } from './builtin';
+import { TrainStart, TrainStartResult } from '../common/protocol';
+import { BUILTIN_STEPS, summaryLine } from './builtin';
 import { CORPUS_BUDGET, Candidate, EXCLUDE_GLOB, isText, modelName, pickFiles, sameKindGlob, SHORT_DOCUMENT } from './corpusPlan';
 import { LossCurves, offerLossCurve } from './lossCurvePanel';
 
@@ -35,12 +36,12 @@ export async function trainOnFile(host: HostClient, models: ModelService, curves
     curves.begin(`Tiny model on ${what}`, BUILTIN_STEPS);
     offerLossCurve(curves, `ModelVis is training a tiny model on ${what}.`);
 
-    let outcome: { folder: string; result: TrainSummary } | 'cancelled' | undefined;
+    let outcome: TrainStartResult | 'cancelled' | undefined;
     await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `ModelVis: training a tiny model on ${what}`, cancellable: true },
       async (progress, token) => {
         try {
-          outcome = await host.request<{ folder: string; result: TrainSummary }>('train/start', { texts, name }, { token, progress, timeoutMs: 0 });
+          outcome = await host.request(TrainStart, { texts, name }, { token, progress, timeoutMs: 0 });
         } catch (e) {
           if (isCancellation(e) || token.isCancellationRequested) {
             outcome = 'cancelled';

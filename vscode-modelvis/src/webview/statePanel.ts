@@ -11,6 +11,8 @@ export interface StatePanelOptions {
   page: string;
   title: string;
   column?: vscode.ViewColumn;
+  /** The folder of <page>.css when it is not media/webview (e.g. ['dist', 'webview'] for a stylesheet esbuild bundles). */
+  styleDir?: string[];
 }
 
 export class StatePanel<S extends object, M extends { type: string }> implements vscode.Disposable {
@@ -28,7 +30,7 @@ export class StatePanel<S extends object, M extends { type: string }> implements
     this.current = initial;
     this.panel = vscode.window.createWebviewPanel(options.viewType, options.title, options.column ?? vscode.ViewColumn.Active, webviewOptions(extensionUri));
     this.panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'modelvis.svg');
-    this.panel.webview.html = webviewHtml(this.panel.webview, extensionUri, { name: options.page, title: options.title });
+    this.panel.webview.html = webviewHtml(this.panel.webview, extensionUri, { name: options.page, title: options.title, styleDir: options.styleDir });
     this.panel.webview.onDidReceiveMessage((m: M | { type: 'ready' }) => {
       if (!m || typeof m.type !== 'string') return;
       if (m.type === 'ready') this.post();

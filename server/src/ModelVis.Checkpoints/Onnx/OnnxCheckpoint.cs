@@ -36,7 +36,7 @@ public sealed class OnnxCheckpoint : ICheckpoint
         {
             if (_byName.ContainsKey(name)) continue;
             if (t.CheckpointDType is not DType dtype) continue; // strings, complex: nothing to show as numbers
-            long bytes = t.ElementCount * t.ElementSize;
+            long bytes = t.ByteLength;
             TensorInfo info;
             if (t.IsExternal)
             {

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using ModelVis.IO;
 
 namespace ModelVis.Checkpoints.Onnx;
 
@@ -28,7 +29,9 @@ public sealed class OnnxTensor
     internal List<long>? IntValues;      // int32_data, int64_data, uint64_data (widened)
     internal List<double>? DoubleValues;
 
+    /// <summary>Elements of <see cref="Dims"/>; the reader has checked that dims are non-negative and that this and <see cref="ByteLength"/> do not overflow.</summary>
     public long ElementCount => Dims.Aggregate(1L, (a, b) => a * b);
+    public long ByteLength => ElementCount * ElementSize;
 
     public int ElementSize => DataType switch
     {
@@ -47,8 +50,10 @@ public sealed class OnnxTensor
         if (IsExternal)
             throw new OnnxFormatException($"tensor `{Name}` keeps its values in an external data file; external data is not supported (re-save the model with all tensors inside the .onnx file)");
         if (DataType == OnnxDataType.String) throw new OnnxFormatException($"tensor `{Name}` holds strings, which are not numeric values");
+        if (ByteLength > Array.MaxLength)
+            throw new OnnxFormatException($"tensor `{Name}` {ShapeText} of {DataType} is {ByteLength} bytes, more than ModelVis reads into memory at once");
         long count = ElementCount;
-        long bytes = count * ElementSize;
+        long bytes = ByteLength;
         if (DataOffset >= 0)
         {
             if (DataLength != bytes)
@@ -56,11 +61,12 @@ public sealed class OnnxTensor
             if (DataOffset + DataLength > file.Length) throw new OnnxFormatException($"tensor `{Name}` runs past the end of the file");
             return file.Slice((int)DataOffset, (int)DataLength).ToArray();
         }
-        var result = new byte[bytes];
-        var span = result.AsSpan();
+        // The values must be there before anything the size of the shape is allocated.
         int have = FloatValues?.Count ?? IntValues?.Count ?? DoubleValues?.Count ?? 0;
         if (have != count)
             throw new OnnxFormatException($"tensor `{Name}` {ShapeText} has {count} elements but stores {have} values");
+        var result = new byte[bytes];
+        var span = result.AsSpan();
         switch (DataType)
         {
             case OnnxDataType.Float:
@@ -207,7 +213,7 @@ public sealed class OnnxModel
     public static OnnxModel Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file", path);
-        return Parse(File.ReadAllBytes(path), path);
+        return Parse(InputFile.ReadAllBytes(path, Array.MaxLength, m => new OnnxFormatException(m)), path);
     }
 
     public static OnnxModel Parse(byte[] bytes, string path = "model.onnx")
@@ -394,6 +400,12 @@ public sealed class OnnxModel
             }
         }
         t.Dims = dims.ToArray();
+        // Dims come from the file: negative ones, or a shape whose byte size overflows (2^31 × 2^40), are refused here,
+        // so ElementCount and ByteLength are safe everywhere after.
+        if (t.Dims.Any(d => d < 0))
+            throw new OnnxFormatException($"tensor `{t.Name}` has a negative dimension in {t.ShapeText}");
+        try { _ = checked(t.Dims.Aggregate(1L, (a, b) => checked(a * b)) * t.ElementSize); }
+        catch (OverflowException) { throw new OnnxFormatException($"tensor `{t.Name}` {t.ShapeText} is too large (its byte size overflows 64 bits)"); }
         if (dataLocationExternal) t.IsExternal = true;
         // A float_data field that appeared both packed and unpacked: fold the packed run into the list.
         if (t.FloatValues != null && t.DataOffset >= 0 && t.DataType != OnnxDataType.Float)

@@ -85,7 +85,13 @@ public ref struct ProtoWireReader
 
     public string ReadString() => System.Text.Encoding.UTF8.GetString(ReadLengthDelimited());
 
-    public void Skip(int wireType)
+    /// <summary>Groups nested deeper than this are refused, as protobuf's own parsers do (their default recursion limit is 100):
+    /// a file of 100,000 nested start-group tags would otherwise overflow the stack and kill the process.</summary>
+    public const int MaxGroupDepth = 100;
+
+    public void Skip(int wireType) => Skip(wireType, 0);
+
+    void Skip(int wireType, int depth)
     {
         switch (wireType)
         {
@@ -95,10 +101,11 @@ public ref struct ProtoWireReader
             case LengthDelimited: ReadLengthDelimited(); break;
             case StartGroup:
                 // Deprecated groups: skip fields until the matching end-group.
+                if (depth >= MaxGroupDepth) throw Corrupt($"groups nested more than {MaxGroupDepth} deep at byte {FileOffset}");
                 while (TryReadTag(out _, out int wt))
                 {
                     if (wt == EndGroup) return;
-                    Skip(wt);
+                    Skip(wt, depth + 1);
                 }
                 throw Corrupt("an unterminated group");
             default: throw Corrupt($"wire type {wireType} at byte {FileOffset}");

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text;
+using ModelVis.IO;
 using ModelVis.Checkpoints.PyTorch;
 
 [assembly: InternalsVisibleTo("ModelVis.Checkpoints.Tests")]
@@ -64,7 +65,8 @@ public sealed class PyTorchCheckpoint : ICheckpoint
                 if (order != "little")
                     throw new CheckpointException($"{FileName}: storages are {order}-endian; ModelVis reads little-endian checkpoints only (load and re-save it with torch.save on a little-endian machine)");
             }
-            if (pkl.Length > 1L << 30) throw new CheckpointException($"{FileName}: data.pkl is {pkl.Length} bytes, too large for a state dict");
+            if (pkl.Length > MaxPickleBytes)
+                throw new CheckpointException($"{FileName}: data.pkl is {pkl.Length} bytes, over the {MaxPickleBytes >> 20} MB limit; a state dict's pickle is a few MB at most (tensors live beside it)");
 
             var unpickler = new RestrictedUnpickler(_zip.ReadAll(pkl), FileName);
             var root = unpickler.Load();
@@ -84,12 +86,14 @@ public sealed class PyTorchCheckpoint : ICheckpoint
             }
 
             var found = new List<(string Name, TorchTensor Tensor)>();
-            Collect(weights, "", found, 0);
+            int visits = 0;
+            Collect(weights, "", found, 0, ref visits);
             if (found.Count == 0)
                 throw new CheckpointException($"{FileName}: no tensors found in data.pkl{(WeightsKey != null ? " under `state_dict`" : "")}");
 
-            var byStorage = found.GroupBy(f => f.Tensor.Storage.Key).ToDictionary(g => g.Key, g => g.Select(x => x.Name).ToList());
+            var byStorage = found.GroupBy(f => f.Tensor.Storage.Key).ToDictionary(g => g.Key, g => g.Select(x => x.Name).ToArray());
             var infos = new List<TensorInfo>(found.Count);
+            var positionInGroup = new Dictionary<string, int>(StringComparer.Ordinal); // groups list names in `found` order
             foreach (var (name, t) in found)
             {
                 if (_byName.ContainsKey(name))
@@ -116,8 +120,17 @@ public sealed class PyTorchCheckpoint : ICheckpoint
                         throw new CheckpointException($"{FileName}: tensor `{name}` (shape {Show(t.Shape)}, stride {Show(t.Strides)}, offset {t.StorageOffset}) reaches element {last} but its storage `{entryName}` has {storageElems} elements (corrupt file)");
                 }
                 bool contiguous = IsContiguous(t.Shape, t.Strides);
-                var shared = byStorage[t.Storage.Key].Where(n => n != name).ToArray();
-                var info = new TensorInfo(name, t.DType, t.Shape, Path, entry.DataOffset + t.StorageOffset * size, count * size)
+                // One list per storage, seen by each tensor without itself: copying it per tensor is quadratic in the
+                // tensors that share a storage, which a hostile pickle makes as many as it likes.
+                var group = byStorage[t.Storage.Key];
+                int self = positionInGroup.GetValueOrDefault(t.Storage.Key);
+                positionInGroup[t.Storage.Key] = self + 1;
+                IReadOnlyList<string> shared = group.Length == 1 ? [] : new AllBut(group, self);
+                long byteLength, dataOffset;
+                // Checked: a view (stride 0 makes any shape fit a one-element storage) whose byte size wraps.
+                try { byteLength = checked(count * size); dataOffset = checked(entry.DataOffset + t.StorageOffset * size); }
+                catch (OverflowException) { throw new CheckpointException($"{FileName}: tensor `{name}` (shape {Show(t.Shape)} of {t.DType.Name()}, stride {Show(t.Strides)}) is too large: its byte size overflows 64 bits"); }
+                var info = new TensorInfo(name, t.DType, t.Shape, Path, dataOffset, byteLength)
                 {
                     Layout = new TensorLayout(entryName, t.StorageOffset, t.Strides, contiguous, shared),
                 };
@@ -155,9 +168,21 @@ public sealed class PyTorchCheckpoint : ICheckpoint
         return true;
     }
 
-    void Collect(object? value, string prefix, List<(string, TorchTensor)> into, int depth)
+    /// <summary>data.pkl holds names, shapes and storage keys only; tensors' bytes live beside it.</summary>
+    internal const long MaxPickleBytes = 256L << 20;
+
+    /// <summary>
+    /// Nodes visited while collecting tensors. The pickle's objects form a graph: memo references let one list be
+    /// an item of another many times over, so a 1 KB pickle describes a tree of 2^60 nodes (the "billion laughs").
+    /// Unpickling is bounded by its work budget; the walk over the tree is bounded here.
+    /// </summary>
+    internal const int MaxVisits = 1 << 22;
+
+    void Collect(object? value, string prefix, List<(string, TorchTensor)> into, int depth, ref int visits)
     {
         if (depth > 64) throw new CheckpointException($"{FileName}: objects nested more than 64 deep at `{prefix}`");
+        if (++visits > MaxVisits)
+            throw new CheckpointException($"{FileName}: data.pkl describes more than {MaxVisits:N0} objects once its shared references are followed (at `{prefix}`); no state dict is that large, so it is refused as hostile or corrupt");
         string Join(string key) => prefix.Length == 0 ? key : prefix + "." + key;
         switch (value)
         {
@@ -165,13 +190,13 @@ public sealed class PyTorchCheckpoint : ICheckpoint
                 into.Add((prefix.Length == 0 ? "tensor" : prefix, t));
                 break;
             case PyDict d:
-                foreach (var (k, v) in d.Items) Collect(v, Join(KeyText(k)), into, depth + 1);
+                foreach (var (k, v) in d.Items) Collect(v, Join(KeyText(k)), into, depth + 1, ref visits);
                 break;
             case PyList l:
-                for (int i = 0; i < l.Items.Count; i++) Collect(l.Items[i], Join(i.ToString()), into, depth + 1);
+                for (int i = 0; i < l.Items.Count; i++) Collect(l.Items[i], Join(i.ToString()), into, depth + 1, ref visits);
                 break;
             case PyTuple tu:
-                for (int i = 0; i < tu.Items.Length; i++) Collect(tu.Items[i], Join(i.ToString()), into, depth + 1);
+                for (int i = 0; i < tu.Items.Length; i++) Collect(tu.Items[i], Join(i.ToString()), into, depth + 1, ref visits);
                 break;
             case PyOpaque o:
                 throw new CheckpointException($"{FileName}: `{(prefix.Length == 0 ? "(root)" : prefix)}` is a pickled `{o.Global}` object, not a tensor; ModelVis never constructs pickled objects. Save a plain state dict with torch.save(model.state_dict(), path)");
@@ -182,16 +207,52 @@ public sealed class PyTorchCheckpoint : ICheckpoint
         }
     }
 
-    static string KeyText(object? k, int depth = 0) => k switch
+    /// <summary>Keys longer than this are cut: a tuple key whose items are memo references to one wide tuple would
+    /// otherwise spell out (width)^depth items.</summary>
+    const int MaxKeyText = 1024;
+
+    static string KeyText(object? k)
     {
-        string s => s,
-        null => "None",
-        bool b => b ? "True" : "False",
-        PyTuple t when depth < 8 => "(" + string.Join(", ", t.Items.Select(x => KeyText(x, depth + 1))) + ")",
-        PyTuple => "(…)",
-        long or double or System.Numerics.BigInteger => Convert.ToString(k, System.Globalization.CultureInfo.InvariantCulture) ?? "?",
-        _ => "<" + k.GetType().Name + ">",
-    };
+        var sb = new StringBuilder();
+        AppendKey(sb, k, 0);
+        return sb.Length > MaxKeyText ? sb.ToString(0, MaxKeyText) + "…" : sb.ToString();
+    }
+
+    static void AppendKey(StringBuilder sb, object? k, int depth)
+    {
+        if (sb.Length > MaxKeyText) return;
+        switch (k)
+        {
+            case string s: sb.Append(s.Length > MaxKeyText ? s[..MaxKeyText] : s); break;
+            case null: sb.Append("None"); break;
+            case bool b: sb.Append(b ? "True" : "False"); break;
+            case PyTuple t when depth < 8:
+                sb.Append('(');
+                for (int i = 0; i < t.Items.Length && sb.Length <= MaxKeyText; i++)
+                {
+                    if (i > 0) sb.Append(", ");
+                    AppendKey(sb, t.Items[i], depth + 1);
+                }
+                sb.Append(')');
+                break;
+            case PyTuple: sb.Append("(…)"); break;
+            case long or double or System.Numerics.BigInteger:
+                sb.Append(Convert.ToString(k, System.Globalization.CultureInfo.InvariantCulture) ?? "?"); break;
+            default: sb.Append('<').Append(k.GetType().Name).Append('>'); break;
+        }
+    }
+
+    /// <summary>The names of a storage's tensors but one, without copying them.</summary>
+    sealed class AllBut(string[] names, int skip) : IReadOnlyList<string>
+    {
+        public int Count => names.Length - 1;
+        public string this[int i] => names[i >= skip ? i + 1 : i];
+        public IEnumerator<string> GetEnumerator()
+        {
+            for (int i = 0; i < Count; i++) yield return this[i];
+        }
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
 
     /// <summary>Refuses files that are not zip archives with a message saying what they are.</summary>
     void CheckMagic()
@@ -199,6 +260,7 @@ public sealed class PyTorchCheckpoint : ICheckpoint
         Span<byte> head = stackalloc byte[512];
         int n;
         long length;
+        InputFile.RequireRegular(Path, m => new CheckpointException(m));
         using (var fs = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read))
         {
             length = fs.Length;
@@ -280,7 +342,10 @@ public sealed class PyTorchCheckpoint : ICheckpoint
             return;
         }
         // A view too large to buffer whole: read runs of consecutive storage elements (rows of a slice, say)
-        // with one read each.
+        // with one read each. A compressed storage is inflated from its start for every run that goes backwards,
+        // which for a transposed view is once per element: refused rather than left to run for hours.
+        if (!slot.Entry.IsStored)
+            throw new CheckpointException($"{FileName}: a tensor viewing storage `{t.Storage.Key}` is a strided view of a compressed storage larger than {WindowLimitBytes >> 20} MB; re-save the checkpoint with torch.save (which stores storages uncompressed)");
         long runStart = -1, runLength = 0, runOut = 0;
         for (long e = first, o = 0; e < end; e++, o += size)
         {

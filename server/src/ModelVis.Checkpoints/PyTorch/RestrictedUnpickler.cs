@@ -71,6 +71,21 @@ internal sealed record TorchTensor(TorchStorage Storage, long StorageOffset, lon
 /// </summary>
 internal sealed class RestrictedUnpickler
 {
+    // Limits that no pickle torch.save writes comes near (a state dict of 100,000 tensors takes about 6 million
+    // units of work), and that keep a hostile pickle's memory and time bounded: without them a kilobyte of
+    // MARK/DUP/MEMOIZE/APPENDS opcodes grows without end, and memo references copied into containers amplify.
+    internal const int MaxStack = 1 << 20;
+    internal const int MaxMemo = 1 << 20;
+    internal const int MaxMarks = 1 << 16;
+    /// <summary>Objects made plus items moved or copied into containers, over the whole pickle.</summary>
+    internal const long MaxWork = 1 << 24;
+    internal const int MaxTensorRank = 64;
+    /// <summary>Python's own limit on the digits of an integer read from text (sys.int_info.default_max_str_digits).</summary>
+    const int MaxIntegerDigits = 4300;
+    const int MaxLongBytes = 1024;
+
+    long _work;
+    readonly HashSet<string> _placeholderSet = new(StringComparer.Ordinal);
     readonly byte[] _data;
     readonly string _file;
     int _pos;
@@ -110,6 +125,34 @@ internal sealed class RestrictedUnpickler
         return s;
     }
 
+    /// <summary>Counts work against <see cref="MaxWork"/>: every object made and every item moved or copied.</summary>
+    void Spend(long units)
+    {
+        _work += units;
+        if (_work > MaxWork)
+            throw Error($"the pickle does more than {MaxWork:N0} units of work (objects made and items copied) by byte {_pos}; no state dict needs that many, so it is refused as hostile or corrupt");
+    }
+
+    void Push(object? v)
+    {
+        if (_stack.Count >= MaxStack) throw Error($"the pickle's stack grows past {MaxStack:N0} items at byte {_pos}; refused (hostile or corrupt)");
+        Spend(1);
+        _stack.Add(v);
+    }
+
+    void Memoize(long key, object? v)
+    {
+        if (_memo.Count >= MaxMemo && !_memo.ContainsKey(key))
+            throw Error($"the pickle's memo grows past {MaxMemo:N0} entries at byte {_pos}; refused (hostile or corrupt)");
+        Spend(1);
+        _memo[key] = v;
+    }
+
+    void AddPlaceholder(string full)
+    {
+        if (_placeholderSet.Add(full)) Placeholders.Add(full);
+    }
+
     object? Pop()
     {
         if (_stack.Count == 0 || (_marks.Count > 0 && _stack.Count <= _marks.Peek()))
@@ -125,6 +168,7 @@ internal sealed class RestrictedUnpickler
     {
         if (_marks.Count == 0) throw Error($"no MARK before byte {_pos - 1} (corrupt pickle)");
         int m = _marks.Pop();
+        Spend(_stack.Count - m);
         var items = _stack.GetRange(m, _stack.Count - m);
         _stack.RemoveRange(m, _stack.Count - m);
         return items;
@@ -146,64 +190,67 @@ internal sealed class RestrictedUnpickler
                 case (byte)'.': // STOP
                     if (_stack.Count != 1 || _marks.Count != 0) throw Error("the pickle stops with a malformed stack (corrupt pickle)");
                     return _stack[0];
-                case (byte)'(': _marks.Push(_stack.Count); break;
+                case (byte)'(':
+                    if (_marks.Count >= MaxMarks) throw Error($"more than {MaxMarks:N0} open MARKs at byte {at}; refused (hostile or corrupt)");
+                    _marks.Push(_stack.Count);
+                    break;
                 case (byte)'0': Pop(); break;
                 case (byte)'1': PopMark(); break;
-                case (byte)'2': _stack.Add(Peek()); break;
+                case (byte)'2': Push(Peek()); break;
 
-                case (byte)'N': _stack.Add(null); break;
-                case 0x88: _stack.Add(true); break;
-                case 0x89: _stack.Add(false); break;
-                case (byte)'J': _stack.Add((long)BinaryPrimitives.ReadInt32LittleEndian(ReadBytes(4))); break;
-                case (byte)'K': _stack.Add((long)ReadByte()); break;
-                case (byte)'M': _stack.Add((long)BinaryPrimitives.ReadUInt16LittleEndian(ReadBytes(2))); break;
-                case 0x8a: _stack.Add(ReadLong(ReadByte())); break; // LONG1
-                case 0x8b: _stack.Add(ReadLong(BinaryPrimitives.ReadInt32LittleEndian(ReadBytes(4)))); break; // LONG4
+                case (byte)'N': Push(null); break;
+                case 0x88: Push(true); break;
+                case 0x89: Push(false); break;
+                case (byte)'J': Push((long)BinaryPrimitives.ReadInt32LittleEndian(ReadBytes(4))); break;
+                case (byte)'K': Push((long)ReadByte()); break;
+                case (byte)'M': Push((long)BinaryPrimitives.ReadUInt16LittleEndian(ReadBytes(2))); break;
+                case 0x8a: Push(ReadLong(ReadByte())); break; // LONG1
+                case 0x8b: Push(ReadLong(BinaryPrimitives.ReadInt32LittleEndian(ReadBytes(4)))); break; // LONG4
                 case (byte)'I': // INT (text); "I01\n"/"I00\n" are booleans in protocol 0
                 {
                     var s = ReadLine();
-                    _stack.Add(s == "01" ? true : s == "00" ? false : ParseInteger(s));
+                    Push(s == "01" ? true : s == "00" ? false : ParseInteger(s));
                     break;
                 }
-                case (byte)'L': _stack.Add(ParseInteger(ReadLine().TrimEnd('L'))); break;
-                case (byte)'G': _stack.Add(BinaryPrimitives.ReadDoubleBigEndian(ReadBytes(8))); break;
+                case (byte)'L': Push(ParseInteger(ReadLine().TrimEnd('L'))); break;
+                case (byte)'G': Push(BinaryPrimitives.ReadDoubleBigEndian(ReadBytes(8))); break;
                 case (byte)'F':
                 {
                     var s = ReadLine();
                     if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d)) throw Error($"bad FLOAT `{s}`");
-                    _stack.Add(d);
+                    Push(d);
                     break;
                 }
 
-                case (byte)'X': _stack.Add(Utf8(ReadBytes(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4))))); break;
-                case 0x8c: _stack.Add(Utf8(ReadBytes(ReadByte()))); break;
-                case 0x8d: _stack.Add(Utf8(ReadBytes(ReadLength8()))); break;
-                case (byte)'V': _stack.Add(ReadLine()); break; // raw-unicode-escape; torch never writes it
-                case (byte)'T': _stack.Add(Latin1(ReadBytes(BinaryPrimitives.ReadInt32LittleEndian(ReadBytes(4))))); break;
-                case (byte)'U': _stack.Add(Latin1(ReadBytes(ReadByte()))); break;
-                case (byte)'S': _stack.Add(ReadLine().Trim('\'', '"')); break;
-                case (byte)'B': _stack.Add(ReadBytes(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4))).ToArray()); break;
-                case (byte)'C': _stack.Add(ReadBytes(ReadByte()).ToArray()); break;
-                case 0x8e: case 0x96: _stack.Add(ReadBytes(ReadLength8()).ToArray()); break; // BINBYTES8, BYTEARRAY8
+                case (byte)'X': Push(Utf8(ReadBytes(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4))))); break;
+                case 0x8c: Push(Utf8(ReadBytes(ReadByte()))); break;
+                case 0x8d: Push(Utf8(ReadBytes(ReadLength8()))); break;
+                case (byte)'V': Push(ReadLine()); break; // raw-unicode-escape; torch never writes it
+                case (byte)'T': Push(Latin1(ReadBytes(BinaryPrimitives.ReadInt32LittleEndian(ReadBytes(4))))); break;
+                case (byte)'U': Push(Latin1(ReadBytes(ReadByte()))); break;
+                case (byte)'S': Push(ReadLine().Trim('\'', '"')); break;
+                case (byte)'B': Push(ReadBytes(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4))).ToArray()); break;
+                case (byte)'C': Push(ReadBytes(ReadByte()).ToArray()); break;
+                case 0x8e: case 0x96: Push(ReadBytes(ReadLength8()).ToArray()); break; // BINBYTES8, BYTEARRAY8
 
-                case (byte)')': _stack.Add(new PyTuple([])); break;
-                case 0x85: _stack.Add(new PyTuple([Pop()])); break;
-                case 0x86: { var b = Pop(); var a = Pop(); _stack.Add(new PyTuple([a, b])); break; }
-                case 0x87: { var c = Pop(); var b = Pop(); var a = Pop(); _stack.Add(new PyTuple([a, b, c])); break; }
-                case (byte)'t': _stack.Add(new PyTuple(PopMark().ToArray())); break;
-                case (byte)']': _stack.Add(new PyList(new())); break;
-                case (byte)'l': _stack.Add(new PyList(PopMark())); break;
-                case (byte)'}': _stack.Add(new PyDict()); break;
+                case (byte)')': Push(new PyTuple([])); break;
+                case 0x85: Push(new PyTuple([Pop()])); break;
+                case 0x86: { var b = Pop(); var a = Pop(); Push(new PyTuple([a, b])); break; }
+                case 0x87: { var c = Pop(); var b = Pop(); var a = Pop(); Push(new PyTuple([a, b, c])); break; }
+                case (byte)'t': Push(new PyTuple(PopMark().ToArray())); break;
+                case (byte)']': Push(new PyList(new())); break;
+                case (byte)'l': Push(new PyList(PopMark())); break;
+                case (byte)'}': Push(new PyDict()); break;
                 case (byte)'d':
                 {
                     var items = PopMark();
                     var d = new PyDict();
                     SetItems(d, items);
-                    _stack.Add(d);
+                    Push(d);
                     break;
                 }
-                case 0x8f: _stack.Add(new PySet(new())); break;
-                case 0x91: _stack.Add(new PySet(PopMark())); break; // FROZENSET
+                case 0x8f: Push(new PySet(new())); break;
+                case 0x91: Push(new PySet(PopMark())); break; // FROZENSET
                 case 0x90: // ADDITEMS
                 {
                     var items = PopMark();
@@ -236,66 +283,66 @@ internal sealed class RestrictedUnpickler
                     break;
                 }
 
-                case (byte)'q': _memo[ReadByte()] = Peek(); break;
-                case (byte)'r': _memo[BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4))] = Peek(); break;
-                case 0x94: _memo[_memo.Count] = Peek(); break; // MEMOIZE
-                case (byte)'p': _memo[ParseMemoIndex(ReadLine())] = Peek(); break;
-                case (byte)'h': _stack.Add(Memo(ReadByte())); break;
-                case (byte)'j': _stack.Add(Memo(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4)))); break;
-                case (byte)'g': _stack.Add(Memo(ParseMemoIndex(ReadLine()))); break;
+                case (byte)'q': Memoize(ReadByte(), Peek()); break;
+                case (byte)'r': Memoize(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4)), Peek()); break;
+                case 0x94: Memoize(_memo.Count, Peek()); break; // MEMOIZE
+                case (byte)'p': Memoize(ParseMemoIndex(ReadLine()), Peek()); break;
+                case (byte)'h': Push(Memo(ReadByte())); break;
+                case (byte)'j': Push(Memo(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4)))); break;
+                case (byte)'g': Push(Memo(ParseMemoIndex(ReadLine()))); break;
 
                 case (byte)'c': // GLOBAL "module\nname\n"
                 {
                     var module = ReadLine();
                     var name = ReadLine();
-                    _stack.Add(Resolve(module, name));
+                    Push(Resolve(module, name));
                     break;
                 }
                 case 0x93: // STACK_GLOBAL
                 {
                     var name = Pop(); var module = Pop();
                     if (module is not string m || name is not string n) throw Error($"STACK_GLOBAL with non-string names at byte {at}");
-                    _stack.Add(Resolve(m, n));
+                    Push(Resolve(m, n));
                     break;
                 }
                 case (byte)'R': // REDUCE: callable(*args)
                 {
                     var args = Pop(); var callable = Pop();
-                    _stack.Add(Call(callable, args is PyTuple t ? t.Items : throw Error($"REDUCE arguments are not a tuple at byte {at}"), at));
+                    Push(Call(callable, args is PyTuple t ? t.Items : throw Error($"REDUCE arguments are not a tuple at byte {at}"), at));
                     break;
                 }
                 case 0x81: // NEWOBJ: cls.__new__(cls, *args)
                 {
                     var args = Pop(); var cls = Pop();
-                    _stack.Add(Call(cls, args is PyTuple t ? t.Items : throw Error($"NEWOBJ arguments are not a tuple at byte {at}"), at));
+                    Push(Call(cls, args is PyTuple t ? t.Items : throw Error($"NEWOBJ arguments are not a tuple at byte {at}"), at));
                     break;
                 }
                 case 0x92: // NEWOBJ_EX
                 {
                     Pop(); var args = Pop(); var cls = Pop();
-                    _stack.Add(Call(cls, args is PyTuple t ? t.Items : throw Error($"NEWOBJ_EX arguments are not a tuple at byte {at}"), at));
+                    Push(Call(cls, args is PyTuple t ? t.Items : throw Error($"NEWOBJ_EX arguments are not a tuple at byte {at}"), at));
                     break;
                 }
                 case (byte)'i': // INST "module\nname\n" + marked args
                 {
                     var module = ReadLine(); var name = ReadLine();
                     var g = Resolve(module, name);
-                    _stack.Add(Call(g, PopMark().ToArray(), at));
+                    Push(Call(g, PopMark().ToArray(), at));
                     break;
                 }
                 case (byte)'o': // OBJ: marked (cls, *args)
                 {
                     var items = PopMark();
                     if (items.Count == 0) throw Error($"OBJ without a class at byte {at}");
-                    _stack.Add(Call(items[0], items.Skip(1).ToArray(), at));
+                    Push(Call(items[0], items.Skip(1).ToArray(), at));
                     break;
                 }
                 case (byte)'b': // BUILD: obj.__setstate__(state). Objects here carry no state that matters.
                     Pop();
                     Peek();
                     break;
-                case (byte)'Q': _stack.Add(PersistentLoad(Pop(), at)); break;
-                case (byte)'P': _stack.Add(PersistentLoad(ReadLine(), at)); break;
+                case (byte)'Q': Push(PersistentLoad(Pop(), at)); break;
+                case (byte)'P': Push(PersistentLoad(ReadLine(), at)); break;
 
                 case 0x82: case 0x83: case 0x84:
                     throw Error($"the pickle uses the extension registry (opcode 0x{op:x2} at byte {at}), which torch.save never writes; refused");
@@ -319,6 +366,7 @@ internal sealed class RestrictedUnpickler
     object ReadLong(int n)
     {
         if (n < 0) throw Error($"negative LONG length at byte {_pos}");
+        if (n > MaxLongBytes) throw Error($"a LONG of {n} bytes at byte {_pos}; integers over {MaxLongBytes} bytes are refused");
         var bytes = ReadBytes(n);
         if (n == 0) return 0L;
         var big = new BigInteger(bytes, isUnsigned: false, isBigEndian: false);
@@ -326,7 +374,8 @@ internal sealed class RestrictedUnpickler
     }
 
     object ParseInteger(string s) =>
-        long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v) ? v
+        s.Length > MaxIntegerDigits + 1 ? throw Error($"an integer of {s.Length} digits; over Python's limit of {MaxIntegerDigits}")
+        : long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v) ? v
         : BigInteger.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var b) ? b
         : throw Error($"bad integer `{s}`");
 
@@ -339,8 +388,8 @@ internal sealed class RestrictedUnpickler
     {
         switch (target)
         {
-            case PyList l: l.Items.AddRange(items); break;
-            case PySet s: s.Items.AddRange(items); break;
+            case PyList l: Spend(items.Count); l.Items.AddRange(items); break;
+            case PySet s: Spend(items.Count); s.Items.AddRange(items); break;
             case PyOpaque: break; // list-like metadata object: contents ignored
             default: throw Error($"APPEND to a {Describe(target)} at byte {at} (corrupt pickle)");
         }
@@ -352,6 +401,7 @@ internal sealed class RestrictedUnpickler
         switch (target)
         {
             case PyDict d:
+                Spend(items.Count / 2);
                 for (int i = 0; i < items.Count; i += 2) d.Set(items[i], items[i + 1]);
                 break;
             case PyOpaque: break; // dict-like metadata object (e.g. a defaultdict): contents ignored
@@ -447,7 +497,7 @@ internal sealed class RestrictedUnpickler
         string top = module.Split('.')[0];
         if (InertGlobals.Contains(full))
         {
-            if (!Placeholders.Contains(full)) Placeholders.Add(full);
+            AddPlaceholder(full);
             return new(module, name, GlobalKind.Placeholder);
         }
         if (DangerousModules.Contains(module) || DangerousModules.Contains(top))
@@ -457,7 +507,7 @@ internal sealed class RestrictedUnpickler
         foreach (var prefix in MetadataModulePrefixes)
             if (module == prefix || module.StartsWith(prefix + ".", StringComparison.Ordinal))
             {
-                if (!Placeholders.Contains(full)) Placeholders.Add(full);
+                AddPlaceholder(full);
                 return new(module, name, GlobalKind.Placeholder);
             }
         throw Error($"refused the Python global `{full}`: it is not one of the globals torch.save writes for tensors (torch._utils._rebuild_tensor_v2, torch.*Storage, collections.OrderedDict, …). ModelVis never executes pickled code; save a plain state dict with torch.save(model.state_dict(), path)");
@@ -473,8 +523,11 @@ internal sealed class RestrictedUnpickler
             {
                 var d = new PyDict();
                 if (args.Length > 0 && args[0] is PyList pairs)
+                {
+                    Spend(pairs.Items.Count);
                     foreach (var p in pairs.Items)
                         if (p is PyTuple { Items.Length: 2 } kv) d.Set(kv.Items[0], kv.Items[1]);
+                }
                 return d;
             }
             case GlobalKind.RebuildTensor: return RebuildTensor(args, at, null);
@@ -493,13 +546,16 @@ internal sealed class RestrictedUnpickler
                     throw Error($"{g.FullName} with unexpected arguments at byte {at}");
                 return Call(args[0], inner.Items, at);
             case GlobalKind.Device:
+                Spend(args.Length);
                 return args.Length >= 1 ? string.Join(":", args.Where(a => a != null)) : "cpu";
             case GlobalKind.Size:
                 return args.Length >= 1 && args[0] is PyTuple size ? size : new PyTuple([]);
             case GlobalKind.Set:
             case GlobalKind.FrozenSet:
+                if (args.Length >= 1 && args[0] is PyList copied) Spend(copied.Items.Count);
                 return new PySet(args.Length >= 1 && args[0] is PyList l ? new List<object?>(l.Items) : new());
             case GlobalKind.CodecsEncode: // protocol 2 writes bytes as _codecs.encode(text, 'latin1')
+                if (args.Length >= 1 && args[0] is string copiedText) Spend(copiedText.Length / 64);
                 return args.Length >= 1 && args[0] is string s ? Encoding.Latin1.GetBytes(s) : throw Error($"_codecs.encode with unexpected arguments at byte {at}");
             case GlobalKind.Placeholder:
                 return new PyOpaque(g.FullName);
@@ -514,6 +570,9 @@ internal sealed class RestrictedUnpickler
         if (args.Length < 4 || args[0] is not TorchStorage storage || args[1] is not long offset
             || args[2] is not PyTuple size || args[3] is not PyTuple stride)
             throw Error($"_rebuild_tensor_v2 with unexpected arguments at byte {at}");
+        if (size.Items.Length > MaxTensorRank || stride.Items.Length > MaxTensorRank)
+            throw Error($"tensor at byte {at} has {Math.Max(size.Items.Length, stride.Items.Length)} dimensions; PyTorch allows at most {MaxTensorRank}");
+        Spend(size.Items.Length + stride.Items.Length);
         var shape = Longs(size, "size", at);
         var strides = Longs(stride, "stride", at);
         if (shape.Length != strides.Length) throw Error($"tensor at byte {at} has size {Show(shape)} but stride {Show(strides)}");

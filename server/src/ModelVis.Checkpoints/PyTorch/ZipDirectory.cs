@@ -8,8 +8,10 @@ namespace ModelVis.Checkpoints.PyTorch;
 /// <summary>
 /// The entries of a zip archive, read from its central directory (ZIP64 included), with the absolute
 /// file offset of each entry's data. Stored (uncompressed) entries — what <c>torch.save</c> writes — are read
-/// in place by offset, without inflating anything; deflated entries (an archive re-zipped by hand) go through
-/// <see cref="ZipArchive"/> and are inflated once, on first read.
+/// in place by offset, without inflating anything; deflated entries (an archive re-zipped by hand) are inflated
+/// as a stream, front to back, each time they are read, and never kept: a 4 MB archive of deflated zeros declares
+/// gigabytes, and keeping what it inflates to would hold them for as long as the checkpoint is open. A deflated
+/// entry must inflate to exactly its declared size, which may not exceed <see cref="MaxInflatedEntryBytes"/>.
 /// </summary>
 internal sealed class ZipDirectory : IDisposable
 {
@@ -23,8 +25,20 @@ internal sealed class ZipDirectory : IDisposable
         /// <summary>Absolute offset of the entry's bytes (for stored entries, the data itself).</summary>
         public long DataOffset { get; set; }
         public bool IsStored => Method == 0;
-        internal byte[]? Inflated;
     }
+
+    /// <summary>The largest deflated entry read (torch.save stores entries uncompressed; only hand-zipped archives deflate).</summary>
+    internal long MaxInflatedEntryBytes { get; set; } = 1L << 30;
+
+    /// <summary>The one deflated entry being read front to back, where the last read stopped; null when none is.</summary>
+    sealed class InflateCursor(Entry entry, Stream stream) : IDisposable
+    {
+        public Entry Entry { get; } = entry;
+        public Stream Stream { get; } = stream;
+        public long Position;
+        public void Dispose() => Stream.Dispose();
+    }
+    InflateCursor? _cursor;
 
     readonly SafeFileHandle _handle;
     readonly string _fileName;
@@ -173,7 +187,7 @@ internal sealed class ZipDirectory : IDisposable
             ReadAt(entry.DataOffset + offset, destination);
             return;
         }
-        Inflate(entry).AsSpan((int)offset, destination.Length).CopyTo(destination);
+        ReadDeflated(entry, offset, destination);
     }
 
     public byte[] ReadAll(Entry entry)
@@ -184,28 +198,84 @@ internal sealed class ZipDirectory : IDisposable
         return bytes;
     }
 
-    byte[] Inflate(Entry entry)
+    void ReadDeflated(Entry entry, long offset, Span<byte> destination)
     {
+        if (entry.Length > MaxInflatedEntryBytes)
+            throw new CheckpointException($"{_fileName}: zip entry `{entry.Name}` is compressed and declares {entry.Length} bytes, over the {MaxInflatedEntryBytes >> 20} MB limit for compressed entries; re-save the checkpoint with torch.save (which stores entries uncompressed)");
         lock (_inflateLock)
         {
-            if (entry.Inflated != null) return entry.Inflated;
-            if (entry.Length > int.MaxValue)
-                throw new CheckpointException($"{_fileName}: zip entry `{entry.Name}` is compressed and over 2 GB; re-save the checkpoint with torch.save (which stores entries uncompressed)");
-            using var fs = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read);
             try
             {
-                using var zip = new ZipArchive(fs, ZipArchiveMode.Read);
-                var z = zip.GetEntry(entry.Name) ?? throw Corrupt($"entry `{entry.Name}` not found by the zip reader");
-                var bytes = new byte[entry.Length];
-                using (var s = z.Open()) s.ReadExactly(bytes);
-                return entry.Inflated = bytes;
+                if (_cursor == null || _cursor.Entry != entry || _cursor.Position > offset)
+                {
+                    _cursor?.Dispose();
+                    _cursor = null;
+                    _cursor = new InflateCursor(entry, new DeflateStream(new RangeStream(_handle, entry.DataOffset, entry.CompressedLength), CompressionMode.Decompress));
+                }
+                var c = _cursor;
+                if (offset > c.Position)
+                {
+                    var skip = new byte[(int)Math.Min(1 << 16, offset - c.Position)];
+                    while (c.Position < offset)
+                    {
+                        int n = (int)Math.Min(skip.Length, offset - c.Position);
+                        c.Stream.ReadExactly(skip, 0, n);
+                        c.Position += n;
+                    }
+                }
+                c.Stream.ReadExactly(destination);
+                c.Position += destination.Length;
+                if (c.Position == entry.Length)
+                {
+                    // The whole entry is read: it must end here, and nothing of it is kept.
+                    bool more = c.Stream.ReadByte() >= 0;
+                    c.Dispose();
+                    _cursor = null;
+                    if (more) throw Corrupt($"entry `{entry.Name}` inflates past its declared {entry.Length} bytes");
+                }
             }
             catch (Exception e) when (e is InvalidDataException or IOException or NotSupportedException)
             {
-                throw Corrupt($"entry `{entry.Name}` does not inflate ({e.Message})");
+                _cursor?.Dispose();
+                _cursor = null;
+                throw Corrupt(e is EndOfStreamException
+                    ? $"entry `{entry.Name}` inflates to fewer than its declared {entry.Length} bytes"
+                    : $"entry `{entry.Name}` does not inflate ({e.Message})");
             }
         }
     }
 
-    public void Dispose() => _handle.Dispose();
+    /// <summary>A read-only window [start, start + length) of the archive, read by offset (no shared file position).</summary>
+    sealed class RangeStream(SafeFileHandle handle, long start, long length) : Stream
+    {
+        long _pos;
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => length;
+        public override long Position { get => _pos; set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+        public override int Read(Span<byte> buffer)
+        {
+            int n = (int)Math.Min(buffer.Length, length - _pos);
+            if (n <= 0) return 0;
+            n = RandomAccess.Read(handle, buffer[..n], start + _pos);
+            _pos += n;
+            return n;
+        }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    public void Dispose()
+    {
+        lock (_inflateLock)
+        {
+            _cursor?.Dispose();
+            _cursor = null;
+        }
+        _handle.Dispose();
+    }
 }

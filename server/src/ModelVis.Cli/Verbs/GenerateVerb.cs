@@ -6,7 +6,8 @@ namespace ModelVis.Cli.Verbs;
 
 /// <summary>
 /// <c>generate --model DIR (--ids 1,2,3 | --text TEXT) --max-new N [--json]</c>: greedy decoding, a plain check that a
-/// model is sane. Prints the new ids, then the decoded text when the folder has a tokenizer.
+/// model is sane. Prints the new ids, then the decoded text when the folder has a tokenizer. For an encoder-decoder (T5)
+/// the prompt is the encoder's input and the output the decoder's greedy text, without the prompt.
 /// </summary>
 static class GenerateVerb
 {
@@ -17,7 +18,7 @@ static class GenerateVerb
         var text = new Option<string?>("--text") { Description = "Prompt text (needs the model's tokenizer)" };
         var maxNew = new Option<int>("--max-new") { Description = "How many tokens to generate", DefaultValueFactory = _ => 20 };
         var json = new Option<bool>("--json") { Description = "Result as JSON on stdout" };
-        var cmd = new Command("generate", "Greedy generation from a causal language model") { model, ids, text, maxNew, json };
+        var cmd = new Command("generate", "Greedy generation from a causal language model, or an encoder-decoder's output for the input") { model, ids, text, maxNew, json };
         cmd.SetAction(parse =>
         {
             var dir = Path.GetFullPath(parse.GetValue(model)!);
@@ -31,7 +32,7 @@ static class GenerateVerb
             Tokenizer? tokenizer = null;
             try { tokenizer = ModelTokenizer.Open(dir); }
             catch (TokenizerException) { } // no tokenizer: ids only
-            string? decoded = tokenizer?.Decode([.. prompt, .. generated]);
+            string? decoded = tokenizer?.Decode(lm.Config.IsEncoderDecoder ? generated : [.. prompt, .. generated]);
 
             if (parse.GetValue(json))
                 CliRunner.WriteJson(new { promptIds = prompt, generatedIds = generated, text = decoded });

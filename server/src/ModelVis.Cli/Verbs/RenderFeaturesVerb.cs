@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.CompilerServices;
 using ModelVis.Render;
 using ModelVis.Vision;
 
@@ -8,10 +7,6 @@ namespace ModelVis.Cli.Verbs;
 /// <summary><c>render features</c>: one layer's feature maps, every channel, as a grid in one PNG.</summary>
 static class RenderFeaturesVerb
 {
-    /// <summary>Adds <c>features</c> under the <c>render</c> verb before the command tree is built.</summary>
-    [ModuleInitializer]
-    internal static void Register() => RenderVerb.Subcommands.Add(Create);
-
     public static Command Create()
     {
         var o = new VisionOptions();

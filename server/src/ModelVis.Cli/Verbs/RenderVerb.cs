@@ -4,20 +4,10 @@ using ModelVis.Host.Browser;
 
 namespace ModelVis.Cli.Verbs;
 
-/// <summary><c>render</c>: pictures to PNG files. Subcommands: <c>tensor</c> (a heatmap of one tensor), <c>attention</c> (figures); others add theirs through <see cref="Subcommands"/>.</summary>
+/// <summary><c>render</c>: pictures to PNG files. Subcommands: <c>tensor</c> (a heatmap of one tensor), <c>attention</c> (figures, <see cref="RenderAttentionVerb"/>), <c>features</c> (<see cref="RenderFeaturesVerb"/>).</summary>
 static class RenderVerb
 {
-    /// <summary>Other picture kinds (features, attention, …) register their subcommand here.</summary>
-    public static readonly List<Func<Command>> Subcommands = new();
-
-    public static Command Create()
-    {
-        var cmd = new Command("render", "Render pictures to PNG files");
-        cmd.Add(TensorCommand());
-        cmd.Add(RenderAttentionVerb.Create());
-        foreach (var sub in Subcommands) cmd.Add(sub());
-        return cmd;
-    }
+    public static Command Create() => new("render", "Render pictures to PNG files") { TensorCommand(), RenderAttentionVerb.Create(), RenderFeaturesVerb.Create() };
 
     static Command TensorCommand()
     {

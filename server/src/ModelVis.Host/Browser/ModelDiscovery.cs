@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ModelVis.Checkpoints;
+using ModelVis.IO;
 
 namespace ModelVis.Host.Browser;
 
@@ -98,7 +99,7 @@ public static class ModelDiscovery
             string? digest = null;
             try
             {
-                using var doc = JsonDocument.Parse(File.ReadAllBytes(manifest));
+                using var doc = JsonDocument.Parse(InputFile.ReadAllBytes(manifest, MaxSmallFileBytes, m => new IOException(m)));
                 if (doc.RootElement.TryGetProperty("layers", out var layers) && layers.ValueKind == JsonValueKind.Array)
                     foreach (var layer in layers.EnumerateArray())
                         if (layer.TryGetProperty("mediaType", out var mt) && mt.GetString() == "application/vnd.ollama.image.model"
@@ -175,7 +176,11 @@ public static class ModelDiscovery
             // The revision `refs/main` points at is the one a user means; others are shown with their hash.
             string? main = null;
             var refMain = System.IO.Path.Combine(repo, "refs", "main");
-            if (File.Exists(refMain)) main = File.ReadAllText(refMain).Trim();
+            if (File.Exists(refMain))
+            {
+                try { main = System.Text.Encoding.UTF8.GetString(InputFile.ReadAllBytes(refMain, MaxSmallFileBytes, m => new IOException(m))).Trim(); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { main = null; }
+            }
             foreach (var rev in revs.OrderBy(r => System.IO.Path.GetFileName(r) == main ? 0 : 1).ThenBy(r => r, StringComparer.Ordinal))
             {
                 var hash = System.IO.Path.GetFileName(rev);
@@ -185,8 +190,35 @@ public static class ModelDiscovery
         }
     }
 
+    /// <summary>config.json, Ollama manifests and refs/main are a few KB.</summary>
+    const long MaxSmallFileBytes = 16L << 20;
+
+    /// <summary>How long describing one entry (reading its config.json or GGUF header) may take before it is skipped.</summary>
+    internal static TimeSpan EntryTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// One entry, described within <see cref="EntryTimeout"/>: whatever its files do (a config.json linked to
+    /// /dev/zero, a FIFO, a damaged header), the entry carries the reason and discovery goes on with the next one.
+    /// </summary>
     static ModelEntry Describe(string path, string name, string source, string kind)
     {
+        var work = Task.Run(() =>
+        {
+            try { return DescribeUnbounded(path, name, source, kind); }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                return new ModelEntry(path, name, source, kind, Error: $"skipped: {e.Message}");
+            }
+        });
+        if (work.Wait(EntryTimeout)) return work.Result;
+        // The reader cannot be interrupted; it is left to finish on its own and its result is dropped.
+        return new ModelEntry(path, name, source, kind, Error: $"skipped: reading it took longer than {EntryTimeout.TotalSeconds:0.#} s");
+    }
+
+    static ModelEntry DescribeUnbounded(string path, string name, string source, string kind)
+    {
+        if (kind == "file" && !InputFile.IsRegular(path, out var why))
+            return new ModelEntry(path, name, source, kind, Error: $"skipped: {why}");
         if ((kind == "file" && path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase)) || source == "ollama") return DescribeGguf(path, name, source);
         if (kind == "file") return new ModelEntry(path, name, source, kind);
         try
@@ -194,7 +226,7 @@ public static class ModelDiscovery
             var (arch, type) = ReadConfigSummary(path);
             return new ModelEntry(path, name, source, kind, arch, type);
         }
-        catch (Exception e) when (e is JsonException or IOException)
+        catch (Exception e) when (e is JsonException or IOException or InvalidOperationException or UnauthorizedAccessException)
         {
             return new ModelEntry(path, name, source, kind, Error: $"config.json: {e.Message}");
         }
@@ -220,9 +252,11 @@ public static class ModelDiscovery
     {
         var config = System.IO.Path.Combine(folder, "config.json");
         if (!File.Exists(config)) return (null, null);
-        using var doc = JsonDocument.Parse(File.ReadAllBytes(config));
+        // A FIFO or a link to /dev/zero is refused by a stat before it is opened (IOException: the entry shows why).
+        using var doc = JsonDocument.Parse(InputFile.ReadAllBytes(config, MaxSmallFileBytes, m => new IOException(m)));
         var root = doc.RootElement;
-        string? arch = root.TryGetProperty("architectures", out var a) && a.ValueKind == JsonValueKind.Array && a.GetArrayLength() > 0 ? a[0].GetString() : null;
+        if (root.ValueKind != JsonValueKind.Object) throw new JsonException("not a JSON object");
+        string? arch = root.TryGetProperty("architectures", out var a) && a.ValueKind == JsonValueKind.Array && a.GetArrayLength() > 0 && a[0].ValueKind == JsonValueKind.String ? a[0].GetString() : null;
         string? type = root.TryGetProperty("model_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
         return (arch, type);
     }

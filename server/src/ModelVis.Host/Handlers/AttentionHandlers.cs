@@ -8,7 +8,8 @@ using ModelVis.Rpc;
 
 namespace ModelVis.Host.Handlers;
 
-public sealed record AttentionRunParams(string Model, string Text, int? MaxTokens = null) : IValidatable
+/// <param name="Target">An encoder-decoder's decoder text (the target); null or empty = the model's own greedy output for the text.</param>
+public sealed record AttentionRunParams(string Model, string Text, int? MaxTokens = null, string? Target = null) : IValidatable
 {
     public void Validate(string method)
     {
@@ -20,16 +21,23 @@ public sealed record AttentionRunParams(string Model, string Text, int? MaxToken
     }
 }
 
-public sealed record RunModelInfo(string Path, string Name, string ModelType, int Layers, int Heads, bool Causal, int MaxPositions);
-public sealed record AttentionRunResult(string RunId, RunModelInfo Model, int N, int? TruncatedFrom, RunToken[] Tokens);
+/// <param name="EncoderLayers">An encoder-decoder's encoder depth (Layers is then the decoder's); 0 otherwise.</param>
+public sealed record RunModelInfo(string Path, string Name, string ModelType, int Layers, int Heads, bool Causal, int MaxPositions, int EncoderLayers = 0);
 
+/// <param name="Target">An encoder-decoder's target: its text, its tokens (decoder_input_ids, the start token first) and
+/// whether it is the model's own greedy output.</param>
+public sealed record AttentionRunResult(string RunId, RunModelInfo Model, int N, int? TruncatedFrom, RunToken[] Tokens, RunTarget? Target = null);
+public sealed record RunTarget(string Text, RunToken[] Tokens, bool Greedy);
+
+/// <param name="Kind">Which attention of an encoder-decoder run: encoder, decoder (the default) or cross; decoder-only runs have only self.</param>
 public sealed record RunParams(string RunId, int Layer = 0, JsonElement? Head = null, int MaxSize = 1024, int Query = 0, int Top = 5,
-    int Cell = 48, string Method = "rollout")
+    int Cell = 48, string Method = "rollout", string? Kind = null)
 {
     public HeadSelector Selector => Head is { } h ? HeadSelector.Parse(h) : new HeadSelector(0, null);
 }
 
-public sealed record MatrixResult(int N, string? Values, float Max);
+/// <summary>One head's matrix [Rows, Cols] (N = Cols; square for self-attention), its values when small enough.</summary>
+public sealed record MatrixResult(int N, string? Values, float Max, int Rows, int Cols);
 public sealed record KeyWeight(int Key, float Weight);
 public sealed record RowResult(int Query, float[] Weights, KeyWeight[] Top, MatrixImage? AcrossLayers);
 public sealed record GridCell(int Layer, int Head, int X, int Y, int Width, int Height);
@@ -46,6 +54,9 @@ public sealed class AttentionHandlers : IHandlerFamily
     /// <summary>Matrices up to this many tokens travel as numbers (for hover read-outs); larger ones as pictures only.</summary>
     public const int MaxMatrixTokens = 512;
 
+    /// <summary>How long the greedy target of an encoder-decoder run may be (tokens after the start token).</summary>
+    public const int MaxGreedyTarget = 48;
+
     public void Register(RpcServer server, Session session)
     {
         server.RegisterAsync<AttentionRunParams, AttentionRunResult>("attention/run", async (p, ctx) =>
@@ -53,16 +64,19 @@ public sealed class AttentionHandlers : IHandlerFamily
             ctx.Progress("begin", title: "ModelVis: loading model");
             var loaded = session.Model(p.Model);
             var config = loaded.Model.Config;
-            var encoding = loaded.RequireTokenizer().Encode(p.Text);
+            int limit = config.MaxPositions;
+            // The limit is enforced while tokenizing: a 30 MB selection is tokenized only as far as the bound, not whole
+            // (9 GB) before the check. Past the bound the exact count is unknown: the result says "more than".
+            int bound = Math.Min(limit, p.MaxTokens ?? int.MaxValue);
+            var encoding = loaded.RequireTokenizer().Encode(p.Text, addSpecialTokens: true, maxTokens: bound);
             int n = encoding.Count;
             if (n == 0) throw new ModelException("Nothing to visualize: the selection gives no tokens");
-            int limit = config.MaxPositions;
             int? truncatedFrom = null;
             int keep = Math.Min(n, p.MaxTokens ?? int.MaxValue);
-            if (keep > limit)
+            if (keep > limit || (encoding.Truncated && p.MaxTokens is null))
                 throw new RpcException(RpcErrorCodes.UserError,
-                    $"The selection is {n:N0} tokens but {loaded.Name} reads at most {limit:N0}. Select less text, or use the first {limit:N0} tokens.",
-                    new JsonObject { ["tokens"] = n, ["limit"] = limit });
+                    $"The selection is {(encoding.Truncated ? $"more than {limit:N0}" : $"{n:N0}")} tokens but {loaded.Name} reads at most {limit:N0}. Select less text, or use the first {limit:N0} tokens.",
+                    new JsonObject { ["tokens"] = n, ["limit"] = limit, ["atLeast"] = encoding.Truncated });
             if (keep < n) truncatedFrom = n;
 
             var tokenizer = loaded.Tokenizer!;
@@ -74,7 +88,13 @@ public sealed class AttentionHandlers : IHandlerFamily
                 tokens[i] = new RunToken(encoding.Ids[i], raw, tokenizer.Readable(raw), span?.Start, span?.End, encoding.IsSpecial[i]);
             }
             var input = new ForwardInput(encoding.Ids[..keep]);
-            var run = session.AddRun(id => new AttentionRun(id, loaded, input, tokens, session.AttentionCacheBytes));
+            RunTarget? target = null;
+            if (config.IsEncoderDecoder)
+            {
+                ctx.Progress("report", string.IsNullOrEmpty(p.Target) ? "translating the selection (greedy) for the target" : "tokenizing the target", 0);
+                (input, target) = WithTarget(loaded.Model, tokenizer, input, p.Target, ctx.Cancellation);
+            }
+            var run = session.AddRun(id => new AttentionRun(id, loaded, input, tokens, session.AttentionCacheBytes, target?.Tokens));
             ctx.Progress("report", $"running {config.Layers} layers over {keep:N0} tokens", 0);
             run.Start(layer =>
             {
@@ -84,41 +104,43 @@ public sealed class AttentionHandlers : IHandlerFamily
             try { await run.WaitForLayerAsync(0, ctx.Cancellation); }
             catch { session.Release(run.Id); throw; }   // cancelled or failed: the run is not kept
             ctx.Progress("end");
-            var info = new RunModelInfo(loaded.Folder, loaded.Name, config.ModelType, config.Layers, config.Heads, config.IsCausal, limit);
-            return new AttentionRunResult(run.Id, info, keep, truncatedFrom, tokens);
+            var info = new RunModelInfo(loaded.Folder, loaded.Name, config.ModelType, config.Layers, config.Heads, config.IsCausal, limit, config.EncoderLayers);
+            return new AttentionRunResult(run.Id, info, keep, truncatedFrom, tokens, target);
         });
 
         server.RegisterAsync<RunParams, MatrixResult>("attention/matrix", async (p, ctx) =>
         {
             var run = session.Run(p.RunId);
-            var m = await run.HeadAsync(p.Layer, p.Selector, ctx.Cancellation);
-            return new MatrixResult(run.N, run.N <= MaxMatrixTokens ? AttentionViews.Base64(m) : null, AttentionViews.Max(m));
+            var (rows, cols) = run.Shape(p.Kind);
+            var m = await run.HeadAsync(p.Layer, p.Selector, ctx.Cancellation, p.Kind);
+            return new MatrixResult(cols, Math.Max(rows, cols) <= MaxMatrixTokens ? AttentionViews.Base64(m) : null, AttentionViews.Max(m), rows, cols);
         });
 
         server.RegisterAsync<RunParams, MatrixImage>("attention/image", async (p, ctx) =>
         {
             var run = session.Run(p.RunId);
-            var m = await run.HeadAsync(p.Layer, p.Selector, ctx.Cancellation);
-            return AttentionViews.Image(m, run.N, Math.Clamp(p.MaxSize, 16, 4096));
+            var (rows, cols) = run.Shape(p.Kind);
+            var m = await run.HeadAsync(p.Layer, p.Selector, ctx.Cancellation, p.Kind);
+            return AttentionViews.Image(m, rows, cols, Math.Clamp(p.MaxSize, 16, 4096), AttentionViews.Colormap);
         });
 
         server.RegisterAsync<RunParams, RowResult>("attention/row", async (p, ctx) =>
         {
             var run = session.Run(p.RunId);
-            int n = run.N;
-            if ((uint)p.Query >= (uint)n) throw new ModelException($"token {p.Query} is outside the run's {n} tokens");
-            var m = await run.HeadAsync(p.Layer, p.Selector, ctx.Cancellation);
+            var (queries, n) = run.Shape(p.Kind);
+            if ((uint)p.Query >= (uint)queries) throw new ModelException($"token {p.Query} is outside the run's {queries} query tokens");
+            var m = await run.HeadAsync(p.Layer, p.Selector, ctx.Cancellation, p.Kind);
             var weights = m.AsSpan(p.Query * n, n).ToArray();
             var top = weights.Select((w, k) => new KeyWeight(k, w)).OrderByDescending(kw => kw.Weight).ThenBy(kw => kw.Key).Take(Math.Clamp(p.Top, 1, 50)).ToArray();
             // The same query's row in every layer (mean over heads): where it looks, layer by layer.
             MatrixImage? across = null;
             if (n <= 1024)
             {
-                int L = run.Config.Layers;
+                int L = run.LayersOf(p.Kind);
                 var rows = new float[L * n];
                 for (int l = 0; l < L; l++)
                 {
-                    var mean = await run.HeadAsync(l, new HeadSelector(null, "mean"), ctx.Cancellation);
+                    var mean = await run.HeadAsync(l, new HeadSelector(null, "mean"), ctx.Cancellation, p.Kind);
                     mean.AsSpan(p.Query * n, n).CopyTo(rows.AsSpan(l * n, n));
                 }
                 across = AttentionViews.Image(rows, L, n, 256, AttentionViews.Colormap);
@@ -129,6 +151,7 @@ public sealed class AttentionHandlers : IHandlerFamily
         server.RegisterAsync<RunParams, GridResult>("attention/grid", async (p, ctx) =>
         {
             var run = session.Run(p.RunId);
+            CheckOneKind(run, "The model view");
             int n = run.N, L = run.Config.Layers, H = run.Config.Heads;
             int cell = Math.Clamp(p.Cell, 8, 256);
             var maps = new List<float[]>(L * H);
@@ -156,6 +179,7 @@ public sealed class AttentionHandlers : IHandlerFamily
         server.RegisterAsync<RunParams, RolloutResult>("attention/rollout", async (p, ctx) =>
         {
             var run = session.Run(p.RunId);
+            CheckOneKind(run, "Rollout and flow");
             int n = run.N, L = run.Config.Layers, H = run.Config.Heads;
             if (p.Method is not ("rollout" or "flow")) throw new ModelException($"unknown method \"{p.Method}\"; use rollout or flow");
             if (p.Method == "flow" && n > AttentionFlow.MaxTokens)
@@ -171,5 +195,45 @@ public sealed class AttentionHandlers : IHandlerFamily
         });
 
         server.Register<RunParams, object?>("attention/release", (p, _) => { session.Release(p.RunId); return null; });
+    }
+
+    static void CheckOneKind(AttentionRun run, string view)
+    {
+        if (run.IsEncoderDecoder)
+            throw new ModelException($"{view} follows one stack of self-attention; for {run.Config.ModelType}'s encoder, decoder and cross-attention use the heatmap");
+    }
+
+    /// <summary>
+    /// An encoder-decoder's decoder input: decoder_start_token_id, then the target's tokens, or the model's own greedy
+    /// output for the text when no target is given (cut at <see cref="MaxGreedyTarget"/> tokens).
+    /// </summary>
+    internal static (ForwardInput Input, RunTarget Target) WithTarget(LanguageModel model, ModelVis.Tokenizers.Tokenizer tokenizer, ForwardInput input, string? target, CancellationToken ct)
+    {
+        int start = model.Config.DecoderStartTokenId;
+        var startRaw = tokenizer.IdToToken(start) ?? $"<{start}>";
+        var tokens = new List<RunToken> { new(start, startRaw, tokenizer.Readable(startRaw), null, null, true) };
+        bool greedy = string.IsNullOrEmpty(target);
+        if (greedy)
+        {
+            var generated = model.Generate(input.Ids, MaxGreedyTarget, ct);
+            foreach (var id in generated)
+            {
+                var raw = tokenizer.IdToToken(id) ?? $"<{id}>";
+                tokens.Add(new RunToken(id, raw, tokenizer.Readable(raw), null, null, model.Config.EosTokenIds.Contains(id) || id == model.Config.PadTokenId));
+            }
+            target = tokenizer.Decode(generated);
+        }
+        else
+        {
+            var encoding = tokenizer.Encode(target!);
+            for (int i = 0; i < encoding.Count; i++)
+            {
+                var raw = encoding.Tokens[i];
+                var span = encoding.Offsets[i];
+                tokens.Add(new RunToken(encoding.Ids[i], raw, tokenizer.Readable(raw), span?.Start, span?.End, encoding.IsSpecial[i]));
+            }
+        }
+        var ids = tokens.Select(t => t.Id).ToArray();
+        return (input with { DecoderIds = ids }, new RunTarget(target!, tokens.ToArray(), greedy));
     }
 }

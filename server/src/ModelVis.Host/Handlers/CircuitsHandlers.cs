@@ -37,7 +37,7 @@ public sealed class CircuitsHandlers : IHandlerFamily
     {
         server.RegisterAsync<CircuitHeadsParams, CircuitHeadsResult>("circuits/heads", async (p, ctx) =>
         {
-            var run = session.Run(p.RunId);
+            var run = CircuitsRun(session, p.RunId);
             var model = run.Loaded.Model;
             int L = run.Config.Layers, H = run.Config.Heads;
             HeadDetectorScores scores;
@@ -62,7 +62,7 @@ public sealed class CircuitsHandlers : IHandlerFamily
 
         server.RegisterAsync<CircuitDlaParams, CircuitDlaResult>("circuits/dla", async (p, ctx) =>
         {
-            var run = session.Run(p.RunId);
+            var run = CircuitsRun(session, p.RunId);
             var r = await Task.Run(() => DirectLogitAttribution.Compute(run.Loaded.Model, run.Input, p.Position, p.Target, p.Contrast, ctx.Cancellation), ctx.Cancellation);
             return new CircuitDlaResult(r.Position, r.Target, TokenText(run.Loaded, r.Target), r.Contrast, r.Contrast is { } c ? TokenText(run.Loaded, c) : null,
                 r.Heads, r.Mlp, r.Embed, r.Rest, r.Logit, r.Total, r.Scale);
@@ -70,7 +70,7 @@ public sealed class CircuitsHandlers : IHandlerFamily
 
         server.RegisterAsync<CircuitPatchParams, CircuitPatchResult>("circuits/patch", async (p, ctx) =>
         {
-            var run = session.Run(p.RunId);
+            var run = CircuitsRun(session, p.RunId);
             var loaded = run.Loaded;
             var clean = run.Input.Ids;
             var corrupt = p.CorruptIds ?? loaded.RequireTokenizer().Encode(p.CorruptText!).Ids;
@@ -87,6 +87,18 @@ public sealed class CircuitsHandlers : IHandlerFamily
                 result.MetricClean, result.MetricCorrupted, clean.Select(id => TokenText(loaded, id)).ToArray(), corrupt.Select(id => TokenText(loaded, id)).ToArray(),
                 result.Resid!, result.Heads);
         });
+    }
+
+    /// <summary>
+    /// The run, when circuits analysis applies to it: an encoder-decoder's (T5's) forward pass takes no hooks and its
+    /// layers read the encoder's output, so its runs are refused (-32001) rather than analysed wrongly.
+    /// </summary>
+    static AttentionRun CircuitsRun(Session session, string runId)
+    {
+        var run = session.Run(runId);
+        if (run.IsEncoderDecoder)
+            throw new ModelException($"{run.Config.ModelType} is an encoder-decoder: head detectors, logit attribution and patching support decoder-only models");
+        return run;
     }
 
     static string TokenText(LoadedModel loaded, int id) =>

@@ -20,5 +20,6 @@ public static class HandlerFamilies
         new FeaturesHandlers(),
         new TrainingHandlers(),
         new CircuitsHandlers(),
+        new RunsHandlers(),
     ];
 }

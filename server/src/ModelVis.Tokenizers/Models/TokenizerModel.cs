@@ -11,6 +11,24 @@ internal abstract class TokenizerModel
     public abstract int VocabSize { get; }
     public abstract string? IdToToken(int id);
     public abstract int? TokenToId(string token);
+
+    int _maxTokenLength = -1;
+
+    /// <summary>The longest vocabulary entry in UTF-16 units (at least 1), computed once: bounds the text one token covers.</summary>
+    public int MaxTokenLength
+    {
+        get
+        {
+            if (_maxTokenLength < 0)
+            {
+                int max = 1;
+                for (int id = 0; id < VocabSize; id++)
+                    if (IdToToken(id) is { } t && t.Length > max) max = t.Length;
+                _maxTokenLength = max;
+            }
+            return _maxTokenLength;
+        }
+    }
     public virtual string? UnkToken => null;
 }
 
@@ -27,6 +45,9 @@ internal sealed class Vocabulary
         BySpan = tokenToId.GetAlternateLookup<ReadOnlySpan<char>>();
         int max = tokenToId.Count == 0 ? -1 : tokenToId.Values.Max();
         if (tokenToId.Count > 0 && tokenToId.Values.Min() < 0) throw new TokenizerException($"{file}: the vocabulary has a negative id");
+        // Ids index an array: an id of 2^31-1 would allocate 16 GB for a vocabulary of a few entries.
+        if (max > Tokenizer.MaxTokenId)
+            throw new TokenizerException($"{file}: the vocabulary has id {max}, over the limit of {Tokenizer.MaxTokenId:N0} (the largest real vocabularies have about 262,000 tokens)");
         IdToToken = new string?[max + 1];
         foreach (var (t, id) in tokenToId) IdToToken[id] = t;
     }

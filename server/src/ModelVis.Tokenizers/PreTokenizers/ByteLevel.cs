@@ -7,9 +7,12 @@ namespace ModelVis.Tokenizers.PreTokenizers;
 /// GPT-2's byte-level alphabet: each of the 256 byte values is shown as a printable character (printable Latin-1 as
 /// itself, the rest from U+0100 up), so that every byte sequence is a string of vocabulary symbols.
 /// </summary>
-internal static class ByteLevelAlphabet
+public static class ByteLevelAlphabet
 {
-    public static readonly char[] ByteToChar = Build();
+    internal static readonly char[] ByteToChar = Build();
+
+    /// <summary>The character that stands for byte <paramref name="b"/>.</summary>
+    public static char ForByte(byte b) => ByteToChar[b];
     static readonly Dictionary<char, byte> CharToByteMap = Enumerable.Range(0, 256).ToDictionary(b => ByteToChar[b], b => (byte)b);
 
     static char[] Build()
@@ -21,7 +24,7 @@ internal static class ByteLevelAlphabet
         return map;
     }
 
-    public static bool TryCharToByte(char c, out byte b) => CharToByteMap.TryGetValue(c, out b);
+    internal static bool TryCharToByte(char c, out byte b) => CharToByteMap.TryGetValue(c, out b);
 
     /// <summary>The byte-level form of text (what HF's ByteLevel pre-tokenizer turns a piece into).</summary>
     public static string Map(ReadOnlySpan<char> text) => ToSymbols(Encoding.UTF8.GetBytes(text.ToArray()));
@@ -35,7 +38,7 @@ internal static class ByteLevelAlphabet
     }
 
     /// <summary>Bytes of a byte-level token, or null if it holds characters outside the alphabet.</summary>
-    public static byte[]? ToBytes(string token)
+    internal static byte[]? ToBytes(string token)
     {
         var bytes = new byte[token.Length];
         for (int i = 0; i < token.Length; i++)

@@ -15,9 +15,6 @@ public sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>When false (inference, analysis), ops record nothing and keep no extra buffers alive.</summary>
     public bool Recording { get; init; } = true;
 
-    /// <summary>Kernels may use every core; results do not depend on it (each output element has one writer and a fixed summation order).</summary>
-    public bool Parallel { get; init; } = true;
-
     public int Count => _backward.Count;
 
     /// <summary>Whether an op with these inputs must record a backward.</summary>

@@ -2,67 +2,92 @@ using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using ModelVis.Tensors;
 
 namespace ModelVis.Training.Kernels;
 
 /// <summary>
-/// Row-major matrix products for training, generic over float (training) and double (gradient checks).
-/// Written here rather than in ModelVis.Tensors because training needs the three layouts of a linear
-/// layer's forward and backward (A·B, A·Bᵀ, Aᵀ·B) in both precisions; the inference kernels there are float only.
-/// Deterministic: each output element is written by one thread and summed over k in ascending order,
-/// so results do not depend on the number of threads.
+/// Row-major matrix products in the three layouts of a linear layer's forward and backward (A·B, A·Bᵀ, Aᵀ·B).
+/// Float (training) goes through <see cref="MatMul"/>, the engine's one float GEMM, with B packed on each call;
+/// double (the gradient checks) through the plain kernel below.
+/// Deterministic: each output element is written by one thread and summed over k in the same order whatever
+/// the number of threads.
 /// </summary>
 public static class Gemm
 {
     const int RowBlock = 4;
 
     /// <summary>C[n×m] (+)= A[n×k] · B[k×m].</summary>
-    public static void NN<T>(T[] a, int aOff, T[] b, int bOff, T[] c, int cOff, int n, int k, int m, bool accumulate, bool parallel)
+    public static void NN<T>(T[] a, int aOff, T[] b, int bOff, T[] c, int cOff, int n, int k, int m, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (n == 0 || m == 0) return;
-        if (k == 0) { if (!accumulate) Array.Clear(c, cOff, n * m); return; }
-        int blocks = (n + RowBlock - 1) / RowBlock;
-        long work = (long)n * k * m;
-        int threads = parallel && work >= 1 << 17 ? Math.Min(Environment.ProcessorCount, blocks) : 1;
-        if (threads <= 1)
+        if (Empty(c, cOff, n, k, m, accumulate)) return;
+        if (typeof(T) == typeof(float))
         {
-            for (int blk = 0; blk < blocks; blk++) RowBlockKernel(a, aOff, b, bOff, c, cOff, blk * RowBlock, Math.Min(n, blk * RowBlock + RowBlock), k, m, accumulate);
+            var bf = (float[])(object)b;
+            Multiply((float[])(object)a, aOff, new RowMajorMatrix(bf.AsMemory(bOff, k * m), k, m), (float[])(object)c, cOff, n, accumulate);
             return;
         }
-        // Static partition of row blocks into contiguous chunks, several per thread for balance.
-        int chunks = Math.Min(blocks, threads * 4);
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, ch =>
-        {
-            int b0 = (int)((long)blocks * ch / chunks), b1 = (int)((long)blocks * (ch + 1) / chunks);
-            for (int blk = b0; blk < b1; blk++) RowBlockKernel(a, aOff, b, bOff, c, cOff, blk * RowBlock, Math.Min(n, blk * RowBlock + RowBlock), k, m, accumulate);
-        });
+        GenericNN(a, aOff, b, bOff, c, cOff, n, k, m, accumulate);
     }
 
     /// <summary>C[n×m] (+)= A[n×k] · B[m×k]ᵀ — a linear layer's forward, y = x·Wᵀ.</summary>
-    public static void NT<T>(T[] a, int aOff, T[] b, int bOff, T[] c, int cOff, int n, int k, int m, bool accumulate, bool parallel)
+    public static void NT<T>(T[] a, int aOff, T[] b, int bOff, T[] c, int cOff, int n, int k, int m, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (Empty(c, cOff, n, k, m, accumulate)) return;
+        if (typeof(T) == typeof(float))
+        {
+            var bf = (float[])(object)b;
+            Multiply((float[])(object)a, aOff, new TransposedMatrix(bf.AsMemory(bOff, m * k), m, k), (float[])(object)c, cOff, n, accumulate);
+            return;
+        }
         var bt = ArrayPool<T>.Shared.Rent(k * m);
         try
         {
             Transpose(b, bOff, m, k, bt, 0);
-            NN(a, aOff, bt, 0, c, cOff, n, k, m, accumulate, parallel);
+            GenericNN(a, aOff, bt, 0, c, cOff, n, k, m, accumulate);
         }
         finally { ArrayPool<T>.Shared.Return(bt); }
     }
 
     /// <summary>C[k×m] (+)= A[n×k]ᵀ · B[n×m] — a linear layer's weight gradient, dW = dYᵀ·X.</summary>
-    public static void TN<T>(T[] a, int aOff, T[] b, int bOff, T[] c, int cOff, int n, int k, int m, bool accumulate, bool parallel)
+    public static void TN<T>(T[] a, int aOff, T[] b, int bOff, T[] c, int cOff, int n, int k, int m, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (Empty(c, cOff, k, n, m, accumulate)) return;
         var at = ArrayPool<T>.Shared.Rent(k * n);
         try
         {
             Transpose(a, aOff, n, k, at, 0);
-            NN(at, 0, b, bOff, c, cOff, k, n, m, accumulate, parallel);
+            NN(at, 0, b, bOff, c, cOff, k, n, m, accumulate);
         }
         finally { ArrayPool<T>.Shared.Return(at); }
+    }
+
+    /// <summary>True when there is nothing to multiply (C is cleared for an empty inner dimension).</summary>
+    static bool Empty<T>(T[] c, int cOff, int rows, int inner, int cols, bool accumulate)
+    {
+        if (rows == 0 || cols == 0) return true;
+        if (inner > 0) return false;
+        if (!accumulate) Array.Clear(c, cOff, rows * cols);
+        return true;
+    }
+
+    static void Multiply(float[] a, int aOff, WeightMatrix b, float[] c, int cOff, int rows, bool accumulate) =>
+        MatMul.Multiply(a.AsSpan(aOff, rows * b.K), rows, b, c.AsSpan(cOff, rows * b.N), accumulate: accumulate);
+
+    /// <summary>C[n×m] (+)= A[n×k] · B[k×m] for any floating-point type (the gradient checks run in double).</summary>
+    static void GenericNN<T>(T[] a, int aOff, T[] b, int bOff, T[] c, int cOff, int n, int k, int m, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int blocks = (n + RowBlock - 1) / RowBlock;
+        void Blocks(int b0, int b1)
+        {
+            for (int blk = b0; blk < b1; blk++) RowBlockKernel(a, aOff, b, bOff, c, cOff, blk * RowBlock, Math.Min(n, blk * RowBlock + RowBlock), k, m, accumulate);
+        }
+        if ((long)n * k * m < 1 << 17) Blocks(0, blocks);
+        else Parallelism.ForRanges(blocks, Blocks);
     }
 
     /// <summary>dst[cols×rows] = src[rows×cols]ᵀ, in tiles so both sides stay in cache.</summary>

@@ -1,4 +1,5 @@
 using System.Numerics;
+using ModelVis.Tensors;
 using ModelVis.Training.Autodiff;
 using ModelVis.Training.Kernels;
 
@@ -32,16 +33,15 @@ public static class AttentionOps
         void ForwardGroup(int bg)
         {
             int b = bg / KV, g = bg % KV;
-            var kh = new T[L * D]; var kt = new T[D * L]; var vh = new T[L * D];
+            var kh = new T[L * D]; var vh = new T[L * D];
             var qh = new T[L * D]; var oh = new T[L * D];
             Gather(k.Data, kh, b, g, L, KV * D, D);
-            Gemm.Transpose(kh, 0, L, D, kt, 0);
             Gather(v.Data, vh, b, g, L, KV * D, D);
             for (int h = g * s.Group; h < (g + 1) * s.Group; h++)
             {
                 int pOff = (b * H + h) * L * L;
                 Gather(q.Data, qh, b, h, L, H * D, D);
-                Gemm.NN(qh, 0, kt, 0, probs, pOff, L, D, L, accumulate: false, parallel: false);
+                Gemm.NT(qh, 0, kh, 0, probs, pOff, L, D, L, accumulate: false);                   // S = Q·Kᵀ
                 for (int t = 0; t < L; t++)
                 {
                     int row = pOff + t * L;
@@ -53,11 +53,11 @@ public static class AttentionOps
                     for (int j = 0; j <= t; j++) probs[row + j] *= inv;
                     for (int j = t + 1; j < L; j++) probs[row + j] = T.Zero;
                 }
-                Gemm.NN(probs, pOff, vh, 0, oh, 0, L, L, D, accumulate: false, parallel: false);
+                Gemm.NN(probs, pOff, vh, 0, oh, 0, L, L, D, accumulate: false);
                 Scatter(oh, y.Data, b, h, L, H * D, D, add: false);
             }
         }
-        ForEachGroup(B * KV, tape.Parallel, ForwardGroup);
+        Parallelism.ForEach(B * KV, ForwardGroup);
         capture?.Add(probs);
 
         if (y.RequiresGrad)
@@ -82,8 +82,8 @@ public static class AttentionOps
                         int pOff = (b * H + h) * L * L;
                         Gather(dy, doh, b, h, L, H * D, D);
                         Gather(q.Data, qh, b, h, L, H * D, D);
-                        Gemm.TN(probs, pOff, doh, 0, dv, 0, L, L, D, accumulate: true, parallel: false);     // dV += Pᵀ·dO
-                        Gemm.NT(doh, 0, vh, 0, dp, 0, L, D, L, accumulate: false, parallel: false);         // dP = dO·Vᵀ
+                        Gemm.TN(probs, pOff, doh, 0, dv, 0, L, L, D, accumulate: true);     // dV += Pᵀ·dO
+                        Gemm.NT(doh, 0, vh, 0, dp, 0, L, D, L, accumulate: false);         // dP = dO·Vᵀ
                         for (int t = 0; t < L; t++)
                         {
                             // Softmax backward: dS = P ⊙ (dP − Σⱼ dP·P), then the 1/√d of the scores.
@@ -93,23 +93,16 @@ public static class AttentionOps
                             for (int j = 0; j <= t; j++) dp[drow + j] = probs[row + j] * (dp[drow + j] - dot) * scale;
                             for (int j = t + 1; j < L; j++) dp[drow + j] = T.Zero;
                         }
-                        Gemm.NN(dp, 0, kh, 0, dqh, 0, L, L, D, accumulate: false, parallel: false);         // dQ = dS·K
-                        Gemm.TN(dp, 0, qh, 0, dk, 0, L, L, D, accumulate: true, parallel: false);          // dK += dSᵀ·Q
+                        Gemm.NN(dp, 0, kh, 0, dqh, 0, L, L, D, accumulate: false);         // dQ = dS·K
+                        Gemm.TN(dp, 0, qh, 0, dk, 0, L, L, D, accumulate: true);          // dK += dSᵀ·Q
                         if (dq != null) Scatter(dqh, dq, b, h, L, H * D, D, add: true);
                     }
                     if (dkAll != null) Scatter(dk, dkAll, b, g, L, KV * D, D, add: true);
                     if (dvAll != null) Scatter(dv, dvAll, b, g, L, KV * D, D, add: true);
                 }
-                ForEachGroup(B * KV, tape.Parallel, BackwardGroup);
+                Parallelism.ForEach(B * KV, BackwardGroup);
             });
         return y;
-    }
-
-    /// <summary>Each (sequence, kv head) group owns its slices of every output, so groups run in parallel deterministically.</summary>
-    static void ForEachGroup(int count, bool parallel, Action<int> body)
-    {
-        if (parallel && count > 1) Parallel.For(0, count, body);
-        else for (int i = 0; i < count; i++) body(i);
     }
 
     /// <summary>head h of sequence b out of a [batch·seq, width] matrix into a contiguous [seq, headDim] block.</summary>

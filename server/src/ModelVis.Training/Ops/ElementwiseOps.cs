@@ -1,9 +1,13 @@
 using System.Numerics;
+using ModelVis.Tensors;
 using ModelVis.Training.Autodiff;
 
 namespace ModelVis.Training.Ops;
 
-/// <summary>Elementwise sums and products, SiLU, and both GELUs (exact erf, and GPT-2's tanh form).</summary>
+/// <summary>
+/// Elementwise sums and products, SiLU, and both GELUs (exact erf, and GPT-2's tanh form). In float the forward
+/// values are the inference kernels' (<see cref="Activations"/>); double (the gradient checks) uses the formulas.
+/// </summary>
 public static class ElementwiseOps
 {
     public static Var<T> Add<T>(this Tape<T> tape, Var<T> a, Var<T> b) where T : unmanaged, IFloatingPointIeee754<T>
@@ -38,7 +42,8 @@ public static class ElementwiseOps
     public static Var<T> Silu<T>(this Tape<T> tape, Var<T> x) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var y = tape.Output("silu", x.Shape, x);
-        for (int i = 0; i < y.Length; i++) y.Data[i] = x.Data[i] / (T.One + T.Exp(-x.Data[i]));
+        if (y.Data is float[] yf) { Array.Copy(x.Data, yf, yf.Length); Activations.Silu(yf); }
+        else for (int i = 0; i < y.Length; i++) y.Data[i] = x.Data[i] / (T.One + T.Exp(-x.Data[i]));
         if (y.RequiresGrad)
             tape.Record(() =>
             {
@@ -57,7 +62,8 @@ public static class ElementwiseOps
     {
         SameShape(gate, up, "silu-gate");
         var y = tape.Output("silu_gate", gate.Shape, gate, up);
-        for (int i = 0; i < y.Length; i++) y.Data[i] = gate.Data[i] / (T.One + T.Exp(-gate.Data[i])) * up.Data[i];
+        if (y.Data is float[] yf) Activations.SiluGate((float[])(object)gate.Data, (float[])(object)up.Data, yf);
+        else for (int i = 0; i < y.Length; i++) y.Data[i] = gate.Data[i] / (T.One + T.Exp(-gate.Data[i])) * up.Data[i];
         if (y.RequiresGrad)
             tape.Record(() =>
             {
@@ -75,11 +81,13 @@ public static class ElementwiseOps
     public static Var<T> Gelu<T>(this Tape<T> tape, Var<T> x) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var y = tape.Output("gelu", x.Shape, x);
-        for (int i = 0; i < y.Length; i++)
-        {
-            double v = double.CreateTruncating(x.Data[i]);
-            y.Data[i] = T.CreateTruncating(v * NormalCdf(v));
-        }
+        if (y.Data is float[] yf) { Array.Copy(x.Data, yf, yf.Length); Activations.GeluExact(yf); }
+        else
+            for (int i = 0; i < y.Length; i++)
+            {
+                double v = double.CreateTruncating(x.Data[i]);
+                y.Data[i] = T.CreateTruncating(v * NormalCdf(v));
+            }
         if (y.RequiresGrad)
             tape.Record(() =>
             {
@@ -100,11 +108,13 @@ public static class ElementwiseOps
         T c = T.CreateTruncating(Math.Sqrt(2 / Math.PI)), a = T.CreateTruncating(0.044715), half = T.CreateTruncating(0.5);
         T three = T.CreateTruncating(3.0);
         var y = tape.Output("gelu_tanh", x.Shape, x);
-        for (int i = 0; i < y.Length; i++)
-        {
-            T v = x.Data[i];
-            y.Data[i] = half * v * (T.One + T.Tanh(c * (v + a * v * v * v)));
-        }
+        if (y.Data is float[] yf) { Array.Copy(x.Data, yf, yf.Length); Activations.GeluTanh(yf); }
+        else
+            for (int i = 0; i < y.Length; i++)
+            {
+                T v = x.Data[i];
+                y.Data[i] = half * v * (T.One + T.Tanh(c * (v + a * v * v * v)));
+            }
         if (y.RequiresGrad)
             tape.Record(() =>
             {
@@ -120,36 +130,7 @@ public static class ElementwiseOps
     }
 
     /// <summary>Φ(x) = ½·erfc(−x/√2).</summary>
-    public static double NormalCdf(double x) => 0.5 * Erfc(-x / Math.Sqrt(2));
-
-    /// <summary>
-    /// erfc to near double precision (.NET has no erf): Taylor series of erf for |x| &lt; 3, the Laplace
-    /// continued fraction beyond, where the series would cancel badly.
-    /// </summary>
-    public static double Erfc(double x)
-    {
-        if (double.IsNaN(x)) return double.NaN;
-        double ax = Math.Abs(x);
-        if (ax < 3)
-        {
-            // erf(x) = 2/√π · Σ (−1)ⁿ x^(2n+1) / (n!(2n+1))
-            double term = ax, sum = ax, x2 = ax * ax;
-            for (int n = 1; n < 200; n++)
-            {
-                term *= -x2 / n;
-                double add = term / (2 * n + 1);
-                sum += add;
-                if (Math.Abs(add) < 1e-17 * Math.Abs(sum)) break;
-            }
-            double erf = 2 / Math.Sqrt(Math.PI) * sum;
-            return x >= 0 ? 1 - erf : 1 + erf;
-        }
-        // erfc(x) = e^(−x²)/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + 2/(x + ...))))) evaluated bottom-up.
-        double f = ax;
-        for (int n = 60; n >= 1; n--) f = ax + n * 0.5 / f;
-        double tail = Math.Exp(-ax * ax) / Math.Sqrt(Math.PI) / f;
-        return x >= 0 ? tail : 2 - tail;
-    }
+    public static double NormalCdf(double x) => 0.5 * Activations.Erfc(-x / Math.Sqrt(2));
 
     internal static void SameShape<T>(Var<T> a, Var<T> b, string op) where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -14,7 +14,7 @@ public static class LinearOps
         int n = x.Rows, k = x.Cols, m = w.Shape[0];
         if (w.Shape.Length != 2 || w.Shape[1] != k) throw new ArgumentException($"linear: {x} · {w}ᵀ does not fit");
         var y = bias is null ? tape.Output("linear", [n, m], x, w) : tape.Output("linear", [n, m], x, w, bias);
-        Gemm.NT(x.Data, 0, w.Data, 0, y.Data, 0, n, k, m, accumulate: false, tape.Parallel);
+        Gemm.NT(x.Data, 0, w.Data, 0, y.Data, 0, n, k, m, accumulate: false);
         if (bias is not null)
             for (int i = 0; i < n; i++)
                 for (int j = 0; j < m; j++) y.Data[i * m + j] += bias.Data[j];
@@ -22,8 +22,8 @@ public static class LinearOps
             tape.Record(() =>
             {
                 var dy = y.Grad;
-                if (x.RequiresGrad) Gemm.NN(dy, 0, w.Data, 0, x.Grad, 0, n, m, k, accumulate: true, tape.Parallel);   // dx = dy·W
-                if (w.RequiresGrad) Gemm.TN(dy, 0, x.Data, 0, w.Grad, 0, n, m, k, accumulate: true, tape.Parallel);  // dW = dyᵀ·x
+                if (x.RequiresGrad) Gemm.NN(dy, 0, w.Data, 0, x.Grad, 0, n, m, k, accumulate: true);   // dx = dy·W
+                if (w.RequiresGrad) Gemm.TN(dy, 0, x.Data, 0, w.Grad, 0, n, m, k, accumulate: true);  // dW = dyᵀ·x
                 if (bias is not null && bias.RequiresGrad)
                 {
                     var db = bias.Grad;
@@ -41,12 +41,12 @@ public static class LinearOps
         int n = a.Rows, k = a.Cols, m = b.Cols;
         if (b.Rows != k) throw new ArgumentException($"matmul: {a} · {b} does not fit");
         var y = tape.Output("matmul", [n, m], a, b);
-        Gemm.NN(a.Data, 0, b.Data, 0, y.Data, 0, n, k, m, accumulate: false, tape.Parallel);
+        Gemm.NN(a.Data, 0, b.Data, 0, y.Data, 0, n, k, m, accumulate: false);
         if (y.RequiresGrad)
             tape.Record(() =>
             {
-                if (a.RequiresGrad) Gemm.NT(y.Grad, 0, b.Data, 0, a.Grad, 0, n, m, k, accumulate: true, tape.Parallel); // da = dy·bᵀ
-                if (b.RequiresGrad) Gemm.TN(a.Data, 0, y.Grad, 0, b.Grad, 0, n, k, m, accumulate: true, tape.Parallel); // db = aᵀ·dy
+                if (a.RequiresGrad) Gemm.NT(y.Grad, 0, b.Data, 0, a.Grad, 0, n, m, k, accumulate: true); // da = dy·bᵀ
+                if (b.RequiresGrad) Gemm.TN(a.Data, 0, y.Grad, 0, b.Grad, 0, n, k, m, accumulate: true); // db = aᵀ·dy
             });
         return y;
     }

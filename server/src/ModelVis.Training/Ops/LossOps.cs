@@ -1,5 +1,6 @@
 using System.Numerics;
 using ModelVis.Training.Autodiff;
+using ModelVis.Tensors;
 
 namespace ModelVis.Training.Ops;
 
@@ -33,7 +34,7 @@ public static class LossOps
             logSumExp[i] = max + T.Log(sum);
             if (targets[i] != Ignore) rowLoss[i] = logSumExp[i] - logits.Data[o + targets[i]];
         }
-        if (tape.Parallel && n >= 64) Parallel.For(0, n, Row); else for (int i = 0; i < n; i++) Row(i);
+        if (n >= 64) Parallelism.ForEach(n, Row); else for (int i = 0; i < n; i++) Row(i);
         var loss = tape.Output("cross_entropy", [1], logits);
         T total = T.Zero;
         for (int i = 0; i < n; i++) total += rowLoss[i];   // fixed order: deterministic
@@ -50,7 +51,7 @@ public static class LossOps
                     for (int j = 0; j < c; j++) dl[o + j] += g * T.Exp(logits.Data[o + j] - logSumExp[i]);
                     dl[o + targets[i]] -= g;
                 }
-                if (tape.Parallel && n >= 64) Parallel.For(0, n, Back); else for (int i = 0; i < n; i++) Back(i);
+                if (n >= 64) Parallelism.ForEach(n, Back); else for (int i = 0; i < n; i++) Back(i);
             });
         return loss;
     }

@@ -1,5 +1,6 @@
 using System.Numerics;
 using ModelVis.Training.Autodiff;
+using ModelVis.Tensors;
 
 namespace ModelVis.Training.Optim;
 
@@ -44,7 +45,7 @@ public sealed class AdamW<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         _step++;
         double c1 = 1 - Math.Pow(Beta1, _step), c2 = 1 - Math.Pow(Beta2, _step);
-        Parallel.For(0, _params.Count, pi =>
+        Parallelism.ForEach(_params.Count, pi =>
         {
             var p = _params[pi];
             if (!p.HasGrad) return;

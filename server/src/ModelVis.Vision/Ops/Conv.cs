@@ -1,4 +1,5 @@
 using System.Buffers;
+using ModelVis.Tensors;
 
 namespace ModelVis.Vision.Ops;
 
@@ -55,7 +56,7 @@ public readonly record struct Window2D(int KernelH, int KernelW, int StrideH, in
     }
 }
 
-/// <summary>2-D convolution (NCHW), grouped and dilated, as im2col followed by <see cref="ConvGemm"/>.</summary>
+/// <summary>2-D convolution (NCHW), grouped and dilated, as im2col followed by one matrix product per group (<see cref="MatMul"/>).</summary>
 public static class Conv
 {
     /// <param name="x">[N, C, H, W]</param>
@@ -80,27 +81,28 @@ public static class Conv
         bool pointwise = win.KernelH == 1 && win.KernelW == 1 && win.StrideH == 1 && win.StrideW == 1
                          && win.PadTop == 0 && win.PadLeft == 0 && win.PadBottom == 0 && win.PadRight == 0;
 
-        void RunGroup(int batch, int g, bool parallelInside)
+        void RunGroup(int batch, int g)
         {
             int inOffset = (batch * c + g * cg) * h * w;
-            ReadOnlySpan<float> cols;
+            ReadOnlyMemory<float> cols;
             float[]? rented = null;
-            if (pointwise) cols = input.AsSpan(inOffset, cg * p); // a 1×1 conv reads the input as it is
+            if (pointwise) cols = input.AsMemory(inOffset, cg * p); // a 1×1 conv reads the input as it is
             else
             {
                 rented = ArrayPool<float>.Shared.Rent(k * p);
                 Im2Col(input.AsSpan(inOffset, cg * h * w), cg, h, w, win, oh, ow, rented);
-                cols = rented.AsSpan(0, k * p);
+                cols = rented.AsMemory(0, k * p);
             }
-            ConvGemm.Multiply(filters.AsSpan(g * mg * k, mg * k), cols,
-                              output.AsSpan((batch * m + g * mg) * p, mg * p), mg, k, p,
-                              biasValues == null ? default : biasValues.AsSpan(g * mg, mg), parallelInside);
+            // C [mg, p] = filters [mg, k] · cols [k, p], started from the bias of each output channel.
+            var y = output.AsSpan((batch * m + g * mg) * p, mg * p);
+            if (biasValues != null)
+                for (int o = 0; o < mg; o++) y.Slice(o * p, p).Fill(biasValues[g * mg + o]);
+            MatMul.Multiply(filters.AsSpan(g * mg * k, mg * k), mg, new RowMajorMatrix(cols, k, p), y, accumulate: biasValues != null);
             if (rented != null) ArrayPool<float>.Shared.Return(rented);
         }
 
-        int items = n * groups;
-        if (groups > 1) Parallel.For(0, items, i => RunGroup(i / groups, i % groups, false));
-        else for (int i = 0; i < items; i++) RunGroup(i, 0, true);
+        // One group per worker when there are several; otherwise the product itself runs on every core.
+        Parallelism.ForEach(n * groups, i => RunGroup(i / groups, i % groups));
         return NdArray.Of(output, n, m, oh, ow);
     }
 

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using ModelVis.Tensors;
 
 namespace ModelVis.Vision.Ops;
 
@@ -11,12 +12,12 @@ public static class Linear
         if (a.Rank != 2 || b.Rank != 2) throw new VisionException($"Gemm expects 2-D operands, got {a.ShapeString} and {b.ShapeString}");
         var rowsA = transA ? Transpose2D(a.Floats, a.Shape[0], a.Shape[1]) : a.Floats;
         int m = transA ? a.Shape[1] : a.Shape[0], k = transA ? a.Shape[0] : a.Shape[1];
-        // Rows of B'ᵀ, i.e. one row of K weights per output column.
-        var rowsB = transB ? b.Floats : Transpose2D(b.Floats, b.Shape[0], b.Shape[1]);
         int kb = transB ? b.Shape[1] : b.Shape[0], n = transB ? b.Shape[0] : b.Shape[1];
         if (k != kb) throw new VisionException($"Gemm: inner dimensions differ ({k} vs {kb}) for A {a.ShapeString}{(transA ? "ᵀ" : "")} and B {b.ShapeString}{(transB ? "ᵀ" : "")}");
         var y = new float[m * n];
-        DotRows(rowsA, m, rowsB, n, k, y, alpha);
+        if (m > 0 && n > 0 && k > 0)
+            Tensors.MatMul.Multiply(rowsA, m, transB ? new TransposedMatrix(b.Floats, n, k) : new RowMajorMatrix(b.Floats, k, n), y);
+        if (alpha != 1) TensorPrimitives.Multiply(y, alpha, y);
         if (c != null && beta != 0)
         {
             var cv = Elementwise.Binary(BinaryOp.Add, NdArray.Zeros(m, n), c).Floats; // C broadcast to [M, N]
@@ -41,7 +42,7 @@ public static class Linear
         var stB = Elementwise.BroadcastStrides(batchB, batch);
         var x = a.Floats; var w = b.Floats;
         var y = new float[count * m * n];
-        for (int i = 0; i < count; i++)
+        for (int i = 0; i < count && m > 0 && n > 0 && k > 0; i++)
         {
             int offA = 0, offB = 0, rem = i;
             for (int d = batch.Length - 1; d >= 0; d--)
@@ -49,28 +50,12 @@ public static class Linear
                 int idx = rem % batch[d]; rem /= batch[d];
                 offA += idx * stA[d]; offB += idx * stB[d];
             }
-            var bt = Transpose2D(w.AsSpan(offB * k * n, k * n), k, n);
-            DotRows(x.AsSpan(offA * m * k, m * k), m, bt, n, k, y.AsSpan(i * m * n, m * n), 1f);
+            Tensors.MatMul.Multiply(x.AsSpan(offA * m * k, m * k), m, new RowMajorMatrix(w.AsMemory(offB * k * n, k * n), k, n), y.AsSpan(i * m * n, m * n));
         }
         var shape = new List<int>(batch);
         if (a.Rank != 1) shape.Add(m);
         if (b.Rank != 1) shape.Add(n);
         return NdArray.Of(y, shape.ToArray());
-    }
-
-    /// <summary>y[i, j] = alpha · (row i of A) · (row j of Bt), in parallel over j when the product is large.</summary>
-    static void DotRows(ReadOnlySpan<float> a, int m, float[] bt, int n, int k, Span<float> y, float alpha)
-    {
-        var aa = a.ToArray();
-        var result = new float[m * n];
-        void Column(int j)
-        {
-            var row = bt.AsSpan(j * k, k);
-            for (int i = 0; i < m; i++) result[i * n + j] = alpha * TensorPrimitives.Dot(aa.AsSpan(i * k, k), row);
-        }
-        if ((long)m * n * k > 1 << 18) Parallel.For(0, n, Column);
-        else for (int j = 0; j < n; j++) Column(j);
-        result.CopyTo(y);
     }
 
     public static float[] Transpose2D(ReadOnlySpan<float> src, int rows, int cols)

@@ -1,3 +1,5 @@
+using ModelVis.Tensors;
+
 namespace ModelVis.Vision.Ops;
 
 /// <summary>Max and average pooling over the two spatial axes of NCHW, plus global and adaptive averages.</summary>
@@ -14,7 +16,7 @@ public static class Pooling
         int oh = win.OutH(h), ow = win.OutW(w);
         var src = x.Floats;
         var dst = new float[n * c * oh * ow];
-        Parallel.For(0, n * c, plane =>
+        Parallelism.ForEach(n * c, plane =>
         {
             var input = src.AsSpan(plane * h * w, h * w);
             var output = dst.AsSpan(plane * oh * ow, oh * ow);

@@ -1,3 +1,5 @@
+using ModelVis.Tensors;
+
 namespace ModelVis.Vision.Ops;
 
 /// <summary>
@@ -15,7 +17,7 @@ public static class Resize
         var dst = new float[n * c * outH * outW];
         var (ys0, ys1, yf) = Axis(h, outH, scaleH, mode, coordinateMode, nearestMode);
         var (xs0, xs1, xf) = Axis(w, outW, scaleW, mode, coordinateMode, nearestMode);
-        Parallel.For(0, n * c, plane =>
+        Parallelism.ForEach(n * c, plane =>
         {
             int si = plane * h * w, di = plane * outH * outW;
             for (int oy = 0; oy < outH; oy++)

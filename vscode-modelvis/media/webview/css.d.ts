@@ -1,0 +1,2 @@
+// Stylesheets imported by a webview script are bundled by esbuild into dist/webview/<page>.css.
+declare module '*.css';
