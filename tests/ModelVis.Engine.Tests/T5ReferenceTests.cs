@@ -193,6 +193,22 @@ public class T5ReferenceTests
         Assert.True(MaxDiff(naive, expected.ReadFloats(expected.Tensors.First(t => t.Name == "logits"))) > 1e-2);
     }
 
+    sealed class NoHooks : ForwardHooks { }
+
+    /// <summary>The circuits hooks are not wired into T5's two stacks: a hooked pass, or one resumed at a layer, is refused by name.</summary>
+    [Fact]
+    public void Forward_hooks_and_resuming_at_a_layer_are_refused_with_a_reason()
+    {
+        var (ids, dec) = Case("enc7_dec5");
+        using var model = ModelLoader.Load(Fixtures.Model("tiny-t5"));
+        var input = new ForwardInput(ids, DecoderIds: dec);
+        var hooked = Assert.Throws<ModelException>(() => model.Forward(input, CaptureRequest.LogitsOnly, hooks: new NoHooks()));
+        Assert.Contains("encoder-decoder", hooked.Message);
+        var resumed = Assert.Throws<ModelException>(() => model.ForwardFrom(0, new float[dec.Length * model.Config.Hidden], input));
+        Assert.Contains("encoder-decoder", resumed.Message);
+        Assert.NotNull(model.Forward(input, CaptureRequest.LogitsOnly).Logits);   // without hooks it runs as before
+    }
+
     static float[] ReversedRows(float[] values, int rows)
     {
         int cols = values.Length / rows;

@@ -22,6 +22,7 @@ test('every method docs/protocol.md lists is declared once, and nothing else', (
 test('a webview may ask only for the views of its own run', () => {
   assert.equal(protocol.viewRequest(protocol.ATTENTION_VIEW_REQUESTS, 'attention/matrix'), protocol.AttentionMatrixRequest);
   assert.equal(protocol.viewRequest(protocol.ATTENTION_VIEW_REQUESTS, 'neurons/nmf'), protocol.NeuronsNmf);
+  assert.equal(protocol.viewRequest(protocol.ATTENTION_VIEW_REQUESTS, 'circuits/patch'), protocol.CircuitsPatch);
   for (const m of ['attention/run', 'attention/release', 'models/forget', 'features/grid', 'shutdown', 42, undefined]) {
     assert.equal(protocol.viewRequest(protocol.ATTENTION_VIEW_REQUESTS, m), undefined, String(m));
   }

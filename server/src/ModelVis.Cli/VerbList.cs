@@ -18,6 +18,9 @@ static class VerbList
         RenderVerb.Create(),
         TrainVerb.Create(),
         FeaturesVerb.Create(),
+        CircuitsVerbs.Heads(),
+        CircuitsVerbs.Dla(),
+        CircuitsVerbs.Patch(),
         ScalarsVerb.Create(),
         CompareVerb.Create(),
     ];

@@ -129,6 +129,7 @@ public sealed class Bert : LanguageModel
         l.Qkv.Forward(h, n, qkv);
         var context = seq.Work(0, (long)n * d);
         Attention.Compute(qkv, n, 3 * d, 0, d, 2 * d, Config.Heads, Config.Heads, hd, MathF.Sqrt(hd), seq.Mask, context, probabilities);
+        seq.Hooks?.HeadOutputs(layer, context, n);
         var projected = seq.Work(2, (long)n * d);
         l.AttnOut.Forward(context, n, projected);
         AddInto(projected, h);
@@ -144,6 +145,7 @@ public sealed class Bert : LanguageModel
         Activations.Apply(Config.Activation, u);
         var o = seq.Work(2, (long)n * d);
         l.Output.Forward(u, n, o);
+        seq.Hooks?.MlpOutput(layer, o, n);
         AddInto(o, h);
         l.OutNorm.Apply(o, n, h);
     }

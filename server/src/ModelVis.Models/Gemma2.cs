@@ -55,15 +55,20 @@ public class Gemma2 : RotaryDecoder
         Sandwich(h, seq, _norms[layer].Input, _norms[layer].PostAttention, x => SelfAttention(layer, x, seq, probabilities, x));
 
     protected override void MlpBlock(int layer, float[] h, Sequence seq, float[]? activations) =>
-        Sandwich(h, seq, _norms[layer].PreFeedforward, _norms[layer].PostFeedforward, x => GatedMlp(layer, x, seq, activations, x));
+        Sandwich(h, seq, _norms[layer].PreFeedforward, _norms[layer].PostFeedforward, x => GatedMlp(layer, x, seq, activations, x),
+            x => seq.Hooks?.MlpOutput(layer, x, seq.N));
 
-    /// <summary>h = h + rms_post(sublayer(rms_pre(h))); the sublayer works in place on its input rows.</summary>
-    void Sandwich(float[] h, Sequence seq, float[] pre, float[] post, Action<float[]> sublayer)
+    /// <summary>h = h + rms_post(sublayer(rms_pre(h))); the sublayer works in place on its input rows; <paramref name="added"/> sees what is added.</summary>
+    void Sandwich(float[] h, Sequence seq, float[] pre, float[] post, Action<float[]> sublayer, Action<float[]>? added = null)
     {
         var x = seq.Work(0, (long)seq.N * Config.Hidden);
         RmsNorm(h, seq.N, pre, x);
         sublayer(x);
         RmsNorm(x, seq.N, post, x);
+        added?.Invoke(x);
         AddInto(h, x);
     }
+
+    /// <summary>post_attention_layernorm follows o_proj, so the heads' writes are not terms of the residual stream.</summary>
+    protected override Linear? DirectOutputProjection(int layer) => null;
 }

@@ -79,6 +79,7 @@ public sealed class Gpt2 : LanguageModel
         var qkv = seq.Work(1, (long)n * 3 * d);
         b.Attn.Forward(a, n, qkv);                                    // columns [q | k | v]
         Attention.Compute(qkv, n, 3 * d, 0, d, 2 * d, Config.Heads, Config.Heads, hd, MathF.Sqrt(hd), seq.Mask, a, probabilities);
+        seq.Hooks?.HeadOutputs(layer, a, n);
         var projected = seq.Work(2, (long)n * d);
         b.AttnProj.Forward(a, n, projected);
         AddInto(h, projected);
@@ -87,8 +88,16 @@ public sealed class Gpt2 : LanguageModel
     protected override void MlpBlock(int layer, float[] h, Sequence seq, float[]? activations)
     {
         var b = _blocks[layer];
-        AddInto(h, DenseMlp(b.Ln2, b.Fc, b.FcProj, h, seq, activations));   // h + mlp.c_proj(gelu_new(mlp.c_fc(ln_2(h))))
+        var m = DenseMlp(b.Ln2, b.Fc, b.FcProj, h, seq, activations);        // mlp.c_proj(gelu_new(mlp.c_fc(ln_2(h))))
+        seq.Hooks?.MlpOutput(layer, m, seq.N);
+        AddInto(h, m);
     }
+
+    protected override Linear? DirectOutputProjection(int layer) => _blocks[layer].AttnProj;
+
+    public override FinalNormSpec FinalNormParameters => new(true, _lnF.Gamma, _lnF.Beta, _lnF.Eps);
+
+    protected override void UnembeddingRow(int id, Span<float> row) => (_lmHead ?? _wteT).CopyColumn(id, row);
 
     protected override void FinalNorm(Span<float> h, int rows) => _lnF.Apply(h, rows, h);
 

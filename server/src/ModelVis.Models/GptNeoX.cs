@@ -72,6 +72,7 @@ public sealed class GptNeoX : LanguageModel
         _rotary.Apply(qkv, n, 3 * d, 0, H, cos, sin, headStride: 3 * hd);
         _rotary.Apply(qkv, n, 3 * d, hd, H, cos, sin, headStride: 3 * hd);
         Attention.Compute(qkv, n, 3 * d, 0, hd, 2 * hd, H, H, hd, MathF.Sqrt(hd), MaskOf(seq, layer), x, probabilities, headStride: 3 * hd);
+        seq.Hooks?.HeadOutputs(layer, x, n);
         var a = Config.ParallelResidual ? seq.Work(ParallelAttentionSlot, (long)n * d) : seq.Work(2, (long)n * d);
         l.Dense.Forward(x, n, a);
         if (!Config.ParallelResidual) AddInto(h, a);
@@ -81,6 +82,7 @@ public sealed class GptNeoX : LanguageModel
     {
         var l = _layers[layer];
         var x = DenseMlp(l.Ln2, l.Up, l.Down, h, seq, activations);       // dense_4h_to_h(gelu(dense_h_to_4h(ln₂(h))))
+        seq.Hooks?.MlpOutput(layer, x, seq.N);
         if (Config.ParallelResidual) TensorPrimitives.Add(x, seq.Work(ParallelAttentionSlot, (long)seq.N * Config.Hidden), x);   // mlp + attn, then + h
         AddInto(h, x);
     }
@@ -88,4 +90,10 @@ public sealed class GptNeoX : LanguageModel
     protected override void FinalNorm(Span<float> h, int rows) => _finalNorm.Apply(h, rows, h);
 
     protected override void Head(ReadOnlySpan<float> h, int rows, Span<float> logits) => _embedding.Head(h, rows, logits);
+
+    protected override Linear? DirectOutputProjection(int layer) => _layers[layer].Dense;
+
+    public override FinalNormSpec FinalNormParameters => new(true, _finalNorm.Gamma, _finalNorm.Beta, _finalNorm.Eps);
+
+    protected override void UnembeddingRow(int id, Span<float> row) => _embedding.HeadRow(id, row);
 }

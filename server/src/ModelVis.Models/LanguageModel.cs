@@ -27,6 +27,8 @@ public abstract class LanguageModel : IDisposable
         public required ForwardInput Input { get; init; }
         public int N => Input.Ids.Length;
         public required AttentionMask Mask { get; init; }
+        /// <summary>The pass's hooks, or null; families call <see cref="ForwardHooks.HeadOutputs"/> and <see cref="ForwardHooks.MlpOutput"/> through it.</summary>
+        public ForwardHooks? Hooks { get; init; }
 
         readonly Dictionary<int, float[]> _work = new();
         readonly Dictionary<Rotary, (float[] Cos, float[] Sin)> _rotaryTables = new();
@@ -70,15 +72,32 @@ public abstract class LanguageModel : IDisposable
     /// <summary>Family-specific preparation (rotary tables, position limits).</summary>
     protected virtual void Prepare(Sequence seq) { }
 
+    /// <summary>
+    /// Layer <paramref name="layer"/>'s attention output projection when its output goes into the residual stream
+    /// as it is (so each head's write is z_h · W_O^h and the bias is added once); null where a norm follows it
+    /// (Gemma's sandwich, OLMo 2, BERT's post-norm), where a head's write is not a separate term.
+    /// </summary>
+    protected virtual Linear? DirectOutputProjection(int layer) => null;
+
+    /// <summary>The final norm's parameters (null: no final norm, or not one of LayerNorm / RMSNorm).</summary>
+    public virtual FinalNormSpec? FinalNormParameters => null;
+
+    /// <summary>Row <paramref name="id"/> of the unembedding W_U (the output head's weights for that token), [d].</summary>
+    protected virtual void UnembeddingRow(int id, Span<float> row) =>
+        throw new ModelException($"{Config.ModelType}: this model's output head is not a plain unembedding matrix");
+
     // ---------------------------------------------------------------- the public API
 
     /// <summary>
     /// Runs the model on one sequence, keeping what <paramref name="request"/> asks for. <paramref name="onLayer"/>
     /// receives each layer's capture as soon as that layer is done.
     /// </summary>
-    public virtual CaptureResult Forward(ForwardInput input, CaptureRequest request, CancellationToken ct = default, Action<LayerCapture>? onLayer = null)
+    /// <param name="hooks">Reads and interventions at each layer's residual, head outputs and MLP output (see <see cref="ForwardHooks"/>);
+    /// the captures see the residual stream as the hooks left it. A family that overrides the pass (T5) may refuse them.</param>
+    public virtual CaptureResult Forward(ForwardInput input, CaptureRequest request, CancellationToken ct = default, Action<LayerCapture>? onLayer = null,
+        ForwardHooks? hooks = null)
     {
-        var seq = Begin(input);
+        var seq = Begin(input, hooks: hooks);
         MemoryBudget.Check(Config, seq.N, request);
         int n = seq.N, d = Config.Hidden, L = Config.Layers;
         var hidden = request.HiddenStates ? new List<Tensor>(L + 1) : null;
@@ -86,6 +105,7 @@ public abstract class LanguageModel : IDisposable
         var mlps = new Dictionary<int, Tensor>();
 
         var h = Embed(seq);
+        hooks?.Residual(0, h, n);
         hidden?.Add(new Tensor((float[])h.Clone(), n, d));
         for (int l = 0; l < L; l++)
         {
@@ -96,6 +116,7 @@ public abstract class LanguageModel : IDisposable
             AttentionBlock(l, h, seq, probs);
             ct.ThrowIfCancellationRequested();
             MlpBlock(l, h, seq, act);
+            hooks?.Residual(l + 1, h, n);
             if (l == L - 1) FinalNorm(h, n);
 
             Tensor? hs = hidden is null ? null : new Tensor((float[])h.Clone(), n, d);
@@ -116,6 +137,75 @@ public abstract class LanguageModel : IDisposable
             logits = new Tensor(data, n, Config.Vocab);
         }
         return new CaptureResult { Ids = (int[])input.Ids.Clone(), Logits = logits, HiddenStates = hidden, Attentions = attentions, MlpActivations = mlps };
+    }
+
+    /// <summary>What <see cref="ForwardFrom"/> keeps: nothing but its working buffers (the residual is the caller's).</summary>
+    static readonly CaptureRequest ResumeRequest = new(Logits: false);
+
+    /// <summary>
+    /// Runs layers <paramref name="fromLayer"/>..L−1 on <paramref name="residual"/> [n, d], the residual stream entering
+    /// <paramref name="fromLayer"/> (a cached pre-norm residual; it is updated in place), and returns it as the final
+    /// residual before the final norm. Activation patching starts here so the layers below a patch are not recomputed;
+    /// <paramref name="hooks"/> see layers from <paramref name="fromLayer"/> on (its Residual hook first). Refused, like a
+    /// full pass, when its working buffers would not fit in free memory (<see cref="MemoryBudget"/>), and for an encoder-decoder.
+    /// </summary>
+    public float[] ForwardFrom(int fromLayer, float[] residual, ForwardInput input, ForwardHooks? hooks = null, CancellationToken ct = default)
+    {
+        if (Config.IsEncoderDecoder)
+            throw new ModelException($"{Config.ModelType} is an encoder-decoder: resuming a pass at a layer needs the encoder's output, which circuits analysis does not keep");
+        if (fromLayer < 0 || fromLayer > Config.Layers) throw new ModelException($"layer {fromLayer} does not exist; the model has layers 0..{Config.Layers - 1}");
+        var seq = Begin(input, hooks: hooks);
+        int n = seq.N;
+        if (residual.Length != n * Config.Hidden)
+            throw new ModelException($"residual has {residual.Length} values; {n} tokens × {Config.Hidden} = {n * Config.Hidden} expected");
+        MemoryBudget.Check(Config, n, ResumeRequest);
+        hooks?.Residual(fromLayer, residual, n);
+        for (int l = fromLayer; l < Config.Layers; l++)
+        {
+            ct.ThrowIfCancellationRequested();
+            AttentionBlock(l, residual, seq, null);
+            MlpBlock(l, residual, seq, null);
+            hooks?.Residual(l + 1, residual, n);
+        }
+        return residual;
+    }
+
+    /// <summary>
+    /// What each head of layer <paramref name="layer"/> writes into the residual stream at one position, [heads, d]:
+    /// z_h · W_O^h for the position's z row <paramref name="zRow"/> [heads·head_dim], the output bias excluded.
+    /// </summary>
+    public float[] HeadWrites(int layer, ReadOnlySpan<float> zRow)
+    {
+        int H = Config.Heads, hd = Config.HeadDim, d = Config.Hidden;
+        var o = DirectOutputProjection(layer)
+            ?? throw new ModelException($"{Config.ModelType}: a norm follows the attention output projection, so a head's output is not a term of the residual stream");
+        if (zRow.Length != H * hd) throw new ModelException($"z row has {zRow.Length} values; {H} heads × {hd} = {H * hd} expected");
+        var blocks = new float[H * H * hd];                                   // row h: z with every head but h zeroed
+        for (int h = 0; h < H; h++) zRow.Slice(h * hd, hd).CopyTo(blocks.AsSpan(h * H * hd + h * hd, hd));
+        var writes = new float[H * d];
+        MatMul.Multiply(blocks, H, o.Weight, writes);
+        return writes;
+    }
+
+    /// <summary>The attention output projection's bias of layer <paramref name="layer"/> [d] (zeros when it has none).</summary>
+    public float[] AttentionOutputBias(int layer)
+    {
+        var o = DirectOutputProjection(layer)
+            ?? throw new ModelException($"{Config.ModelType}: a norm follows the attention output projection, so its bias is not a term of the residual stream");
+        var bias = new float[Config.Hidden];
+        o.PaddedBias?.AsSpan(0, Config.Hidden).CopyTo(bias);
+        return bias;
+    }
+
+    /// <summary>W_U[<paramref name="id"/>] [d]: the direction in the final normed residual that the logit of <paramref name="id"/> reads.</summary>
+    public float[] Unembedding(int id)
+    {
+        if (!Config.HasLmHead) throw new ModelException($"{Folder}: this checkpoint has no output head, so it has no unembedding");
+        if ((uint)id >= (uint)Config.Vocab) throw new ModelException($"token id {id} is outside the vocabulary (0..{Config.Vocab - 1})");
+        if (Config.FinalLogitSoftcap > 0) throw new ModelException($"{Config.ModelType}: the logits are soft-capped (final_logit_softcapping), so they are not linear in the residual stream");
+        var row = new float[Config.Hidden];
+        UnembeddingRow(id, row);
+        return row;
     }
 
     /// <summary>
@@ -188,9 +278,10 @@ public abstract class LanguageModel : IDisposable
 
     /// <summary>
     /// Checks <paramref name="input"/> against the config and makes the pass's <see cref="Sequence"/>: causal as the
-    /// config says unless <paramref name="causal"/> says otherwise (an encoder-decoder's encoder is bidirectional).
+    /// config says unless <paramref name="causal"/> says otherwise (an encoder-decoder's encoder is bidirectional);
+    /// <paramref name="hooks"/> are the pass's hooks (null: none).
     /// </summary>
-    private protected Sequence Begin(ForwardInput input, bool? causal = null)
+    private protected Sequence Begin(ForwardInput input, bool? causal = null, ForwardHooks? hooks = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         var ids = input.Ids ?? throw new ModelException("no token ids");
@@ -210,6 +301,7 @@ public abstract class LanguageModel : IDisposable
         {
             Input = input,
             Mask = new AttentionMask(causal ?? Config.IsCausal, input.AttentionMask is { } m2 && m2.Contains(0) ? m2 : null, Config.SlidingWindow),
+            Hooks = hooks,
         };
         Prepare(seq);
         return seq;

@@ -47,6 +47,7 @@ public class Llama : RotaryDecoder
         var x = seq.Work(0, (long)seq.N * Config.Hidden);
         RmsNorm(h, seq.N, _postNorm[layer], x);
         GatedMlp(layer, x, seq, activations, x);
+        seq.Hooks?.MlpOutput(layer, x, seq.N);
         AddInto(h, x);
     }
 }

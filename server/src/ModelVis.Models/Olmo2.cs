@@ -1,4 +1,5 @@
 using ModelVis.Checkpoints;
+using ModelVis.Tensors;
 
 namespace ModelVis.Models;
 
@@ -57,6 +58,10 @@ public sealed class Olmo2 : RotaryDecoder
         var m = seq.Work(0, (long)seq.N * Config.Hidden);
         GatedMlp(layer, h, seq, activations, m);
         RmsNorm(m, seq.N, _postFeedforward[layer], m);
+        seq.Hooks?.MlpOutput(layer, m, seq.N);
         AddInto(h, m);
     }
+
+    /// <summary>post_attention_layernorm follows o_proj, so the heads' writes are not terms of the residual stream.</summary>
+    protected override Linear? DirectOutputProjection(int layer) => null;
 }

@@ -125,6 +125,7 @@ public abstract class RotaryDecoder : LanguageModel
         var context = seq.Work(2, (long)n * QWidth);
         Attention.Compute(qkv, n, width, 0, QWidth, QWidth + KvWidth, Config.Heads, Config.KvHeads, hd, ScaleDivisor,
             MaskOf(seq, layer), context, probabilities, Config.AttnLogitSoftcap);
+        seq.Hooks?.HeadOutputs(layer, context, n);
         p.O.Forward(context, n, output);
     }
 
@@ -164,6 +165,12 @@ public abstract class RotaryDecoder : LanguageModel
     protected void RmsNorm(ReadOnlySpan<float> x, int n, float[] gain, Span<float> y) => Norms.RmsNorm(x, n, Config.Hidden, gain, Config.NormEps, y);
 
     protected override void FinalNorm(Span<float> h, int rows) => RmsNorm(h, rows, _norm, h);
+
+    protected override Linear? DirectOutputProjection(int layer) => _projections[layer].O;
+
+    public override FinalNormSpec FinalNormParameters => new(false, _norm, null, Config.NormEps);
+
+    protected override void UnembeddingRow(int id, Span<float> row) => _embedding.HeadRow(id, row);
 
     protected override void Head(ReadOnlySpan<float> h, int rows, Span<float> logits)
     {

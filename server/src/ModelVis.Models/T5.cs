@@ -264,11 +264,15 @@ public sealed class T5 : LanguageModel
     /// <summary>
     /// Runs the encoder on <c>input.Ids</c> (and mask), then the decoder on <c>input.DecoderIds</c>. The result is the
     /// decoder's (with logits) and holds the encoder's in <see cref="CaptureResult.Encoder"/>; <paramref name="onLayer"/>
-    /// hears of the decoder's blocks.
+    /// hears of the decoder's blocks. <paramref name="hooks"/> are refused: the circuits hooks (residual, head outputs,
+    /// MLP output) are not wired into T5's two stacks and cross-attention, so a hooked pass would silently see nothing.
     /// </summary>
-    public override CaptureResult Forward(ForwardInput input, CaptureRequest request, CancellationToken ct = default, Action<LayerCapture>? onLayer = null)
+    public override CaptureResult Forward(ForwardInput input, CaptureRequest request, CancellationToken ct = default, Action<LayerCapture>? onLayer = null,
+        ForwardHooks? hooks = null)
     {
         ArgumentNullException.ThrowIfNull(input);
+        if (hooks is not null)
+            throw new ModelException($"{Config.ModelType} is an encoder-decoder: forward hooks (circuits analysis: head detectors' probe, logit attribution, patching) support decoder-only and encoder-only models");
         var decoderIds = DecoderIdsOf(input);
         var encoder = new Kept(request.HiddenStates);
         var memory = Encode(input, request, encoder, ct);

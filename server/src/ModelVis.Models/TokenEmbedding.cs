@@ -34,6 +34,9 @@ sealed class TokenEmbedding
         for (int i = 0; i < ids.Length; i++) _rows.CopyColumn(ids[i], h.Slice(i * d, d));
     }
 
+    /// <summary>The head's row for token <paramref name="id"/> [d] (what that token's logit reads from the final hidden row).</summary>
+    public void HeadRow(int id, Span<float> row) => _head.Weight.CopyColumn(id, row);
+
     /// <summary>logits [rows, vocab] = h · headᵀ.</summary>
     public void Head(ReadOnlySpan<float> h, int rows, Span<float> logits) => _head.Forward(h, rows, logits);
 }

@@ -185,11 +185,20 @@ public sealed class RequestContext(RpcServer server, string method, Cancellation
         _ = Server.NotifyAsync("$/progress", new ProgressParams(token, value));
     }
 
-    /// <summary>Adapts progress to an engine-level callback (fraction 0..1 and a message).</summary>
+    /// <summary>
+    /// Adapts progress to an engine-level callback (fraction 0..1 and a message). Reports are sent on the reporting
+    /// thread, in order: <see cref="Progress{T}"/> would post them to the thread pool, where one could go out after
+    /// the handler's <c>end</c>.
+    /// </summary>
     public IProgress<(double Fraction, string Message)> AsProgress(string title)
     {
         Progress("begin", title: title, percentage: 0);
-        return new Progress<(double Fraction, string Message)>(p => Progress("report", p.Message, (int)Math.Round(p.Fraction * 100)));
+        return new InlineProgress(p => Progress("report", p.Message, (int)Math.Round(p.Fraction * 100)));
+    }
+
+    sealed class InlineProgress(Action<(double Fraction, string Message)> report) : IProgress<(double Fraction, string Message)>
+    {
+        public void Report((double Fraction, string Message) value) => report(value);
     }
 
     sealed record ProgressParams(JsonElement Token, JsonObject Value);

@@ -23,8 +23,9 @@ import type { ATTENTION_VIEW_REQUESTS, AttentionKind, AttentionRun, HeadChoice, 
 import { connect, formatNumber, h, onShiftArrows, post, svg } from '../webview/common';
 import { drawGeometry, drawHiddenImage, drawNmf, HiddenViewContext, MatrixFigure, tokenRowsFigure, ViewExport } from './hiddenViews';
 import { snapshotPng } from './snapshot';
+import { CircuitsViewContext, drawDla, drawHeads, drawPatching } from './circuitsViews';
 
-type View = 'heatmap' | 'grid' | 'headview' | 'rollout' | 'lens' | 'neurons' | 'nmf' | 'geometry' | 'hidden';
+type View = 'heatmap' | 'grid' | 'headview' | 'rollout' | 'lens' | 'neurons' | 'nmf' | 'geometry' | 'hidden' | 'heads' | 'dla' | 'patch';
 const VIEWS: Array<{ id: View; label: string }> = [
   { id: 'heatmap', label: 'Heatmap' },
   { id: 'grid', label: 'Model view' },
@@ -35,6 +36,9 @@ const VIEWS: Array<{ id: View; label: string }> = [
   { id: 'nmf', label: 'NMF' },
   { id: 'geometry', label: 'Geometry' },
   { id: 'hidden', label: 'Hidden image' },
+  { id: 'heads', label: 'Head detectors' },
+  { id: 'dla', label: 'Logit attribution' },
+  { id: 'patch', label: 'Patching' },
 ];
 
 let run: AttentionRun | undefined;
@@ -410,7 +414,27 @@ function drawView(): void {
       return void done(drawGeometry(hiddenContext(isCurrent), box));
     case 'hidden':
       return void done(drawHiddenImage(hiddenContext(isCurrent), box));
+    case 'heads':
+      return void done(drawHeads(circuitsContext(isCurrent), box));
+    case 'dla':
+      return void done(drawDla(circuitsContext(isCurrent), box));
+    case 'patch':
+      return void done(drawPatching(circuitsContext(isCurrent), box));
   }
+}
+
+function circuitsContext(isCurrent: () => boolean): CircuitsViewContext {
+  return {
+    ...hiddenContext(isCurrent),
+    openHead: (l, hd) => {
+      // Layer and head first (no redraw outside the heatmap), then the heatmap tab draws that head.
+      layer = Math.max(0, Math.min(run!.model.layers - 1, l));
+      head = hd;
+      post({ type: 'select', layer, head });
+      updateControls();
+      setView('heatmap');
+    },
+  };
 }
 
 function hiddenContext(isCurrent: () => boolean): HiddenViewContext {

@@ -4,7 +4,7 @@
 
 import * as vscode from 'vscode';
 import { errorMessage } from '../common/errors';
-import { ATTENTION_VIEW_REQUESTS, AttentionKind, AttentionMatrixRequest, AttentionRelease, AttentionRun, HeadChoice, LayerDone, viewRequest } from '../common/protocol';
+import { ATTENTION_VIEW_REQUESTS, AttentionKind, AttentionMatrixRequest, AttentionRelease, AttentionRun, CircuitsPatch, HeadChoice, LayerDone, viewRequest } from '../common/protocol';
 import { HostClient } from '../host/hostClient';
 import { webviewHtml, webviewOptions } from '../webview/webviewHtml';
 import { axesOf, decodeFloat32, FromAttentionWebview, matrixJson, ToAttentionWebview } from './attentionLogic';
@@ -172,7 +172,14 @@ export class AttentionPanel implements vscode.Disposable {
     }
     try {
       // The webview's params are checked by the host (-32602 with the reason), as any client's.
-      const result = await this.host.request<object, unknown>(type, { ...params, runId: c.run.runId }, { timeoutMs: 300_000 });
+      const send = { ...params, runId: c.run.runId };
+      // Patching is L·n + L·H forward passes: show the host's progress, and let the user cancel it.
+      const result = type === CircuitsPatch
+        ? await vscode.window.withProgress(
+            { location: vscode.ProgressLocation.Notification, title: 'ModelVis: activation patching', cancellable: true },
+            (progress, token) => this.host.request<object, unknown>(type, send, { timeoutMs: 600_000, progress, token }),
+          )
+        : await this.host.request<object, unknown>(type, send, { timeoutMs: 300_000 });
       void this.panel?.webview.postMessage({ type: 'response', id, result });
     } catch (e) {
       this.host.log(`${method} → ${errorMessage(e)}`);

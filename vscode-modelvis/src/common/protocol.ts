@@ -559,6 +559,84 @@ export interface TrainLossParams {
   learningRate?: number;
 }
 
+// ---- circuits (issue 16): views of an attention run; tables are [layer][head] or [layer][position] ----
+
+export type HeadKind = 'previous-token' | 'induction' | 'duplicate-token';
+
+export interface CircuitHeadsParams {
+  runId: string;
+  /** Score on the seeded repeated-block probe of this block length instead of the run's tokens. */
+  probeBlock?: number;
+  seed?: number;
+  blocks?: number;
+  labelThreshold?: number;
+}
+
+export interface CircuitHeadsResult {
+  source: 'selection' | 'probe';
+  layers: number;
+  heads: number;
+  previousToken: number[][];
+  induction: number[][];
+  duplicateToken: number[][];
+  labels: Array<Array<HeadKind | null>>;
+  probeIds: number[][] | null;
+}
+
+export interface CircuitDlaParams {
+  runId: string;
+  /** Default: the last position. */
+  position?: number;
+  /** Default: the model's prediction at the position. */
+  target?: number;
+  /** When given: the logit difference target − contrast. */
+  contrast?: number;
+}
+
+export interface CircuitDlaResult {
+  position: number;
+  target: number;
+  targetToken: string;
+  contrast: number | null;
+  contrastToken: string | null;
+  heads: number[][];
+  mlp: number[];
+  embed: number;
+  /** The attention output biases and the final-norm bias. */
+  rest: number;
+  /** The logit (difference) from the forward pass. */
+  logit: number;
+  /** The sum of every part (equals logit up to float rounding). */
+  total: number;
+  /** The final norm's frozen denominator s. */
+  scale: number;
+}
+
+export interface CircuitPatchParams {
+  /** The clean prompt's run. */
+  runId: string;
+  corruptText?: string;
+  corruptIds?: number[];
+  target?: number;
+  contrast?: number;
+  heads?: boolean;
+}
+
+export interface CircuitPatchResult {
+  tClean: number;
+  tCleanToken: string;
+  tCorrupt: number;
+  tCorruptToken: string;
+  /** The metric logit[n-1, tClean] − logit[n-1, tCorrupt] on each prompt. */
+  clean: number;
+  corrupt: number;
+  tokens: string[];
+  corruptTokens: string[];
+  /** Recovered fraction (M_patched − M_corrupt) / (M_clean − M_corrupt), [layer][position]. */
+  resid: number[][];
+  heads: number[][] | null;
+}
+
 // ---- the methods ----
 
 export interface InitializeParams {
@@ -623,6 +701,10 @@ export const RunsHistograms = request<{ path: string; tag: string }, RunHistogra
 export const CheckpointsCompare = request<{ a: string; b: string }, CheckpointComparison>()('checkpoints/compare');
 export const CheckpointsDiff = request<{ a: string; b: string; tensor: string; bins?: number; maxSize?: number }, CompareDiffResult>()('checkpoints/diff');
 
+export const CircuitsHeads = request<CircuitHeadsParams, CircuitHeadsResult>()('circuits/heads');
+export const CircuitsDla = request<CircuitDlaParams, CircuitDlaResult>()('circuits/dla');
+export const CircuitsPatch = request<CircuitPatchParams, CircuitPatchResult>()('circuits/patch');
+
 /** What the attention panel's webview may ask the host for (the extension adds the run id). */
 export const ATTENTION_VIEW_REQUESTS = [
   AttentionMatrixRequest,
@@ -636,6 +718,9 @@ export const ATTENTION_VIEW_REQUESTS = [
   NeuronsTop,
   NeuronsActivations,
   NeuronsNmf,
+  CircuitsHeads,
+  CircuitsDla,
+  CircuitsPatch,
 ] as const;
 
 /** What the CNN feature-map webview may ask the host for (the extension adds the run id). */

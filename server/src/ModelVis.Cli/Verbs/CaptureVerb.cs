@@ -66,11 +66,13 @@ static class CaptureVerb
     }
 
     /// <summary>The ids from --ids, or from --text through the model folder's tokenizer; plus the optional mask and token types.</summary>
-    internal static ForwardInput ReadInput(string dir, string? text, string? ids, string? mask = null, string? types = null)
+    internal static ForwardInput ReadInput(string dir, string? text, string? ids, string? mask = null, string? types = null,
+        (string Text, string Ids)? what = null)
     {
-        if ((text is null) == (ids is null)) throw new ModelException("give exactly one of --text or --ids");
+        var (textOption, idsOption) = what ?? ("--text", "--ids");
+        if ((text is null) == (ids is null)) throw new ModelException($"give exactly one of {textOption} or {idsOption}");
         int[] tokens = ids is not null
-            ? ParseInts(ids, "--ids")
+            ? ParseInts(ids, idsOption)
             : ModelTokenizer.Open(dir).Encode(text!).Ids;
         return new ForwardInput(tokens,
             mask is null ? null : ParseInts(mask, "--mask"),

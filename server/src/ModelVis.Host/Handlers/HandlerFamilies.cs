@@ -19,6 +19,7 @@ public static class HandlerFamilies
         new HiddenHandlers(),
         new FeaturesHandlers(),
         new TrainingHandlers(),
+        new CircuitsHandlers(),
         new RunsHandlers(),
     ];
 }

@@ -1,0 +1,106 @@
+using ModelVis.Analysis.Circuits;
+using ModelVis.Host.Attention;
+using ModelVis.Models;
+using ModelVis.Rpc;
+
+namespace ModelVis.Host.Handlers;
+
+/// <summary><c>probeBlock</c> set: score on the seeded repeated-block probe instead of the run's tokens.</summary>
+public sealed record CircuitHeadsParams(string RunId, int? ProbeBlock = null, int Seed = 0, int Blocks = 4, double LabelThreshold = 0.4);
+public sealed record CircuitHeadsResult(string Source, int Layers, int Heads, double[][] PreviousToken, double[][] Induction, double[][] DuplicateToken,
+    string?[][] Labels, int[][]? ProbeIds);
+
+public sealed record CircuitDlaParams(string RunId, int? Position = null, int? Target = null, int? Contrast = null);
+public sealed record CircuitDlaResult(int Position, int Target, string TargetToken, int? Contrast, string? ContrastToken,
+    double[][] Heads, double[] Mlp, double Embed, double Rest, double Logit, double Total, double Scale);
+
+public sealed record CircuitPatchParams(string RunId, string? CorruptText = null, int[]? CorruptIds = null, int? Target = null, int? Contrast = null,
+    bool Heads = true) : IValidatable
+{
+    public void Validate(string method)
+    {
+        if ((CorruptText is null) == (CorruptIds is null))
+            throw new RpcException(RpcErrorCodes.InvalidParams, $"{method}: give exactly one of \"corruptText\" or \"corruptIds\"");
+    }
+}
+public sealed record CircuitPatchResult(int TClean, string TCleanToken, int TCorrupt, string TCorruptToken, double Clean, double Corrupt,
+    string[] Tokens, string[] CorruptTokens, double[][] Resid, double[][]? Heads);
+
+/// <summary>
+/// Circuits (issue 16) on an attention run: head detectors (from the run's own attention, or a seeded probe), direct
+/// logit attribution at a position, and activation patching of the run (clean) against an edited prompt (corrupted).
+/// Patching is L·n + L·H forward passes: it reports <c>$/progress</c> and stops at <c>$/cancelRequest</c>.
+/// </summary>
+public sealed class CircuitsHandlers : IHandlerFamily
+{
+    public void Register(RpcServer server, Session session)
+    {
+        server.RegisterAsync<CircuitHeadsParams, CircuitHeadsResult>("circuits/heads", async (p, ctx) =>
+        {
+            var run = CircuitsRun(session, p.RunId);
+            var model = run.Loaded.Model;
+            int L = run.Config.Layers, H = run.Config.Heads;
+            HeadDetectorScores scores;
+            int[][]? probeIds = null;
+            if (p.ProbeBlock is { } block)
+            {
+                probeIds = HeadDetectors.ProbeSequences(run.Config, block, p.Seed, p.Blocks);
+                var progress = ctx.AsProgress("ModelVis: head detector probe");
+                scores = await Task.Run(() => HeadDetectors.Probe(model, block, p.Seed, p.Blocks, progress, ctx.Cancellation), ctx.Cancellation);
+                ctx.Progress("end");
+            }
+            else
+            {
+                // The run's attention, layer by layer as the panel already caches it: no new forward pass.
+                var attention = new List<float[]>(L);
+                for (int l = 0; l < L; l++) attention.Add(await run.LayerAsync(l, ctx.Cancellation));
+                scores = HeadDetectors.Score(attention, H, run.Input.Ids);
+            }
+            var labels = Enumerable.Range(0, L).Select(l => Enumerable.Range(0, H).Select(h => scores.Label(l, h, p.LabelThreshold)).ToArray()).ToArray();
+            return new CircuitHeadsResult(probeIds is null ? "selection" : "probe", L, H, scores.PreviousToken, scores.Induction, scores.DuplicateToken, labels, probeIds);
+        });
+
+        server.RegisterAsync<CircuitDlaParams, CircuitDlaResult>("circuits/dla", async (p, ctx) =>
+        {
+            var run = CircuitsRun(session, p.RunId);
+            var r = await Task.Run(() => DirectLogitAttribution.Compute(run.Loaded.Model, run.Input, p.Position, p.Target, p.Contrast, ctx.Cancellation), ctx.Cancellation);
+            return new CircuitDlaResult(r.Position, r.Target, TokenText(run.Loaded, r.Target), r.Contrast, r.Contrast is { } c ? TokenText(run.Loaded, c) : null,
+                r.Heads, r.Mlp, r.Embed, r.Rest, r.Logit, r.Total, r.Scale);
+        });
+
+        server.RegisterAsync<CircuitPatchParams, CircuitPatchResult>("circuits/patch", async (p, ctx) =>
+        {
+            var run = CircuitsRun(session, p.RunId);
+            var loaded = run.Loaded;
+            var clean = run.Input.Ids;
+            var corrupt = p.CorruptIds ?? loaded.RequireTokenizer().Encode(p.CorruptText!).Ids;
+            if (corrupt.Length != clean.Length)
+                throw new ModelException($"The edited prompt is {corrupt.Length} tokens and the selection {clean.Length}; patching needs the same number of tokens (change one word for another of the same length in tokens)");
+            var progress = ctx.AsProgress("ModelVis: activation patching");
+            var result = await Task.Run(() =>
+            {
+                var patching = new ActivationPatching(loaded.Model, clean, corrupt, p.Target, p.Contrast, ctx.Cancellation);
+                return patching.Sweep(resid: true, heads: p.Heads, progress, ctx.Cancellation);
+            }, ctx.Cancellation);
+            ctx.Progress("end");
+            return new CircuitPatchResult(result.TClean, TokenText(loaded, result.TClean), result.TCorrupt, TokenText(loaded, result.TCorrupt),
+                result.MetricClean, result.MetricCorrupted, clean.Select(id => TokenText(loaded, id)).ToArray(), corrupt.Select(id => TokenText(loaded, id)).ToArray(),
+                result.Resid!, result.Heads);
+        });
+    }
+
+    /// <summary>
+    /// The run, when circuits analysis applies to it: an encoder-decoder's (T5's) forward pass takes no hooks and its
+    /// layers read the encoder's output, so its runs are refused (-32001) rather than analysed wrongly.
+    /// </summary>
+    static AttentionRun CircuitsRun(Session session, string runId)
+    {
+        var run = session.Run(runId);
+        if (run.IsEncoderDecoder)
+            throw new ModelException($"{run.Config.ModelType} is an encoder-decoder: head detectors, logit attribution and patching support decoder-only models");
+        return run;
+    }
+
+    static string TokenText(LoadedModel loaded, int id) =>
+        loaded.Tokenizer?.IdToToken(id) is { } t ? loaded.Tokenizer.Readable(t) : id.ToString();
+}
