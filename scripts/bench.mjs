@@ -1,12 +1,12 @@
-// `npm run bench [-- engine|models|attention|webview|runs|tokenizers|training|vision|render ...]`: the benchmarks, each printing a table.
+// `npm run bench [-- engine|models|families|attention|webview|runs|tokenizers|training|vision|render ...]`: the benchmarks, each printing a table.
 // Every suite measures its baseline (the machine's FMA peak, PyTorch, the Rust tokenizers) in the same run.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { root, run, log, ensureNodeModules, publishHost } from './lib.mjs';
 
-const suites = ['engine', 'models', 'attention', 'webview', 'runs', 'tokenizers', 'training', 'vision', 'render'];
+const suites = ['engine', 'models', 'families', 'attention', 'webview', 'runs', 'tokenizers', 'training', 'vision', 'render'];
 const wanted = process.argv.slice(2).filter((a) => suites.includes(a));
-// Anything else (`--reps 1`, `--no-8b`, `--small`, `--only 1b-q4_k`) is passed to the models suite.
+// Anything else (`--reps 1`, `--no-8b`, `--small`, `--only 1b-q4_k`) is passed to the models suite (`--reps`, `--small` also to families).
 const options = process.argv.slice(2).filter((a) => !suites.includes(a));
 const want = (name) => wanted.length === 0 || wanted.includes(name);
 ensureNodeModules();
@@ -22,6 +22,10 @@ if (want('models')) {
   log('=== real-sized models: a 1B Llama as BF16 safetensors, Q8_0 and Q4_K GGUF (and the float32-widening baseline), an 8B as Q4_K, beside llama.cpp (same run)');
   if (!existsSync(join(root, 'bench', 'models', 'node_modules', 'node-llama-cpp'))) run('npm', ['ci', '--prefix', join('bench', 'models'), '--no-audit', '--no-fund']);
   dotnetBench('models', ...options);
+}
+if (want('families')) {
+  log('=== model families: a Gemma-2-2B-shaped and a Pythia-410M-shaped model (BF16), each beside a Llama of the same size (same run)');
+  dotnetBench('families', ...options);
 }
 if (want('attention')) {
   log('=== attention panel: request to first heatmap, and to the last layer');

@@ -15,7 +15,8 @@ public sealed record LlamaShape(string Name, int Hidden, int Layers, int Heads, 
     /// <summary>A small model of the same layout, for checking the benchmark itself in seconds (<c>models --small</c>).</summary>
     public static readonly LlamaShape Small = new("llama-small", 256, 2, 4, 2, 512, 1024, Tied: true, 500000, 4096);
 
-    public int HeadDim => Hidden / Heads;
+    /// <summary>Hidden / heads unless set (Gemma 2's twin: 2,304 wide, 8 heads of 256).</summary>
+    public int HeadDim { get; init; } = Hidden / Heads;
 
     /// <summary>Every 2-D weight as (Hugging Face name, GGUF name, rows = out features, columns = in features).</summary>
     public IEnumerable<(string Hf, string Gguf, int Rows, int Cols)> Matrices()
@@ -94,18 +95,41 @@ public static class LlamaModels
             ["num_hidden_layers"] = s.Layers, ["num_attention_heads"] = s.Heads, ["num_key_value_heads"] = s.KvHeads,
             ["head_dim"] = s.HeadDim, ["intermediate_size"] = s.Intermediate, ["vocab_size"] = s.Vocab,
             ["max_position_embeddings"] = s.Context, ["rms_norm_eps"] = 1e-5, ["rope_theta"] = s.RopeTheta, ["hidden_act"] = "silu",
-            ["tie_word_embeddings"] = s.Tied, ["bos_token_id"] = 128000, ["eos_token_id"] = 128001, ["rope_scaling"] = null,
+            ["tie_word_embeddings"] = s.Tied, // Llama 3's ids where the vocabulary has them (the 1B, the 8B), else 1 and 2 (the families' twins, --small).
+            ["bos_token_id"] = s.Vocab > 128001 ? 128000 : 1, ["eos_token_id"] = s.Vocab > 128001 ? 128001 : 2, ["rope_scaling"] = null,
             ["torch_dtype"] = "bfloat16",
         };
-        var rng = new Rng(11);
+        var tensors = s.Matrices().Select(m => (m.Hf, new long[] { m.Rows, m.Cols }, (float?)null))
+            .Concat(s.Norms().Select(n => (n.Hf, new long[] { s.Hidden }, (float?)1f)));
+        WriteBf16Folder(dir, config, tensors, seed: 11);
+    }
+
+    /// <summary>
+    /// A Hugging Face folder (config.json + one BF16 model.safetensors) of the given tensors, written once under
+    /// <see cref="EngineModels.Root"/>: each random (uniform, standard deviation 0.02), or every element
+    /// <c>Fill</c> (norm gains, biases). Returns the folder.
+    /// </summary>
+    public static string EnsureBf16Folder(string name, Dictionary<string, object?> config, IEnumerable<(string Name, long[] Shape, float? Fill)> tensors, ulong seed)
+    {
+        var dir = Path.Combine(EngineModels.Root, name);
+        if (File.Exists(Path.Combine(dir, "model.safetensors")) && File.Exists(Path.Combine(dir, "config.json"))) return dir;
+        Directory.CreateDirectory(dir);
+        Console.Error.WriteLine($"writing random {name} (BF16 safetensors) to {dir} ...");
+        WriteBf16Folder(dir, config, tensors, seed);
+        return dir;
+    }
+
+    static void WriteBf16Folder(string dir, Dictionary<string, object?> config, IEnumerable<(string Name, long[] Shape, float? Fill)> tensors, ulong seed)
+    {
+        var rng = new Rng(seed);
         var w = new SafetensorsWriter();
-        foreach (var (name, _, rows, cols) in s.Matrices())
-            w.AddRaw(name, DType.BF16, [rows, cols], rng.Bf16(checked(rows * cols), 0.02f));
-        foreach (var (name, _) in s.Norms())
+        foreach (var (name, shape, fill) in tensors)
         {
-            var one = new byte[s.Hidden * 2];
-            for (int i = 0; i < s.Hidden; i++) { one[2 * i] = 0x80; one[2 * i + 1] = 0x3F; } // BF16 1.0 = 0x3F80
-            w.AddRaw(name, DType.BF16, [s.Hidden], one);
+            int count = checked((int)shape.Aggregate(1L, (a, b) => a * b));
+            if (fill is not { } f) { w.AddRaw(name, DType.BF16, shape, rng.Bf16(count, 0.02f)); continue; }
+            var bytes = new byte[2L * count];
+            MemoryMarshal.Cast<byte, ushort>(bytes.AsSpan()).Fill((ushort)(BitConverter.SingleToUInt32Bits(f) >> 16));
+            w.AddRaw(name, DType.BF16, shape, bytes);
         }
         w.Save(Path.Combine(dir, "model.safetensors"));
         File.WriteAllText(Path.Combine(dir, "config.json"), JsonSerializer.Serialize(config));

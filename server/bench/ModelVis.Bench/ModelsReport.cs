@@ -22,7 +22,8 @@ public static class ModelsReport
 
     sealed record Case(string Name, string Label, Func<string> Path, bool Widen, bool Gguf, bool LongToo, int Reps);
 
-    sealed class Mine
+    /// <summary>One child's measurements (also read by <see cref="FamiliesReport"/>).</summary>
+    internal sealed class Mine
     {
         public double OpenS, FirstAttentionS, ColdS, OpenMb, Peak512Mb, PeakMb;
         public double[] Times512 = [], Times2048 = [], Cpu512 = [], Cpu2048 = [];
@@ -120,7 +121,7 @@ public static class ModelsReport
     }
 
     /// <summary>/proc's kB are KiB, so its "MB" are MiB; the table says GB (10⁹ bytes), as it does for file sizes.</summary>
-    static double Gb(double mib) => mib * 1048576 / 1e9;
+    internal static double Gb(double mib) => mib * 1048576 / 1e9;
 
     static double? Med(Dictionary<int, double[]>? times, int n) => times is not null && times.TryGetValue(n, out var x) && x.Length > 0 ? Median(x) : null;
 
@@ -200,7 +201,7 @@ public static class ModelsReport
         return (times, cpu);
     }
 
-    static Mine RunChild(string path, bool widen, int reps, int longReps)
+    internal static Mine RunChild(string path, bool widen, int reps, int longReps)
     {
         var psi = Self("models-case", path, reps.ToString(), longReps.ToString());
         psi.Environment["MODELVIS_WIDEN_WEIGHTS"] = widen ? "1" : "0";
@@ -255,19 +256,19 @@ public static class ModelsReport
 
     // ---------------------------------------------------------------- helpers
 
-    static string? Option(string[] args, string name)
+    internal static string? Option(string[] args, string name)
     {
         int i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 
-    static string CpuName()
+    internal static string CpuName()
     {
         try { return File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name"))?.Split(':', 2)[1].Trim() ?? "unknown CPU"; }
         catch (IOException) { return "unknown CPU"; }
     }
 
-    static double MemTotalGb()
+    internal static double MemTotalGb()
     {
         try
         {
