@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ModelVis.Analysis;
 using ModelVis.Host.Handlers;
 using ModelVis.Models;
 

@@ -13,7 +13,6 @@ public sealed record PcaLayer(int Layer, float[] X, float[] Y, float[] Explained
 /// <summary>The [tokens × width] hidden state as a picture; <c>Values</c> (base64 float32, row = token) when at most
 /// <see cref="HiddenHandlers.MaxImageValues"/> numbers, so the panel can read out (token, dimension).</summary>
 public sealed record HiddenImage(int Layer, string Png, int Width, int Height, int Rows, int Cols, string? Note, float Limit, string? Values);
-public sealed record NeuronSummary(int Neuron, float Max, float Mean, int ArgMax);
 public sealed record NeuronsResult(int Layer, int Intermediate, NeuronSummary[] Top);
 public sealed record NeuronActivations(int Layer, int Neuron, float[] Activations, float Max, float Min);
 public sealed record NmfComponents(int Layer, int Components, float[][] TokenWeights, float RelativeError, int[][] TopNeurons);
@@ -115,27 +114,5 @@ public sealed class HiddenHandlers : IHandlerFamily
         var scale = symmetric ? ColorScale.Symmetric(1, -1, 1, colormap) : ColorScale.Sequential(reduced.Values, colormap);
         var image = Heatmap.Render(reduced.Values, reduced.Rows, reduced.Cols, scale);
         return new MatrixImage(Convert.ToBase64String(image.ToPng()), image.Width, image.Height, rows, reduced.RowFactor, scale.High, colormap);
-    }
-}
-
-/// <summary>Which MLP neurons fire hardest on the selection.</summary>
-public static class NeuronRanking
-{
-    /// <summary>Neurons ordered by their largest activation over the tokens.</summary>
-    public static NeuronSummary[] Top(float[] activations, int n, int m, int top)
-    {
-        var summaries = new NeuronSummary[m];
-        for (int j = 0; j < m; j++)
-        {
-            float max = float.NegativeInfinity, sum = 0; int arg = 0;
-            for (int i = 0; i < n; i++)
-            {
-                float v = activations[i * m + j];
-                sum += v;
-                if (v > max) { max = v; arg = i; }
-            }
-            summaries[j] = new NeuronSummary(j, max, sum / n, arg);
-        }
-        return summaries.OrderByDescending(s => s.Max).ThenBy(s => s.Neuron).Take(top).ToArray();
     }
 }
