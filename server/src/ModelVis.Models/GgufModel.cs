@@ -11,8 +11,16 @@ namespace ModelVis.Models;
 /// </summary>
 public static class GgufModel
 {
-    /// <summary>GGUF architectures the engine runs, with the family file that computes them.</summary>
-    static readonly string[] Architectures = ["llama"];
+    /// <summary>
+    /// GGUF architectures the engine runs: the family file that computes them, and whether llama.cpp's converter
+    /// permuted their q/k rows (it does for the Llama family only; Qwen's rotary already pairs halves in its own way).
+    /// </summary>
+    static readonly Dictionary<string, (ModelFamily Family, bool PermutedQk)> Architectures = new(StringComparer.Ordinal)
+    {
+        ["llama"] = (ModelFamily.Llama, true),
+        ["qwen2"] = (ModelFamily.Llama, false),
+        ["qwen3"] = (ModelFamily.Qwen3, false),
+    };
 
     public static bool IsGguf(string path) => GgufFile.IsGgufFile(path);
 
@@ -22,8 +30,10 @@ public static class GgufModel
         return ModelLoader.WithCheckpoint(gguf, _ =>
         {
             var config = Config(gguf);
-            var named = new GgufAsHuggingFace(gguf, config);
-            return Llama.Load(config, Path.GetFullPath(path), named);
+            var named = new GgufAsHuggingFace(gguf, config, Architectures[config.ModelType].PermutedQk);
+            return config.Family == ModelFamily.Qwen3
+                ? Qwen3.Load(config, Path.GetFullPath(path), named)
+                : Llama.Load(config, Path.GetFullPath(path), named);
         });
     }
 
@@ -32,8 +42,8 @@ public static class GgufModel
     {
         var m = new Metadata(gguf);
         string arch = m.String("general.architecture");
-        if (!Architectures.Contains(arch))
-            throw new ModelException($"{m.File}: GGUF architecture \"{arch}\" is not supported (supported: {string.Join(", ", Architectures)})");
+        if (!Architectures.TryGetValue(arch, out var known))
+            throw new ModelException($"{m.File}: GGUF architecture \"{arch}\" is not supported (supported: {string.Join(", ", Architectures.Keys)})");
         int d = m.Int($"{arch}.embedding_length"), heads = m.Int($"{arch}.attention.head_count");
         int kv = m.OptionalInt($"{arch}.attention.head_count_kv") ?? heads;
         if (heads <= 0 || d % heads != 0) throw new ModelException($"{m.File}: embedding length {d} is not divisible by {heads} heads");
@@ -48,7 +58,9 @@ public static class GgufModel
             : throw new ModelException($"{m.File}: no {arch}.vocab_size, tokenizer.ggml.tokens or token_embd.weight to tell the vocabulary size"));
         return new ModelConfig
         {
-            ModelType = arch, Family = ModelFamily.Llama, IsCausal = true,
+            ModelType = arch, Family = known.Family, IsCausal = true,
+            // Qwen2 has q/k/v biases (blk.N.attn_q.bias …); the others none.
+            AttentionBias = arch == "qwen2",
             Layers = m.Int($"{arch}.block_count"),
             Heads = heads, KvHeads = kv, HeadDim = headDim, Hidden = d,
             Intermediate = m.Int($"{arch}.feed_forward_length"),
@@ -124,7 +136,7 @@ public static class GgufModel
 /// <summary>
 /// A GGUF file's tensors under Hugging Face names and shapes (<c>blk.3.attn_q.weight</c> →
 /// <c>model.layers.3.self_attn.q_proj.weight</c>). Bytes are the file's own (quantized blocks included), except
-/// that rows of <c>attn_q</c> and <c>attn_k</c> come back in Hugging Face's order: llama.cpp's converter permutes
+/// that, for the Llama family, rows of <c>attn_q</c> and <c>attn_k</c> come back in Hugging Face's order: llama.cpp's converter permutes
 /// them per head from rotate-half order (x₀…x_{d/2−1} | x_{d/2}…) to adjacent pairs (x₀ x_{d/2} x₁ …) for its RoPE
 /// kernel, and Llama.cs rotates halves, so reading row r of a head returns GGUF row 2·(r mod d/2) + r div (d/2).
 /// Undoing it row by row here, once per read, keeps quantized blocks intact (a row is whole blocks).
@@ -139,15 +151,17 @@ sealed class GgufAsHuggingFace : ICheckpoint
         ("attn_norm", "input_layernorm"), ("attn_q", "self_attn.q_proj"), ("attn_k", "self_attn.k_proj"),
         ("attn_v", "self_attn.v_proj"), ("attn_output", "self_attn.o_proj"), ("ffn_norm", "post_attention_layernorm"),
         ("ffn_gate", "mlp.gate_proj"), ("ffn_up", "mlp.up_proj"), ("ffn_down", "mlp.down_proj"),
+        ("attn_q_norm", "self_attn.q_norm"), ("attn_k_norm", "self_attn.k_norm"),
     ];
 
-    public GgufAsHuggingFace(GgufFile gguf, ModelConfig config)
+    public GgufAsHuggingFace(GgufFile gguf, ModelConfig config, bool permutedQk)
     {
         _gguf = gguf;
         var tensors = new List<TensorInfo>();
         foreach (var t in gguf.Tensors)
         {
             var (name, heads) = HuggingFaceName(t.Name, config);
+            if (!permutedQk || t.Shape.Length is not (1 or 2)) heads = 0;
             var renamed = t with { Name = name };
             _byName[name] = (t, heads);
             tensors.Add(renamed);
@@ -194,11 +208,12 @@ sealed class GgufAsHuggingFace : ICheckpoint
         if (!_byName.TryGetValue(tensor.Name, out var entry))
             throw new CheckpointException($"{System.IO.Path.GetFileName(Path)}: no tensor named `{tensor.Name}`");
         var (t, heads) = entry;
-        if (heads == 0 || t.Shape.Length != 2)
+        if (heads == 0)
         {
             _gguf.ReadBytes(t, byteOffset, destination);
             return;
         }
+        // A weight's rows are whole blocks; a bias's "rows" are single values (the converter permutes q/k biases too).
         long rows = t.Shape[0], rowBytes = t.ByteLength / rows;
         long headDim = rows / heads, half = headDim / 2;
         while (!destination.IsEmpty)
