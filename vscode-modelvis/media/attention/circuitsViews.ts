@@ -38,7 +38,7 @@ function scoreCell(text: string, score: number, title: string, attrs: Record<str
 
 function signedCell(value: number, limit: number, title: string, attrs: Record<string, string | number> = {}): HTMLElement {
   const v = signedIntensity(value, limit);
-  const cell = h('span', { class: `circuit-cell signed ${v < 0 ? 'neg' : 'pos'}`, title, tabindex: 0, ...attrs }, formatNumber(value, 3));
+  const cell = h('span', { class: `circuit-cell signed ${v < 0 ? 'neg' : 'pos'}`, title, tabindex: 0, 'data-value': value, ...attrs }, formatNumber(value, 3));
   cell.style.setProperty('--v', String(Math.abs(v)));
   return cell;
 }
@@ -159,7 +159,7 @@ export async function drawDla(c: CircuitsViewContext, box: HTMLElement): Promise
       h('label', { class: 'control' }, h('span', {}, 'minus id'), contrastInput),
       apply),
     h('p', { id: 'dla-what' }, `${what} at position ${d.position} “${tokenLabel(r.tokens[d.position], 30)}”`),
-    grid,
+    h('div', { class: 'circuit-scroll' }, grid),
     h('div', { class: 'dla-rest' },
       h('span', {}, 'Embedding '), signedCell(d.embed, limit, 'the token (and position) embedding', { id: 'dla-embed' }),
       h('span', {}, ' Biases '), signedCell(d.rest, limit, 'attention output biases and the final norm bias', { id: 'dla-rest' })),
@@ -209,7 +209,7 @@ export async function drawPatching(c: CircuitsViewContext, box: HTMLElement): Pr
       h('h3', {}, 'Residual stream (layer × position)'),
       h('div', { class: 'circuit-scroll' }, table),
       h('h3', {}, 'Head outputs (layer × head, every position)'),
-      heads,
+      h('div', { class: 'circuit-scroll' }, heads),
     );
     holder.dataset.status = 'ready';
     c.setExport({ name: 'patching', png: () => snapshotPng(holder, background()), json: () => p });
