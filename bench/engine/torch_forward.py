@@ -59,27 +59,51 @@ def attention(q, k, v, keep):
     return torch.matmul(p, v), (p if keep else None)
 
 
-def gpt2_forward(cfg, w, ids, keep_attention):
-    d, H = cfg["n_embd"], cfg["n_head"]
-    hd, eps, n = d // H, cfg.get("layer_norm_epsilon", 1e-5), len(ids)
-    wte = w["transformer.wte.weight"]
-    h = wte[ids] + w["transformer.wpe.weight"][:n]
-    hidden, attns = [h], []
-    for i in range(cfg["n_layer"]):
+class Gpt2Block(torch.nn.Module):
+    """One GPT-2 layer as a module (so patching can hook the residual entering it): block(h, keep) -> (h, probs)."""
+
+    def __init__(self, cfg, w, i):
+        super().__init__()
         p = f"transformer.h.{i}."
-        a = F.layer_norm(h, (d,), w[p + "ln_1.weight"], w[p + "ln_1.bias"], eps)
-        qkv = torch.addmm(w[p + "attn.c_attn.bias"], a, w[p + "attn.c_attn.weight"])
-        q, k, v = (t.view(n, H, hd).transpose(0, 1) for t in qkv.split(d, dim=1))
-        ctx, probs = attention(q, k, v, keep_attention(i))
-        h = h + torch.addmm(w[p + "attn.c_proj.bias"], ctx.transpose(0, 1).reshape(n, d), w[p + "attn.c_proj.weight"])
-        m = F.layer_norm(h, (d,), w[p + "ln_2.weight"], w[p + "ln_2.bias"], eps)
-        m = F.gelu(torch.addmm(w[p + "mlp.c_fc.bias"], m, w[p + "mlp.c_fc.weight"]), approximate="tanh")
-        h = h + torch.addmm(w[p + "mlp.c_proj.bias"], m, w[p + "mlp.c_proj.weight"])
-        hidden.append(h)
-        attns.append(probs)
-    h = F.layer_norm(h, (d,), w["transformer.ln_f.weight"], w["transformer.ln_f.bias"], eps)
-    hidden[-1] = h
-    return F.linear(h, wte), hidden, attns
+        self.w = {k[len(p):]: v for k, v in w.items() if k.startswith(p)}
+        self.d, self.H, self.eps = cfg["n_embd"], cfg["n_head"], cfg.get("layer_norm_epsilon", 1e-5)
+
+    def forward(self, h, keep=False):
+        w, d, H, n = self.w, self.d, self.H, h.size(0)
+        a = F.layer_norm(h, (d,), w["ln_1.weight"], w["ln_1.bias"], self.eps)
+        qkv = torch.addmm(w["attn.c_attn.bias"], a, w["attn.c_attn.weight"])
+        q, k, v = (t.view(n, H, d // H).transpose(0, 1) for t in qkv.split(d, dim=1))
+        ctx, probs = attention(q, k, v, keep)
+        h = h + torch.addmm(w["attn.c_proj.bias"], ctx.transpose(0, 1).reshape(n, d), w["attn.c_proj.weight"])
+        m = F.layer_norm(h, (d,), w["ln_2.weight"], w["ln_2.bias"], self.eps)
+        m = F.gelu(torch.addmm(w["mlp.c_fc.bias"], m, w["mlp.c_fc.weight"]), approximate="tanh")
+        return h + torch.addmm(w["mlp.c_proj.bias"], m, w["mlp.c_proj.weight"]), probs
+
+
+class Gpt2(torch.nn.Module):
+    """GPT-2 (GPT2LMHeadModel, tied head) over the raw weights: model(ids, keep_attention) -> (logits, hidden, attns)."""
+
+    def __init__(self, cfg, w):
+        super().__init__()
+        self.cfg, self.w = cfg, w
+        self.blocks = torch.nn.ModuleList(Gpt2Block(cfg, w, i) for i in range(cfg["n_layer"]))
+
+    def forward(self, ids, keep_attention=lambda i: False):
+        w, d, n = self.w, self.cfg["n_embd"], len(ids)
+        wte = w["transformer.wte.weight"]
+        h = wte[ids] + w["transformer.wpe.weight"][:n]
+        hidden, attns = [h], []
+        for i, block in enumerate(self.blocks):
+            h, probs = block(h, keep_attention(i))
+            hidden.append(h)
+            attns.append(probs)
+        h = F.layer_norm(h, (d,), w["transformer.ln_f.weight"], w["transformer.ln_f.bias"], self.cfg.get("layer_norm_epsilon", 1e-5))
+        hidden[-1] = h
+        return F.linear(h, wte), hidden, attns
+
+
+def gpt2_forward(cfg, w, ids, keep_attention):
+    return Gpt2(cfg, w)(ids, keep_attention)
 
 
 def llama_forward(cfg, w, ids, keep_attention):

@@ -123,14 +123,27 @@ public static class EngineReport
 
     static Measured? RunTorch(string dir, int tokens, string capture, int reps, out string why)
     {
+        using var doc = RunPython(Path.Combine("bench", "engine", "torch_forward.py"),
+            ["--model", dir, "--tokens", tokens.ToString(), "--capture", capture, "--reps", reps.ToString(), "--threads", "2"], out why);
+        if (doc is null) return null;
+        var r = doc.RootElement;
+        return new Measured(r.GetProperty("times").EnumerateArray().Select(e => e.GetDouble()).ToArray(), r.GetProperty("peak_mb").GetDouble(), r.GetProperty("loaded_mb").GetDouble());
+    }
+
+    /// <summary>
+    /// Runs a PyTorch script of the repository (<paramref name="relative"/> to its root) with the system python3 and parses
+    /// the last line of its stdout as JSON; null with <paramref name="why"/> set when it is missing or fails (exit 3: no torch).
+    /// </summary>
+    internal static JsonDocument? RunPython(string relative, IEnumerable<string> args, out string why)
+    {
         why = "";
-        var script = FindFile(Path.Combine("bench", "engine", "torch_forward.py"));
+        var script = FindFile(relative);
         if (script is null) { why = "script not found"; return null; }
         // Debian's python3-torch lives in the system interpreter, which a pyenv or venv python3 on PATH would hide.
         var python = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
         var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { script, "--model", dir, "--tokens", tokens.ToString(), "--capture", capture, "--reps", reps.ToString(), "--threads", "2" })
-            psi.ArgumentList.Add(a);
+        psi.ArgumentList.Add(script);
+        foreach (var a in args) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var errTask = p.StandardError.ReadToEndAsync();
         var output = p.StandardOutput.ReadToEnd();
@@ -141,9 +154,7 @@ public static class EngineReport
             why = p.ExitCode == 3 ? "torch missing: apt-get install -y python3-torch libopenblas0-pthread" : $"failed ({err.Trim().Split('\n')[^1]})";
             return null;
         }
-        using var doc = JsonDocument.Parse(output.Trim().Split('\n')[^1]);
-        var r = doc.RootElement;
-        return new Measured(r.GetProperty("times").EnumerateArray().Select(e => e.GetDouble()).ToArray(), r.GetProperty("peak_mb").GetDouble(), r.GetProperty("loaded_mb").GetDouble());
+        return JsonDocument.Parse(output.Trim().Split('\n')[^1]);
     }
 
     /// <summary>A file of the repository (<paramref name="relative"/> to its root), found upward from the program or the current folder.</summary>
