@@ -103,6 +103,24 @@ test('model view: one sprite sheet of layers × heads with cell coordinates', as
   assert.ok(last.x + last.width <= r.width && last.y + last.height <= r.height);
 });
 
+test('attention/figure is the labelled figure of one head at 2 pixels per point, in the theme asked for, and of every head', async () => {
+  const dark = await host.connection.sendRequest('attention/figure', { runId: run.runId, layer: 1, head: 2, theme: 'dark' });
+  const light = await host.connection.sendRequest('attention/figure', { runId: run.runId, layer: 1, head: 2, theme: 'light' });
+  const [d, l] = [dark, light].map((f) => PNG.sync.read(Buffer.from(f.png, 'base64')));
+  assert.equal(d.width, dark.width);
+  assert.equal(d.height, dark.height);
+  assert.ok(d.width > 20 * run.n && d.height > 20 * run.n, `${d.width}×${d.height} for ${run.n} tokens: labels, title and colour bar around the matrix`);
+  assert.deepEqual([d.width, d.height], [l.width, l.height], 'the theme changes colours, not the layout');
+  assert.deepEqual([...d.data.subarray(0, 3)], [0x1e, 0x1e, 0x1e], 'the dark page');
+  assert.deepEqual([...l.data.subarray(0, 3)], [0xff, 0xff, 0xff], 'the light page');
+  const mean = await host.connection.sendRequest('attention/figure', { runId: run.runId, layer: 1, head: 'mean' });
+  assert.ok(mean.width > 0);
+  const grid = await host.connection.sendRequest('attention/figure', { runId: run.runId, grid: true });
+  assert.ok(grid.width > dark.width && grid.height > dark.height, `the 5 × 8 grid (${grid.width}×${grid.height}) is larger than one head`);
+  await assert.rejects(host.connection.sendRequest('attention/figure', { runId: run.runId, layer: 9, head: 0 }), /layer 9/);
+  await assert.rejects(host.connection.sendRequest('attention/figure', { runId: run.runId, layer: 0, head: 0, theme: 'sepia' }), /sepia/);
+});
+
 test('rollout rows sum to 1 and flow runs on a short input', async () => {
   const r = await host.connection.sendRequest('attention/rollout', { runId: run.runId, method: 'rollout' });
   const m = floats(r.values);

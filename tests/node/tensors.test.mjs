@@ -105,6 +105,27 @@ test('large tensors are downsampled by the host and said so', async () => {
   assert.equal(png.width, r.width);
 });
 
+test('a matrix heatmap carries the values it drew: each block\'s max-abs, computed here from the file', async () => {
+  const file = join(fixtures, 'models', 'tiny-gpt2', 'model.safetensors');
+  const { shape: [rows, cols], data } = readSafetensorsF32(file, 'transformer.wte.weight');
+  const r = await host.connection.sendRequest('tensors/image', { path: join(fixtures, 'models', 'tiny-gpt2'), tensor: 'transformer.wte.weight', maxSize: 100 });
+  const rf = r.downsample.rowFactor;
+  const cf = r.downsample.colFactor;
+  assert.equal(r.values.rows, Math.ceil(rows / rf));
+  assert.equal(r.values.cols, Math.ceil(cols / cf));
+  const buf = Buffer.from(r.values.values, 'base64');
+  const drawn = new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4);
+  assert.equal(drawn.length, r.values.rows * r.values.cols);
+  for (const [br, bc] of [[0, 0], [r.values.rows - 1, r.values.cols - 1], [Math.floor(r.values.rows / 2), 1]]) {
+    let best = 0;
+    for (let i = br * rf; i < Math.min(rows, (br + 1) * rf); i++)
+      for (let j = bc * cf; j < Math.min(cols, (bc + 1) * cf); j++) if (Math.abs(data[i * cols + j]) > Math.abs(best)) best = data[i * cols + j];
+    assert.ok(Math.abs(drawn[br * r.values.cols + bc] - best) < 1e-6, `block (${br}, ${bc}): ${drawn[br * r.values.cols + bc]} vs ${best}`);
+  }
+  const grid = await host.connection.sendRequest('tensors/image', { path: join(fixtures, 'models', 'lenet5-mnist', 'lenet.safetensors'), tensor: 'conv2.weight' });
+  assert.equal(grid.values, null, 'a grid of slices has no single matrix of values');
+});
+
 test('conv kernels are drawn as a grid of slices', async () => {
   const r = await host.connection.sendRequest('tensors/image', { path: join(fixtures, 'models', 'lenet5-mnist', 'lenet.safetensors'), tensor: 'conv2.weight' });
   assert.equal(r.layout, 'grid');

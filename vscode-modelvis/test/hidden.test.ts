@@ -117,3 +117,14 @@ test('a scatter label goes right of its point, else on another free side, else n
   assert.deepEqual(four, [{ x: 55, y: 53 }, { x: 25, y: 53 }, { x: 40, y: 63 }, undefined]);
   assert.deepEqual(placeLabels(crowd, [20, 20, 20, 20], [0, 1, 2, 3], { always: [3] })[3], { x: 55, y: 53 });
 });
+
+test('a scatter label covers no other point and stays inside the plot when told to', () => {
+  // Point 1 sits where point 0's label would go on the right: the label goes left instead.
+  const points = [{ x: 100, y: 100 }, { x: 115, y: 100 }, { x: 195, y: 50 }];
+  const at = placeLabels(points, [30, 10, 30], [0, 1, 2], { height: 10, gap: 5, pointRadius: 4, bounds: { width: 200, height: 200 } });
+  assert.deepEqual(at[0], { x: 100 - 5 - 30, y: 103 });
+  // Point 2's right side leaves the plot (x 200): left of it.
+  assert.deepEqual(at[2], { x: 195 - 5 - 30, y: 53 });
+  // Without obstacles the old placement stands.
+  assert.deepEqual(placeLabels(points, [30, 10, 30], [0, 1, 2])[0], { x: 105, y: 103 });
+});

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { diagnoseStartFailure, describeResponseError } from '../src/common/errors';
 import { resolveModelSetting } from '../src/common/modelSetting';
 import type { TensorImage, TensorInspection } from '../src/common/protocol';
-import { displayScale, histogramBars, imageNotes, scaleLabels, statRows } from '../src/common/tensorView';
+import { displayScale, heatmapCellAt, heatmapReadout, histogramBars, imageNotes, scaleLabels, statRows } from '../src/common/tensorView';
 
 const image = (over: Partial<TensorImage>): TensorImage => ({
   png: '', width: 96, height: 512, layout: 'matrix', source: { rows: 2048, cols: 768 },
@@ -78,4 +78,23 @@ test('the modelvis.model setting may be absolute, under home, workspace-relative
   assert.equal(resolveModelSetting('org/name', { ...ctx, entries: [{ name: 'org/name', path: '/hf/snap' }] }), '/hf/snap');
   assert.equal(resolveModelSetting('org/other', ctx), undefined);
   assert.equal(resolveModelSetting('  ', ctx), undefined);
+});
+
+test('the heatmap read-out names the rows and columns under the pointer, and the block they were reduced from', () => {
+  const matrix = {
+    png: '', width: 64, height: 32, layout: 'matrix' as const, source: { rows: 100, cols: 64 },
+    downsample: { rowFactor: 4, colFactor: 1, method: 'maxabs' as const }, scale: { min: -1, max: 1, limit: 1, colormap: 'rdbu' },
+  };
+  // 100 rows in blocks of 4 → 25 drawn rows; the last covers rows 96–99.
+  const last = heatmapCellAt(matrix, 0.5, 0.999)!;
+  assert.deepEqual(last, { row: 24, col: 32, rows: [96, 99], cols: [32, 32] });
+  assert.equal(heatmapReadout(matrix, last, -0.5), 'rows 96–99, column 32 (block max-abs): -0.5');
+  const small = { ...matrix, source: { rows: 2, cols: 3 }, downsample: null };
+  const cell = heatmapCellAt(small, 0.9, 0.1)!;
+  assert.deepEqual(cell, { row: 0, col: 2, rows: [0, 0], cols: [2, 2] });
+  assert.equal(heatmapReadout(small, cell, 0.25), 'row 0, column 2: 0.25');
+  const strip = { ...small, layout: 'strip' as const, source: { rows: 1, cols: 10 } };
+  assert.equal(heatmapReadout(strip, heatmapCellAt(strip, 0.55, 0.5)!, 3), 'index 5: 3');
+  assert.equal(heatmapCellAt({ ...matrix, layout: 'grid' }, 0.5, 0.5), undefined, 'grids have no single row and column');
+  assert.equal(heatmapCellAt(matrix, 1, 0.5), undefined, 'outside the picture');
 });

@@ -63,6 +63,11 @@ public sealed record TensorImage
     public required int PixelScaleY { get; init; }
     public TensorGrid? Grid { get; init; }
     public required ColorScale Scale { get; init; }
+    /// <summary>The values drawn (after block reduction), [SourceRows / RowFactor, SourceCols / ColFactor] row-major, for a
+    /// matrix or strip (a read-out under the pointer); null for grids.</summary>
+    public float[]? Values { get; init; }
+    public int ValueRows { get; init; }
+    public int ValueCols { get; init; }
     /// <summary>For people: e.g. "downsampled 4×8 (max-abs); showing 1,024 of 262,144 slices".</summary>
     public string? Note { get; init; }
     public string PngBase64 => Convert.ToBase64String(Png);
@@ -116,6 +121,7 @@ public static class TensorImageLayout
             Image = image, Png = image.ToPng(o.Png), Layout = layout, Shape = shape,
             SourceRows = rows, SourceCols = cols, RowFactor = rf, ColFactor = cf, Method = o.Reduce,
             PixelScaleX = sx, PixelScaleY = sy, Scale = scale,
+            Values = reduced.Values, ValueRows = reduced.Rows, ValueCols = reduced.Cols,
             Note = reduced.IsReduced ? $"downsampled {rf}×{cf} ({Describe(o.Reduce)})" : null,
         };
     }

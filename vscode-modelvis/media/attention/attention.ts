@@ -7,6 +7,7 @@ import { attentionKinds, axesOf, decodeFloat32, headName, isEncoderDecoder, laye
 import type { ATTENTION_VIEW_REQUESTS, AttentionKind, AttentionRun, HeadChoice } from '../../src/common/protocol';
 import { connect, h, post } from '../webview/common';
 import { ViewRequests } from '../webview/requests';
+import { snapshotPng } from '../webview/snapshot';
 import { drawHeads } from './circuits/headDetectors';
 import { drawDla } from './circuits/logitAttribution';
 import { drawPatching } from './circuits/patching';
@@ -81,9 +82,11 @@ connect<ToAttentionWebview>((m) => {
       setStatus(`Running ${m.model} on ${m.text.length} characters…`, 'loading');
       return;
     case 'runError':
-      if (!run) renderShell();
+      // Nothing of an earlier run stays on screen: the error replaces it.
+      run = undefined;
+      renderShell();
       setStatus('', 'error');
-      showRunError(m.message);
+      showRunError(m.message, m.retry === true, m.setting);
       return;
     case 'run':
       if (run?.runId !== m.run.runId) cache.clear();
@@ -122,9 +125,14 @@ function setStatus(text: string, state: 'loading' | 'ready' | 'error'): void {
   document.body.dataset.state = state;
 }
 
-function showRunError(message: string): void {
+function showRunError(message: string, retry: boolean, setting: string | undefined): void {
   const box = document.getElementById('view-content');
-  if (box) box.replaceChildren(h('div', { id: 'run-error', class: 'error', role: 'alert' }, message));
+  if (!box) return;
+  const actions = h('p', { class: 'error-actions' },
+    retry ? h('button', { id: 'run-retry', type: 'button', onclick: () => post({ type: 'retry' }) }, 'Retry') : null,
+    setting ? h('button', { id: 'run-open-settings', type: 'button', class: 'secondary', onclick: () => post({ type: 'openSettings', setting }) }, 'Open Settings') : null,
+  );
+  box.replaceChildren(h('div', { id: 'run-error', class: 'error', role: 'alert' }, message), actions);
 }
 
 function headOptions(): HTMLOptionElement[] {
@@ -390,6 +398,7 @@ function viewContext(r: AttentionRun, isCurrent: () => boolean): ViewContext {
     setExport: (e) => {
       if (isCurrent()) currentExport = e;
     },
+    snapshot: (el, title) => () => snapshotPng(el, { title: `${r.model.name} — ${title}`, subtitle: `${r.n} tokens “${excerpt(runText)}”` }),
     isCurrent,
     redraw: drawView,
     openHead: (l, hd) => {
@@ -401,6 +410,12 @@ function viewContext(r: AttentionRun, isCurrent: () => boolean): ViewContext {
       setView('heatmap');
     },
   };
+}
+
+/** The selection quoted in a figure's subtitle: one line, at most 48 characters. */
+function excerpt(text: string): string {
+  const s = text.replace(/\s+/g, ' ').trim();
+  return s.length <= 48 ? s : `${s.slice(0, 47)}…`;
 }
 
 function statusLine(): string {

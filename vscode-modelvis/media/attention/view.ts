@@ -2,7 +2,6 @@
 // the export buttons' hook) and how a view is listed in the panel's view table (attention.ts).
 
 import type { ATTENTION_VIEW_REQUESTS, AttentionKind, AttentionRun, HeadChoice, ViewRequester } from '../../src/common/protocol';
-import { snapshotPng } from './snapshot';
 
 /** What the Save PNG / Save JSON buttons export for the view on screen. */
 export interface ViewExport {
@@ -26,6 +25,8 @@ export interface ViewContext {
   /** The attention matrix of (layer, head) of the kind shown; null past 512 tokens. */
   matrixOf(layer: number, head: HeadChoice): Promise<Float32Array | null>;
   setExport(e: ViewExport): void;
+  /** Save PNG of what the view drew itself: the element as laid out, titled "<model> — <title>" (webview/snapshot.ts). */
+  snapshot(el: HTMLElement, title: string): () => Promise<string>;
   /** False once another view (or another run) is being drawn: late answers are dropped. */
   isCurrent(): boolean;
   /** Draws the view again (after a choice that needs new numbers). */
@@ -42,8 +43,9 @@ export interface AttentionView {
   draw(c: ViewContext, box: HTMLElement): Promise<void>;
 }
 
-/** Save PNG of a view the webview drew itself: the element as laid out, on the page's background. */
-export const snapshotOf = (el: HTMLElement) => () => snapshotPng(el, getComputedStyle(document.body).backgroundColor);
-
 /** The width of the panel's page (the views size their pictures to it). */
 export const pageWidth = (): number => document.getElementById('modelvis-root')?.clientWidth ?? 800;
+
+/** The theme of the page, for figures the host draws (VS Code marks the body with its kind). */
+export const pageTheme = (): 'light' | 'dark' =>
+  document.body.classList.contains('vscode-light') || document.body.classList.contains('vscode-high-contrast-light') ? 'light' : 'dark';

@@ -2,6 +2,7 @@
 // redrawn from the state the extension posts a few times a second. Colours come from the theme (CSS).
 
 import { connect, formatInteger, h, render, svg } from '../webview/common';
+import { savePngButton } from '../webview/snapshot';
 import { Box, linePath, lossScales, LossPoint, niceTicks, smooth } from '../../src/training/lossCurve';
 
 interface CurveState {
@@ -35,7 +36,11 @@ function draw(state: CurveState): void {
       : STATUS_TEXT[state.status],
   );
   const note = state.status !== 'training' && state.status !== 'waiting' ? h('p', { class: `note status-${state.status}` }, state.note ?? STATUS_TEXT[state.status]) : null;
-  render('ready', h('h1', {}, state.title), header, note, points.length ? chart(points, smoothed, state.steps) : null);
+  const figure = points.length ? h('div', { id: 'loss-figure' }, chart(points, smoothed, state.steps)) : null;
+  const save = figure
+    ? h('div', { class: 'controls' }, savePngButton(() => figure, () => ({ title: `${state.title}: training loss`, subtitle: header.textContent ?? '' }), () => `loss-${state.title}`))
+    : null;
+  render('ready', h('h1', {}, state.title), header, note, save, figure);
 }
 
 function chart(points: LossPoint[], smoothed: LossPoint[], steps: number): SVGElement {

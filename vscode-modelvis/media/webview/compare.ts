@@ -9,6 +9,7 @@ import { num } from '../../src/common/runsChart';
 import type { CompareViewState } from '../../src/common/runsView';
 import { axisTheme, seriesColor, withAlpha } from './chartTheme';
 import { connect, formatNumber, h, post, render } from './common';
+import { savePngButton } from './snapshot';
 
 let current: CompareViewState | undefined;
 let chart: uPlot | undefined;
@@ -99,6 +100,13 @@ function detail(s: CompareViewState, histEl: HTMLElement): HTMLElement {
     'div',
     { id: 'compare-detail' },
     h('h2', {}, s.selected),
+    d
+      ? h('div', { class: 'controls' }, savePngButton(
+          () => document.querySelector<HTMLElement>('#compare-detail .compare-detail'),
+          () => ({ title: `${s.selected}: A − B`, subtitle: `A: ${s.a} · B: ${s.b}` }),
+          () => `compare-${s.selected}`,
+        ))
+      : null,
     s.diffStatus === 'loading' ? h('p', { class: 'loading' }, 'Reading both tensors…') : null,
     s.diffStatus === 'error' ? h('div', { class: 'error' }, s.diffError ?? 'Unknown error') : null,
     d

@@ -9,6 +9,7 @@ import type { RunHistogramsResult, ScalarSeriesWire } from '../../src/common/pro
 import { alignSeries, emaSmooth, forLogScale, formatDuration, groupTags, num, resampleHistogram, runStartTime, spreadIndices, XMode, xValues } from '../../src/common/runsChart';
 import { histogramKey, RunsViewState, RunView } from '../../src/common/runsView';
 import { axisTheme, seriesColor, withAlpha } from './chartTheme';
+import { savePngButton } from './snapshot';
 import { connect, formatNumber, h, loadState, post, render, saveState } from './common';
 
 interface LocalState {
@@ -55,9 +56,8 @@ function draw(): void {
     s.status === 'error' ? h('div', { id: 'runs-error', class: 'error', role: 'alert' }, s.error ?? 'Unknown error') : null,
     s.status === 'loading' ? h('p', { id: 'runs-loading', class: 'loading' }, 'Reading the runs…') : null,
     s.status === 'ready' ? controls() : null,
-    s.status === 'ready' ? legend(s.runs) : null,
+    h('div', { id: 'runs-figure' }, s.status === 'ready' ? legend(s.runs) : null, h('div', { id: 'runs-charts' })),
     s.status === 'ready' ? messages(s.runs) : null,
-    h('div', { id: 'runs-charts' }),
   );
   if (focused) document.getElementById(focused)?.focus();
   drawCharts();
@@ -71,6 +71,11 @@ function header(s: RunsViewState): HTMLElement {
     h('h1', { id: 'runs-title' }, s.runs.length > 1 ? `${s.runs.length} runs` : names || 'Run'),
     h('p', { class: 'meta', title: s.runs.map((r) => r.path).join('\n') }, names, s.following ? ' · following new records' : ''),
     h('button', { id: 'runs-reload', class: 'secondary', type: 'button', onclick: () => post({ type: 'reload' }) }, 'Reload'),
+    savePngButton(
+      () => document.getElementById('runs-figure'),
+      () => ({ title: s.runs.length > 1 ? `${s.runs.length} runs overlaid` : names || 'Run', subtitle: `smoothing ${local.smoothing.toFixed(2)} · ${local.xMode === 'step' ? 'step' : local.xMode === 'relative' ? 'relative time' : 'wall time'}` }),
+      () => `runs-${names}`,
+    ),
   );
 }
 

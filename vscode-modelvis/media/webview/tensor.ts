@@ -1,8 +1,12 @@
 // The tensor panel's webview: statistics, histogram (drawn here from the host's counts) and the
 // host's heatmap PNG with its notes and colour scale.
 
+import { decodeFloat32 } from '../../src/attention/attentionLogic';
+import { niceTicks } from '../../src/attention/hiddenLogic';
 import {
   displayScale,
+  heatmapCellAt,
+  heatmapReadout,
   histogramBars,
   imageNotes,
   scaleLabels,
@@ -13,6 +17,7 @@ import {
 } from '../../src/common/tensorView';
 import type { TensorImage, TensorInspection } from '../../src/common/protocol';
 import { connect, formatInteger, formatNumber, h, loadState, post, render, saveState, svg } from './common';
+import { savePngButton } from './snapshot';
 
 interface LocalState {
   logScale: boolean;
@@ -199,14 +204,16 @@ function radio(value: Reduce, label: string, selected: Reduce): HTMLElement {
 }
 
 function figure(s: TensorViewState, image: TensorImage): HTMLElement {
-  const available = Math.max(200, (document.getElementById('modelvis-root')?.clientWidth ?? 800) - 32);
+  const available = Math.max(200, (document.getElementById('modelvis-root')?.clientWidth ?? 800) - 90);
   const scale = displayScale(image.width, image.height, available);
+  const width = image.width * scale;
+  const height = image.height * scale;
   const img = h('img', {
     id: 'tensor-heatmap',
     class: 'heatmap',
     src: `data:image/png;base64,${image.png}`,
-    width: image.width * scale,
-    height: image.height * scale,
+    width,
+    height,
     alt: `Heatmap of ${s.tensor}: ${image.height}×${image.width} pixels, ${image.layout}`,
     'data-layout': image.layout,
     'data-loaded': 'false',
@@ -214,13 +221,55 @@ function figure(s: TensorViewState, image: TensorImage): HTMLElement {
   img.addEventListener('load', () => img.setAttribute('data-loaded', 'true'));
   img.addEventListener('error', () => img.setAttribute('data-loaded', 'error'));
   const labels = scaleLabels(image);
-  return h(
+  const readout = h('p', { id: 'heatmap-readout', class: 'readout', 'aria-live': 'polite' }, image.layout === 'grid' ? '' : 'Hover the heatmap to read a value.');
+  const values = image.values ? decodeFloat32(image.values.values) : null;
+  img.addEventListener('mousemove', (e) => {
+    const r = img.getBoundingClientRect();
+    const cell = heatmapCellAt(image, (e.clientX - r.left) / r.width, (e.clientY - r.top) / r.height);
+    if (!cell) return;
+    const value = values && image.values ? values[cell.row * image.values.cols + cell.col] : undefined;
+    readout.textContent = heatmapReadout(image, cell, value);
+    readout.dataset.row = String(cell.rows[0]);
+    readout.dataset.col = String(cell.cols[0]);
+    readout.dataset.value = value === undefined ? '' : String(value);
+  });
+  const holder = h(
     'figure',
-    { class: 'heatmap-figure' },
-    h('div', { class: 'heatmap-scroll', tabindex: 0, role: 'group', 'aria-label': 'Heatmap (scrollable)' }, img),
+    { class: 'heatmap-figure', id: 'heatmap-figure' },
+    h('div', { class: 'heatmap-scroll', tabindex: 0, role: 'group', 'aria-label': 'Heatmap (scrollable)' }, image.layout === 'grid' ? img : withAxes(image, img, width, height)),
+    readout,
     h('figcaption', { id: 'heatmap-notes' }, ...imageNotes(image).map((n) => h('p', { class: 'note' }, n))),
     legend(image, labels),
   );
+  const save = savePngButton(
+    () => holder,
+    () => ({ title: s.tensor, subtitle: `${s.modelName} · ${s.inspection ? tensorSummary(s.inspection) : ''}` }),
+    () => `${s.modelName}-${s.tensor}`,
+  );
+  return h('div', {}, h('div', { class: 'controls' }, save), holder);
+}
+
+/** Row indices down the left and column indices across the top (the source tensor's, before downsampling). */
+function withAxes(image: TensorImage, img: HTMLElement, width: number, height: number): HTMLElement {
+  const ticks = (n: number, px: number) => niceTicks(0, n - 1, Math.max(2, Math.floor(px / 60))).filter((t) => t >= 0 && t <= n - 1 && Number.isInteger(t));
+  const top = h('div', { class: 'heatmap-axis cols', 'aria-hidden': 'true' });
+  top.style.width = `${width}px`;
+  for (const c of ticks(image.source.cols, width)) {
+    const t = h('span', { class: 'tick', 'data-index': c }, String(c));
+    t.style.left = `${((c + 0.5) / image.source.cols) * width}px`;
+    top.append(t);
+  }
+  const left = h('div', { class: 'heatmap-axis rows', 'aria-hidden': 'true' });
+  left.style.height = `${height}px`;
+  if (image.layout === 'matrix') {
+    for (const r of ticks(image.source.rows, height)) {
+      const t = h('span', { class: 'tick', 'data-index': r }, String(r));
+      t.style.top = `${((r + 0.5) / image.source.rows) * height}px`;
+      left.append(t);
+    }
+  }
+  const corner = h('div', { class: 'heatmap-corner note' }, image.layout === 'matrix' ? 'row ↓ col →' : 'index →');
+  return h('div', { class: 'heatmap-axes' }, corner, top, left, img);
 }
 
 /** Diverging scale as the host draws it: negative blue, zero neutral, positive red. */

@@ -72,7 +72,8 @@ export function crossAlignment(values: ArrayLike<number>, target: ReadonlyArray<
 export type ToAttentionWebview =
   | { type: 'run'; run: AttentionRun; layersDone: number; text: string; layer: number; head: HeadChoice; kind?: AttentionKind }
   | { type: 'running'; text: string; model: string }
-  | { type: 'runError'; message: string }
+  /** retry: the panel can run it again; setting: the setting at fault (an Open Settings button). */
+  | { type: 'runError'; message: string; retry?: boolean; setting?: string }
   | ({ type: 'layerDone' } & LayerDoneParams)
   | ViewResponseMessage
   | { type: 'select'; layer: number; head: HeadChoice };
@@ -81,8 +82,9 @@ export type ToAttentionWebview =
 export type FromAttentionWebview =
   | { type: 'ready' }
   | ViewRequestMessage
+  | { type: 'retry' }
+  | { type: 'openSettings'; setting: string }
   | { type: 'select'; layer: number; head: HeadChoice; kind?: AttentionKind }
-  | { type: 'savePng'; png: string; name: string }
   /** The attention matrix of a layer and head (fetched by the extension), or a view's own numbers. */
   | { type: 'saveJson'; layer: number; head: HeadChoice; kind?: AttentionKind }
   /** An encoder-decoder's run again with this target (empty: the model's own output). */

@@ -39,6 +39,10 @@ export class AttentionPanel extends ModelVisPanel<ToAttentionWebview, FromAttent
   private readonly retargeted = new vscode.EventEmitter<{ ctx: RunContext; target: string }>();
   /** The user asked for the run again with another target (an encoder-decoder's decoder text; empty = the model's own). */
   readonly onDidRequestTarget = this.retargeted.event;
+  private readonly retried = new vscode.EventEmitter<unknown>();
+  /** Retry after a failed run: the request showError was given. */
+  readonly onDidRequestRetry = this.retried.event;
+  private retryRequest: unknown;
   private readonly doneByRun = new Map<string, number>();
 
   constructor(
@@ -59,6 +63,7 @@ export class AttentionPanel extends ModelVisPanel<ToAttentionWebview, FromAttent
       this.neuronPainted,
       this.alignmentPainted,
       this.retargeted,
+      this.retried,
       host.onNotification(LayerDone, (params) => {
         // Notifications may overtake the run's answer: remember them per run.
         this.doneByRun.set(params.runId, Math.max(this.doneByRun.get(params.runId) ?? 0, params.layer + 1));
@@ -78,8 +83,20 @@ export class AttentionPanel extends ModelVisPanel<ToAttentionWebview, FromAttent
     this.show({ type: 'running', text, model });
   }
 
-  showError(message: string): void {
-    this.show({ type: 'runError', message });
+  /** The run failed: the panel shows why, with Retry (the request given back by onDidRequestRetry) and, where a setting is at fault, Open Settings. */
+  showError(message: string, retry?: unknown, setting?: string): void {
+    this.retryRequest = retry;
+    this.show({ type: 'runError', message, retry: retry !== undefined, setting });
+  }
+
+  /** Forgets the run shown (released on the host): nothing of it is shown again or answered for. */
+  clearRun(): void {
+    const old = this.current;
+    this.current = undefined;
+    if (old) {
+      this.doneByRun.delete(old.run.runId);
+      void this.host.request(AttentionRelease, { runId: old.run.runId }).catch(() => undefined);
+    }
   }
 
   /** A new run: the previous one is released on the host. */
@@ -147,9 +164,6 @@ export class AttentionPanel extends ModelVisPanel<ToAttentionWebview, FromAttent
           this.selectionChanged.fire({ layer: m.layer, head: m.head });
         }
         break;
-      case 'savePng':
-        await this.saveFile(Buffer.from(m.png, 'base64'), m.name, 'png', 'Save PNG');
-        break;
       case 'saveJson':
         if ('json' in m) await this.saveFile(Buffer.from(JSON.stringify(m.json), 'utf8'), String(m.name), 'json', 'Save view as JSON');
         else await this.saveAttentionJson(m.layer, m.head, m.kind);
@@ -159,6 +173,12 @@ export class AttentionPanel extends ModelVisPanel<ToAttentionWebview, FromAttent
         break;
       case 'paintAlignment':
         if (this.current?.run.target && (m.weights === null || Array.isArray(m.weights))) this.alignmentPainted.fire({ target: m.target, weights: m.weights });
+        break;
+      case 'retry':
+        if (this.retryRequest !== undefined) this.retried.fire(this.retryRequest);
+        break;
+      case 'openSettings':
+        if (m.setting === 'modelvis.model') void vscode.commands.executeCommand('workbench.action.openSettings', m.setting);
         break;
       case 'retarget':
         if (this.current?.run.target && typeof m.target === 'string') this.retargeted.fire({ ctx: this.current, target: m.target });

@@ -69,19 +69,24 @@ export interface LabelPlacement {
 
 /**
  * Greedy labels for a scatter plot: each point's label goes right of it, else left, above or below,
- * wherever it overlaps no label placed before it (points earlier in `order` go first; `always` ones
- * are placed even when every side is taken). Labels are `height` tall and `widths[i]` wide.
+ * wherever it overlaps no label placed before it and no other point (`pointRadius`), inside `bounds`
+ * when given (points earlier in `order` go first; `always` ones are placed even when every side is
+ * taken). Labels are `height` tall and `widths[i]` wide; a point left without one is undefined.
  */
 export function placeLabels(
   points: ReadonlyArray<{ x: number; y: number }>,
   widths: readonly number[],
   order: readonly number[],
-  { height = 10, gap = 5, always = [] as readonly number[] } = {},
+  { height = 10, gap = 5, always = [] as readonly number[], pointRadius = 0, bounds = undefined as { width: number; height: number } | undefined } = {},
 ): Array<LabelPlacement | undefined> {
   const placed: Array<{ x0: number; y0: number; x1: number; y1: number }> = [];
   const out: Array<LabelPlacement | undefined> = points.map(() => undefined);
+  const dots = points.map((p) => ({ x0: p.x - pointRadius, x1: p.x + pointRadius, y0: p.y - pointRadius, y1: p.y + pointRadius }));
+  const hit = (b: { x0: number; y0: number; x1: number; y1: number }, p: { x0: number; y0: number; x1: number; y1: number }) =>
+    b.x0 < p.x1 && p.x0 < b.x1 && b.y0 < p.y1 && p.y0 < b.y1;
+  const outside = (b: { x0: number; y0: number; x1: number; y1: number }) => bounds !== undefined && (b.x0 < 0 || b.y0 < 0 || b.x1 > bounds.width || b.y1 > bounds.height);
   const overlaps = (b: { x0: number; y0: number; x1: number; y1: number }) =>
-    placed.some((p) => b.x0 < p.x1 && p.x0 < b.x1 && b.y0 < p.y1 && p.y0 < b.y1);
+    outside(b) || placed.some((p) => hit(b, p)) || (pointRadius > 0 && dots.some((d) => hit(b, d)));
   for (const i of order) {
     const { x, y } = points[i];
     const w = widths[i];

@@ -24,8 +24,10 @@ export function registerAttention(extensionUri: vscode.Uri, host: HostClient, mo
     editor,
     // An encoder-decoder's target box: the same selection again with the decoder text the user typed.
     panel.onDidRequestTarget(({ ctx, target }) =>
-      void run(host, panel, editor, ctx.run.model.path, ctx.text, ctx.uri, ctx.baseOffset, ctx.run.truncatedFrom ? ctx.run.n : undefined, target),
+      void run(host, panel, editor, { model: ctx.run.model.path, fromSetting: false, text: ctx.text, uri: ctx.uri, baseOffset: ctx.baseOffset, maxTokens: ctx.run.truncatedFrom ? ctx.run.n : undefined, target }),
     ),
+    // Retry after a failure: the same request again (the model read again, so a fixed file is picked up).
+    panel.onDidRequestRetry((request) => void run(host, panel, editor, request as RunRequest)),
     vscode.commands.registerCommand('modelvis.visualizeAttention', () => visualizeAttention(host, models, panel, editor)),
     vscode.commands.registerCommand('modelvis.clearAttention', () => editor.clear()),
     vscode.commands.registerCommand('modelvis.cycleAttentionHead', () => editor.cycleHead()),
@@ -56,24 +58,31 @@ export async function visualizeAttention(host: HostClient, models: ModelService,
   }
 
   // modelvis.model, or the built-in model when it is empty (issue 8; trained once if needed).
+  const fromSetting = !!vscode.workspace.getConfiguration('modelvis').get<string>('model')?.trim();
   const model = await resolveModelOrBuiltin(host, models, askForModel);
   if (!model) return;
-  await run(host, panel, decorations, model, text, doc.uri, doc.offsetAt(range.start));
+  await run(host, panel, decorations, { model, fromSetting, text, uri: doc.uri, baseOffset: doc.offsetAt(range.start) });
 }
 
-async function run(
-  host: HostClient,
-  panel: AttentionPanel,
-  decorations: EditorAttention,
-  model: string,
-  text: string,
-  uri: vscode.Uri,
-  baseOffset: number,
-  maxTokens?: number,
-  target?: string,
-): Promise<void> {
+/** One attention run as asked for (kept for Retry). */
+interface RunRequest {
+  model: string;
+  /** The model is the setting modelvis.model's (a failure offers Open Settings). */
+  fromSetting: boolean;
+  text: string;
+  uri: vscode.Uri;
+  baseOffset: number;
+  maxTokens?: number;
+  target?: string;
+}
+
+async function run(host: HostClient, panel: AttentionPanel, decorations: EditorAttention, request: RunRequest): Promise<void> {
+  const { model, text, uri, baseOffset, maxTokens, target } = request;
   const modelName = model.split(/[\\/]/).filter(Boolean).pop() ?? model;
   panel.showRunning(text, modelName);
+  // What the previous run painted and named is gone until this one answers: a failure leaves nothing stale.
+  decorations.clear();
+  panel.clearRun();
   let limit: number | undefined;
   await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `ModelVis: attention of ${modelName}`, cancellable: true },
@@ -94,17 +103,18 @@ async function run(
         }
       } catch (e) {
         if (isCancellation(e)) {
-          panel.showError('The run was cancelled.');
+          panel.showError('The run was cancelled.', request);
           return;
         }
         host.log(`attention/run → ${errorMessage(e)}`);
         const data = e instanceof HostResponseError && e.code === ErrorCodes.UserError ? (e.data as TooManyTokensData | undefined) : undefined;
         if (data?.limit) {
           limit = data.limit;
-          panel.showError(errorMessage(e));
+          panel.showError(errorMessage(e), request);
           return;
         }
-        panel.showError(errorMessage(e));
+        // A model that fails to load or run: where it came from the setting, the panel offers to change it.
+        panel.showError(errorMessage(e), request, request.fromSetting ? 'modelvis.model' : undefined);
         host.showError(e);
       }
     },
@@ -112,7 +122,7 @@ async function run(
   if (limit) {
     const use = `Use first ${limit} tokens`;
     const choice = await vscode.window.showWarningMessage(`ModelVis: the text is longer than ${modelName} reads (at most ${limit} tokens).`, use);
-    if (choice === use) await run(host, panel, decorations, model, text, uri, baseOffset, limit, target);
+    if (choice === use) await run(host, panel, decorations, { ...request, maxTokens: limit });
   }
 }
 

@@ -167,6 +167,8 @@ export interface TensorImage {
   scale: { min: number; max: number; low?: number; high?: number; limit: number; colormap: string };
   /** The host's own sentence about what was downsampled or left out. */
   note?: string | null;
+  /** A matrix's or strip's values as drawn (block-reduced), base64 float32 [rows, cols]; absent for grids. */
+  values?: { rows: number; cols: number; values: string } | null;
 }
 
 export interface WorkDoneProgressValue {
@@ -673,6 +675,8 @@ export const AttentionRowRequest = request<HeadParams & { query: number; top?: n
 export const AttentionGridRequest = request<RunRef & { cell?: number }, AttentionGrid>()('attention/grid');
 export const AttentionRollout = request<RunRef & { method: 'rollout' | 'flow'; maxSize?: number }, RolloutResult>()('attention/rollout');
 export const AttentionRelease = request<RunRef, null>()('attention/release');
+/** Save PNG's figure of one head (or grid: the model view), drawn by the host in the page's theme. */
+export const AttentionFigure = request<RunRef & { layer?: number; head?: HeadChoice; grid?: boolean; theme?: 'light' | 'dark' }, { png: string; width: number; height: number }>()('attention/figure');
 export const LayerDone = new NotificationType<LayerDoneParams>('attention/layerDone');
 
 export const HiddenLens = request<RunRef & { top?: number }, LensResult>()('hidden/lens');
@@ -712,6 +716,7 @@ export const ATTENTION_VIEW_REQUESTS = [
   AttentionRowRequest,
   AttentionGridRequest,
   AttentionRollout,
+  AttentionFigure,
   HiddenLens,
   HiddenGeometry,
   HiddenImage,
@@ -751,6 +756,14 @@ export interface ViewResponseMessage {
   id: number;
   result?: unknown;
   error?: string;
+}
+
+/** Save PNG in any panel: the figure the page drew (base64 PNG), saved where the user chooses. */
+export interface SavePngMessage {
+  type: 'savePng';
+  png: string;
+  /** The file name offered (without .png). */
+  name: string;
 }
 
 /** The request a webview named, when it is one it may make. */

@@ -130,3 +130,38 @@ export function histogramBars(
     };
   });
 }
+
+/** The tensor entries under a point of a matrix or strip heatmap (fractions of its width and height). */
+export interface HeatmapCell {
+  /** The value's cell in the drawn (block-reduced) grid. */
+  row: number;
+  col: number;
+  /** The source rows and columns it covers, inclusive. */
+  rows: [number, number];
+  cols: [number, number];
+}
+
+export function heatmapCellAt(image: TensorImage, fx: number, fy: number): HeatmapCell | undefined {
+  if (image.layout === 'grid' || !(fx >= 0 && fx < 1 && fy >= 0 && fy < 1)) return undefined;
+  const rf = image.downsample?.rowFactor ?? 1;
+  const cf = image.downsample?.colFactor ?? 1;
+  const drawnRows = Math.ceil(image.source.rows / rf);
+  const drawnCols = Math.ceil(image.source.cols / cf);
+  const row = Math.floor(fy * drawnRows);
+  const col = Math.floor(fx * drawnCols);
+  return {
+    row,
+    col,
+    rows: [row * rf, Math.min(image.source.rows, (row + 1) * rf) - 1],
+    cols: [col * cf, Math.min(image.source.cols, (col + 1) * cf) - 1],
+  };
+}
+
+/** The read-out line of a heatmap cell: where it is, and its value (a block's max-abs or mean when downsampled). */
+export function heatmapReadout(image: TensorImage, cell: HeatmapCell, value: number | undefined): string {
+  const span = (name: string, [a, b]: [number, number]) => (a === b ? `${name} ${a}` : `${name}s ${a}–${b}`);
+  const where = image.layout === 'strip' ? span('index', cell.cols) : `${span('row', cell.rows)}, ${span('column', cell.cols)}`;
+  const block = cell.rows[0] !== cell.rows[1] || cell.cols[0] !== cell.cols[1];
+  const what = block ? ` (block ${image.downsample?.method === 'mean' ? 'mean' : 'max-abs'})` : '';
+  return `${where}${what}: ${value === undefined ? 'not sent' : formatNumber(value)}`;
+}

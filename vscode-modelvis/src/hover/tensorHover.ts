@@ -45,8 +45,12 @@ export class TensorHoverProvider implements vscode.HoverProvider {
       try {
         tensor = await this.models.findTensor(modelPath, candidate.text);
       } catch (e) {
-        this.host.log(`hover: could not read ${modelPath}: ${e instanceof Error ? e.message : String(e)}`);
-        return undefined;
+        // A model that cannot be read: the hover says so, instead of nothing.
+        const message = e instanceof Error ? e.message : String(e);
+        this.host.log(`hover: could not read ${modelPath}: ${message}`);
+        if (token.isCancellationRequested) return undefined;
+        const range = new vscode.Range(position.line, candidate.start, position.line, candidate.end);
+        return new vscode.Hover(unreadableMarkdown(modelPath, candidate.text, message), range);
       }
     }
     if (!tensor || token.isCancellationRequested) return undefined;
@@ -83,6 +87,16 @@ export class TensorHoverProvider implements vscode.HoverProvider {
     }
     return p;
   }
+}
+
+function unreadableMarkdown(modelPath: string, name: string, message: string): vscode.MarkdownString {
+  const md = new vscode.MarkdownString(undefined, true);
+  md.isTrusted = { enabledCommands: ['workbench.action.openSettings'] };
+  const settings = encodeURIComponent(JSON.stringify(['modelvis.model']));
+  md.appendMarkdown(`**${escapeHtml(name)}**: no preview, because ModelVis could not read the model \`${escapeHtml(modelPath)}\`:  \n`);
+  md.appendMarkdown(`${escapeHtml(message)}\n\n`);
+  md.appendMarkdown(`[Open Settings](command:workbench.action.openSettings?${settings} "The setting modelvis.model")`);
+  return md;
 }
 
 function hoverMarkdown(modelPath: string, tensor: TensorRef, preview: Preview | undefined, error: string | undefined): vscode.MarkdownString {

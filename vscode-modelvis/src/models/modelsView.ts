@@ -3,12 +3,14 @@
 import * as vscode from 'vscode';
 import { errorMessage } from '../common/errors';
 import { isSameModelPath } from '../common/modelSetting';
+import { distinguishingFolders, groupModels, ModelGroup } from '../common/modelGroups';
 import { modelDescription, modelTooltip, moduleDescription, tensorDescription, tensorTooltip } from '../common/labels';
 import { ModelEntry, ModelTree, TreeNode } from '../common/protocol';
 import { nodeLabel } from '../common/treeModel';
 import { ModelService } from './modelService';
 
 export type ModelsItem =
+  | { type: 'group'; group: ModelGroup; models: Array<ModelsItem & { type: 'model' }> }
   | { type: 'model'; entry: ModelEntry }
   | { type: 'node'; modelPath: string; node: TreeNode }
   | { type: 'message'; id: string; text: string; detail?: string; severity: 'error' | 'info' };
@@ -28,6 +30,8 @@ export class ModelsProvider implements vscode.TreeDataProvider<ModelsItem>, vsco
   private readonly loadedTrees = new Map<string, ModelTree>();
   private readonly treeErrors = new Map<string, string>();
   private modelItems = new Map<string, ModelsItem & { type: 'model' }>();
+  /** The folder shown beside a model whose name another model shares. */
+  private folders = new Map<string, string>();
   private inUse: string | undefined;
   private generation = 0;
 
@@ -48,6 +52,14 @@ export class ModelsProvider implements vscode.TreeDataProvider<ModelsItem>, vsco
 
   getTreeItem(item: ModelsItem): vscode.TreeItem {
     switch (item.type) {
+      case 'group': {
+        const t = new vscode.TreeItem(item.group.label, vscode.TreeItemCollapsibleState.Expanded);
+        t.id = `group:${item.group.id}`;
+        t.description = `${item.models.length}`;
+        t.tooltip = `${item.models.length} model${item.models.length === 1 ? '' : 's'} found in ${item.group.label}`;
+        t.contextValue = 'modelvis.modelGroup';
+        return t;
+      }
       case 'model':
         return this.modelTreeItem(item);
       case 'node':
@@ -66,6 +78,7 @@ export class ModelsProvider implements vscode.TreeDataProvider<ModelsItem>, vsco
 
   async getChildren(item?: ModelsItem): Promise<ModelsItem[]> {
     if (!item) return this.roots();
+    if (item.type === 'group') return item.models;
     if (item.type === 'model') {
       try {
         const tree = await this.loadTree(item.entry.path);
@@ -92,8 +105,10 @@ export class ModelsProvider implements vscode.TreeDataProvider<ModelsItem>, vsco
     } catch (e) {
       return [{ type: 'message', id: 'discover-error', text: `Could not look for checkpoints: ${errorMessage(e)}`, detail: errorMessage(e), severity: 'error' }];
     }
-    const sorted = [...entries].sort((a, b) => sourceRank(a) - sourceRank(b) || a.name.localeCompare(b.name));
+    const groups = groupModels(entries);
+    const sorted = groups.flatMap((g) => g.entries);
     this.modelItems = new Map(sorted.map((entry) => [entry.path, { type: 'model' as const, entry }]));
+    this.folders = distinguishingFolders(entries);
     // Fill in parameters and dtypes in the background, two at a time.
     const pending = sorted.filter((e) => !e.error && !this.loadedTrees.has(e.path)).slice(0, EAGER_TREES);
     void runLimited(pending, 2, async (entry) => {
@@ -102,7 +117,7 @@ export class ModelsProvider implements vscode.TreeDataProvider<ModelsItem>, vsco
       const it = this.modelItems.get(entry.path);
       if (it && generation === this.generation) this.changed.fire(it);
     });
-    return [...this.modelItems.values()];
+    return groups.map(({ group, entries: inGroup }) => ({ type: 'group' as const, group, models: inGroup.map((e) => this.modelItems.get(e.path)!) }));
   }
 
   private async loadTree(modelPath: string): Promise<ModelTree> {
@@ -122,7 +137,7 @@ export class ModelsProvider implements vscode.TreeDataProvider<ModelsItem>, vsco
     if (entry.error) {
       const t = new vscode.TreeItem(entry.name, vscode.TreeItemCollapsibleState.None);
       t.id = `model:${entry.path}`;
-      t.description = entry.error;
+      t.description = this.withFolder(entry, entry.error);
       t.tooltip = modelTooltip(entry);
       t.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'));
       t.contextValue = 'modelvis.checkpointError';
@@ -133,7 +148,7 @@ export class ModelsProvider implements vscode.TreeDataProvider<ModelsItem>, vsco
     const inUse = isSameModelPath(this.inUse, entry.path);
     const t = new vscode.TreeItem(entry.name, vscode.TreeItemCollapsibleState.Collapsed);
     t.id = `model:${entry.path}`;
-    t.description = (inUse ? 'in use · ' : '') + (treeError ? treeError : modelDescription(entry, tree));
+    t.description = this.withFolder(entry, (inUse ? 'in use · ' : '') + (treeError ? treeError : modelDescription(entry, tree)));
     t.tooltip = modelTooltip(entry, tree) + (treeError ? `\nError: ${treeError}` : '') + (inUse ? '\nUsed for visualization (modelvis.model)' : '');
     t.iconPath = treeError
       ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'))
@@ -141,6 +156,12 @@ export class ModelsProvider implements vscode.TreeDataProvider<ModelsItem>, vsco
     t.contextValue = inUse ? 'modelvis.checkpoint.inUse' : 'modelvis.checkpoint';
     t.resourceUri = undefined;
     return t;
+  }
+
+  /** "runs/a · …" for a model whose name another model shares. */
+  private withFolder(entry: ModelEntry, description: string): string {
+    const folder = this.folders.get(entry.path);
+    return folder ? `${folder} · ${description}` : description;
   }
 
   dispose(): void {
@@ -169,10 +190,6 @@ function nodeTreeItem(modelPath: string, node: TreeNode): vscode.TreeItem {
   t.iconPath = new vscode.ThemeIcon(node.kind === 'layers' ? 'layers' : 'symbol-namespace');
   t.contextValue = node.kind === 'layers' ? 'modelvis.layers' : 'modelvis.module';
   return t;
-}
-
-function sourceRank(e: ModelEntry): number {
-  return e.source === 'workspace' ? 0 : e.source === 'root' ? 1 : 2;
 }
 
 async function runLimited<T>(items: readonly T[], limit: number, f: (item: T) => Promise<void>): Promise<void> {

@@ -1,10 +1,11 @@
 // The base of every ModelVis webview panel: creates the panel (CSP with a nonce, the theme-aware shared
 // CSS, the page's script and stylesheet), routes its messages ({type: 'ready'} asks for the screen again,
-// {type: 'request'} is answered from the host, the rest go to the panel), and saves what a view exports.
+// {type: 'request'} is answered from the host, {type: 'savePng'} saves the page's figure, the rest go to
+// the panel).
 // A panel that is closed can be opened again; dispose() closes it for good.
 
 import * as vscode from 'vscode';
-import { ViewRequestMessage, ViewResponseMessage } from '../common/protocol';
+import { SavePngMessage, ViewRequestMessage, ViewResponseMessage } from '../common/protocol';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 
 export interface PanelPage {
@@ -45,13 +46,16 @@ export abstract class ModelVisPanel<ToWebview extends { type: string }, FromWebv
     );
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'modelvis.svg');
     panel.webview.html = webviewHtml(panel.webview, this.extensionUri, { name: this.page.page, title: this.page.title, styleDir: this.page.styleDir });
-    panel.webview.onDidReceiveMessage((m: FromWebview | { type: 'ready' } | ViewRequestMessage) => {
+    panel.webview.onDidReceiveMessage((m: FromWebview | { type: 'ready' } | ViewRequestMessage | SavePngMessage) => {
       if (!m || typeof m.type !== 'string') return;
       if (m.type === 'ready') {
         this.ready = true;
         this.onReady();
       } else if (m.type === 'request') void this.onRequest(m as ViewRequestMessage).then((r) => this.post(r));
-      else void this.onMessage(m as FromWebview);
+      else if (m.type === 'savePng') {
+        const { png, name } = m as SavePngMessage;
+        if (typeof png === 'string' && typeof name === 'string') void this.saveFile(Buffer.from(png, 'base64'), name, 'png', 'Save PNG');
+      } else void this.onMessage(m as FromWebview);
     });
     panel.onDidDispose(() => {
       if (this.panel !== panel) return;

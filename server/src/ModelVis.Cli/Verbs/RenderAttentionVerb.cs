@@ -36,7 +36,7 @@ static class RenderAttentionVerb
             int layers = lm.Config.Layers, heads = lm.Config.Heads, n = input.Length;
             string name = Path.GetFileName(dir);
             string which = parse.GetValue(layer)!;
-            string excerpt = Excerpt(parse.GetValue(source.Text) ?? (named ? string.Concat(tokens) : "ids " + string.Join(",", input.Ids)));
+            string excerpt = FigureLabels.Excerpt(parse.GetValue(source.Text) ?? (named ? string.Concat(tokens) : "ids " + string.Join(",", input.Ids)));
             Figure figure;
             if (which == "all")
             {
@@ -72,11 +72,5 @@ static class RenderAttentionVerb
         try { tokenizer = ModelTokenizer.Open(dir); }
         catch (TokenizerException) { return (ids.Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray(), false); }
         return (ids.Select(i => tokenizer.IdToToken(i) is { } t ? tokenizer.Readable(t) : $"<{i}>").ToArray(), true);
-    }
-
-    static string Excerpt(string text)
-    {
-        var s = text.ReplaceLineEndings(" ").Trim();
-        return s.Length <= 48 ? $"“{s}”" : $"“{s[..47]}…”";
     }
 }

@@ -13,8 +13,10 @@ public sealed record ImageSource(long Rows, long Cols);
 public sealed record ImageDownsample(int RowFactor, int ColFactor, string Method);
 public sealed record ImageGrid(int Slices, int Shown, int GridRows, int GridCols, int SliceRows, int SliceCols, int CellWidth, int CellHeight, int Gap);
 public sealed record ImageScale(float Min, float Max, float Low, float High, float Limit, string Colormap);
+/// <param name="Values">A matrix's or strip's values as drawn (block-reduced), base64 little-endian float32 [Rows, Cols]; null for grids.</param>
+public sealed record ImageValues(int Rows, int Cols, string Values);
 public sealed record TensorImageDto(string Name, string Png, int Width, int Height, string Layout, long[] Shape, ImageSource Source,
-    ImageDownsample? Downsample, ImageGrid? Grid, ImageScale Scale, string? Note);
+    ImageDownsample? Downsample, ImageGrid? Grid, ImageScale Scale, string? Note, ImageValues? Values = null);
 
 /// <summary>What the tensor panel and the hover show of one tensor: statistics, histogram and a heatmap.
 /// Values are streamed from the checkpoint in chunks, so a tensor larger than memory is never loaded whole.</summary>
@@ -60,7 +62,8 @@ public static class TensorViews
             image.Downsampled ? new ImageDownsample(image.RowFactor, image.ColFactor, image.MethodName) : null,
             g is null ? null : new ImageGrid(g.Slices, g.Shown, g.GridRows, g.GridCols, g.SliceRows, g.SliceCols, g.CellWidth, g.CellHeight, g.Gap),
             new ImageScale(image.Scale.Min, image.Scale.Max, image.Scale.Low, image.Scale.High, image.Scale.Limit, image.Scale.Colormap),
-            image.Note);
+            image.Note,
+            image.Values is { } v ? new ImageValues(image.ValueRows, image.ValueCols, Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(v.AsSpan()))) : null);
         return (dto, image.Png);
     }
 }

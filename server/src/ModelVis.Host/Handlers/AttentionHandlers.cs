@@ -4,6 +4,7 @@ using ModelVis.Analysis;
 using ModelVis.Host.Attention;
 using ModelVis.Models;
 using ModelVis.Render;
+using ModelVis.Render.Figures;
 using ModelVis.Rpc;
 
 namespace ModelVis.Host.Handlers;
@@ -43,6 +44,14 @@ public sealed record RowResult(int Query, float[] Weights, KeyWeight[] Top, Matr
 public sealed record GridCell(int Layer, int Head, int X, int Y, int Width, int Height);
 public sealed record GridResult(string Png, int Width, int Height, int Layers, int Heads, GridCell[] Cells, string Note);
 public sealed record RolloutResult(int N, string? Values, MatrixImage Image, string Method, string Note);
+
+/// <param name="Grid">The model view (every layer × head) instead of one head.</param>
+/// <param name="Theme">light or dark (the page's colours).</param>
+public sealed record FigureParams(string RunId, int Layer = 0, JsonElement? Head = null, bool Grid = false, string Theme = "light")
+{
+    public HeadSelector Selector => Head is { } h ? HeadSelector.Parse(h) : new HeadSelector(0, null);
+}
+public sealed record FigureResult(string Png, int Width, int Height);
 
 /// <summary>
 /// The attention panel's requests. <c>attention/run</c> tokenizes the text, starts the forward pass and answers as
@@ -192,6 +201,48 @@ public sealed class AttentionHandlers : IHandlerFamily
                 ? "attention flow: max-flow from each output position to each input token through the residual-adjusted, head-averaged attention graph"
                 : "attention rollout: head-averaged attention with the residual (½A + ½I) multiplied through all layers";
             return new RolloutResult(n, n <= MaxMatrixTokens ? AttentionViews.Base64(result) : null, AttentionViews.Image(result, n, Math.Clamp(p.MaxSize, 16, 4096)), p.Method, note);
+        });
+
+        // Save PNG of the heatmap and the model view: the figure `render attention` draws, for the run shown.
+        server.RegisterAsync<FigureParams, FigureResult>("attention/figure", async (p, ctx) =>
+        {
+            var run = session.Run(p.RunId);
+            CheckOneKind(run, "The figure");
+            FigureTheme theme;
+            try { theme = FigureTheme.Get(p.Theme); }
+            catch (ArgumentException e) { throw new ModelException(e.Message); }
+            int n = run.N, L = run.Config.Layers, H = run.Config.Heads;
+            string name = run.Loaded.Name;
+            string excerpt = FigureLabels.Excerpt(string.Concat(run.Tokens.Where(t => !t.Special).Select(t => t.Display)));
+            Figure figure;
+            if (p.Grid)
+            {
+                // Thumbnails of at most 120 points: each head's map reduced to that before drawing (a 2,048-token run
+                // would otherwise hold L·H full matrices).
+                var maps = new List<float[]>(L * H);
+                int side = n;
+                for (int l = 0; l < L; l++)
+                {
+                    var all = await run.LayerAsync(l, ctx.Cancellation);
+                    for (int h = 0; h < H; h++)
+                    {
+                        var reduced = Downsample.Reduce(all.AsSpan(h * n * n, n * n), n, n, 240, 240, ReduceMethod.MaxAbs);
+                        maps.Add(reduced.Values);
+                        side = reduced.Rows;
+                    }
+                }
+                figure = AttentionFigure.Grid(maps, L, H, side, $"{name} — attention, {L} layers × {H} heads",
+                    $"{n} tokens {excerpt} · rows = queries, columns = keys · each head scaled to its maximum", theme);
+            }
+            else
+            {
+                if ((uint)p.Layer >= (uint)L) throw new ModelException($"layer {p.Layer}: the model has layers 0 to {L - 1}");
+                var m = await run.HeadAsync(p.Layer, p.Selector, ctx.Cancellation);
+                string head = p.Selector.Index is { } i ? $"head {i}" : $"{p.Selector.Reduce} over heads";
+                figure = AttentionFigure.Head(m, n, run.Tokens.Select(t => t.Display).ToArray(), $"{name} — layer {p.Layer}, {head}",
+                    $"{n} tokens {excerpt} · attention probability, row = query, column = key", theme);
+            }
+            return new FigureResult(Convert.ToBase64String(figure.ToPng()), figure.Image.Width, figure.Image.Height);
         });
 
         server.Register<RunParams, object?>("attention/release", (p, _) => { session.Release(p.RunId); return null; });

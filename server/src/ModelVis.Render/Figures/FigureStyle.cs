@@ -83,6 +83,13 @@ public static class FigureLabels
         return units.Count > maxChars ? string.Concat(units.Take(maxChars - 1)) + "…" : string.Concat(units);
     }
 
+    /// <summary>The text a figure's subtitle quotes: one line, at most 48 characters, in quotation marks.</summary>
+    public static string Excerpt(string text)
+    {
+        var s = text.ReplaceLineEndings(" ").Trim();
+        return s.Length <= 48 ? $"“{s}”" : $"“{s[..47]}…”";
+    }
+
     /// <summary>A tick value with as few digits as it needs ("0", "0.25", "1").</summary>
     public static string Number(double v) => v.ToString(Math.Abs(v) >= 10 ? "0.#" : "0.###", CultureInfo.InvariantCulture);
 

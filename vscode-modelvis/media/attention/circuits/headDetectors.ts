@@ -4,7 +4,7 @@
 import { HEAD_KINDS, headsAbove, headTable } from '../../../src/attention/circuitsLogic';
 import type { HeadKind } from '../../../src/common/protocol';
 import { formatNumber, h } from '../../webview/common';
-import { snapshotOf, ViewContext } from '../view';
+import { ViewContext } from '../view';
 import { headGridTable, scoreCell } from './cells';
 
 /** Kept while switching tabs. */
@@ -67,5 +67,5 @@ export async function drawHeads(c: ViewContext, box: HTMLElement): Promise<void>
       : 'Scored on the selection. Induction and duplicate-token need a repeat: on text without one they are near 0; use the probe.'),
   );
   holder.dataset.status = 'ready';
-  c.setExport({ name: `heads-${choices.kind}`, png: snapshotOf(holder), json: () => scores });
+  c.setExport({ name: `heads-${choices.kind}`, png: c.snapshot(holder, `head detectors: ${HEAD_KINDS.find((k) => k.id === choices.kind)?.label ?? choices.kind}`), json: () => scores });
 }

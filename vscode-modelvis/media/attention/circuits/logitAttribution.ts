@@ -4,7 +4,7 @@
 import { readableToken, tokenLabel } from '../../../src/attention/attentionLogic';
 import { absMax } from '../../../src/attention/circuitsLogic';
 import { formatNumber, h } from '../../webview/common';
-import { snapshotOf, ViewContext } from '../view';
+import { ViewContext } from '../view';
 import { headGridTable, signedCell } from './cells';
 
 /** Kept while switching tabs: the position (-1: the last) and the token ids typed. */
@@ -54,5 +54,5 @@ export async function drawDla(c: ViewContext, box: HTMLElement): Promise<void> {
       `Each part is read through the final norm with its scale frozen at s = ${formatNumber(d.scale, 5)} from the full residual. Blue adds to it, red takes away.`),
   );
   holder.dataset.status = 'ready';
-  c.setExport({ name: `dla-pos${d.position}-t${d.target}`, png: snapshotOf(holder), json: () => d });
+  c.setExport({ name: `dla-pos${d.position}-t${d.target}`, png: c.snapshot(holder, `direct logit attribution at position ${d.position}`), json: () => d });
 }

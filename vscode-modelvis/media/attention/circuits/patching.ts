@@ -5,7 +5,7 @@ import { readableToken, tokenLabel } from '../../../src/attention/attentionLogic
 import { oneWordChanged } from '../../../src/attention/circuitsLogic';
 import type { CircuitPatchResult } from '../../../src/common/protocol';
 import { formatNumber, h } from '../../webview/common';
-import { snapshotOf, ViewContext } from '../view';
+import { ViewContext } from '../view';
 import { headGridTable, signedCell } from './cells';
 
 /** Kept while switching tabs: the corrupted prompt, for the run it was made from. */
@@ -50,7 +50,7 @@ export async function drawPatching(c: ViewContext, box: HTMLElement): Promise<vo
       h('div', { class: 'circuit-scroll' }, heads),
     );
     holder.dataset.status = 'ready';
-    c.setExport({ name: 'patching', png: snapshotOf(holder), json: () => p });
+    c.setExport({ name: 'patching', png: c.snapshot(holder, 'activation patching'), json: () => p });
   };
 
   const go = async () => {

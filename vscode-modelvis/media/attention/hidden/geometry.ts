@@ -6,7 +6,7 @@ import { alignedPca, hiddenLayerName, linearScale, niceTicks, placeLabels, rowsO
 import type { AttentionRun, GeometryResult } from '../../../src/common/protocol';
 import { formatNumber, h, svg } from '../../webview/common';
 import { matrixFigure } from '../figures';
-import { snapshotOf, ViewContext } from '../view';
+import { ViewContext } from '../view';
 import { ensureChoices, hiddenChoices, hiddenLayerControl, tokenSelect } from './choices';
 
 export async function drawGeometry(c: ViewContext, box: HTMLElement): Promise<void> {
@@ -78,7 +78,7 @@ export async function drawGeometry(c: ViewContext, box: HTMLElement): Promise<vo
     get name() {
       return `geometry-${r.model.name}-h${geometry.layer}`;
     },
-    png: snapshotOf(holder),
+    png: () => c.snapshot(holder, `geometry at ${hiddenLayerName(geometry.layer, L)}`)(),
     json: () => {
       const k = geometry.layer;
       const sim = geometry.similarity ? rowsOf(decodeFloat32(geometry.similarity), r.n, r.n) : null;
@@ -128,9 +128,18 @@ function pcaScatter(r: AttentionRun, g: GeometryResult, pca: Array<{ x: number[]
   const xy = r.tokens.map((_, i) => ({ x: sx(cur.x[i]), y: sy(cur.y[i]) }));
   const names = r.tokens.map((t) => tokenLabel(t, 12));
   // Labels where they overlap no other (the chosen token's first); ~6 px a character at 10 px.
-  const labels = placeLabels(xy, names.map((s, i) => s.length * (i === chosen ? 7 : 6.2)), [chosen, ...r.tokens.keys()].filter((i, j) => j === 0 || i !== chosen), { height: 10, gap: 6, always: [chosen] });
+  const widths = names.map((s, i) => s.length * (i === chosen ? 7 : 6.2));
+  // Labels cover no other label or point and stay in the plot; the ones that cannot be placed show on hover.
+  const labels = placeLabels(xy, widths, [chosen, ...r.tokens.keys()].filter((i, j) => j === 0 || i !== chosen), {
+    height: 10,
+    gap: 6,
+    always: [chosen],
+    pointRadius: 4,
+    bounds: { width: size, height: size },
+  });
   const points = svg('g', { class: 'pca-points' });
   const labelLayer = svg('g', { class: 'pca-labels' });
+  const hoverLayer = svg('g', { class: 'pca-hover-label' });
   // The chosen token last, so its point sits on top.
   const order = [...r.tokens.keys()].filter((i) => i !== chosen).concat(chosen);
   order.forEach((i) => {
@@ -148,8 +157,19 @@ function pcaScatter(r: AttentionRun, g: GeometryResult, pca: Array<{ x: number[]
     points.append(dot);
     const at = labels[i];
     if (at) labelLayer.append(svg('text', { class: `pca-label${i === chosen ? ' chosen' : ''}`, x: at.x.toFixed(1), y: at.y.toFixed(1), 'data-index': i }, names[i]));
+    else {
+      // Shown while the point is hovered or focused, on top of the others (inside the plot).
+      const hoverAt = { x: Math.min(x + 6, size - widths[i]), y: y + 3 };
+      const show = () => hoverLayer.replaceChildren(svg('text', { class: 'pca-label hover', x: hoverAt.x.toFixed(1), y: hoverAt.y.toFixed(1), 'data-index': i }, names[i]));
+      const hide = () => hoverLayer.replaceChildren();
+      dot.addEventListener('mouseenter', show);
+      dot.addEventListener('focus', show);
+      dot.addEventListener('mouseleave', hide);
+      dot.addEventListener('blur', hide);
+      dot.dataset.label = 'hover';
+    }
   });
-  chart.append(points, labelLayer);
+  chart.append(points, labelLayer, hoverLayer);
   const [e1, e2] = g.pca[k].explained;
   return [
     h('h2', {}, `PCA at ${hiddenLayerName(k, r.model.layers)}`),

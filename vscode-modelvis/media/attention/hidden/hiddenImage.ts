@@ -46,7 +46,7 @@ export async function drawHiddenImage(c: ViewContext, box: HTMLElement): Promise
   holder.dataset.status = 'ready';
   c.setExport({
     name: `hidden-${r.model.name}-h${k}`,
-    png: async () => img.png,
+    png: c.snapshot(holder, hiddenLayerName(k, r.model.layers)),
     json: () => viewJson(r, c.text, 'hidden-image', { layer: k, rows, cols, limit: img.limit, values: values ? rowsOf(values, rows, cols) : null }),
   });
 }

@@ -6,7 +6,7 @@ import { labelIndices, readableToken, tokenLabel } from '../../../src/attention/
 import { viewJson } from '../../../src/attention/hiddenLogic';
 import { h } from '../../webview/common';
 import { tokenRowsFigure } from '../figures';
-import { snapshotOf, ViewContext } from '../view';
+import { ViewContext } from '../view';
 
 export async function drawLens(c: ViewContext, box: HTMLElement): Promise<void> {
   const r = c.run;
@@ -91,7 +91,7 @@ export async function drawLens(c: ViewContext, box: HTMLElement): Promise<void> 
   holder.dataset.status = 'ready';
   // PNG: the grid and the rank picture as shown; JSON: every layer's top tokens and the next token's rank.
   c.setExport({
-    png: snapshotOf(holder),
+    png: c.snapshot(holder, 'logit lens: top token per position and hidden state, rank of the next token'),
     name: `lens-${r.model.name}`,
     json: () => viewJson(r, c.text, 'logit-lens', { layers: lens.top, nextRank: lens.nextRank, nextProb: lens.nextProb, rankNote: lens.rankNote }),
   });

@@ -4,7 +4,7 @@
 import { tokenLabel } from '../../../src/attention/attentionLogic';
 import { viewJson } from '../../../src/attention/hiddenLogic';
 import { formatNumber, h, post } from '../../webview/common';
-import { snapshotOf, ViewContext } from '../view';
+import { ViewContext } from '../view';
 
 let neuronLayer = 0;
 
@@ -57,7 +57,7 @@ export async function drawNeurons(c: ViewContext, box: HTMLElement): Promise<voi
   holder.replaceChildren(h('p', { class: 'note' }, `Top ${top.top.length} of ${top.intermediate} MLP neurons of layer ${l} by their largest activation on the selection.`), list, detail);
   holder.dataset.status = 'ready';
   c.setExport({
-    png: snapshotOf(holder),
+    png: c.snapshot(holder, `top neurons of MLP layer ${l}`),
     name: `neurons-${r.model.name}-L${l}`,
     json: () => viewJson(r, c.text, 'neurons', { layer: l, intermediate: top.intermediate, top: top.top, painted: painted ?? null }),
   });

@@ -4,7 +4,7 @@
 import { tokenLabel } from '../../../src/attention/attentionLogic';
 import { componentColor, MAX_COMPONENTS, nmfColouring, viewJson } from '../../../src/attention/hiddenLogic';
 import { formatNumber, h } from '../../webview/common';
-import { snapshotOf, ViewContext } from '../view';
+import { ViewContext } from '../view';
 import { ensureChoices, hiddenChoices } from './choices';
 
 export async function drawNmf(c: ViewContext, box: HTMLElement): Promise<void> {
@@ -84,7 +84,7 @@ export async function drawNmf(c: ViewContext, box: HTMLElement): Promise<void> {
   holder.dataset.components = String(nmf.components);
   c.setExport({
     name: `nmf-${r.model.name}-L${l}-${nmf.components}`,
-    png: snapshotOf(holder),
+    png: c.snapshot(holder, `NMF of MLP layer ${l}, ${nmf.components} components`),
     json: () =>
       viewJson(r, c.text, 'nmf', {
         layer: l,

@@ -3,7 +3,7 @@
 
 import { headColor, headViewLines, tokenLabel } from '../../../src/attention/attentionLogic';
 import { h, svg } from '../../webview/common';
-import { snapshotOf, ViewContext } from '../view';
+import { ViewContext } from '../view';
 
 /** Lines below this weight are hidden (kept while switching tabs). */
 let threshold = 0.1;
@@ -112,5 +112,5 @@ export async function drawHeadView(c: ViewContext, box: HTMLElement): Promise<vo
     h('div', { class: 'headview-scroll' }, chart),
   );
   holder.dataset.status = 'ready';
-  c.setExport({ png: snapshotOf(holder), name: `attention-${r.model.name}-L${l}-headview` });
+  c.setExport({ png: c.snapshot(holder, `head view of layer ${l}`), name: `attention-${r.model.name}-L${l}-headview` });
 }

@@ -5,7 +5,7 @@
 import { axesOf, crossAlignment, headName, tokenLabel } from '../../../src/attention/attentionLogic';
 import { formatNumber, h, post } from '../../webview/common';
 import { availableSize, matrixFigure } from '../figures';
-import { ViewContext } from '../view';
+import { pageTheme, ViewContext } from '../view';
 
 export async function drawHeatmap(c: ViewContext, box: HTMLElement): Promise<void> {
   const r = c.run;
@@ -84,5 +84,11 @@ export async function drawHeatmap(c: ViewContext, box: HTMLElement): Promise<voi
   }
   if (image.factor > 1) holder.append(h('p', { class: 'note' }, `Each pixel covers ${image.factor}×${image.factor} token pairs.`));
   holder.dataset.status = 'ready';
-  c.setExport({ png: async () => (r.n > shownPx ? (await imageOf(1024)).png : image.png), name: `attention-${r.model.name}${k ? `-${k}` : ''}-L${l}-H${headName(hd)}` });
+  // The host draws self-attention's figure (render attention's); an encoder-decoder's three attentions are drawn as shown.
+  c.setExport({
+    png: k
+      ? c.snapshot(holder, `${axes.label} attention, layer ${l}, head ${headName(hd)}`)
+      : async () => (await c.request('attention/figure', { layer: l, head: hd, theme: pageTheme() })).png,
+    name: `attention-${r.model.name}${k ? `-${k}` : ''}-L${l}-H${headName(hd)}`,
+  });
 }

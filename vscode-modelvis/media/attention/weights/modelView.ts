@@ -2,7 +2,7 @@
 // labelled L/H; a click opens that head in the heatmap.
 
 import { h } from '../../webview/common';
-import { pageWidth, ViewContext } from '../view';
+import { pageTheme, pageWidth, ViewContext } from '../view';
 
 export async function drawModelView(c: ViewContext, box: HTMLElement): Promise<void> {
   const r = c.run;
@@ -61,5 +61,5 @@ export async function drawModelView(c: ViewContext, box: HTMLElement): Promise<v
     h('div', { class: 'grid-figure' }, h('div', {}), top, left, sheet),
   );
   holder.dataset.status = 'ready';
-  c.setExport({ png: async () => grid.png, name: `attention-${r.model.name}-model-view` });
+  c.setExport({ png: async () => (await c.request('attention/figure', { grid: true, theme: pageTheme() })).png, name: `attention-${r.model.name}-model-view` });
 }

@@ -48,7 +48,7 @@ export async function drawRollout(c: ViewContext, box: HTMLElement): Promise<voi
   );
   holder.dataset.status = 'ready';
   c.setExport({
-    png: async () => png,
+    png: c.snapshot(holder, `attention ${method} through all layers`),
     name: `attention-${r.model.name}-${method}`,
     json: values ? () => viewJson(r, c.text, method, { n: r.n, values: rowsOf(values, r.n, r.n), note: res.note }) : undefined,
   });

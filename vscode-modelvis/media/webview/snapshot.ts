@@ -1,35 +1,85 @@
 // "Save PNG" of a view drawn by the webview itself (token grids, SVG charts, labels beside host
-// pictures): the element is painted onto a canvas from what the browser laid out — backgrounds,
-// borders, images, SVGs and text at their client rectangles, in the theme's computed colours —
-// clipped by scrolling containers, so the PNG is what the user sees. Controls (`.controls`: sliders,
-// lists) are left out; the view's headings say what was chosen.
+// pictures): a figure of the element as the browser laid it out — backgrounds, borders, images, SVGs
+// and text at their client rectangles, in the theme's computed colours — under a title (model, view,
+// layer or head), at twice the on-screen resolution. While it is drawn, scrolling parts of the view
+// show all they hold (class mv-exporting), so nothing is clipped. Controls (`.controls`: sliders,
+// lists) are left out.
+
+import { h, post } from './common';
 
 const TRANSPARENT = new Set(['transparent', 'rgba(0, 0, 0, 0)']);
+const TITLE_SIZE = 15;
+const SUBTITLE_SIZE = 12;
+const MARGIN = 16;
 
-/** PNG (base64, no data: prefix) of `root` as laid out now, on `background`. */
-export async function snapshotPng(root: HTMLElement, background: string): Promise<string> {
-  const box = pictureBox(root);
-  const scale = Math.max(1, Math.min(2, window.devicePixelRatio || 1));
-  const canvas = document.createElement('canvas');
-  canvas.width = Math.max(1, Math.ceil(box.width * scale));
-  canvas.height = Math.max(1, Math.ceil(box.height * scale));
-  const ctx = canvas.getContext('2d')!;
-  ctx.scale(scale, scale);
-  ctx.translate(-box.left, -box.top);
-  ctx.fillStyle = background;
-  ctx.fillRect(box.left, box.top, box.width, box.height);
-  await paint(ctx, root, box);
-  return canvas.toDataURL('image/png').replace(/^data:image\/png;base64,/, '');
+export interface FigureTitle {
+  title: string;
+  subtitle?: string;
 }
 
-/** The root's rectangle without the controls at its edges (they are not drawn). */
+/** PNG (base64, no data: prefix) of `root` under its title, on the page's background. */
+export async function snapshotPng(root: HTMLElement, heading: FigureTitle): Promise<string> {
+  root.classList.add('mv-exporting');
+  try {
+    await new Promise(requestAnimationFrame);
+    const body = getComputedStyle(document.body);
+    const box = pictureBox(root);
+    const scale = 2 * Math.max(1, Math.min(2, window.devicePixelRatio || 1));
+    const top = MARGIN + TITLE_SIZE + (heading.subtitle ? 6 + SUBTITLE_SIZE : 0) + 12;
+    const width = Math.max(box.width, textWidth(heading, body)) + 2 * MARGIN;
+    const height = top + box.height + MARGIN;
+    const canvas = document.createElement('canvas');
+    canvas.width = Math.ceil(width * scale);
+    canvas.height = Math.ceil(height * scale);
+    const ctx = canvas.getContext('2d')!;
+    ctx.scale(scale, scale);
+    ctx.fillStyle = body.backgroundColor;
+    ctx.fillRect(0, 0, width, height);
+    ctx.textBaseline = 'alphabetic';
+    ctx.fillStyle = body.color;
+    ctx.font = `600 ${TITLE_SIZE}px ${body.fontFamily}`;
+    ctx.fillText(heading.title, MARGIN, MARGIN + TITLE_SIZE);
+    if (heading.subtitle) {
+      ctx.globalAlpha = 0.75;
+      ctx.font = `${SUBTITLE_SIZE}px ${body.fontFamily}`;
+      ctx.fillText(heading.subtitle, MARGIN, MARGIN + TITLE_SIZE + 6 + SUBTITLE_SIZE);
+      ctx.globalAlpha = 1;
+    }
+    ctx.translate(MARGIN - box.left, top - box.top);
+    await paint(ctx, root, box);
+    return canvas.toDataURL('image/png').replace(/^data:image\/png;base64,/, '');
+  } finally {
+    root.classList.remove('mv-exporting');
+  }
+}
+
+/** A "Save PNG" button: the figure of what `root()` shows now, saved by the panel (ModelVisPanel). */
+export function savePngButton(root: () => HTMLElement | null, heading: () => FigureTitle, name: () => string): HTMLButtonElement {
+  const b = h('button', { id: 'save-png', class: 'secondary', type: 'button' }, 'Save PNG');
+  b.addEventListener('click', async () => {
+    const el = root();
+    if (el) post({ type: 'savePng', png: await snapshotPng(el, heading()), name: name() });
+  });
+  return b;
+}
+
+function textWidth(heading: FigureTitle, body: CSSStyleDeclaration): number {
+  const ctx = document.createElement('canvas').getContext('2d')!;
+  ctx.font = `600 ${TITLE_SIZE}px ${body.fontFamily}`;
+  const w = ctx.measureText(heading.title).width;
+  ctx.font = `${SUBTITLE_SIZE}px ${body.fontFamily}`;
+  return Math.max(w, heading.subtitle ? ctx.measureText(heading.subtitle).width : 0);
+}
+
+/** The root's rectangle without the controls at its edges (they are not drawn), as wide as what it holds. */
 function pictureBox(root: HTMLElement): DOMRect {
   const parts = Array.from(root.children).filter((c) => !c.classList.contains('controls')).map((c) => c.getBoundingClientRect());
-  if (parts.length === 0) return root.getBoundingClientRect();
   const r = root.getBoundingClientRect();
+  if (parts.length === 0) return r;
   const top = Math.min(...parts.map((p) => p.top));
   const bottom = Math.max(...parts.map((p) => p.bottom));
-  return new DOMRect(r.left, top, r.width, bottom - top);
+  const right = Math.max(r.right, ...parts.map((p) => p.right), r.left + root.scrollWidth);
+  return new DOMRect(r.left, top, right - r.left, bottom - top);
 }
 
 async function paint(ctx: CanvasRenderingContext2D, el: Element, clip: DOMRect): Promise<void> {
@@ -46,12 +96,14 @@ async function paint(ctx: CanvasRenderingContext2D, el: Element, clip: DOMRect):
   if (el instanceof HTMLImageElement && el.complete && el.naturalWidth > 0) {
     ctx.imageSmoothingEnabled = style.imageRendering !== 'pixelated';
     ctx.drawImage(el, r.left, r.top, r.width, r.height);
+  } else if (el instanceof HTMLCanvasElement) {
+    ctx.drawImage(el, r.left, r.top, r.width, r.height);
   } else if (el instanceof SVGSVGElement) {
     const img = await svgImage(el);
     if (img) ctx.drawImage(img, r.left, r.top, r.width, r.height);
   }
   ctx.restore();
-  if (el instanceof SVGSVGElement || el instanceof HTMLImageElement) return;
+  if (el instanceof SVGSVGElement || el instanceof HTMLImageElement || el instanceof HTMLCanvasElement) return;
   // Children are clipped by this element when it hides or scrolls its overflow.
   const inner = style.overflow === 'visible' ? clip : intersect(clip, r);
   for (const child of Array.from(el.childNodes)) {
