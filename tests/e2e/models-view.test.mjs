@@ -120,6 +120,20 @@ test('clicking a tensor opens its panel with statistics and the heatmap image', 
     assert.ok(warm > pixels * 0.1 && cool > pixels * 0.1, `diverging colours: ${warm} warm, ${cool} cool of ${pixels}`);
     // The colour scale is diverging and centred at zero.
     assert.match(await panel.locator('#heatmap-legend').getAttribute('aria-label'), /centred at 0/);
+    // Axes: the tensor's row and column indices; the read-out under the pointer is the file's value there.
+    assert.ok((await panel.locator('.heatmap-axis.rows .tick').count()) >= 2 && (await panel.locator('.heatmap-axis.cols .tick').count()) >= 2, 'row and column ticks');
+    const ib = await img.boundingBox();
+    for (const [fx, fy] of [[0.3, 0.6], [0.9, 0.1]]) {
+      await s.page.mouse.move(ib.x + ib.width * fx, ib.y + ib.height * fy);
+      const readout = panel.locator('#heatmap-readout');
+      const row = Number(await waitFor(() => readout.getAttribute('data-row'), { message: 'heatmap read-out' }));
+      await waitFor(async () => Math.abs(Number(await readout.getAttribute('data-row')) - Math.floor(fy * 64)) <= 1, { message: 'the read-out follows the pointer' });
+      const r = Number(await readout.getAttribute('data-row'));
+      const c = Number(await readout.getAttribute('data-col'));
+      assert.ok(Math.abs(c - Math.floor(fx * 192)) <= 1 && row >= 0, `cell (${r}, ${c}) under (${fx}, ${fy})`);
+      assert.equal(Number(await readout.getAttribute('data-value')), values[r * 192 + c], `value at (${r}, ${c})`);
+      assert.match(await readout.innerText(), new RegExp(`^row ${r}, column ${c}: `));
+    }
     await s.screenshot('tensor-panel');
   });
 });
