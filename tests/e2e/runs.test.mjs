@@ -3,9 +3,10 @@
 // two checkpoints selected in the Models view → Compare → the table in the CLI's order.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { PNG } from 'pngjs';
 import { join } from 'node:path';
-import { fixturesDir, launch, makeSampleWorkspace, modelvisCli, TIMEOUTS, waitFor } from './harness.mjs';
+import { fixturesDir, launch, makeSampleWorkspace, modelvisCli, screenshotsDir, TIMEOUTS, waitFor } from './harness.mjs';
 
 let s;
 
@@ -58,6 +59,21 @@ test('the Runs view lists the run; its panel draws the CLI\'s series and smoothi
     assert.notDeepEqual(p.data[2], cli.tags.train_loss.values);
     assert.equal(p.data[2][0], cli.tags.train_loss.values[0], 'debiased: the first smoothed point is the first value');
     await s.panelScreenshot('runs-panel-smoothed');
+
+    // Save PNG: the legend and every chart under a title, at twice the size shown (the charts are canvases).
+    const charts = await frame.locator('#runs-figure').boundingBox();
+    const bytes = await s.saveFromPanel(frame, '#save-png', 'png');
+    mkdirSync(screenshotsDir, { recursive: true });
+    writeFileSync(join(screenshotsDir, 'runs-figure-export.png'), bytes);
+    const png = PNG.sync.read(bytes);
+    assert.ok(png.width >= 2 * charts.width && png.height >= 2 * charts.height, `${png.width}×${png.height} for ${Math.round(charts.width)}×${Math.round(charts.height)} shown`);
+    // The charts' canvases are drawn: the series' colours appear below the title band.
+    let coloured = 0;
+    for (let i = png.width * 4 * 120; i < png.data.length; i += 4) {
+      const [r, g, b] = png.data.subarray(i, i + 3);
+      if (Math.max(r, g, b) - Math.min(r, g, b) > 80) coloured++;
+    }
+    assert.ok(coloured > 500, `series drawn in colour: ${coloured} pixels`);
   });
 });
 
@@ -78,5 +94,11 @@ test('two checkpoints selected in the Models view → Compare: the table in the 
     assert.deepEqual(names, cli.tensors.map((t) => t.name));
     await frame.locator('#compare-diff-image').waitFor({ state: 'visible', timeout: TIMEOUTS.host });
     await s.panelScreenshot('compare-panel');
+    // Save PNG of the chosen tensor's difference and histograms, titled.
+    const shown = await frame.locator('#compare-detail .compare-detail').boundingBox();
+    const bytes = await s.saveFromPanel(frame, '#save-png', 'png');
+    writeFileSync(join(screenshotsDir, 'compare-figure-export.png'), bytes);
+    const png = PNG.sync.read(bytes);
+    assert.ok(png.width >= 2 * shown.width && png.height > 2 * shown.height, `${png.width}×${png.height} for ${Math.round(shown.width)}×${Math.round(shown.height)} shown`);
   });
 });
