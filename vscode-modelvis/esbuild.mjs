@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
 
-const sharedModules = new Set(['common.ts', 'requests.ts', 'snapshot.ts', 'chartTheme.ts']);
+const sharedModules = new Set(['common.ts', 'requests.ts', 'snapshot.ts', 'colourBar.ts', 'chartTheme.ts']);
 const webviewEntries = readdirSync('media/webview')
   .filter((f) => f.endsWith('.ts') && !sharedModules.has(f) && !f.endsWith('.d.ts'))
   .map((f) => `media/webview/${f}`);

@@ -4,6 +4,7 @@
 import { labelIndices, tokenLabel } from '../../src/attention/attentionLogic';
 import { matrixCellAt } from '../../src/attention/hiddenLogic';
 import type { AttentionRun, AttentionToken } from '../../src/common/protocol';
+import { colourBar, ColourBar } from '../webview/colourBar';
 import { formatNumber, h, onShiftArrows } from '../webview/common';
 import { pageWidth } from './view';
 
@@ -22,6 +23,8 @@ export interface MatrixFigure {
   keys?: AttentionToken[];
   /** Told of the row under the pointer (-1 when it leaves the map). */
   onRow?: (q: number) => void;
+  /** The colour bar under the read-out. */
+  scale?: ColourBar;
 }
 
 /** The side of a matrix picture that fits the page. */
@@ -108,7 +111,7 @@ export function matrixFigure(r: AttentionRun, o: MatrixFigure): HTMLElement {
   });
   onShiftArrows(plot, (dq, dk) => show(Math.max(0, Math.min(rowsN - 1, Math.max(0, cur.q) + dq)), Math.max(0, Math.min(n - 1, Math.max(0, cur.k) + dk))));
   const grid = h('div', { class: 'matrix-figure', id: o.id }, h('div', { class: 'corner' }, h('span', { class: 'axis-name' }, o.axisName ?? 'query ↓ / key →')), topLabels, leftLabels, plot);
-  return h('div', {}, grid, readout);
+  return h('div', {}, grid, readout, o.scale ? colourBar(o.scale) : null);
 }
 
 /** A [tokens × columns] picture: token labels down the side (thinned to one per 13 px), column ticks across,
@@ -128,6 +131,8 @@ export interface TokenRowsFigure {
   axisName?: string;
   id?: string;
   show: (row: number, col: number) => void;
+  /** The colour bar under the picture. */
+  scale?: ColourBar;
 }
 
 export function tokenRowsFigure(o: TokenRowsFigure): HTMLElement {
@@ -177,5 +182,6 @@ export function tokenRowsFigure(o: TokenRowsFigure): HTMLElement {
   });
   onShiftArrows(plot, (dr, dc) => show(Math.max(0, Math.min(rows - 1, Math.max(0, cur.row) + dr)), Math.max(0, Math.min(cols - 1, Math.max(0, cur.col) + dc))));
   const corner = h('div', { class: 'corner' }, o.axisName ? h('span', { class: 'axis-name' }, o.axisName) : undefined);
-  return h('div', { class: 'hidden-figure', id: o.id }, corner, axis, labels, plot);
+  const figure = h('div', { class: 'hidden-figure', id: o.id }, corner, axis, labels, plot);
+  return o.scale ? h('div', {}, figure, colourBar(o.scale)) : figure;
 }

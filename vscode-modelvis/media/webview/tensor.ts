@@ -17,6 +17,7 @@ import {
 } from '../../src/common/tensorView';
 import type { TensorImage, TensorInspection } from '../../src/common/protocol';
 import { connect, formatInteger, formatNumber, h, loadState, post, render, saveState, svg } from './common';
+import { colourBar } from './colourBar';
 import { savePngButton } from './snapshot';
 
 interface LocalState {
@@ -272,28 +273,11 @@ function withAxes(image: TensorImage, img: HTMLElement, width: number, height: n
   return h('div', { class: 'heatmap-axes' }, corner, top, left, img);
 }
 
-/** Diverging scale as the host draws it: negative blue, zero neutral, positive red. */
-const DIVERGING_STOPS = ['#053061', '#2166ac', '#4393c3', '#92c5de', '#d1e5f0', '#f7f7f7', '#fddbc7', '#f4a582', '#d6604d', '#b2182b', '#67001f'];
-
 function legend(image: TensorImage, labels: ReturnType<typeof scaleLabels>): HTMLElement {
-  const gradientId = 'legend-gradient';
-  const w = 240;
   return h(
     'div',
     { id: 'heatmap-legend', class: 'legend', role: 'img', 'aria-label': labels.caption, 'data-colormap': image.scale.colormap },
-    svg(
-      'svg',
-      { viewBox: `0 0 ${w} 30`, width: w, height: 30, 'aria-hidden': 'true' },
-      svg(
-        'defs',
-        {},
-        svg('linearGradient', { id: gradientId, x1: 0, x2: 1, y1: 0, y2: 0 }, ...DIVERGING_STOPS.map((c, i) => svg('stop', { offset: i / (DIVERGING_STOPS.length - 1), 'stop-color': c }))),
-      ),
-      svg('rect', { class: 'legend-bar', x: 0, y: 0, width: w, height: 12, fill: `url(#${gradientId})` }),
-      svg('text', { class: 'axis-label', x: 0, y: 26, 'text-anchor': 'start' }, labels.low),
-      svg('text', { class: 'axis-label', x: w / 2, y: 26, 'text-anchor': 'middle' }, labels.mid),
-      svg('text', { class: 'axis-label', x: w, y: 26, 'text-anchor': 'end' }, labels.high),
-    ),
+    colourBar({ colormap: 'rdbu', low: labels.low, mid: labels.mid, high: labels.high, label: labels.caption }),
     h('p', { class: 'note legend-caption' }, labels.caption),
   );
 }

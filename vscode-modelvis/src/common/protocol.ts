@@ -413,7 +413,7 @@ export interface LensResult {
   top: Array<Array<Array<{ id: number; token: string; prob: number }>>>;
   nextRank: number[][];
   nextProb: number[][];
-  rankImage: PngImage;
+  rankImage: MatrixImage;
   rankNote?: string;
 }
 

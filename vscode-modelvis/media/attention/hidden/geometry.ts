@@ -38,12 +38,13 @@ export async function drawGeometry(c: ViewContext, box: HTMLElement): Promise<vo
         size: Math.min(360, Math.max(200, r.n * 14)),
         axisName: 'token ↓ / token →',
         valueAt: (q, kk) => (values ? values[q * r.n + kk] : undefined),
+        scale: { colormap: 'rdbu', low: '−1', mid: '0', high: '+1', label: 'cosine similarity, blue −1 to red +1', width: 200 },
         readout: (q, kk, v) => `cos(“${tokenLabel(r.tokens[q], 20)}” ${q}, “${tokenLabel(r.tokens[kk], 20)}” ${kk}) = ${v === undefined ? 'not sent for this many tokens' : formatNumber(v)}`,
       });
     // The column labels need only as much height as the longest token (about 7 px a character).
     const longest = Math.max(...r.tokens.map((t) => tokenLabel(t).length));
     figure.querySelector<HTMLElement>('.matrix-figure')?.style.setProperty('grid-template-rows', `${Math.min(90, Math.max(24, longest * 7 + 8))}px auto`);
-    simBox.replaceChildren(h('h2', {}, `Cosine similarity of the tokens at ${hiddenLayerName(k, L)}`), figure, h('p', { class: 'note' }, 'Blue −1 · white 0 · red +1.'));
+    simBox.replaceChildren(h('h2', {}, `Cosine similarity of the tokens at ${hiddenLayerName(k, L)}`), figure);
     simBox.dataset.layer = String(k);
     simBox.dataset.status = 'ready';
   };

@@ -30,6 +30,7 @@ export async function drawHiddenImage(c: ViewContext, box: HTMLElement): Promise
     cols,
     width,
     ticks: niceTicks(0, cols - 1, 6).filter((d) => d < cols).map((d) => [d, String(d)]),
+    scale: { colormap: 'rdbu', low: formatNumber(-img.limit), mid: '0', high: formatNumber(img.limit), label: `hidden-state values, blue −${formatNumber(img.limit)} to red +${formatNumber(img.limit)}` },
     show: (row, col) => {
       const v = values ? values[row * cols + col] : undefined;
       readout.textContent = `token ${row} “${tokenLabel(r.tokens[row], 30)}” · dimension ${col}: ${v === undefined ? 'n/a' : formatNumber(v)}`;

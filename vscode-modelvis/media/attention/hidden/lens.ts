@@ -4,7 +4,7 @@
 
 import { labelIndices, readableToken, tokenLabel } from '../../../src/attention/attentionLogic';
 import { viewJson } from '../../../src/attention/hiddenLogic';
-import { h } from '../../webview/common';
+import { formatNumber, h } from '../../webview/common';
 import { tokenRowsFigure } from '../figures';
 import { ViewContext } from '../view';
 
@@ -74,6 +74,8 @@ export async function drawLens(c: ViewContext, box: HTMLElement): Promise<void> 
     width: rankWidth,
     axisName: 'hidden state →',
     ticks: labelIndices(K, rankWidth, 18).map((k) => [k, String(k)]),
+    // The picture is log10(1 + rank) from 0 (the top prediction, rank 1) to its highest.
+    scale: { colormap: 'magma', low: 'rank 1', high: `rank ${formatNumber(Math.round(10 ** lens.rankImage.high))}`, label: 'rank of the actual next token, dark = the layer already predicts it' },
     // Ranks from 1 (the layer's top prediction), as the cell detail above reads them.
     show: (pos, k) => {
       const rank = lens.nextRank[k]?.[pos];

@@ -106,8 +106,10 @@ export async function drawHeadView(c: ViewContext, box: HTMLElement): Promise<vo
     count.textContent = `${lines.length} lines at weight ≥ ${threshold.toFixed(2)}`;
   }
   drawLines();
+  // The head toggles are the colours' legend: outside .controls, so Save PNG draws them with the lines.
   holder.replaceChildren(
-    h('div', { class: 'controls' }, toggles, h('label', { class: 'control' }, h('span', {}, 'Threshold'), slider, thresholdText), count),
+    h('div', { class: 'head-legend' }, toggles),
+    h('div', { class: 'controls' }, h('label', { class: 'control' }, h('span', {}, 'Threshold'), slider, thresholdText), count),
     h('p', { class: 'note' }, `Layer ${l}: each query (left) to the keys (right) it attends to; colour = head, width and opacity = weight. Hover or focus a token to highlight its lines.`),
     h('div', { class: 'headview-scroll' }, chart),
   );

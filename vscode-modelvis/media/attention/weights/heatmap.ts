@@ -69,6 +69,7 @@ export async function drawHeatmap(c: ViewContext, box: HTMLElement): Promise<voi
     keys: axes.keys,
     onRow,
     axisName: k === 'cross' ? 'target ↓ / source →' : undefined,
+    scale: { colormap: image.colormap, low: '0', mid: formatNumber(image.high / 2), high: formatNumber(image.high), label: `attention weight, 0 to ${formatNumber(image.high)}` },
   });
   holder.replaceChildren(figure);
   if (k === 'cross') {

@@ -4,7 +4,7 @@
 import { decodeFloat32 } from '../../../src/attention/attentionLogic';
 import { rowsOf, viewJson } from '../../../src/attention/hiddenLogic';
 import type { RolloutResult } from '../../../src/common/protocol';
-import { h } from '../../webview/common';
+import { formatNumber, h } from '../../webview/common';
 import { matrixFigure } from '../figures';
 import { ViewContext } from '../view';
 
@@ -44,6 +44,7 @@ export async function drawRollout(c: ViewContext, box: HTMLElement): Promise<voi
       png,
       label: `Attention ${method} through all layers: query tokens down, key tokens across`,
       valueAt: (q, k) => (values ? values[q * r.n + k] : undefined),
+      scale: { colormap: res.image.colormap, low: '0', mid: formatNumber(res.image.high / 2), high: formatNumber(res.image.high), label: `${method}, 0 to ${formatNumber(res.image.high)}` },
     }),
   );
   holder.dataset.status = 'ready';
