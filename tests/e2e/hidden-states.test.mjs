@@ -166,6 +166,17 @@ test('hidden-state tabs: lens and neurons match the CLI, a neuron painted in the
     }
     await frame.locator('#pca-chart .pca-point[data-index="3"]').click();
     await frame.locator('#pca-trajectory[data-token="3"]').waitFor();
+    // PCA labels: none covers another, every point has one or shows it on hover.
+    const pcaLabels = await frame.locator('#pca-chart .pca-labels .pca-label').evaluateAll((els) => els.map((e) => { const b = e.getBoundingClientRect(); return { i: Number(e.dataset.index), x0: b.left, x1: b.right, y0: b.top, y1: b.bottom }; }));
+    for (const a of pcaLabels) for (const b of pcaLabels) {
+      if (a.i < b.i) assert.ok(a.x1 <= b.x0 + 0.5 || b.x1 <= a.x0 + 0.5 || a.y1 <= b.y0 + 0.5 || b.y1 <= a.y0 + 0.5, `labels ${a.i} and ${b.i} overlap`);
+    }
+    const onHover = await frame.locator('#pca-chart .pca-point[data-label="hover"]').evaluateAll((els) => els.map((e) => Number(e.dataset.index)));
+    assert.deepEqual([...pcaLabels.map((l) => l.i), ...onHover].sort((a, b) => a - b), [...Array(n).keys()], 'each point labelled, or on hover');
+    if (onHover.length > 0) {
+      await frame.locator(`#pca-chart .pca-point[data-index="${onHover[0]}"]`).hover();
+      await frame.locator(`#pca-chart .pca-hover-label .pca-label[data-index="${onHover[0]}"]`).waitFor();
+    }
     assert.equal(await frame.locator('#trajectory-token').inputValue(), '3');
     await s.panelScreenshot('hidden-geometry-dark');
 
