@@ -51,8 +51,6 @@ async function visualize() {
   return s.webview('#attention-heatmap[data-status="ready"] img[data-loaded="true"]', { timeout: TIMEOUTS.host });
 }
 
-const painted = () =>
-  s.editor().evaluate((el) => [...el.querySelectorAll('.view-overlays div, .view-line span')].filter((e) => /ced-\w+/.test(e.className) && getComputedStyle(e).backgroundColor !== 'rgba(0, 0, 0, 0)').length);
 
 test('tiny GPT-2: tokens as the CLI reads them, causal heatmap, layers and heads, model view, editor hover and decorations', async () => {
   await s.guard('gpt2', async () => {
@@ -89,7 +87,7 @@ test('tiny GPT-2: tokens as the CLI reads them, causal heatmap, layers and heads
     // Editor: the cursor in "park" paints the range; hovering "mom" shows its keys (none after it).
     const park = await s.textBox('park');
     await s.page.mouse.click(park.x1 + 3, park.y);
-    await waitFor(async () => (await painted()) > 0, { timeout: TIMEOUTS.host, message: 'attention decorations in the editor' });
+    await waitFor(async () => (await s.paintedDecorations()) > 0, { timeout: TIMEOUTS.host, message: 'attention decorations in the editor' });
     await s.screenshot('attention-gpt2-editor-dark');
     const mom = ref.ids.indexOf(357); // "▁mom"
     const hover = await s.hoverText('mom', /Attention of/);
@@ -106,7 +104,7 @@ test('tiny GPT-2: tokens as the CLI reads them, causal heatmap, layers and heads
     // Escape clears the colours.
     await s.page.mouse.click(park.x1 + 3, park.y);
     await s.page.keyboard.press('Escape');
-    await waitFor(async () => (await painted()) === 0, { message: 'decorations cleared' });
+    await waitFor(async () => (await s.paintedDecorations()) === 0, { message: 'decorations cleared' });
 
     // Light theme: the same panel follows it.
     await s.runCommand('Preferences: Toggle between Light/Dark Themes');
@@ -144,8 +142,8 @@ test('tiny BERT: bidirectional, weights above the diagonal', async () => {
     // The editor paints keys on both sides of the token; the command clears them.
     const park = await s.textBox('park');
     await s.page.mouse.click(park.x1 + 3, park.y);
-    await waitFor(async () => (await painted()) > 0, { timeout: TIMEOUTS.host, message: 'BERT decorations' });
+    await waitFor(async () => (await s.paintedDecorations()) > 0, { timeout: TIMEOUTS.host, message: 'BERT decorations' });
     await s.runCommand('ModelVis: Clear Attention');
-    await waitFor(async () => (await painted()) === 0, { message: 'decorations cleared by the command' });
+    await waitFor(async () => (await s.paintedDecorations()) === 0, { message: 'decorations cleared by the command' });
   });
 });

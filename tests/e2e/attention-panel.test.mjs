@@ -91,8 +91,7 @@ test('attention panel: tokens, layers and heads, model view, head view, rollout,
     await frame.locator('#view-tabs button[data-view=heatmap]').click();
     const park = await s.textBox('park');
     await s.page.mouse.click(park.x1 + 3, park.y);
-    const painted = () => s.editor().evaluate((el) => [...el.querySelectorAll('.view-overlays div, .view-line span')].filter((e) => /ced-modelvis|ced-\w+/.test(e.className) && getComputedStyle(e).backgroundColor !== 'rgba(0, 0, 0, 0)').length);
-    await waitFor(async () => (await painted()) > 0, { timeout: TIMEOUTS.host, message: 'attention decorations in the editor' });
+    await waitFor(async () => (await s.paintedDecorations()) > 0, { timeout: TIMEOUTS.host, message: 'attention decorations in the editor' });
     await s.screenshot('attention-editor-dark');
 
     // Hover preview inside the range.
@@ -103,7 +102,7 @@ test('attention panel: tokens, layers and heads, model view, head view, rollout,
     // Escape clears.
     await s.page.mouse.click(park.x1 + 3, park.y);
     await s.page.keyboard.press('Escape');
-    await waitFor(async () => (await painted()) === 0, { message: 'decorations cleared' });
+    await waitFor(async () => (await s.paintedDecorations()) === 0, { message: 'decorations cleared' });
 
     // Light theme.
     await s.runCommand('Preferences: Toggle between Light/Dark Themes');

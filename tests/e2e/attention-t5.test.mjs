@@ -55,13 +55,11 @@ async function readCell(frame, rows, cols, q, k) {
   return Number(await readout.getAttribute('data-weight'));
 }
 
-const painted = () =>
-  s.editor().evaluate((el) => [...el.querySelectorAll('.view-overlays div, .view-line span')].filter((e) => /ced-\w+/.test(e.className) && getComputedStyle(e).backgroundColor !== 'rgba(0, 0, 0, 0)').length);
 
 /** Clears the editor's colours (the cursor's encoder attention) with the command, and waits until none is left. */
 async function clearEditor() {
   await s.runCommand('ModelVis: Clear Attention');
-  await waitFor(async () => (await painted()) === 0, { message: 'decorations cleared' });
+  await waitFor(async () => (await s.paintedDecorations()) === 0, { message: 'decorations cleared' });
 }
 
 test('T5: the greedy target, the cross-attention as an alignment painted on the source, a typed target, encoder and decoder self-attention', async () => {
@@ -98,7 +96,7 @@ test('T5: the greedy target, the cross-attention as an alignment painted on the 
     // what shows is the alignment alone).
     await clearEditor();
     await readCell(frame, m, n, q + 1, k);
-    await waitFor(async () => (await painted()) > 0, { timeout: TIMEOUTS.host, message: 'the alignment painted on the source' });
+    await waitFor(async () => (await s.paintedDecorations()) > 0, { timeout: TIMEOUTS.host, message: 'the alignment painted on the source' });
     assert.ok((await frame.locator('#alignment-list li').count()) > 0, 'the alignment list');
     await s.screenshot('attention-t5-cross-greedy-dark');
 
@@ -114,7 +112,7 @@ test('T5: the greedy target, the cross-attention as an alignment painted on the 
     assert.ok(rowLabels.includes('Haus'), `readable target labels: ${JSON.stringify(rowLabels)}`);
     await clearEditor();
     await readCell(frame, targetIds.length + 1, n, 2, 1);
-    await waitFor(async () => (await painted()) > 0, { timeout: TIMEOUTS.host, message: 'the typed target aligned on the source' });
+    await waitFor(async () => (await s.paintedDecorations()) > 0, { timeout: TIMEOUTS.host, message: 'the typed target aligned on the source' });
     await s.screenshot('attention-t5-cross-typed-dark');
 
     // Encoder self-attention: square over the source, at most the encoder's 2 layers.

@@ -158,8 +158,7 @@ test('a failed run after a good one leaves no paint and no stale status, the pan
     await frame.locator('#attention-heatmap[data-status="ready"]').waitFor({ timeout: TIMEOUTS.host });
     const park = await s.textBox('park');
     await s.page.mouse.click(park.x1 + 3, park.y);
-    const painted = () => s.editor().evaluate((el) => [...el.querySelectorAll('.view-overlays div, .view-line span')].filter((e) => /ced-/.test(e.className) && getComputedStyle(e).backgroundColor !== 'rgba(0, 0, 0, 0)').length);
-    await waitFor(async () => (await painted()) > 0, { timeout: TIMEOUTS.host, message: 'the good run painted' });
+    await waitFor(async () => (await s.paintedDecorations()) > 0, { timeout: TIMEOUTS.host, message: 'the good run painted' });
     const status = () => s.page.locator('.statusbar-item:visible', { hasText: 'ModelVis: stories260K' }).count();
     assert.ok((await status()) > 0, 'the status bar names the good run');
 
@@ -181,7 +180,7 @@ test('a failed run after a good one leaves no paint and no stale status, the pan
     assert.equal(await frame.locator('#attention-title').innerText(), 'Attention', 'the title names no earlier model');
     await frame.locator('#run-retry').waitFor();
     await frame.locator('#run-open-settings').waitFor();
-    assert.equal(await painted(), 0, 'no paint of the earlier run');
+    assert.equal(await s.paintedDecorations(), 0, 'no paint of the earlier run');
     assert.equal(await status(), 0, 'no status-bar item of the earlier run');
     await s.panelScreenshot('figure-failed-run-dark');
 

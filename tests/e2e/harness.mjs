@@ -422,6 +422,12 @@ export class Session {
     }, { timeout, interval: 250, message: `a webview containing ${selector}` });
   }
 
+  /** How many coloured decorations (ModelVis' attention or neuron paint) the editor shows now. */
+  paintedDecorations() {
+    return this.editor().evaluate((el) => [...el.querySelectorAll('.view-overlays div, .view-line span')]
+      .filter((e) => /ced-\w+/.test(e.className) && getComputedStyle(e).backgroundColor !== 'rgba(0, 0, 0, 0)').length);
+  }
+
   /** Saves a screenshot of the whole window to tests/e2e/screenshots/<name>.png. */
   /**
    * The attention heatmap's read-out of cell (q, k) of an n × n map: hovers the cell, and hovers it again (one pixel

@@ -92,16 +92,15 @@ test('hidden-state tabs: lens and neurons match the CLI, a neuron painted in the
     const listed = await frame.locator('#neuron-list .neuron').evaluateAll((els) => els.map((e) => Number(e.dataset.neuron)));
     assert.deepEqual(listed, neurons.neurons.map((x) => x.neuron));
     const top = neurons.neurons[0];
-    const painted = () => s.editor().evaluate((el) => [...el.querySelectorAll('.view-overlays div, .view-line span')].filter((e) => /ced-/.test(e.className) && getComputedStyle(e).backgroundColor !== 'rgba(0, 0, 0, 0)').length);
     // The run's attention paints the token under the cursor: clear it, so what follows is the neuron's.
     await s.runCommand('ModelVis: Clear Attention');
-    await waitFor(async () => (await painted()) === 0, { message: 'attention decorations cleared' });
+    await waitFor(async () => (await s.paintedDecorations()) === 0, { message: 'attention decorations cleared' });
     await frame.locator(`#neuron-list .neuron[data-neuron="${top.neuron}"]`).click();
     await frame.locator(`#neuron-detail[data-neuron="${top.neuron}"] .neuron-token`).first().waitFor();
     assert.equal(await frame.locator('#neuron-detail .neuron-token').count(), n);
     // Tokens with a positive activation and a place in the text get a colour (the BOS has none).
     const positive = top.activations.filter((a, i) => a > 0 && i > 0).length;
-    const count = await waitFor(async () => { const c = await painted(); return c > 0 ? c : null; }, { timeout: TIMEOUTS.host, message: 'neuron decorations in the editor' });
+    const count = await waitFor(async () => { const c = await s.paintedDecorations(); return c > 0 ? c : null; }, { timeout: TIMEOUTS.host, message: 'neuron decorations in the editor' });
     assert.ok(count <= positive, `at most one decoration per positive token (${count} for ${positive})`);
     // The deepest colour sits on the token where the neuron peaks (CLI's argMax), not where the cursor is.
     const peak = neurons.tokens[top.argMax].replace(/^▁/, '');
@@ -123,7 +122,7 @@ test('hidden-state tabs: lens and neurons match the CLI, a neuron painted in the
     assert.equal(neuronsJson.painted.neuron, top.neuron);
     neuronsJson.painted.activations.forEach((a, i) => assert.ok(Math.abs(a - top.activations[i]) < 1e-5, `activation ${i}: ${a} vs CLI ${top.activations[i]}`));
     await s.runCommand('ModelVis: Clear Attention');
-    await waitFor(async () => (await painted()) === 0, { message: 'neuron decorations cleared' });
+    await waitFor(async () => (await s.paintedDecorations()) === 0, { message: 'neuron decorations cleared' });
 
     // ---- NMF: a colour per token, the component count control, one component alone.
     await frame.locator('#view-tabs button[data-view=nmf]').click();
