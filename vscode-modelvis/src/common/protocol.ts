@@ -600,16 +600,22 @@ export interface CircuitDlaResult {
   contrast: number | null;
   contrastToken: string | null;
   heads: number[][];
+  /** T5's decoder: each cross-attention head's part; null for decoder-only models. */
+  crossHeads: number[][] | null;
   mlp: number[];
   embed: number;
   /** The attention output biases and the final-norm bias. */
   rest: number;
   /** The logit (difference) from the forward pass. */
   logit: number;
-  /** The sum of every part (equals logit up to float rounding). */
+  /** The sum of every part (equals logit up to float rounding, or the logit before Gemma 2's soft cap). */
   total: number;
+  /** logit − total: float rounding, or the soft cap's share. */
+  residual: number;
   /** The final norm's frozen denominator s. */
   scale: number;
+  /** What was held fixed to make the parts additive, in words. */
+  approximations: string[];
 }
 
 export interface CircuitPatchParams {

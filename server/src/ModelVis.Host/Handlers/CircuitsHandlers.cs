@@ -11,8 +11,10 @@ public sealed record CircuitHeadsResult(string Source, int Layers, int Heads, do
     string?[][] Labels, int[][]? ProbeIds);
 
 public sealed record CircuitDlaParams(string RunId, int? Position = null, int? Target = null, int? Contrast = null);
+/// <summary><c>CrossHeads</c>: T5's decoder cross-attention heads (null otherwise); <c>Residual</c> = logit − total; <c>Approximations</c>: what was frozen, in words.</summary>
 public sealed record CircuitDlaResult(int Position, int Target, string TargetToken, int? Contrast, string? ContrastToken,
-    double[][] Heads, double[] Mlp, double Embed, double Rest, double Logit, double Total, double Scale);
+    double[][] Heads, double[][]? CrossHeads, double[] Mlp, double Embed, double Rest, double Logit, double Total, double Residual, double Scale,
+    string[] Approximations);
 
 public sealed record CircuitPatchParams(string RunId, string? CorruptText = null, int[]? CorruptIds = null, int? Target = null, int? Contrast = null,
     bool Heads = true) : IValidatable
@@ -62,10 +64,11 @@ public sealed class CircuitsHandlers : IHandlerFamily
 
         server.RegisterAsync<CircuitDlaParams, CircuitDlaResult>("circuits/dla", async (p, ctx) =>
         {
-            var run = CircuitsRun(session, p.RunId);
+            // An encoder-decoder's run explains its decoder (the position is a decoder position), cross-attention heads apart.
+            var run = session.Run(p.RunId);
             var r = await Task.Run(() => DirectLogitAttribution.Compute(run.Loaded.Model, run.Input, p.Position, p.Target, p.Contrast, ctx.Cancellation), ctx.Cancellation);
             return new CircuitDlaResult(r.Position, r.Target, TokenText(run.Loaded, r.Target), r.Contrast, r.Contrast is { } c ? TokenText(run.Loaded, c) : null,
-                r.Heads, r.Mlp, r.Embed, r.Rest, r.Logit, r.Total, r.Scale);
+                r.Heads, r.CrossHeads, r.Mlp, r.Embed, r.Rest, r.Logit, r.Total, r.Residual, r.Scale, r.Approximations);
         });
 
         server.RegisterAsync<CircuitPatchParams, CircuitPatchResult>("circuits/patch", async (p, ctx) =>
@@ -90,14 +93,14 @@ public sealed class CircuitsHandlers : IHandlerFamily
     }
 
     /// <summary>
-    /// The run, when circuits analysis applies to it: an encoder-decoder's (T5's) forward pass takes no hooks and its
-    /// layers read the encoder's output, so its runs are refused (-32001) rather than analysed wrongly.
+    /// The run, when head detectors and patching apply to it: an encoder-decoder's (T5's) decoder layers read the encoder's
+    /// output, which neither the probe nor a pass resumed at a layer has, so its runs are refused (-32001) rather than analysed wrongly.
     /// </summary>
     static AttentionRun CircuitsRun(Session session, string runId)
     {
         var run = session.Run(runId);
         if (run.IsEncoderDecoder)
-            throw new ModelException($"{run.Config.ModelType} is an encoder-decoder: head detectors, logit attribution and patching support decoder-only models");
+            throw new ModelException($"{run.Config.ModelType} is an encoder-decoder: head detectors and patching support decoder-only models (logit attribution explains its decoder)");
         return run;
     }
 
