@@ -285,6 +285,20 @@ export interface CompareDiffResult {
   histograms: { edges: number[]; countsA: number[]; countsB: number[] };
 }
 
+/** A folder of one run's checkpoints, and one tensor's histogram over them (drawn as runs/histograms). */
+export interface CheckpointSeriesResult {
+  path: string;
+  /** In the order they were saved; `step` from the name (step=N, checkpoint-N, else its last number). */
+  checkpoints: Array<{ path: string; name: string; step: number }>;
+  /** The floating-point tensors every checkpoint has, with the same shape. */
+  tensors: Array<{ name: string; shape: number[] }>;
+  tensor: string;
+  basisPoints: number[];
+  /** One per checkpoint; buckets share edges over the series (the outer ones are each checkpoint's min and max). */
+  steps: HistogramStepWire[];
+  notes: string[];
+}
+
 // ---- attention (issue 5) ----
 
 export type HeadChoice = number | 'mean' | 'max';
@@ -705,6 +719,7 @@ export const RunsScalars = request<RunScalarsParams, RunScalarsResult>()('runs/s
 export const RunsTags = request<{ path: string }, RunTagsResult>()('runs/tags');
 export const RunsHistograms = request<{ path: string; tag: string }, RunHistogramsResult>()('runs/histograms');
 export const CheckpointsCompare = request<{ a: string; b: string }, CheckpointComparison>()('checkpoints/compare');
+export const CheckpointsSeries = request<{ path: string; tensor?: string; bins?: number }, CheckpointSeriesResult>()('checkpoints/series');
 export const CheckpointsDiff = request<{ a: string; b: string; tensor: string; bins?: number; maxSize?: number }, CompareDiffResult>()('checkpoints/diff');
 
 export const CircuitsHeads = request<CircuitHeadsParams, CircuitHeadsResult>()('circuits/heads');
