@@ -70,6 +70,7 @@ function header(s: RunsViewState): HTMLElement {
     { class: 'panel-header' },
     h('h1', { id: 'runs-title' }, s.runs.length > 1 ? `${s.runs.length} runs` : names || 'Run'),
     h('p', { class: 'meta', title: s.runs.map((r) => r.path).join('\n') }, names, s.following ? ' · following new records' : ''),
+    s.statusLine ? h('p', { id: 'runs-status', class: 'meta', role: 'status' }, s.statusLine) : null,
     h('button', { id: 'runs-reload', class: 'secondary', type: 'button', onclick: () => post({ type: 'reload' }) }, 'Reload'),
   );
 }
