@@ -62,8 +62,11 @@ test('circuits/dla: the parts add up to the logit of ▁She at the last position
   const parts = r.heads.flat().reduce((a, b) => a + b, 0) + r.mlp.reduce((a, b) => a + b, 0) + r.embed + r.rest;
   close(parts, r.logit, 1e-4, 'sum of parts');
   const out = cli('dla', '--model', model, '--text', clean, '--target', String(SHE));
-  assert.deepEqual(Object.keys(out).sort(), ['embed', 'heads', 'logit', 'mlp', 'rest']);
+  assert.deepEqual(Object.keys(out).sort(), ['approximations', 'embed', 'heads', 'logit', 'mlp', 'parts_sum', 'residual', 'rest']);
   close(out.logit, r.logit, 1e-9, 'logit');
+  close(out.residual, out.logit - out.parts_sum, 1e-12, 'residual = logit − parts');
+  assert.ok(Math.abs(r.residual) < 1e-4 && r.crossHeads === null, 'Llama: no post-norm, no cross-attention');
+  assert.deepEqual(r.approximations, ["final norm scale frozen at this run's value"]);
   const diff = await host.connection.sendRequest('circuits/dla', { runId: run.runId, target: SHE, contrast: HE });
   close(diff.logit, 2.645, 1e-3, 'README-interp: the clean logit difference');
 });
@@ -85,6 +88,13 @@ test('circuits/patch: progress, the metrics of README-interp, exact 0 where the 
   assert.equal(kinds.at(-1), 'end');
   await assert.rejects(host.connection.sendRequest('circuits/patch', { runId: run.runId, corruptText: 'Tim went.' }),
     (e) => e.code === -32001 && /same number of tokens/.test(e.message));
+  // The metric's tokens as the panel shows them (" She", " He") or as the vocabulary spells them give the same grids as their ids.
+  const typed = await host.connection.sendRequest('circuits/patch', { runId: run.runId, corruptText: corrupt, targetToken: ' She', contrastToken: '▁He', heads: false });
+  assert.equal(typed.tClean, SHE);
+  assert.equal(typed.tCorrupt, HE);
+  assert.deepEqual(typed.resid, r.resid);
+  await assert.rejects(host.connection.sendRequest('circuits/patch', { runId: run.runId, corruptText: corrupt, targetToken: 'She went' }),
+    (e) => e.code === -32001 && /the clean answer: “She went” is \d+ tokens/.test(e.message));
 });
 
 test('cancelling circuits/patch answers -32800 within a few passes', async () => {

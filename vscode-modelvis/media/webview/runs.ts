@@ -23,9 +23,12 @@ let local: LocalState = { smoothing: 0.6, xMode: 'step', logScale: false, histog
 let current: RunsViewState | undefined;
 let charts: uPlot[] = [];
 const requested = new Set<string>();
+/** When the state now drawn arrived (performance.now()): each chart says how long after it it was painted. */
+let stateArrived = 0;
 
 connect<{ type: 'state'; state: RunsViewState }>((message) => {
   if (message.type !== 'state') return;
+  stateArrived = performance.now();
   const stale = current && message.state.revision !== current.revision;
   current = message.state;
   if (stale) requested.clear();
@@ -243,6 +246,12 @@ function mount(el: HTMLElement, data: uPlot.AlignedData, series: uPlot.Series[],
   charts.push(chart);
   // What was plotted (x and every series), for tests and for a person checking a chart against the CLI's numbers.
   if (data[0].length <= 200_000) el.dataset.plotted = JSON.stringify({ labels: series.map((x) => x.label ?? ''), data });
+  // Draw time for the benchmark (bench/runs): from the state's arrival to the frame that shows this chart.
+  const arrived = stateArrived;
+  requestAnimationFrame(() => setTimeout(() => {
+    el.dataset.drawMs = (performance.now() - arrived).toFixed(1);
+    el.dataset.paintedAt = (performance.timeOrigin + performance.now()).toFixed(1);
+  }));
   el.dataset.ready = 'true';
   resize.observe(el);
 }

@@ -637,8 +637,14 @@ export interface CircuitPatchParams {
   runId: string;
   corruptText?: string;
   corruptIds?: number[];
+  /** t_clean by id (default: the clean run's prediction). */
   target?: number;
+  /** t_corrupt by id (default: the corrupted run's prediction, or its best other token). */
   contrast?: number;
+  /** t_clean as typed: a vocabulary token, text of one token, or an id. */
+  targetToken?: string;
+  /** t_corrupt as typed. */
+  contrastToken?: string;
   heads?: boolean;
 }
 
