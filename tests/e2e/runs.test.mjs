@@ -105,7 +105,7 @@ test('two checkpoints selected in the Models view → Compare: the table in the 
   });
 });
 
-test('a run folder of checkpoints → Weight Histograms over Checkpoints: each tensor's distribution over the steps in the names', async () => {
+test('a run folder of checkpoints → Weight Histograms over Checkpoints: each tensor\'s distribution over the steps in the names', async () => {
   await s.guard('series', async () => {
     await s.openActivity('ModelVis', 'Runs');
     const row = s.treeRow('Runs', 'series_run');
