@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import * as path from 'path';
 import { CORPUS_BUDGET, MAX_FILE, modelName, pickFiles, sameKindGlob, SHORT_DOCUMENT } from '../src/training/corpusPlan';
 
-test('corpus plan: glob of the same kind, folder-safe model name', () => {
+test('the corpus plan globs files of the same kind and gives the model a folder-safe name', () => {
   assert.equal(sameKindGlob('/w/src/a.ts'), '**/*.ts');
   assert.equal(sameKindGlob('/w/Makefile'), undefined);
   assert.equal(sameKindGlob('Untitled-1'), undefined);
@@ -14,7 +14,7 @@ test('corpus plan: glob of the same kind, folder-safe model name', () => {
   assert.ok(SHORT_DOCUMENT === 20 * 1024);
 });
 
-test('corpus plan: files in path order, not the active one, none empty or too big, within the budget', () => {
+test('the corpus plan takes files in path order, leaves out the active one and empty or too big ones, and stays within the budget', () => {
   const f = (name: string, size: number) => ({ path: path.join('/w', name), size });
   const candidates = [f('c.ts', 300), f('a.ts', 100), f('active.ts', 50), f('empty.ts', 0), f('huge.ts', MAX_FILE + 1), f('b.ts', 200)];
   assert.deepEqual(pickFiles(candidates, '/w/active.ts', 50).map((c) => c.path), ['/w/a.ts', '/w/b.ts', '/w/c.ts']);

@@ -6,35 +6,47 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { errorMessage, isCancellation } from '../common/errors';
-import { CheckpointsSeries, CheckpointSeriesResult } from '../common/protocol';
+import { CheckpointsSeries, CheckpointSeriesResult, RunHistogramsResult } from '../common/protocol';
 import { histogramKey, RunsViewState, RunsWebviewMessage, RunView } from '../common/runsView';
 import { HostClient } from '../host/hostClient';
 import { StatePanel } from '../webview/statePanel';
 import { RUNS_VIEW_TYPE } from './runPanel';
 
 export function openSeriesPanel(extensionUri: vscode.Uri, host: HostClient, folder: string): void {
-  const initial: RunsViewState = { status: 'loading', runs: [], histograms: {}, revision: 0, following: false };
-  const view: StatePanel<RunsViewState, RunsWebviewMessage> = new StatePanel(
-    extensionUri,
-    { viewType: RUNS_VIEW_TYPE, page: 'runs', title: `Checkpoints: ${path.basename(folder)}`, styleDir: ['dist', 'webview'] },
-    initial,
-    (m) => {
-      if (m.type === 'reload') void load();
-      else if (m.type === 'loadHistogram' && typeof m.tag === 'string') void loadTensor(m.tag);
-    },
-  );
-  const cancel = new vscode.CancellationTokenSource();
-  view.onDidDispose(() => cancel.cancel());
+  new SeriesPanel(extensionUri, host, folder);
+}
 
-  const asHistograms = (r: CheckpointSeriesResult) => ({ tag: r.tensor, basisPoints: r.basisPoints, steps: r.steps });
+class SeriesPanel extends StatePanel<RunsViewState, RunsWebviewMessage> {
+  private readonly cancel = new vscode.CancellationTokenSource();
 
-  const load = async () => {
-    view.update({ status: 'loading', error: undefined, histograms: {} });
+  constructor(
+    extensionUri: vscode.Uri,
+    private readonly host: HostClient,
+    private readonly folder: string,
+  ) {
+    super(extensionUri, { viewType: RUNS_VIEW_TYPE, page: 'runs', title: `Checkpoints: ${path.basename(folder)}`, styleDir: ['dist', 'webview'] }, {
+      status: 'loading',
+      runs: [],
+      histograms: {},
+      revision: 0,
+      following: false,
+    });
+    void this.load();
+  }
+
+  protected onMessage(m: RunsWebviewMessage): void {
+    if (m.type === 'reload') void this.load();
+    else if (m.type === 'loadHistogram' && typeof m.tag === 'string') void this.loadTensor(m.tag);
+  }
+
+  private async load(): Promise<void> {
+    const folder = this.folder;
+    this.update({ status: 'loading', error: undefined, histograms: {} });
     try {
       const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'ModelVis: reading the checkpoints' }, () =>
-        host.request(CheckpointsSeries, { path: folder }, { token: cancel.token, timeoutMs: 600_000 }),
+        this.host.request(CheckpointsSeries, { path: folder }, { token: this.cancel.token, timeoutMs: 600_000 }),
       );
-      if (view.isDisposed) return;
+      if (this.isDisposed) return;
       const run: RunView = {
         path: folder,
         name: path.basename(folder),
@@ -46,23 +58,32 @@ export function openSeriesPanel(extensionUri: vscode.Uri, host: HostClient, fold
       const statusLine =
         `${r.checkpoints.length} checkpoints (${r.checkpoints.map((c) => c.name).join(', ')}); each tensor's values over them, ` +
         `x = the step in each checkpoint's name. ${r.tensors.length} tensors are in all of them with the same shape.`;
-      view.update({ status: 'ready', runs: [run], histograms: { [histogramKey(folder, r.tensor)]: asHistograms(r) }, statusLine, revision: view.state.revision + 1 });
+      this.update({ status: 'ready', runs: [run], histograms: { [histogramKey(folder, r.tensor)]: asHistograms(r) }, statusLine, revision: this.state.revision + 1 });
     } catch (e) {
-      if (isCancellation(e) || view.isDisposed) return;
-      view.update({ status: 'error', error: errorMessage(e) });
+      if (isCancellation(e) || this.isDisposed) return;
+      this.update({ status: 'error', error: errorMessage(e) });
     }
-  };
+  }
 
-  const loadTensor = async (tensor: string) => {
-    const key = histogramKey(folder, tensor);
+  private async loadTensor(tensor: string): Promise<void> {
+    const key = histogramKey(this.folder, tensor);
     try {
-      const r = await host.request(CheckpointsSeries, { path: folder, tensor }, { token: cancel.token, timeoutMs: 600_000 });
-      if (!view.isDisposed) view.update({ histograms: { ...view.state.histograms, [key]: asHistograms(r) } });
+      const r = await this.host.request(CheckpointsSeries, { path: this.folder, tensor }, { token: this.cancel.token, timeoutMs: 600_000 });
+      if (!this.isDisposed) this.update({ histograms: { ...this.state.histograms, [key]: asHistograms(r) } });
     } catch (e) {
-      if (isCancellation(e) || view.isDisposed) return;
-      view.update({ histograms: { ...view.state.histograms, [key]: { error: errorMessage(e) } } });
+      if (isCancellation(e) || this.isDisposed) return;
+      this.update({ histograms: { ...this.state.histograms, [key]: { error: errorMessage(e) } } });
     }
-  };
+  }
 
-  void load();
+  dispose(): void {
+    if (this.isDisposed) return;
+    this.cancel.cancel();
+    super.dispose();
+  }
+}
+
+/** A series answer as the runs webview takes a histogram tag's. */
+function asHistograms(r: CheckpointSeriesResult): RunHistogramsResult {
+  return { tag: r.tensor, basisPoints: r.basisPoints, steps: r.steps };
 }

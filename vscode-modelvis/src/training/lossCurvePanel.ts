@@ -8,7 +8,7 @@ import { formatInteger } from '../common/format';
 import { TrainLoss, TrainLossParams } from '../common/protocol';
 import type { RunsViewState, RunsWebviewMessage, RunView } from '../common/runsView';
 import { HostClient } from '../host/hostClient';
-import { StatePanel } from '../webview/statePanel';
+import { ModelVisPanel } from '../webview/modelVisPanel';
 import { RUNS_VIEW_TYPE } from '../runs/runPanel';
 
 export type CurveStatus = 'waiting' | 'training' | 'done' | 'cancelled' | 'failed';
@@ -27,7 +27,7 @@ const STATUS_TEXT: Record<CurveStatus, string> = {
 const LOSS = 'train/loss';
 const LEARNING_RATE = 'train/learning_rate';
 
-export class LossCurves implements vscode.Disposable {
+export class LossCurves extends ModelVisPanel<{ type: 'state'; state: RunsViewState }, RunsWebviewMessage> {
   private title = 'No training yet';
   private steps = 0;
   private status: CurveStatus = 'waiting';
@@ -37,15 +37,18 @@ export class LossCurves implements vscode.Disposable {
   private revision = 0;
   private run: string | undefined;
   private expecting = false;
-  private panel: StatePanel<RunsViewState, RunsWebviewMessage> | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly subscription: vscode.Disposable;
 
-  constructor(
-    private readonly extensionUri: vscode.Uri,
-    host: HostClient,
-  ) {
-    this.subscription = host.onNotification(TrainLoss, (p) => this.add(p));
+  constructor(extensionUri: vscode.Uri, host: HostClient) {
+    super(extensionUri, {
+      viewType: RUNS_VIEW_TYPE,
+      title: 'ModelVis: Loss Curve',
+      page: 'runs',
+      styleDir: ['dist', 'webview'],
+      column: vscode.ViewColumn.Beside,
+      preserveFocus: true,
+    });
+    this.disposables.push(host.onNotification(TrainLoss, (p) => this.add(p)));
   }
 
   /** A training request is about to be sent: the next run the host reports is this one. */
@@ -110,48 +113,40 @@ export class LossCurves implements vscode.Disposable {
   }
 
   show(): void {
-    if (this.panel) {
-      this.panel.reveal();
-      return;
-    }
-    const panel = new StatePanel<RunsViewState, RunsWebviewMessage>(
-      this.extensionUri,
-      { viewType: RUNS_VIEW_TYPE, page: 'runs', title: 'ModelVis: Loss Curve', styleDir: ['dist', 'webview'], column: vscode.ViewColumn.Beside },
-      this.state(),
-      (m) => {
-        if (m.type === 'reload') this.schedulePost(true);
-      },
-    );
-    panel.onDidDispose(() => {
-      if (this.panel === panel) this.panel = undefined;
-    });
-    this.panel = panel;
+    this.open();
+  }
+
+  protected onReady(): void {
+    this.postState();
+  }
+
+  protected onMessage(m: RunsWebviewMessage): void {
+    if (m.type === 'reload') this.postState();
   }
 
   private schedulePost(now = false): void {
-    if (!this.panel) return;
+    if (!this.isOpen) return;
     if (now) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
-      this.post();
+      this.postState();
       return;
     }
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.post();
+      this.postState();
     }, POST_INTERVAL_MS);
   }
 
-  private post(): void {
+  private postState(): void {
     // A new revision per post: the webview redraws the charts from the whole series (the run only grows).
-    this.panel?.update({ ...this.state(), revision: ++this.revision });
+    this.post({ type: 'state', state: { ...this.state(), revision: ++this.revision } });
   }
 
   dispose(): void {
     if (this.timer) clearTimeout(this.timer);
-    this.subscription.dispose();
-    this.panel?.dispose();
+    super.dispose();
   }
 }
 
