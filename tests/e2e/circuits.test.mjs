@@ -177,7 +177,7 @@ test('patching: the selection with one word changed, progress in a notification,
   await frame.locator('#patch-run').click();
   const error = frame.locator('#patch-view[data-status="error"] [role="alert"]');
   await error.waitFor({ timeout: TIMEOUTS.host });
-  assert.match(await error.innerText(), /the corrupted answer: “They went” is 2 tokens/);
+  assert.match(await error.innerText(), /the corrupted answer: “They went” is 3 tokens \( They,  w, ent\)/);
   await frame.locator('#patch-contrast').fill('▁They');
   await frame.locator('#patch-run').click();
   await frame.locator('#patch-view[data-status="ready"] #patch-resid').waitFor({ timeout: TIMEOUTS.host });
