@@ -32,10 +32,10 @@ export async function drawPatching(c: ViewContext, box: HTMLElement): Promise<vo
   const holder = h('div', { id: 'patch-view', 'data-status': 'idle' },
     h('label', { class: 'control patch-input' }, h('span', {}, 'Corrupted'), text),
     h('div', { class: 'controls', id: 'patch-metric-controls' },
-      h('span', {}, 'Metric: logit('), h('label', { class: 'control' }, h('span', {}, 'clean answer'), targetInput),
-      h('span', {}, ') − logit('), h('label', { class: 'control' }, h('span', {}, 'corrupted answer'), contrastInput),
-      h('span', {}, ') at the last position'),
+      h('label', { class: 'control' }, h('span', {}, 'Clean answer'), targetInput),
+      h('label', { class: 'control' }, h('span', {}, 'Corrupted answer'), contrastInput),
       runButton),
+    h('p', { class: 'note' }, 'Metric: logit(clean answer) − logit(corrupted answer) at the last position. Type a token as the grid shows it or its id; empty: each run\'s own prediction.'),
     result);
   box.append(holder);
 
