@@ -27,6 +27,10 @@ before(async () => {
         const b = Float32Array.from({ length: 8 }, (_, i) => k + i);
         writeSafetensors(join(series, `epoch=${k}-step=${10 * (k + 1)}.safetensors`), { w: [w, [8, 8]], b: [b, [8]] });
       }
+      // A file to train a tiny model on (the loss curve's test): a few kilobytes of Python.
+      const lines = [];
+      for (let i = 0; i < 150; i++) lines.push(`def step_${i}(x, y):\n    total = x * ${i} + y\n    return total - ${i % 7}\n`);
+      writeFileSync(join(dir, 'corpus.py'), lines.join('\n'));
       return { ...info, run, series };
     },
   });
@@ -132,5 +136,33 @@ test('a run folder of checkpoints → Weight Histograms over Checkpoints: each t
     await frame.locator('#runs-hist-offset').click();
     await frame.locator('.chart[data-histogram="w"][data-ready="true"]').waitFor({ timeout: TIMEOUTS.action });
     await s.panelScreenshot('checkpoint-series-offset');
+  });
+});
+
+test('Train a Tiny Model on This File → Show loss curve: the Runs panel\'s chart follows train/loss; Cancel is said', async () => {
+  await s.guard('loss-curve', async () => {
+    await s.openFile('corpus.py');
+    await s.runCommand('ModelVis: Train a Tiny Model on This File');
+    const offer = s.page.locator('.notifications-toasts .notification-toast', { hasText: 'Show loss curve' }).first();
+    await offer.waitFor({ state: 'visible', timeout: TIMEOUTS.host });
+    await offer.locator('.monaco-button', { hasText: 'Show loss curve' }).click();
+    const frame = await s.webview('#runs-status', { timeout: TIMEOUTS.host });
+    assert.match(await frame.locator('#runs-title').innerText(), /^Tiny model on corpus/);
+    const step = await waitFor(async () => {
+      const m = /^step ([\d,]+) of ([\d,]+), loss ([\d.]+) \(moving average\)/.exec(await frame.locator('#runs-status').innerText());
+      return m && Number(m[1].replace(/,/g, '')) >= 10 ? m : null;
+    }, { timeout: TIMEOUTS.host * 3, interval: 500, message: 'ten training steps on the curve' });
+    assert.equal(step[2], '2,200');
+    // The chart is the Runs panel's uPlot chart of the train/loss tag: steps from 1, one loss per step.
+    const loss = await plotted(frame, 'train/loss');
+    assert.equal(loss.data[0][0], 1);
+    assert.ok(loss.data[0].every((x, i) => x === i + 1), 'one point per step');
+    assert.ok(loss.data[1].every((v) => v > 0 && v < 20), `plausible losses: ${loss.data[1].slice(0, 5)}`);
+    assert.ok((await frame.locator('.chart[data-tag="train/learning_rate"]').count()) === 1, 'the learning rate beside it');
+    await s.panelScreenshot('loss-curve-runs-chart');
+    // Cancel the training: the panel says so.
+    const progress = s.page.locator('.notifications-toasts .notification-toast', { hasText: 'training a tiny model' }).first();
+    await progress.locator('.monaco-button', { hasText: /^Cancel$/ }).click();
+    await waitFor(async () => /Cancelled: nothing was saved\./.test(await frame.locator('#runs-status').innerText()), { timeout: TIMEOUTS.host, message: 'the curve says cancelled' });
   });
 });
