@@ -71,6 +71,21 @@ test('circuits/dla: the parts add up to the logit of ▁She at the last position
   close(diff.logit, 2.645, 1e-3, 'README-interp: the clean logit difference');
 });
 
+test('dla on Gemma 2 (post-norms frozen, soft-capped logits) and T5 (cross-attention heads): the residual and what was frozen', () => {
+  const g = cli('dla', '--model', join(fixtures, 'models', 'tiny-gemma2'), '--ids', '386,10,415,335,493,959,313');
+  assert.equal(g.approximations.length, 3, g.approximations.join(' | '));
+  assert.match(g.approximations[1], /^post-attention norm scales frozen/);
+  assert.match(g.approximations[2], /^final_logit_softcapping 3/);
+  // The parts add up to the logit before the cap: the capped one is 3·tanh(parts / 3).
+  close(3 * Math.tanh(g.parts_sum / 3), g.logit, 1e-5, 'cap(parts) = logit');
+  close(g.residual, g.logit - g.parts_sum, 1e-12, 'residual');
+  const t = cli('dla', '--model', join(fixtures, 'models', 'tiny-t5'), '--ids', '763,535,857,483,157,686,1', '--decoder-ids', '0,58,900,431,256');
+  assert.equal(t.cross_heads.length, 3);
+  assert.equal(t.cross_heads[0].length, 4);
+  const parts = [...t.heads.flat(), ...t.cross_heads.flat(), ...t.mlp, t.embed, t.rest].reduce((a, b) => a + b, 0);
+  close(parts, t.logit, 1e-5, 'T5: self + cross + feed-forward + embedding = logit');
+});
+
 test('circuits/patch: progress, the metrics of README-interp, exact 0 where the prompts agree', async () => {
   const token = 'patch-1';
   host.progress.length = 0;
