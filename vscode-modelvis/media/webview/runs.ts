@@ -30,9 +30,13 @@ connect<{ type: 'state'; state: RunsViewState }>((message) => {
   if (message.type !== 'state') return;
   stateArrived = performance.now();
   const stale = current && message.state.revision !== current.revision;
+  // A run that grew (a followed file, a training's loss curve several times a second): redraw the header, messages
+  // and charts, and keep the controls, so a slider being dragged is not replaced under the pointer.
+  const grew = current?.status === 'ready' && message.state.status === 'ready' && document.querySelector('.runs-controls') !== null;
   current = message.state;
   if (stale) requested.clear();
-  draw();
+  if (grew) redrawData(current);
+  else draw();
 });
 
 const resize = new ResizeObserver(() => {
@@ -63,6 +67,14 @@ function draw(): void {
     h('div', { id: 'runs-charts' }),
   );
   if (focused) document.getElementById(focused)?.focus();
+  drawCharts();
+}
+
+function redrawData(s: RunsViewState): void {
+  document.querySelector('header.panel-header')?.replaceWith(header(s));
+  document.getElementById('runs-messages')?.remove();
+  const messagesNow = messages(s.runs);
+  if (messagesNow) document.getElementById('runs-charts')?.before(messagesNow);
   drawCharts();
 }
 
