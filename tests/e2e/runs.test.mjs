@@ -159,6 +159,11 @@ test('Train a Tiny Model on This File → Show loss curve: the Runs panel\'s cha
     assert.ok(loss.data[0].every((x, i) => x === i + 1), 'one point per step');
     assert.ok(loss.data[1].every((v) => v > 0 && v < 20), `plausible losses: ${loss.data[1].slice(0, 5)}`);
     assert.ok((await frame.locator('.chart[data-tag="train/learning_rate"]').count()) === 1, 'the learning rate beside it');
+    // New steps redraw the charts, not the controls: the smoothing slider is the same element a few steps later.
+    const slider = await frame.locator('#runs-smoothing').elementHandle();
+    const before = (await frame.locator('#runs-status').innerText()).split(',')[0];
+    await waitFor(async () => (await frame.locator('#runs-status').innerText()).split(',')[0] !== before, { timeout: TIMEOUTS.host, message: 'another step' });
+    assert.ok(await slider.evaluate((el) => el.isConnected), 'the slider survives the update');
     await s.panelScreenshot('loss-curve-runs-chart');
     // Cancel the training: the panel says so.
     const progress = s.page.locator('.notifications-toasts .notification-toast', { hasText: 'training a tiny model' }).first();
