@@ -130,7 +130,7 @@ public sealed class RunsHandlers : IHandlerFamily
         });
 
         server.Register<CompareParams, CheckpointComparison>("checkpoints/compare", (p, ctx) =>
-            CheckpointCompare.Compare(session.Checkpoint(p.A), session.Checkpoint(p.B), ctx.Cancellation));
+            CheckpointCompare.Compare(session.Checkpoint(p.A), session.Checkpoint(p.B), ctx.Cancellation), RequestKind.Model);
 
         server.Register<CompareDiffParams, CompareDiffResult>("checkpoints/diff", (p, _) =>
         {
@@ -149,6 +149,6 @@ public sealed class RunsHandlers : IHandlerFamily
                 image.Note);
             var (edges, countsA, countsB) = CheckpointCompare.Histograms(a, b, p.Tensor, p.Bins);
             return new CompareDiffResult(ta.Name, ta.Shape, dto, new OverlaidHistogramsDto(edges, countsA, countsB));
-        });
+        }, RequestKind.Model);
     }
 }
