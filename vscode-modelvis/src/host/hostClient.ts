@@ -8,6 +8,7 @@ import { errorMessage, HostUnavailableError, isCancellation } from '../common/er
 import type { NotificationType, RequestType } from 'vscode-jsonrpc';
 import { WorkDoneProgressValue } from '../common/protocol';
 import { RestartPolicy } from '../common/restartPolicy';
+import { untrustedFolders, UntrustedWorkspaceError, workspacePathsIn } from '../common/trust';
 import { HostLaunch, HostProcess } from './hostProcess';
 
 export interface HostRequestOptions {
@@ -61,8 +62,13 @@ export class HostClient implements vscode.Disposable {
     });
   }
 
-  /** Sends a request, starting the host first if needed. */
+  /** Sends a request, starting the host first if needed. Refused when it would open a file of an untrusted workspace. */
   async request<P, R>(type: RequestType<P, R, void>, params: P, options: HostRequestOptions = {}): Promise<R> {
+    const blocked = workspacePathsIn(params, untrustedFolders(vscode.workspace.isTrusted, vscode.workspace.workspaceFolders));
+    if (blocked.length > 0) {
+      this.log(`${type.method} not sent: the workspace is not trusted (${blocked.join(', ')})`);
+      throw new UntrustedWorkspaceError(blocked);
+    }
     const host = await this.ensureStarted();
     let lastPercentage = 0;
     const onProgress = options.progress
@@ -116,6 +122,12 @@ export class HostClient implements vscode.Disposable {
    */
   showError(err: unknown, prefix?: string): void {
     if (isCancellation(err)) return;
+    if (err instanceof UntrustedWorkspaceError) {
+      void vscode.window.showWarningMessage(err.message, 'Manage Workspace Trust').then((choice) => {
+        if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
+      });
+      return;
+    }
     const message = errorMessage(err);
     if (err instanceof HostUnavailableError && message === this.failure) {
       if (this.failureShown) return;
