@@ -39,6 +39,11 @@ export class AttentionPanel implements vscode.Disposable {
   private readonly retargeted = new vscode.EventEmitter<{ ctx: RunContext; target: string }>();
   /** The user asked for the run again with another target (an encoder-decoder's decoder text; empty = the model's own). */
   readonly onDidRequestTarget = this.retargeted.event;
+  private readonly rerunRequested = new vscode.EventEmitter<RunContext>();
+  /** The user asked for the lost run again (the host restarted). */
+  readonly onDidRequestRerun = this.rerunRequested.event;
+  /** The run the host lost when it restarted, kept to run again. */
+  private lost: RunContext | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly doneByRun = new Map<string, number>();
 
@@ -53,6 +58,17 @@ export class AttentionPanel implements vscode.Disposable {
         if (!this.current || params.runId !== this.current.run.runId) return;
         this.current.layersDone = Math.max(this.current.layersDone, params.layer + 1);
         this.post({ type: 'layerDone', runId: params.runId, layer: params.layer, layers: params.layers });
+      }),
+      host.onDidRestart(() => {
+        const c = this.current;
+        if (!c || !this.panel) return;
+        this.lost = c;
+        this.current = undefined;
+        this.doneByRun.clear();
+        this.post({
+          type: 'runGone',
+          message: `The ModelVis host restarted, so this panel's run of ${c.run.model.name} on ${c.run.n} tokens is gone. Run it again to see it.`,
+        });
       }),
     );
   }
@@ -74,6 +90,7 @@ export class AttentionPanel implements vscode.Disposable {
 
   /** A new run: the previous one is released on the host. */
   setRun(ctx: RunContext): void {
+    this.lost = undefined;
     const old = this.current;
     ctx.layersDone = Math.max(ctx.layersDone, this.doneByRun.get(ctx.run.runId) ?? 0);
     this.current = ctx;
@@ -129,7 +146,7 @@ export class AttentionPanel implements vscode.Disposable {
     switch (m.type) {
       case 'ready':
         // (Re)loaded webview: send what it should show.
-        if (this.current && this.pending?.type !== 'running' && this.pending?.type !== 'runError') this.postRun();
+        if (this.current && this.pending?.type !== 'running' && this.pending?.type !== 'runError' && this.pending?.type !== 'runGone') this.postRun();
         else if (this.pending) void this.panel?.webview.postMessage(this.pending);
         break;
       case 'request':
@@ -155,6 +172,9 @@ export class AttentionPanel implements vscode.Disposable {
         break;
       case 'paintAlignment':
         if (this.current?.run.target && (m.weights === null || Array.isArray(m.weights))) this.alignmentPainted.fire({ target: m.target, weights: m.weights });
+        break;
+      case 'rerun':
+        if (this.lost) this.rerunRequested.fire(this.lost);
         break;
       case 'retarget':
         if (this.current?.run.target && typeof m.target === 'string') this.retargeted.fire({ ctx: this.current, target: m.target });
@@ -233,5 +253,6 @@ export class AttentionPanel implements vscode.Disposable {
     this.neuronPainted.dispose();
     this.alignmentPainted.dispose();
     this.retargeted.dispose();
+    this.rerunRequested.dispose();
   }
 }
