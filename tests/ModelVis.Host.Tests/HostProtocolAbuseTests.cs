@@ -81,7 +81,7 @@ public sealed class HostProtocolAbuseTests(ITestOutputHelper output) : IDisposab
         await StartLongTraining(1);
         var clock = Stopwatch.StartNew();
         await _host.Send(HostProcess.Request(2, "shutdown"));
-        var replies = await _host.Replies(2, TimeSpan.FromSeconds(1));
+        var replies = await _host.Replies(2, TimeSpan.FromSeconds(2));
         Assert.Equal(RpcErrorCodes.RequestCancelled, (int)replies["1"]["error"]!["code"]!);
         Assert.Equal("train/start was cancelled", (string)replies["1"]["error"]!["message"]!);
         Assert.Null(replies["2"]["result"]);

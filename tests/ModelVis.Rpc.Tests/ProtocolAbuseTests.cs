@@ -174,7 +174,7 @@ public sealed class ProtocolAbuseTests : IAsyncLifetime
         await Until(() => _forwardsStarted == 1 && _stubbornStarted == 1, "handlers running");
         var clock = Stopwatch.StartNew();
         await _client.Send(TestClient.Request(3, "shutdown"));
-        var replies = await Replies(2, TimeSpan.FromSeconds(1));
+        var replies = await Replies(2, TimeSpan.FromSeconds(2));
         Assert.Equal(RpcErrorCodes.RequestCancelled, (int)replies["1"]["error"]!["code"]!);
         Assert.True(replies["3"].ContainsKey("result"));
         Assert.Null(replies["3"]["result"]);

@@ -11,7 +11,7 @@ namespace ModelVis.Rpc;
 /// <see cref="RequestKind"/>: requests run concurrently, a bounded number per kind (<see cref="RequestPools"/>);
 /// <c>$/cancelRequest</c> cancels a handler whether it runs or still waits; handlers report <c>$/progress</c> against
 /// the <c>workDoneToken</c> the client sent. Nothing a client sends can stop the server except <c>exit</c> or the end
-/// of its input, and either ends it within <see cref="ExitGrace"/> whatever its handlers are doing.
+/// of its input, and either ends it at once whatever its handlers are doing (they get <see cref="ExitGrace"/> to stop).
 /// </summary>
 public sealed class RpcServer
 {
@@ -24,7 +24,7 @@ public sealed class RpcServer
     };
 
     /// <summary>How long <c>exit</c> or the end of input waits for cancelled handlers before the server returns anyway.</summary>
-    public static readonly TimeSpan ExitGrace = TimeSpan.FromMilliseconds(500);
+    public static readonly TimeSpan ExitGrace = TimeSpan.FromMilliseconds(250);
 
     readonly HostJsonRpc _rpc;
     readonly InboundRequests _inbound = new();
