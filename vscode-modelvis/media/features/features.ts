@@ -3,7 +3,7 @@
 // Text is always set as text (the DOM builders of common.ts); pictures are the host's PNGs as data: URIs.
 
 import type { FEATURE_VIEW_REQUESTS, FeatureCell, FeatureGridResult, FeatureLayerInfo, FeaturesRunResult } from '../../src/common/protocol';
-import { connect, h, render } from '../webview/common';
+import { connect, h, post, render } from '../webview/common';
 import { ViewRequests } from '../webview/requests';
 import {
   className,
@@ -38,6 +38,12 @@ connect<ToFeaturesWebview>((m) => {
       view = undefined;
       render('error', header(m.image, m.model), h('div', { class: 'error', role: 'alert', id: 'features-error' }, m.message));
       break;
+    case 'runGone': {
+      view = undefined;
+      const again: HTMLButtonElement = h('button', { id: 'features-rerun', type: 'button', onclick: () => { again.disabled = true; post({ type: 'rerun' }); } }, 'Run again');
+      render('error', header(m.image, m.model), h('div', { class: 'error', role: 'alert', id: 'features-gone' }, h('p', {}, m.message), again));
+      break;
+    }
     case 'run':
       generation++;
       view = { run: m.run, image: m.image, scaling: view?.scaling ?? 'channel', sort: view?.sort ?? false, generation };

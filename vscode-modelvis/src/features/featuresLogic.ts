@@ -10,9 +10,11 @@ export type ToFeaturesWebview =
   | { type: 'running'; image: string; model: string }
   | { type: 'run'; image: string; run: FeaturesRunResult }
   | { type: 'runError'; image: string; model: string; message: string }
+  /** The host restarted: the run is gone; the page offers to run it again. */
+  | { type: 'runGone'; image: string; model: string; message: string }
   | ViewResponseMessage;
 
-export type FromFeaturesWebview = { type: 'ready' } | ViewRequestMessage;
+export type FromFeaturesWebview = { type: 'ready' } | ViewRequestMessage | { type: 'rerun' };
 
 export function extensionOf(path: string): string {
   const base = path.replace(/^.*[\\/]/, '');

@@ -19,6 +19,7 @@ export function registerFeatures(extensionUri: vscode.Uri, host: HostClient, mod
   const panel = new FeaturesPanel(extensionUri, host);
   return [
     panel,
+    panel.onDidRequestRerun(({ image, model }) => void runFeatures(host, panel, image, model)),
     vscode.commands.registerCommand('modelvis.showFeatureMaps', (uri?: vscode.Uri) => showFeatureMaps(host, models, panel, uri)),
   ];
 }
@@ -38,6 +39,10 @@ async function showFeatureMaps(host: HostClient, models: ModelService, panel: Fe
   }
   const model = await pickModel(models);
   if (!model) return;
+  await runFeatures(host, panel, image, model);
+}
+
+async function runFeatures(host: HostClient, panel: FeaturesPanel, image: vscode.Uri, model: string): Promise<void> {
   const imageName = path.basename(image.fsPath);
   const modelName = path.basename(model);
   panel.showRunning(imageName, modelName);
@@ -49,7 +54,7 @@ async function showFeatureMaps(host: HostClient, models: ModelService, panel: Fe
       { location: vscode.ProgressLocation.Notification, title: `ModelVis: ${modelName} on ${imageName}`, cancellable: true },
       (progress, token) => host.request(FeaturesRun, { model, image: imageParam }, { token, progress }),
     );
-    panel.setRun(imageName, run);
+    panel.setRun(imageName, run, { image, model });
   } catch (e) {
     if (isCancellation(e)) return;
     host.log(`features/run → ${errorMessage(e)}`);
