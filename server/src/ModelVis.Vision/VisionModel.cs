@@ -66,7 +66,7 @@ public sealed class VisionModel
         using var weights = CheckpointLoader.Open(modelPath);
         if (sidecar == null)
         {
-            var recognised = Recognition.Recognise(weights.Tensors.ToDictionary(t => t.Name, t => t.Shape.Select(d => (int)Math.Min(d, int.MaxValue)).ToArray(), StringComparer.Ordinal), out var reasons)
+            var recognised = Recognition.Recognise(Recognition.ShapesOf(weights), out var reasons)
                 ?? throw new VisionException($"{file} holds weights but no architecture, and its tensors are none of the architectures ModelVis recognises ({Recognition.Known}). "
                     + $"Write {System.IO.Path.GetFileNameWithoutExtension(modelPath)}.arch.json beside it listing its layers (the \"CNN architecture sidecar\" format of the ModelVis documentation), or export the model to ONNX. "
                     + $"Closest: {reasons.OrderBy(r => r.Length).FirstOrDefault()}");

@@ -12,7 +12,7 @@ public sealed record Preset(string Id, string Label, float PixelScale, float[] M
     }
 
     public bool Matches(Preprocessing pre) =>
-        pre.PixelScale == PixelScale && Same(pre.Mean, Mean, pre.Channels) && Same(pre.Std, Std, pre.Channels);
+        Math.Abs(pre.PixelScale - PixelScale) <= 1e-4f * PixelScale && Same(pre.Mean, Mean, pre.Channels) && Same(pre.Std, Std, pre.Channels);
 
     static bool Same(float[] a, float[] b, int channels) =>
         Enumerable.Range(0, channels).All(c => Math.Abs(a[a.Length == 1 ? 0 : c] - b[b.Length == 1 ? 0 : Math.Min(c, b.Length - 1)]) < 1e-6f);

@@ -9,13 +9,13 @@ public static class AlexNet
 {
     public static (string Name, string Output) Build(GraphBuilder b)
     {
-        var x = b.Relu(b.Conv("input", "features.0", stride: 4, padding: 2), "features.1");
+        var x = b.Relu(b.Conv("input", "features.0", stride: 4, padding: 2, bias: true), "features.1");
         x = b.MaxPool(x, "features.2", 3, 2);
-        x = b.Relu(b.Conv(x, "features.3", padding: 2), "features.4");
+        x = b.Relu(b.Conv(x, "features.3", padding: 2, bias: true), "features.4");
         x = b.MaxPool(x, "features.5", 3, 2);
-        x = b.Relu(b.Conv(x, "features.6", padding: 1), "features.7");
-        x = b.Relu(b.Conv(x, "features.8", padding: 1), "features.9");
-        x = b.Relu(b.Conv(x, "features.10", padding: 1), "features.11");
+        x = b.Relu(b.Conv(x, "features.6", padding: 1, bias: true), "features.7");
+        x = b.Relu(b.Conv(x, "features.8", padding: 1, bias: true), "features.9");
+        x = b.Relu(b.Conv(x, "features.10", padding: 1, bias: true), "features.11");
         x = b.MaxPool(x, "features.12", 3, 2);
         x = b.Flatten(b.AdaptiveAvgPool(x, "avgpool", 6), "flatten", 36);
         x = b.Relu(b.Linear(x, "classifier.1"), "classifier.2");

@@ -46,8 +46,8 @@ public static class EfficientNet
     static string SqueezeExcitation(GraphBuilder b, string x, string p)
     {
         var s = b.AdaptiveAvgPool(x, p + ".avgpool", 1);
-        s = b.Silu(b.Conv(s, p + ".fc1", padding: 0), p + ".activation");
-        s = b.Sigmoid(b.Conv(s, p + ".fc2", padding: 0), p + ".scale_activation");
+        s = b.Silu(b.Conv(s, p + ".fc1", padding: 0, bias: true), p + ".activation");
+        s = b.Sigmoid(b.Conv(s, p + ".fc2", padding: 0, bias: true), p + ".scale_activation");
         return b.Mul(x, s, p + ".scale");
     }
 }

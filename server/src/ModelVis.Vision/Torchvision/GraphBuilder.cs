@@ -61,7 +61,7 @@ public sealed class GraphBuilder
     }
 
     /// <summary><c>nn.Conv2d</c>: groups follow from the weight's input channels; padding defaults to "same" for odd kernels.</summary>
-    public string Conv(string x, string prefix, int stride = 1, int? padding = null)
+    public string Conv(string x, string prefix, int stride = 1, int? padding = null, bool bias = false)
     {
         int inC = _channels[x];
         var w = Shape(prefix + ".weight");
@@ -70,7 +70,7 @@ public sealed class GraphBuilder
         int groups = inC / w[1], outC = w[0];
         Param(prefix + ".weight", outC, w[1], w[2], w[3]);
         var inputs = new List<string> { x, prefix + ".weight" };
-        if (Has(prefix + ".bias")) inputs.Add(Param(prefix + ".bias", outC));
+        if (bias) inputs.Add(Param(prefix + ".bias", outC));
         int ph = padding ?? (w[2] - 1) / 2, pw = padding ?? (w[3] - 1) / 2;
         return Node("Conv", prefix, outC, inputs.ToArray(), new()
         {
@@ -129,15 +129,13 @@ public sealed class GraphBuilder
     public string Flatten(string x, string name, int featuresPerChannel = 1) =>
         Node("Flatten", name, _channels[x] * featuresPerChannel, [x], new() { ["axis"] = 1L });
 
-    /// <summary><c>nn.Linear</c>: y = x Wᵀ + b, W stored [out, in].</summary>
+    /// <summary><c>nn.Linear</c> with its bias: y = x Wᵀ + b, W stored [out, in].</summary>
     public string Linear(string x, string prefix)
     {
         var w = Shape(prefix + ".weight");
         if (w.Length != 2) throw new LayoutMismatch($"`{prefix}.weight` is {NdArray.ShapeText(w)}, not [out, in]");
         Param(prefix + ".weight", w[0], _channels[x]);
-        var inputs = new List<string> { x, prefix + ".weight" };
-        if (Has(prefix + ".bias")) inputs.Add(Param(prefix + ".bias", w[0]));
-        return Node("Gemm", prefix, w[0], inputs.ToArray(), new() { ["transB"] = 1L });
+        return Node("Gemm", prefix, w[0], [x, prefix + ".weight", Param(prefix + ".bias", w[0])], new() { ["transB"] = 1L });
     }
 
     /// <summary>The state-dict keys the architecture did not use (buffers like <c>num_batches_tracked</c> aside).</summary>

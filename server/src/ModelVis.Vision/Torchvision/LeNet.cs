@@ -12,8 +12,8 @@ public static class LeNet
     {
         var conv1 = b.Shape("conv1.weight");
         if (conv1.Length != 4 || conv1[2] != 5 || conv1[1] != b.InputChannels) throw new LayoutMismatch("conv1 is not a 5×5 convolution of the input");
-        var x = b.Relu(b.MaxPool(b.Conv("input", "conv1", padding: 0), "pool1", 2, 2), "relu1");
-        x = b.Relu(b.MaxPool(b.Conv(x, "conv2", padding: 0), "pool2", 2, 2), "relu2");
+        var x = b.Relu(b.MaxPool(b.Conv("input", "conv1", padding: 0, bias: true), "pool1", 2, 2), "relu1");
+        x = b.Relu(b.MaxPool(b.Conv(x, "conv2", padding: 0, bias: true), "pool2", 2, 2), "relu2");
         int fc1In = b.Shape("fc1.weight") is [_, var n] ? n : throw new LayoutMismatch("fc1.weight is not 2-D");
         int channels = b.Channels(x);
         int side = fc1In == channels * 16 ? 28 : fc1In == channels * 25 ? 32 : throw new LayoutMismatch($"fc1 takes {fc1In} inputs: neither 28×28 nor 32×32 pictures");

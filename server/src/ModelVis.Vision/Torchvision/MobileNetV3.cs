@@ -58,8 +58,8 @@ public static class MobileNetV3
     static string SqueezeExcitation(GraphBuilder b, string x, string p)
     {
         var s = b.AdaptiveAvgPool(x, p + ".avgpool", 1);
-        s = b.Relu(b.Conv(s, p + ".fc1", padding: 0), p + ".relu");
-        s = b.HardSigmoid(b.Conv(s, p + ".fc2", padding: 0), p + ".scale_activation");
+        s = b.Relu(b.Conv(s, p + ".fc1", padding: 0, bias: true), p + ".relu");
+        s = b.HardSigmoid(b.Conv(s, p + ".fc2", padding: 0, bias: true), p + ".scale_activation");
         return b.Mul(x, s, p + ".scale");
     }
 }

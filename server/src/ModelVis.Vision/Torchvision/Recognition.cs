@@ -10,6 +10,8 @@ public sealed class RecognisedArchitecture
     public required string Name { get; init; }
     public required int InputChannels { get; init; }
     public required int InputSide { get; init; }
+    /// <summary>Whether the network needs exactly InputSide² pictures (LeNet's flatten); the ImageNet models pool adaptively and take any size.</summary>
+    public required bool FixedSize { get; init; }
     public required int Classes { get; init; }
     public required Preprocessing Preprocessing { get; init; }
     /// <summary>Where the preprocessing comes from, in words.</summary>
@@ -22,7 +24,7 @@ public sealed class RecognisedArchitecture
 
     /// <summary>The graph with the checkpoint's weights.</summary>
     public VisionGraph Build(ICheckpoint weights) =>
-        Builder.Finish(Output, [1, InputChannels, InputSide, InputSide], key =>
+        Builder.Finish(Output, FixedSize ? [1, InputChannels, InputSide, InputSide] : [1, InputChannels, -1, -1], key =>
         {
             var info = weights.Get(key);
             return NdArray.Of(weights.ReadFloats(info), info.Shape.Select(d => checked((int)d)).ToArray());
@@ -53,8 +55,9 @@ public static class Recognition
     /// <summary>ImageNet models take 224×224 RGB.</summary>
     static (string, string, int) Square((string Name, string Output) built) => (built.Name, built.Output, 224);
 
-    public static RecognisedArchitecture? Recognise(ICheckpoint weights) =>
-        Recognise(weights.Tensors.ToDictionary(t => t.Name, t => t.Shape.Select(d => (int)Math.Min(d, int.MaxValue)).ToArray(), StringComparer.Ordinal), out _);
+    /// <summary>A checkpoint's tensor names and shapes.</summary>
+    public static IReadOnlyDictionary<string, int[]> ShapesOf(ICheckpoint weights) =>
+        weights.Tensors.ToDictionary(t => t.Name, t => t.Shape.Select(d => (int)Math.Min(d, int.MaxValue)).ToArray(), StringComparer.Ordinal);
 
     /// <summary>The architecture of a state dict given as tensor names and shapes; null, with each candidate's reason in <paramref name="reasons"/>, when none fits.</summary>
     public static RecognisedArchitecture? Recognise(IReadOnlyDictionary<string, int[]> shapes, out List<string> reasons)
@@ -79,7 +82,7 @@ public static class Recognition
 
     static RecognisedArchitecture LeNetModel(string name, GraphBuilder b, string output, int channels, int side, int classes) => new()
     {
-        Name = name, Builder = b, Output = output, InputChannels = channels, InputSide = side, Classes = classes,
+        Name = name, Builder = b, Output = output, InputChannels = channels, InputSide = side, FixedSize = true, Classes = classes,
         Preprocessing = channels == 1
             ? Presets.Mnist.ApplyTo(new Preprocessing(1, side, side, [0f], [1f]))
             : Preprocessing.DefaultFor(channels, side, side),
@@ -92,7 +95,7 @@ public static class Recognition
 
     static RecognisedArchitecture ImageNetModel(string name, GraphBuilder b, string output, int classes) => new()
     {
-        Name = name, Builder = b, Output = output, InputChannels = 3, InputSide = 224, Classes = classes,
+        Name = name, Builder = b, Output = output, InputChannels = 3, InputSide = 224, FixedSize = false, Classes = classes,
         Preprocessing = new Preprocessing(3, 224, 224, Preprocessing.ImageNetMean, Preprocessing.ImageNetStd, Resize: ResizeMode.Crop, CropFraction: 224f / 256),
         PreprocessingDetail = "torchvision's ImageNet weights: resize to 256, centre crop 224, ImageNet mean and std",
         PreprocessingIsGuess = false,

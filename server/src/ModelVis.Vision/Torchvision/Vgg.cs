@@ -22,7 +22,7 @@ public static class Vgg
         {
             if (b.Has($"features.{index}.weight"))
             {
-                x = b.Conv(x, $"features.{index}", padding: 1);
+                x = b.Conv(x, $"features.{index}", padding: 1, bias: true);
                 if (batchNorm) x = b.BatchNorm(x, $"features.{index + 1}");
                 x = b.Relu(x, $"features.{index + step - 1}");
                 index += step;
