@@ -476,7 +476,22 @@ export interface NmfResult {
 
 // ---- CNN features (issue 7) ----
 
-export interface PreprocessingDto { channels: number; width: number; height: number; mean: number[]; std: number[]; pixelScale: number; describe: string }
+export type ResizeMode = 'stretch' | 'letterbox' | 'crop';
+/** Where a preprocessing came from: the model's own sources, a guess, or the user's choice in the panel. */
+export type PreprocessingSourceName = 'sidecar' | 'preprocessor_config.json' | 'onnx-metadata' | 'architecture' | 'guess' | 'user';
+export interface PreprocessingDto {
+  channels: number; width: number; height: number; mean: number[]; std: number[]; pixelScale: number; describe: string;
+  resize: ResizeMode; channelOrder: 'rgb' | 'bgr' | 'grey'; cropFraction: number;
+  /** The preset these values match, if any. */
+  preset?: string | null;
+  source: PreprocessingSourceName; sourceDetail: string; guess: boolean;
+}
+/** What the panel may ask features/run to change; every field optional (a preset's values first, then each field). */
+export interface PreprocessingParams {
+  width?: number; height?: number; channels?: number; mean?: number[]; std?: number[];
+  preset?: string; pixelScale?: number; resize?: ResizeMode; channelOrder?: 'rgb' | 'bgr'; cropFraction?: number;
+}
+export interface PresetInfo { id: string; label: string }
 export interface FeatureTopClass { index: number; probability: number; logit: number; label?: string | null }
 export interface FeatureLayerInfo { name: string; opType: string; shape: number[]; channels: number; isFeatureMap: boolean }
 
@@ -485,14 +500,18 @@ export interface FeaturesRunParams {
   archPath?: string;
   /** The host decodes the picture (PNG, JPEG, GIF, WebP, BMP): a file on disk by its absolute path, else the file's bytes (base64). */
   image: { path: string } | { data: string };
-  preprocessing?: { width?: number; height?: number; channels?: number; mean?: number[]; std?: number[] };
+  preprocessing?: PreprocessingParams;
 }
 
 export interface FeaturesRunResult {
   runId: string;
-  model: { path: string; kind: string; name: string; hasLabels: boolean };
+  model: { path: string; kind: string; name: string; hasLabels: boolean; architecture?: string | null };
   input: PngImage;
+  /** What this run used. */
   preprocessing: PreprocessingDto;
+  /** What the model itself says (or the guess), whatever the user chose. */
+  modelPreprocessing: PreprocessingDto;
+  presets: PresetInfo[];
   predicted?: number | null;
   top5: FeatureTopClass[];
   layers: FeatureLayerInfo[];

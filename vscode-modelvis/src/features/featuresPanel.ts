@@ -4,6 +4,7 @@
 import * as vscode from 'vscode';
 import { errorMessage } from '../common/errors';
 import { FEATURE_VIEW_REQUESTS, FeaturesRelease, FeaturesRunResult, viewRequest } from '../common/protocol';
+import { PreprocessingParams } from '../common/protocol';
 import { HostClient } from '../host/hostClient';
 import { webviewHtml, webviewOptions } from '../webview/webviewHtml';
 import { FromFeaturesWebview, ToFeaturesWebview } from './featuresLogic';
@@ -17,6 +18,8 @@ export class FeaturesPanel implements vscode.Disposable {
   /** What to show again when the webview reloads. */
   private last: ToFeaturesWebview | undefined;
   private run: FeaturesRunResult | undefined;
+  /** Set by the command: the user asked to run again with other preprocessing (null: the model's own). */
+  onRerun: ((preprocessing: PreprocessingParams | null) => void) | undefined;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -89,6 +92,9 @@ export class FeaturesPanel implements vscode.Disposable {
       }
       case 'request':
         void this.forward(m.id, m.method, m.params);
+        break;
+      case 'rerun':
+        this.onRerun?.(m.preprocessing);
         break;
     }
   }

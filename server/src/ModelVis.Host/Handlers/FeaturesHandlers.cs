@@ -21,7 +21,7 @@ public sealed record FeaturesRunParams(string Model, FeatureImageParams? Image, 
     public void Validate(string method)
     {
         if (string.IsNullOrWhiteSpace(Model))
-            throw new RpcException(RpcErrorCodes.UserError, "No CNN model is chosen: pick an .onnx model, or a .pth/.pt state dict with its NAME.arch.json (setting modelvis.cnnModel)");
+            throw new RpcException(RpcErrorCodes.UserError, "No CNN model is chosen: pick an .onnx model, a torchvision .pth/.pt state dict, or a state dict with its NAME.arch.json (setting modelvis.cnnModel)");
         if (!Path.IsPathFullyQualified(Model)) throw new RpcException(RpcErrorCodes.InvalidParams, $"{method}: \"model\" must be an absolute path, got \"{Model}\"");
         if (ArchPath != null && !Path.IsPathFullyQualified(ArchPath)) throw new RpcException(RpcErrorCodes.InvalidParams, $"{method}: \"archPath\" must be an absolute path, got \"{ArchPath}\"");
         if (Image is null || (Image.Path is null) == (Image.Data is null))
