@@ -11,8 +11,9 @@ const guessed: PreprocessingDto = {
 test('a guessed preprocessing says it is a guess and how to fix it', () => {
   assert.match(sourceText(guessed), /^A guess: nothing in or beside the model says/);
   assert.match(sourceText(guessed), /Pick the preset/);
-  assert.equal(sourceText({ ...guessed, guess: false, source: 'preprocessor_config.json', sourceDetail: 'preprocessor_config.json beside the model' }),
-    'From preprocessor_config.json beside the model: preprocessor_config.json beside the model.');
+  assert.equal(sourceText({ ...guessed, guess: false, source: 'onnx-metadata', sourceDetail: 'the metadata_props of m.onnx' }),
+    'From the ONNX model\u2019s metadata_props: the metadata_props of m.onnx.');
+  assert.equal(sourceText({ ...guessed, guess: false, source: 'user', sourceDetail: 'set in the panel' }), 'Your choice in this panel, remembered for this model.');
 });
 
 test('typed numbers are read with commas or spaces, and anything else is refused', () => {

@@ -58,8 +58,8 @@ export function sourceText(p: PreprocessingDto): string {
     'preprocessor_config.json': 'preprocessor_config.json beside the model',
     'onnx-metadata': 'the ONNX model\u2019s metadata_props',
     architecture: 'the recognised architecture',
-    user: 'your choice in this panel',
   };
+  if (p.source === 'user') return 'Your choice in this panel, remembered for this model.';
   if (p.guess) return `A guess: ${p.sourceDetail}. Pick the preset the model was trained with if you know it.`;
   return `From ${where[p.source] ?? p.source}: ${p.sourceDetail}.`;
 }
