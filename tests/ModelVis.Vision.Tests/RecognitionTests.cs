@@ -132,6 +132,25 @@ public class RecognitionTests
     }
 
     [Fact]
+    public void A_state_dict_inside_a_training_checkpoint_or_DataParallel_is_found_under_its_key()
+    {
+        // torch.save({"state_dict": model.state_dict(), "optimizer": …}) of an nn.DataParallel model: state_dict.module.*
+        var shapes = TorchvisionStateDicts.MobileNetV3(large: false).Shapes.ToDictionary(kv => "state_dict.module." + kv.Key, kv => kv.Value);
+        shapes["optimizer.state.0.momentum_buffer"] = [16, 3, 3, 3];
+        var recognised = Recognition.Recognise(shapes, out _);
+        Assert.NotNull(recognised);
+        Assert.Equal(("MobileNetV3 Small", "state_dict.module."), (recognised.Name, recognised.Prefix));
+
+        using var dir = new Fixtures.TempDir();
+        var d = new StateDict();
+        foreach (var (name, shape) in TorchvisionStateDicts.LeNet().Tensors) d.Tensors.Add(("module." + name, shape));
+        d.WritePth(dir.File("dp.pth"));
+        var model = VisionModel.Open(dir.File("dp.pth"));
+        Assert.Equal("LeNet-5", model.Architecture);
+        Assert.Equal([1, 10], model.Run(new ImagePixels(28, 28, 1, new byte[784])).Logits.Shape);
+    }
+
+    [Fact]
     public void An_unrecognised_state_dict_says_what_is_recognised_and_what_to_do()
     {
         using var dir = new Fixtures.TempDir();

@@ -5,7 +5,7 @@ using ModelVis.Vision.Images;
 namespace ModelVis.Vision.Torchvision;
 
 /// <summary>An architecture recognised from a state dict's tensor names and shapes, with its graph written but no weights read.</summary>
-public sealed class RecognisedArchitecture
+public sealed record RecognisedArchitecture
 {
     public required string Name { get; init; }
     public required int InputChannels { get; init; }
@@ -19,6 +19,8 @@ public sealed class RecognisedArchitecture
     /// <summary>Whether the preprocessing is a convention guessed from the architecture rather than documented for its weights.</summary>
     public required bool PreprocessingIsGuess { get; init; }
     public IReadOnlyList<string>? Labels { get; init; }
+    /// <summary>Where the state dict sits in the file: "" at the top, else a wrapper's key such as <c>module.</c> or <c>state_dict.</c>.</summary>
+    public string Prefix { get; init; } = "";
     internal GraphBuilder Builder { get; init; } = null!;
     internal string Output { get; init; } = "";
 
@@ -26,7 +28,7 @@ public sealed class RecognisedArchitecture
     public VisionGraph Build(ICheckpoint weights) =>
         Builder.Finish(Output, FixedSize ? [1, InputChannels, InputSide, InputSide] : [1, InputChannels, -1, -1], key =>
         {
-            var info = weights.Get(key);
+            var info = weights.Get(Prefix + key);
             return NdArray.Of(weights.ReadFloats(info), info.Shape.Select(d => checked((int)d)).ToArray());
         });
 }
@@ -59,10 +61,30 @@ public static class Recognition
     public static IReadOnlyDictionary<string, int[]> ShapesOf(ICheckpoint weights) =>
         weights.Tensors.ToDictionary(t => t.Name, t => t.Shape.Select(d => (int)Math.Min(d, int.MaxValue)).ToArray(), StringComparer.Ordinal);
 
+    /// <summary>
+    /// Where state dicts are found inside saved files: at the top, under <c>nn.DataParallel</c>'s <c>module.</c>, or
+    /// in a training checkpoint's dictionary (<c>torch.save({"state_dict": …, "optimizer": …})</c>, Lightning's
+    /// <c>state_dict.model.</c>), whose other entries are then left alone.
+    /// </summary>
+    static readonly string[] Wrappers = ["", "module.", "model.", "state_dict.", "state_dict.module.", "state_dict.model.", "model_state_dict.", "model_state_dict.module."];
+
     /// <summary>The architecture of a state dict given as tensor names and shapes; null, with each candidate's reason in <paramref name="reasons"/>, when none fits.</summary>
     public static RecognisedArchitecture? Recognise(IReadOnlyDictionary<string, int[]> shapes, out List<string> reasons)
     {
         reasons = [];
+        foreach (var prefix in Wrappers)
+        {
+            var inner = prefix.Length == 0 ? shapes
+                : shapes.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value, StringComparer.Ordinal);
+            if (inner.Count == 0) continue;
+            var found = RecogniseAt(inner, prefix.Length == 0 ? reasons : []);
+            if (found != null) return found with { Prefix = prefix };
+        }
+        return null;
+    }
+
+    static RecognisedArchitecture? RecogniseAt(IReadOnlyDictionary<string, int[]> shapes, List<string> reasons)
+    {
         foreach (var (family, build) in Architectures)
         {
             int inputChannels = family == "LeNet" && shapes.TryGetValue("conv1.weight", out var c1) && c1.Length == 4 ? c1[1] : 3;
