@@ -110,6 +110,34 @@ public class RecognitionTests
         Assert.Equal(!(arch == "alexnet" || arch.StartsWith("vgg") || arch.StartsWith("mobilenet_v3")), run.Cam != null);
     }
 
+    /// <summary>torchvision's own models (narrow widths, F16 weights), made by Data/torchvision/make_references.py with torchvision 0.14.1.</summary>
+    public static TheoryData<string, string> TorchvisionReferences() => new()
+    {
+        { "mobilenet_v3_small", "MobileNetV3 Small" },
+        { "densenet121_narrow", "DenseNet-121" },
+        { "efficientnet_b0_narrow", "EfficientNet (1,2,2,3,3,4,1 blocks)" },
+    };
+
+    [Theory]
+    [MemberData(nameof(TorchvisionReferences))]
+    public void A_state_dict_saved_by_torchvision_gives_torchvision_s_logits(string name, string architecture)
+    {
+        string dir = Path.Combine(AppContext.BaseDirectory, "Data", "torchvision");
+        var model = VisionModel.Open(Path.Combine(dir, name + ".pth"));
+        Assert.Equal(architecture, model.Architecture);
+        // The script's input: x[c, h, w] = sin(0.37·(h + 1)·(c + 1)) + cos(0.23·(w + 1)) − 0.1·c, in float64, rounded to float32.
+        var x = new float[3 * 64 * 64];
+        for (int c = 0; c < 3; c++)
+            for (int h = 0; h < 64; h++)
+                for (int w = 0; w < 64; w++)
+                    x[(c * 64 + h) * 64 + w] = (float)(Math.Sin(0.37 * (h + 1) * (c + 1)) + Math.Cos(0.23 * (w + 1)) - 0.1 * c);
+        var logits = model.Run(NdArray.Of(x, 1, 3, 64, 64)).Logits.Floats;
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dir, name + ".json")));
+        var reference = doc.RootElement.GetProperty("logits").EnumerateArray().Select(v => v.GetSingle()).ToArray();
+        Assert.Equal(reference.Length, logits.Length);
+        for (int i = 0; i < reference.Length; i++) Assert.Equal(reference[i], logits[i], 2e-4f);
+    }
+
     [Fact]
     public void The_LeNet_fixture_state_dict_predicts_the_fixture_digits_with_the_MNIST_preset()
     {
