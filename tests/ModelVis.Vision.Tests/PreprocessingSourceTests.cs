@@ -118,4 +118,27 @@ public class PreprocessingSourceTests
         Assert.Contains("one value per RGB channel", e.Message);
         Assert.Throws<VisionException>(() => Presets.Get("imagenet21k"));
     }
+
+    [Fact]
+    public void UltraFace_opens_with_a_guess_and_the_centred_127_preset_is_its_provenance()
+    {
+        // PROVENANCE.md: input (rgb − 127) / 128; satya.jpg's best face score 0.992. The ONNX file says nothing itself.
+        var model = VisionModel.Open(Path.Combine(Fixtures.Model("ultraface-rfb320"), "version-RFB-320.onnx"));
+        Assert.Equal(PreprocessingSource.Guess, model.Preprocessing.Source);
+        Assert.Same(Presets.ImageNet, Presets.Find(model.DefaultPreprocessing));
+        Assert.Equal(ResizeMode.Letterbox, model.DefaultPreprocessing.Resize);
+        var photo = ImageDecoder.Read(Path.Combine(Fixtures.Model("ultraface-rfb320"), "satya.jpg"));
+        float BestFace(Preprocessing pre)
+        {
+            var s = model.Run(photo, pre, captureAll: false).Outputs["scores"].Floats;
+            return Enumerable.Range(0, s.Length / 2).Max(i => s[2 * i + 1]);
+        }
+        var provenance = Presets.Centred127.ApplyTo(model.DefaultPreprocessing);
+        Assert.Equal([127f], provenance.Mean);
+        Assert.Equal([128f], provenance.Std);
+        Assert.Equal(1f, provenance.PixelScale);
+        float stretched = BestFace(provenance with { Resize = ResizeMode.Stretch }), letterboxed = BestFace(provenance);
+        Assert.True(stretched > 0.99f, $"stretched {stretched}");
+        Assert.True(letterboxed > 0.9f, $"letterboxed {letterboxed}");
+    }
 }
