@@ -92,6 +92,14 @@ test('lenet.onnx: the guess is said, the MNIST preset reads every fixture digit 
     process.stderr.write(`[e2e] lenet.onnx + MNIST preset: ${seen.map(([d, p]) => `${labelOf(d)}→${p}`).join(' ')}\n`);
     for (const [d, p] of seen) assert.equal(p, labelOf(d), d);
 
+    // Custom values are checked before anything runs: two means for a grey model is refused on the spot.
+    await frame.locator('#pre-preset').selectOption('custom');
+    await frame.locator('#pre-custom:not([hidden])').waitFor();
+    await frame.locator('#pre-mean').fill('0.1, 0.2');
+    await frame.locator('#pre-apply').click();
+    await frame.locator('#pre-error:not([hidden])').waitFor();
+    assert.match(await frame.locator('#pre-error').innerText(), /^Mean: one value/);
+
     // Back to the model's own: the guess again.
     const last = await runId(frame);
     await frame.locator('#pre-reset').click();
