@@ -179,6 +179,20 @@ public class RecognitionTests
     }
 
     [Fact]
+    public void A_sidecar_without_layers_beside_a_recognised_state_dict_gives_its_preprocessing_and_labels()
+    {
+        using var dir = new Fixtures.TempDir();
+        TorchvisionStateDicts.LeNet().WritePth(dir.File("digits.pth"));
+        File.WriteAllText(dir.File("digits.arch.json"), """{"input": {"channels": 1, "height": 28, "width": 28, "mean": [0.5], "std": [0.5], "resize": "letterbox"}, "labels": ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]}""");
+        var model = VisionModel.Open(dir.File("digits.pth"));
+        Assert.Equal(("state-dict+recognised", "LeNet-5"), (model.Kind, model.Architecture));
+        Assert.Equal(PreprocessingSource.Sidecar, model.Preprocessing.Source);
+        Assert.Same(Presets.MinusOneToOne, Presets.Find(model.DefaultPreprocessing));
+        Assert.Equal(ResizeMode.Letterbox, model.DefaultPreprocessing.Resize);
+        Assert.Equal("seven", model.Labels![7]);
+    }
+
+    [Fact]
     public void An_unrecognised_state_dict_says_what_is_recognised_and_what_to_do()
     {
         using var dir = new Fixtures.TempDir();
@@ -191,5 +205,12 @@ public class RecognitionTests
         Assert.Contains("ResNet-18/34/50/101/152", e.Message);
         Assert.Contains("mystery.arch.json", e.Message);
         Assert.DoesNotContain("docs/", e.Message);
+
+        // A near miss is named: a ResNet-18 with a layer torchvision's does not have.
+        var extra = TorchvisionStateDicts.ResNet(18, div: 8);
+        extra.Tensors.Add(("layer4.1.se.weight", [64]));
+        extra.WritePth(dir.File("custom.pth"));
+        var near = Assert.Throws<VisionException>(() => VisionModel.Open(dir.File("custom.pth")));
+        Assert.Contains("Nearest: ResNet: tensors it does not use: layer4.1.se.weight", near.Message);
     }
 }

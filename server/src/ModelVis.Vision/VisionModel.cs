@@ -40,7 +40,8 @@ public sealed class VisionModel
     /// <summary>
     /// Opens a model. <c>.onnx</c> files carry their graph; anything else is opened with <see cref="CheckpointLoader"/>
     /// and needs a sidecar (<paramref name="archPath"/>, or <c>NAME.arch.json</c> beside <c>NAME.pth</c>) unless its
-    /// tensors are one of the recognised torchvision architectures. A sidecar beside an ONNX model (or given for one)
+    /// tensors are one of the recognised torchvision architectures (a sidecar without "layers" then gives only the
+    /// preprocessing and labels). A sidecar beside an ONNX model (or given for one)
     /// supplies its input preprocessing and labels only.
     /// </summary>
     public static VisionModel Open(string modelPath, string? archPath = null)
@@ -64,13 +65,14 @@ public sealed class VisionModel
             return new VisionModel(modelPath, "onnx", graph, resolved, labels);
         }
         using var weights = CheckpointLoader.Open(modelPath);
-        if (sidecar == null)
+        // No sidecar, or one with only "input"/"labels": the architecture is recognised from the tensors.
+        if (sidecar == null || sidecar.Layers.Count == 0)
         {
             var recognised = Recognition.Recognise(Recognition.ShapesOf(weights), out var reasons)
-                ?? throw new VisionException($"{file} holds weights but no architecture, and its tensors are none of the architectures ModelVis recognises ({Recognition.Known}). "
-                    + $"Write {System.IO.Path.GetFileNameWithoutExtension(modelPath)}.arch.json beside it listing its layers (the \"CNN architecture sidecar\" format of the ModelVis documentation), or export the model to ONNX. "
-                    + $"Closest: {reasons.OrderBy(r => r.Length).FirstOrDefault()}");
-            var resolvedArch = Resolve(modelPath, null, recognised.InputChannels)
+                ?? throw new VisionException($"{file} holds weights but no architecture{(sidecar != null ? $" ({System.IO.Path.GetFileName(sidecar.Path)} has no \"layers\")" : "")}, and its tensors are none of the architectures ModelVis recognises ({Recognition.Known}). "
+                    + $"Write {(sidecar != null ? "the layers into " + System.IO.Path.GetFileName(sidecar.Path) : System.IO.Path.GetFileNameWithoutExtension(modelPath) + ".arch.json beside it listing its layers")} (the \"CNN architecture sidecar\" format of the ModelVis documentation), or export the model to ONNX. "
+                    + NearMiss(reasons));
+            var resolvedArch = Resolve(modelPath, sidecar, recognised.InputChannels)
                 ?? new ResolvedPreprocessing(recognised.Preprocessing, PreprocessingSource.Architecture, recognised.PreprocessingDetail, recognised.PreprocessingIsGuess);
             return new VisionModel(modelPath, "state-dict+recognised", recognised.Build(weights), resolvedArch, labels ?? recognised.Labels, recognised.Name);
         }
@@ -80,6 +82,11 @@ public sealed class VisionModel
         var resolvedSidecar = Resolve(modelPath, sidecar, fromShape.Value.Channels) ?? fromShape;
         return new VisionModel(modelPath, "state-dict+sidecar", sidecarGraph, resolvedSidecar, labels);
     }
+
+    /// <summary>An architecture whose layout the tensors almost have (a wrong shape, a tensor too many), said for the user to check.</summary>
+    static string NearMiss(List<string> reasons) =>
+        reasons.FirstOrDefault(r => r.Contains("does not use", StringComparison.Ordinal) || r.Contains(", expected ", StringComparison.Ordinal)) is { } near
+            ? $"Nearest: {near}." : "";
 
     /// <summary>The preprocessing stated for the model: its sidecar's "input" block, else a preprocessor_config.json beside it.</summary>
     static ResolvedPreprocessing? Resolve(string modelPath, ArchitectureSidecar? sidecar, int channels)

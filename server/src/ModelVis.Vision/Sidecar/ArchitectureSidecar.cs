@@ -62,7 +62,7 @@ public sealed class ArchitectureSidecar
     public VisionGraph Build(ICheckpoint weights)
     {
         string file = System.IO.Path.GetFileName(Path);
-        if (Layers.Count == 0) throw new VisionException($"{file}: no \"layers\" list: a state dict needs its architecture spelled out (see docs/cnn-arch-format.md)");
+        if (Layers.Count == 0) throw new VisionException($"{file}: no \"layers\" list: a state dict needs its architecture spelled out (the \"CNN architecture sidecar\" format of the ModelVis documentation)");
         var constants = new Dictionary<string, NdArray>(StringComparer.Ordinal);
         var nodes = new List<VisionNode>();
         var names = new HashSet<string>(StringComparer.Ordinal);
