@@ -285,6 +285,20 @@ export interface CompareDiffResult {
   histograms: { edges: number[]; countsA: number[]; countsB: number[] };
 }
 
+/** A folder of one run's checkpoints, and one tensor's histogram over them (drawn as runs/histograms). */
+export interface CheckpointSeriesResult {
+  path: string;
+  /** In the order they were saved; `step` from the name (step=N, checkpoint-N, else its last number). */
+  checkpoints: Array<{ path: string; name: string; step: number }>;
+  /** The floating-point tensors every checkpoint has, with the same shape. */
+  tensors: Array<{ name: string; shape: number[] }>;
+  tensor: string;
+  basisPoints: number[];
+  /** One per checkpoint; buckets share edges over the series (the outer ones are each checkpoint's min and max). */
+  steps: HistogramStepWire[];
+  notes: string[];
+}
+
 // ---- attention (issue 5) ----
 
 export type HeadChoice = number | 'mean' | 'max';
@@ -619,16 +633,22 @@ export interface CircuitDlaResult {
   contrast: number | null;
   contrastToken: string | null;
   heads: number[][];
+  /** T5's decoder: each cross-attention head's part; null for decoder-only models. */
+  crossHeads: number[][] | null;
   mlp: number[];
   embed: number;
   /** The attention output biases and the final-norm bias. */
   rest: number;
   /** The logit (difference) from the forward pass. */
   logit: number;
-  /** The sum of every part (equals logit up to float rounding). */
+  /** The sum of every part (equals logit up to float rounding, or the logit before Gemma 2's soft cap). */
   total: number;
+  /** logit − total: float rounding, or the soft cap's share. */
+  residual: number;
   /** The final norm's frozen denominator s. */
   scale: number;
+  /** What was held fixed to make the parts additive, in words. */
+  approximations: string[];
 }
 
 export interface CircuitPatchParams {
@@ -636,8 +656,14 @@ export interface CircuitPatchParams {
   runId: string;
   corruptText?: string;
   corruptIds?: number[];
+  /** t_clean by id (default: the clean run's prediction). */
   target?: number;
+  /** t_corrupt by id (default: the corrupted run's prediction, or its best other token). */
   contrast?: number;
+  /** t_clean as typed: a vocabulary token, text of one token, or an id. */
+  targetToken?: string;
+  /** t_corrupt as typed. */
+  contrastToken?: string;
   heads?: boolean;
 }
 
@@ -718,6 +744,7 @@ export const RunsScalars = request<RunScalarsParams, RunScalarsResult>()('runs/s
 export const RunsTags = request<{ path: string }, RunTagsResult>()('runs/tags');
 export const RunsHistograms = request<{ path: string; tag: string }, RunHistogramsResult>()('runs/histograms');
 export const CheckpointsCompare = request<{ a: string; b: string }, CheckpointComparison>()('checkpoints/compare');
+export const CheckpointsSeries = request<{ path: string; tensor?: string; bins?: number }, CheckpointSeriesResult>()('checkpoints/series');
 export const CheckpointsDiff = request<{ a: string; b: string; tensor: string; bins?: number; maxSize?: number }, CompareDiffResult>()('checkpoints/diff');
 
 export const CircuitsHeads = request<CircuitHeadsParams, CircuitHeadsResult>()('circuits/heads');
