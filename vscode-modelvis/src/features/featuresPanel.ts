@@ -3,7 +3,7 @@
 // replaces it (or the panel is closed).
 
 import * as vscode from 'vscode';
-import { FEATURE_VIEW_REQUESTS, FeaturesRelease, FeaturesRunResult, ViewRequestMessage, ViewResponseMessage } from '../common/protocol';
+import { FEATURE_VIEW_REQUESTS, FeaturesRelease, FeaturesRunResult, PreprocessingParams, ViewRequestMessage, ViewResponseMessage } from '../common/protocol';
 import { HostClient } from '../host/hostClient';
 import { ModelVisPanel } from '../webview/modelVisPanel';
 import { answerViewRequest } from '../webview/viewRequests';
@@ -11,22 +11,14 @@ import { FromFeaturesWebview, ToFeaturesWebview } from './featuresLogic';
 
 export const FEATURES_VIEW_TYPE = 'modelvis.features';
 
-/** What a feature-map run was made of. */
-export interface FeatureSource {
-  image: vscode.Uri;
-  model: string;
-}
-
 export class FeaturesPanel extends ModelVisPanel<ToFeaturesWebview, FromFeaturesWebview> {
   /** What the page shows (sent again when it reloads). */
   private screen: ToFeaturesWebview | undefined;
   private run: FeaturesRunResult | undefined;
-  /** The picture and model of the run shown, to run again when the host lost it. */
-  private source: FeatureSource | undefined;
-  private lost: FeatureSource | undefined;
-  private readonly rerunRequested = new vscode.EventEmitter<FeatureSource>();
-  /** The user asked for the lost run again (the host restarted). */
-  readonly onDidRequestRerun = this.rerunRequested.event;
+  /** Set by the command: the user asked to run again with other preprocessing (null: the model's own). */
+  onRerun: ((preprocessing: PreprocessingParams | null) => void) | undefined;
+  /** Set by the command: the user asked for the run the host lost when it restarted. */
+  onRunAgain: (() => void) | undefined;
 
   constructor(
     extensionUri: vscode.Uri,
@@ -41,14 +33,17 @@ export class FeaturesPanel extends ModelVisPanel<ToFeaturesWebview, FromFeatures
       retainContextWhenHidden: true,
     });
     this.disposables.push(
-      this.rerunRequested,
       host.onDidRestart(() => {
         const run = this.run;
-        if (!run || !this.source || !this.isOpen) return;
-        this.lost = this.source;
+        const screen = this.screen;
+        if (!run || screen?.type !== 'run' || !this.isOpen) return;
         this.run = undefined;
-        const image = this.source.image.path.split('/').pop() ?? '';
-        this.show({ type: 'runGone', image, model: run.model.name, message: `The ModelVis host restarted, so the feature maps of ${run.model.name} on ${image} are gone. Run it again to see them.` });
+        this.show({
+          type: 'runGone',
+          image: screen.image,
+          model: run.model.name,
+          message: `The ModelVis host restarted, so the feature maps of ${run.model.name} on ${screen.image} are gone. Run it again to see them.`,
+        });
       }),
     );
   }
@@ -61,11 +56,9 @@ export class FeaturesPanel extends ModelVisPanel<ToFeaturesWebview, FromFeatures
     this.show({ type: 'runError', image, model, message });
   }
 
-  setRun(image: string, run: FeaturesRunResult, source: FeatureSource): void {
+  setRun(image: string, run: FeaturesRunResult): void {
     const old = this.run;
     this.run = run;
-    this.source = source;
-    this.lost = undefined;
     if (old && old.runId !== run.runId) this.release(old);
     this.show({ type: 'run', image, run });
   }
@@ -80,12 +73,13 @@ export class FeaturesPanel extends ModelVisPanel<ToFeaturesWebview, FromFeatures
     if (this.screen) this.post(this.screen);
   }
 
-  protected onRequest(m: ViewRequestMessage): Promise<ViewResponseMessage> {
-    return answerViewRequest(FEATURE_VIEW_REQUESTS, m, this.run?.runId, (type, params) => this.host.request(type, params), (line) => this.host.log(line));
+  protected onMessage(m: FromFeaturesWebview): void {
+    if (m.type === 'rerun') this.onRerun?.(m.preprocessing);
+    else if (m.type === 'runAgain') this.onRunAgain?.();
   }
 
-  protected onMessage(m: FromFeaturesWebview): void {
-    if (m.type === 'rerun' && this.lost) this.rerunRequested.fire(this.lost);
+  protected onRequest(m: ViewRequestMessage): Promise<ViewResponseMessage> {
+    return answerViewRequest(FEATURE_VIEW_REQUESTS, m, this.run?.runId, (type, params) => this.host.request(type, params), (line) => this.host.log(line));
   }
 
   protected onClosed(): void {
