@@ -86,6 +86,13 @@ public sealed class HostMemoryTests(ITestOutputHelper output) : IDisposable
         const int cycles = 12;
         for (int i = 0; i < cycles; i++) await Cycle();
         var after = await Memory();
+        // Right after the last unload one model's worth may still be held for a moment (a pooled buffer not yet
+        // trimmed, a finished run's thread not yet reused); a leak stays. Ask again a few times, a second apart.
+        for (int i = 0; i < 5 && (after.Managed >= fresh.Managed + (8 << 20) || after.Resident >= first.Resident + (32 << 20)); i++)
+        {
+            await Task.Delay(1000);
+            after = await Memory();
+        }
         output.WriteLine($"host memory, fresh: managed {Mb(fresh.Managed)}, resident {Mb(fresh.Resident)}; after 1 load: managed {Mb(first.Managed)}, resident {Mb(first.Resident)}; " +
                          $"after {cycles} more loads, runs, unloads and failed loads: managed {Mb(after.Managed)}, resident {Mb(after.Resident)} (peak {Mb(after.Peak)}); " +
                          $"weights {Mb(new FileInfo(Path.Combine(model, "model.safetensors")).Length)}");
