@@ -2,24 +2,18 @@
 // the class activation map), top-5 classes, the first layer's kernels, and one channel grid per layer.
 // Text is always set as text (the DOM builders of common.ts); pictures are the host's PNGs as data: URIs.
 
-import type { FEATURE_VIEW_REQUESTS, FeatureCell, FeatureGridResult, FeatureLayerInfo, FeaturesRunResult, ViewRequester } from '../../src/common/protocol';
+import type { FEATURE_VIEW_REQUESTS, FeatureCell, FeatureGridResult, FeatureLayerInfo, FeaturesRunResult } from '../../src/common/protocol';
 import { connect, h, post, render } from '../webview/common';
+import { ViewRequests } from '../webview/requests';
+import { preprocessingSection } from './preprocessing';
 import {
   className,
   percent,
   ToFeaturesWebview,
 } from '../../src/features/featuresLogic';
 
-let nextRequest = 1;
-const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-
-const request: ViewRequester<typeof FEATURE_VIEW_REQUESTS> = (method, params) => {
-  const id = nextRequest++;
-  return new Promise((resolve, reject) => {
-    pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-    post({ type: 'request', id, method, params });
-  });
-};
+const requests = new ViewRequests<typeof FEATURE_VIEW_REQUESTS>();
+const request = requests.request;
 
 interface View {
   run: FeaturesRunResult;
@@ -50,14 +44,9 @@ connect<ToFeaturesWebview>((m) => {
       view = { run: m.run, image: m.image, scaling: view?.scaling ?? 'channel', sort: view?.sort ?? false, generation };
       showRun(view);
       break;
-    case 'response': {
-      const p = pending.get(m.id);
-      pending.delete(m.id);
-      if (!p) return;
-      if (m.error !== undefined) p.reject(new Error(m.error));
-      else p.resolve(m.result);
+    case 'response':
+      requests.settle(m);
       break;
-    }
   }
 });
 
@@ -71,10 +60,12 @@ function showRun(v: View): void {
   const r = v.run;
   const maps = r.layers.filter((l) => l.isFeatureMap);
   const vectors = r.layers.filter((l) => !l.isFeatureMap);
-  const meta = `${r.model.kind === 'onnx' ? 'ONNX' : 'state dict + architecture sidecar'} · ${r.layers.length} layers · ${r.milliseconds.toFixed(1)} ms · ${r.model.path}`;
+  const kind = r.model.kind === 'onnx' ? 'ONNX' : r.model.architecture ? `state dict, recognised as ${r.model.architecture}` : 'state dict + architecture sidecar';
+  const meta = `${kind} · ${r.layers.length} layers · ${r.milliseconds.toFixed(1)} ms · ${r.model.path}`;
   render('ready',
     header(v.image, r.model.name, meta),
     h('div', { class: 'summary' }, inputFigure(r), predictions(r)),
+    preprocessingSection(r, (preprocessing) => post({ type: 'rerun', preprocessing })),
     controls(v),
     kernelsSection(r),
     h('section', { id: 'features-layers', 'aria-label': 'Feature maps by layer' }, ...maps.map((l, i) => layerSection(v, l, i))),
@@ -87,14 +78,13 @@ function showRun(v: View): void {
 
 function inputFigure(r: FeaturesRunResult): HTMLElement {
   const p = r.preprocessing;
-  const fmt = (xs: number[]) => `[${xs.map((x) => +x.toFixed(4)).join(', ')}]`;
   return h('figure', { class: 'input-figure' },
     h('div', { class: 'input-stack', id: 'features-input-stack' },
       h('img', { id: 'features-input', src: png(r.input.png), alt: `the input as the model sees it, ${r.input.width}×${r.input.height}`, width: r.input.width, height: r.input.height }),
       h('img', { id: 'features-overlay', alt: '', hidden: true })),
     h('figcaption', {},
       h('div', { id: 'features-preprocessing' },
-        `Input as the model sees it: ${p.channels === 1 ? 'grey' : 'RGB'} ${p.width}×${p.height}, x = (pixel / ${p.pixelScale} − ${fmt(p.mean)}) / ${fmt(p.std)}`),
+        `Input as the model sees it: ${p.describe}`, p.guess ? h('span', { class: 'pre-source guess' }, ' (a guess)') : null),
       h('div', { class: 'overlay-bar', id: 'features-overlay-bar', hidden: true },
         h('span', { id: 'features-overlay-caption' }),
         h('label', {}, 'opacity ', h('input', { type: 'range', id: 'overlay-opacity', min: 0, max: 100, value: 65, 'aria-label': 'overlay opacity', oninput: (e: Event) => setOpacity(+(e.target as HTMLInputElement).value) })),
