@@ -74,6 +74,8 @@ export type ToAttentionWebview =
   | { type: 'running'; text: string; model: string }
   /** retry: the panel can run it again; setting: the setting at fault (an Open Settings button). */
   | { type: 'runError'; message: string; retry?: boolean; setting?: string }
+  /** The host restarted: the run is gone; the panel offers to run it again. */
+  | { type: 'runGone'; message: string }
   | ({ type: 'layerDone' } & LayerDoneParams)
   | ViewResponseMessage
   | { type: 'select'; layer: number; head: HeadChoice };
@@ -89,6 +91,8 @@ export type FromAttentionWebview =
   | { type: 'saveJson'; layer: number; head: HeadChoice; kind?: AttentionKind }
   /** An encoder-decoder's run again with this target (empty: the model's own output). */
   | { type: 'retarget'; target: string }
+  /** The same selection run again (after the host restarted and the run was lost). */
+  | { type: 'rerun' }
   /** Paint these weights over the source tokens in the editor (a target token's cross-attention); null clears. */
   | { type: 'paintAlignment'; weights: number[] | null; target: number }
   | { type: 'saveJson'; name: string; json: object }

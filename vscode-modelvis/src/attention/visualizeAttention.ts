@@ -28,6 +28,9 @@ export function registerAttention(extensionUri: vscode.Uri, host: HostClient, mo
     ),
     // Retry after a failure: the same request again (the model read again, so a fixed file is picked up).
     panel.onDidRequestRetry((request) => void run(host, panel, editor, request as RunRequest)),
+    panel.onDidRequestRerun((ctx) =>
+      void run(host, panel, editor, { model: ctx.run.model.path, fromSetting: false, text: ctx.text, uri: ctx.uri, baseOffset: ctx.baseOffset, maxTokens: ctx.run.truncatedFrom ? ctx.run.n : undefined, target: ctx.run.target ? '' : undefined }),
+    ),
     vscode.commands.registerCommand('modelvis.visualizeAttention', () => visualizeAttention(host, models, panel, editor)),
     vscode.commands.registerCommand('modelvis.clearAttention', () => editor.clear()),
     vscode.commands.registerCommand('modelvis.cycleAttentionHead', () => editor.cycleHead()),

@@ -50,6 +50,13 @@ export interface InitializeResult {
   };
 }
 
+/** The host's memory after a full compacting collection (host/memory). */
+export interface HostMemory {
+  managedBytes: number;
+  workingSetBytes: number;
+  peakWorkingSetBytes: number;
+}
+
 /** Where discovery found a model; the local runtimes' model stores are "ollama", "lm-studio" and "llama.cpp". */
 export type ModelSource = 'workspace' | 'root' | 'hf-cache' | 'ollama' | 'lm-studio' | 'llama.cpp';
 
@@ -492,7 +499,22 @@ export interface NmfResult {
 
 // ---- CNN features (issue 7) ----
 
-export interface PreprocessingDto { channels: number; width: number; height: number; mean: number[]; std: number[]; pixelScale: number; describe: string }
+export type ResizeMode = 'stretch' | 'letterbox' | 'crop';
+/** Where a preprocessing came from: the model's own sources, a guess, or the user's choice in the panel. */
+export type PreprocessingSourceName = 'sidecar' | 'preprocessor_config.json' | 'onnx-metadata' | 'architecture' | 'guess' | 'user';
+export interface PreprocessingDto {
+  channels: number; width: number; height: number; mean: number[]; std: number[]; pixelScale: number; describe: string;
+  resize: ResizeMode; channelOrder: 'rgb' | 'bgr' | 'grey'; cropFraction: number;
+  /** The preset these values match, if any. */
+  preset?: string | null;
+  source: PreprocessingSourceName; sourceDetail: string; guess: boolean;
+}
+/** What the panel may ask features/run to change; every field optional (a preset's values first, then each field). */
+export interface PreprocessingParams {
+  width?: number; height?: number; channels?: number; mean?: number[]; std?: number[];
+  preset?: string; pixelScale?: number; resize?: ResizeMode; channelOrder?: 'rgb' | 'bgr'; cropFraction?: number;
+}
+export interface PresetInfo { id: string; label: string }
 export interface FeatureTopClass { index: number; probability: number; logit: number; label?: string | null }
 export interface FeatureLayerInfo { name: string; opType: string; shape: number[]; channels: number; isFeatureMap: boolean }
 
@@ -501,14 +523,18 @@ export interface FeaturesRunParams {
   archPath?: string;
   /** The host decodes the picture (PNG, JPEG, GIF, WebP, BMP): a file on disk by its absolute path, else the file's bytes (base64). */
   image: { path: string } | { data: string };
-  preprocessing?: { width?: number; height?: number; channels?: number; mean?: number[]; std?: number[] };
+  preprocessing?: PreprocessingParams;
 }
 
 export interface FeaturesRunResult {
   runId: string;
-  model: { path: string; kind: string; name: string; hasLabels: boolean };
+  model: { path: string; kind: string; name: string; hasLabels: boolean; architecture?: string | null };
   input: PngImage;
+  /** What this run used. */
   preprocessing: PreprocessingDto;
+  /** What the model itself says (or the guess), whatever the user chose. */
+  modelPreprocessing: PreprocessingDto;
+  presets: PresetInfo[];
   predicted?: number | null;
   top5: FeatureTopClass[];
   layers: FeatureLayerInfo[];
@@ -687,6 +713,7 @@ export type NoParams = Record<string, never>;
 export const Initialize = request<InitializeParams, InitializeResult>()('initialize');
 export const Shutdown = request<null, null>()('shutdown');
 export const Exit = new NotificationType<void>('exit');
+export const HostMemoryRequest = request<NoParams, HostMemory>()('host/memory');
 
 export const ModelsDiscover = request<DiscoverParams, DiscoverResult>()('models/discover');
 export const ModelsTree = request<{ path: string }, ModelTree>()('models/tree');

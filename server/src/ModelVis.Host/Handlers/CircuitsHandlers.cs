@@ -66,7 +66,7 @@ public sealed class CircuitsHandlers : IHandlerFamily
             }
             var labels = Enumerable.Range(0, L).Select(l => Enumerable.Range(0, H).Select(h => scores.Label(l, h, p.LabelThreshold)).ToArray()).ToArray();
             return new CircuitHeadsResult(probeIds is null ? "selection" : "probe", L, H, scores.PreviousToken, scores.Induction, scores.DuplicateToken, labels, probeIds);
-        });
+        }, RequestKind.Model);
 
         server.RegisterAsync<CircuitDlaParams, CircuitDlaResult>("circuits/dla", async (p, ctx) =>
         {
@@ -75,7 +75,7 @@ public sealed class CircuitsHandlers : IHandlerFamily
             var r = await Task.Run(() => DirectLogitAttribution.Compute(run.Loaded.Model, run.Input, p.Position, p.Target, p.Contrast, ctx.Cancellation), ctx.Cancellation);
             return new CircuitDlaResult(r.Position, r.Target, TokenText(run.Loaded, r.Target), r.Contrast, r.Contrast is { } c ? TokenText(run.Loaded, c) : null,
                 r.Heads, r.CrossHeads, r.Mlp, r.Embed, r.Rest, r.Logit, r.Total, r.Residual, r.Scale, r.Approximations);
-        });
+        }, RequestKind.Model);
 
         server.RegisterAsync<CircuitPatchParams, CircuitPatchResult>("circuits/patch", async (p, ctx) =>
         {
@@ -97,7 +97,7 @@ public sealed class CircuitsHandlers : IHandlerFamily
             return new CircuitPatchResult(result.TClean, TokenText(loaded, result.TClean), result.TCorrupt, TokenText(loaded, result.TCorrupt),
                 result.MetricClean, result.MetricCorrupted, clean.Select(id => TokenText(loaded, id)).ToArray(), corrupt.Select(id => TokenText(loaded, id)).ToArray(),
                 result.Resid!, result.Heads);
-        });
+        }, RequestKind.Model);
     }
 
     /// <summary>
