@@ -93,8 +93,9 @@ function unreadableMarkdown(modelPath: string, name: string, message: string): v
   const md = new vscode.MarkdownString(undefined, true);
   md.isTrusted = { enabledCommands: ['workbench.action.openSettings'] };
   const settings = encodeURIComponent(JSON.stringify(['modelvis.model']));
-  md.appendMarkdown(`**${escapeHtml(name)}**: no preview, because ModelVis could not read the model \`${escapeHtml(modelPath)}\`:  \n`);
-  md.appendMarkdown(`${escapeHtml(message)}\n\n`);
+  // The name, path and message come from the editor and the file: escaped as Markdown, so none can make a link in this trusted hover.
+  md.appendMarkdown(`**${escapeMarkdown(name)}**: no preview, because ModelVis could not read the model ${escapeMarkdown(modelPath)}:  \n`);
+  md.appendMarkdown(`${escapeMarkdown(message)}\n\n`);
   md.appendMarkdown(`[Open Settings](command:workbench.action.openSettings?${settings} "The setting modelvis.model")`);
   return md;
 }
