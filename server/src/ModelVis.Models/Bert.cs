@@ -105,6 +105,8 @@ public sealed class Bert : LanguageModel
         return pos;
     }
 
+    protected override void EmbeddingRow(int id, Span<float> row) => _word.AsSpan(id * Config.Hidden, Config.Hidden).CopyTo(row);
+
     protected override float[] Embed(Sequence seq)
     {
         int n = seq.N, d = Config.Hidden;

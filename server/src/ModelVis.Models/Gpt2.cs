@@ -99,6 +99,8 @@ public sealed class Gpt2 : LanguageModel
 
     protected override void UnembeddingRow(int id, Span<float> row) => (_lmHead ?? _wteT).CopyColumn(id, row);
 
+    protected override void EmbeddingRow(int id, Span<float> row) => _wteT.CopyColumn(id, row);
+
     protected override void FinalNorm(Span<float> h, int rows) => _lnF.Apply(h, rows, h);
 
     protected override void Head(ReadOnlySpan<float> h, int rows, Span<float> logits) =>

@@ -96,4 +96,6 @@ public sealed class GptNeoX : LanguageModel
     public override FinalNormSpec FinalNormParameters => new(true, _finalNorm.Gamma, _finalNorm.Beta, _finalNorm.Eps);
 
     protected override void UnembeddingRow(int id, Span<float> row) => _embedding.HeadRow(id, row);
+
+    protected override void EmbeddingRow(int id, Span<float> row) => _embedding.Row(id, row);
 }

@@ -86,6 +86,9 @@ public abstract class LanguageModel : IDisposable
     protected virtual void UnembeddingRow(int id, Span<float> row) =>
         throw new ModelException($"{Config.ModelType}: this model's output head is not a plain unembedding matrix");
 
+    /// <summary>Row <paramref name="id"/> of the token embedding table as stored (before a family's scaling or added positions), [d].</summary>
+    protected abstract void EmbeddingRow(int id, Span<float> row);
+
     // ---------------------------------------------------------------- the public API
 
     /// <summary>
@@ -206,6 +209,19 @@ public abstract class LanguageModel : IDisposable
         var row = new float[Config.Hidden];
         UnembeddingRow(id, row);
         return row;
+    }
+
+    /// <summary>
+    /// Row <paramref name="id"/> of a token matrix [d], widened from its stored precision one row at a time: the input
+    /// embedding, or the unembedding (the output head's row; the embedding again when the head is tied).
+    /// </summary>
+    public void TokenRow(TokenMatrix matrix, int id, Span<float> row)
+    {
+        if ((uint)id >= (uint)Config.Vocab) throw new ModelException($"token id {id} is outside the vocabulary (0..{Config.Vocab - 1})");
+        if (row.Length != Config.Hidden) throw new ModelException($"a token row has {Config.Hidden} values, not {row.Length}");
+        if (matrix == TokenMatrix.Embedding) EmbeddingRow(id, row);
+        else if (!Config.HasLmHead) throw new ModelException($"{Folder}: this checkpoint has no output head, so it has no unembedding");
+        else UnembeddingRow(id, row);
     }
 
     /// <summary>
@@ -357,3 +373,6 @@ public abstract class LanguageModel : IDisposable
         GC.SuppressFinalize(this);
     }
 }
+
+/// <summary>The two matrices with one row per token: the input embedding and the output head's unembedding.</summary>
+public enum TokenMatrix { Embedding, Unembedding }

@@ -172,6 +172,8 @@ public abstract class RotaryDecoder : LanguageModel
 
     protected override void UnembeddingRow(int id, Span<float> row) => _embedding.HeadRow(id, row);
 
+    protected override void EmbeddingRow(int id, Span<float> row) => _embedding.Row(id, row);
+
     protected override void Head(ReadOnlySpan<float> h, int rows, Span<float> logits)
     {
         _embedding.Head(h, rows, logits);

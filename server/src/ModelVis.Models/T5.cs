@@ -202,6 +202,14 @@ public sealed class T5 : LanguageModel
 
     protected override void FinalNorm(Span<float> h, int rows) => Rms(h, rows, _decoderNorm, h);
 
+    protected override void EmbeddingRow(int id, Span<float> row) => _embedding.Row(id, row);
+
+    protected override void UnembeddingRow(int id, Span<float> row)
+    {
+        _embedding.HeadRow(id, row);
+        TensorPrimitives.Multiply(row, _headScale, row);                  // the tied head reads the embedding scaled by d^-1/2
+    }
+
     protected override void Head(ReadOnlySpan<float> h, int rows, Span<float> logits)
     {
         if (_headScale == 1f) { _embedding.Head(h, rows, logits); return; }
