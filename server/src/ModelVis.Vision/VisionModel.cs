@@ -9,6 +9,9 @@ using ModelVis.Vision.Sidecar;
 
 namespace ModelVis.Vision;
 
+/// <summary>What runs a vision model: the interpreter where it has every operator, ONNX Runtime otherwise (Auto).</summary>
+public enum VisionEngine { Auto, Interpreter, OnnxRuntime }
+
 /// <summary>
 /// A CNN ready to run on pictures: an ONNX model (the graph is the architecture), or a PyTorch state dict
 /// (or any checkpoint) with an architecture sidecar. Thread-safe: runs share only read-only weights.
@@ -22,21 +25,32 @@ public sealed class VisionModel
     public IReadOnlyList<string>? Labels { get; }
     /// <summary>"onnx" or "state-dict+sidecar".</summary>
     public string Kind { get; }
-    readonly GraphRunner _runner;
+    /// <summary>"interpreter" (ModelVis' own operators, which attribution differentiates) or "onnxruntime".</summary>
+    public string Engine => _runner is GraphRunner ? "interpreter" : "onnxruntime";
+    readonly IGraphExecutor _runner;
 
-    VisionModel(string path, string kind, VisionGraph graph, Preprocessing? preprocessing, IReadOnlyList<string>? labels)
+    VisionModel(string path, string kind, VisionGraph graph, Preprocessing? preprocessing, IReadOnlyList<string>? labels, IGraphExecutor runner)
     {
         Path = path; Kind = kind; Graph = graph; Labels = labels;
-        _runner = new GraphRunner(graph);
+        _runner = runner;
         DefaultPreprocessing = preprocessing ?? DefaultsFromShape(graph.InputShape);
     }
+
+    /// <summary>The interpreter when asked for or when it has every operator of the graph; ONNX Runtime otherwise.</summary>
+    static IGraphExecutor ExecutorFor(string onnxPath, VisionGraph graph, VisionEngine engine) => engine switch
+    {
+        VisionEngine.Interpreter => new GraphRunner(graph),
+        VisionEngine.OnnxRuntime => new OnnxRuntimeRunner(onnxPath, graph),
+        _ => GraphRunner.Unsupported(graph).Any() ? new OnnxRuntimeRunner(onnxPath, graph) : new GraphRunner(graph),
+    };
 
     /// <summary>
     /// Opens a model. <c>.onnx</c> files carry their graph; anything else is opened with <see cref="CheckpointLoader"/>
     /// and needs a sidecar: <paramref name="archPath"/>, or <c>NAME.arch.json</c> beside <c>NAME.pth</c>.
     /// A sidecar beside an ONNX model (or given for one) supplies its input preprocessing and labels only.
     /// </summary>
-    public static VisionModel Open(string modelPath, string? archPath = null)
+    /// <param name="engine">What runs an ONNX graph (a sidecar's graph always runs in the interpreter).</param>
+    public static VisionModel Open(string modelPath, string? archPath = null, VisionEngine engine = VisionEngine.Auto)
     {
         if (!File.Exists(modelPath)) throw new VisionException($"{modelPath}: no such file");
         archPath ??= ArchitectureSidecar.FindBeside(modelPath);
@@ -49,12 +63,14 @@ public sealed class VisionModel
             OnnxModel onnx;
             try { onnx = OnnxModel.Load(modelPath); }
             catch (OnnxFormatException e) { throw new VisionException(e.Message, e); }
-            return new VisionModel(modelPath, "onnx", OnnxImport.ToGraph(onnx), sidecar?.Input, labels);
+            var graph = OnnxImport.ToGraph(onnx);
+            return new VisionModel(modelPath, "onnx", graph, sidecar?.Input, labels, ExecutorFor(modelPath, graph, engine));
         }
         if (sidecar == null)
             throw new VisionException($"{file} holds weights but no architecture: write {System.IO.Path.GetFileNameWithoutExtension(modelPath)}.arch.json beside it (or pass --arch FILE.json); see docs/cnn-arch-format.md");
         using var weights = CheckpointLoader.Open(modelPath);
-        return new VisionModel(modelPath, "state-dict+sidecar", sidecar.Build(weights), sidecar.Input, labels);
+        var built = sidecar.Build(weights);
+        return new VisionModel(modelPath, "state-dict+sidecar", built, sidecar.Input, labels, new GraphRunner(built));
     }
 
     static Preprocessing DefaultsFromShape(int[] shape)

@@ -490,7 +490,7 @@ export interface FeaturesRunParams {
 
 export interface FeaturesRunResult {
   runId: string;
-  model: { path: string; kind: string; name: string; hasLabels: boolean };
+  model: { path: string; kind: string; name: string; hasLabels: boolean; engine: 'interpreter' | 'onnxruntime' };
   input: PngImage;
   preprocessing: PreprocessingDto;
   predicted?: number | null;

@@ -43,6 +43,7 @@ static class FeaturesVerb
         Out = outPath,
         Model = model.Path,
         model.Kind,
+        model.Engine,
         Preprocessing = run.Preprocessing.Describe,
         Layers = run.Layers.Select(l => new { l.Name, l.OpType, l.Shape }).ToList(),
         Logits = run.Logits.Shape,

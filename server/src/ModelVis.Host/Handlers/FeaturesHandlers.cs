@@ -62,7 +62,7 @@ public sealed record FeatureCamParams(string RunId, int? Class = null) : IValida
     }
 }
 
-public sealed record FeatureModelInfo(string Path, string Kind, string Name, bool HasLabels);
+public sealed record FeatureModelInfo(string Path, string Kind, string Name, bool HasLabels, string Engine);
 public sealed record FeatureTopClass(int Index, float Probability, float Logit, string? Label);
 public sealed record FeatureLayerInfo(string Name, string OpType, int[] Shape, int Channels, bool IsFeatureMap);
 public sealed record FeaturesRunResult(string RunId, FeatureModelInfo Model, PngDto Input, PreprocessingDto Preprocessing, int? Predicted,
@@ -89,7 +89,7 @@ public sealed class FeaturesHandlers : IHandlerFamily
                 var entry = session.AddFeatureRun(model, run);
                 return new FeaturesRunResult(
                     entry.Id,
-                    new FeatureModelInfo(model.Path, model.Kind, Path.GetFileName(model.Path), model.Labels != null),
+                    new FeatureModelInfo(model.Path, model.Kind, Path.GetFileName(model.Path), model.Labels != null, model.Engine),
                     FeatureViews.InputImage(run.Input, run.Preprocessing),
                     FeatureViews.Describe(run.Preprocessing),
                     run.PredictedClass,
