@@ -144,6 +144,7 @@ public sealed class Bert : LanguageModel
         int n = seq.N, d = Config.Hidden;
         var u = activations ?? seq.Work(3, (long)n * Config.Intermediate);
         l.Intermediate.Forward(h, n, u);
+        seq.Hooks?.MlpPreActivation(layer, u, n, Config.Intermediate, Config.Intermediate);
         Activations.Apply(Config.Activation, u);
         var o = seq.Work(2, (long)n * d);
         l.Output.Forward(u, n, o);

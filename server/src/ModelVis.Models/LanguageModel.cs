@@ -344,13 +344,14 @@ public abstract class LanguageModel : IDisposable
     /// The two-matrix MLP (GPT-2, GPT-NeoX): <paramref name="output"/> [n, d] = down(act(up(ln(h)))), the normed input
     /// and the output sharing work buffer 0; act(up(·)) [n, intermediate] goes to <paramref name="activations"/> when asked for.
     /// </summary>
-    private protected float[] DenseMlp(LayerNormWeights norm, Linear up, Linear down, float[] h, Sequence seq, float[]? activations)
+    private protected float[] DenseMlp(int layer, LayerNormWeights norm, Linear up, Linear down, float[] h, Sequence seq, float[]? activations)
     {
         int n = seq.N;
         var x = seq.Work(0, (long)n * Config.Hidden);
         norm.Apply(h, n, x);
         var u = activations ?? seq.Work(3, (long)n * Config.Intermediate);
         up.Forward(x, n, u);
+        seq.Hooks?.MlpPreActivation(layer, u, n, Config.Intermediate, Config.Intermediate);
         Activations.Apply(Config.Activation, u);
         down.Forward(u, n, x);
         return x;

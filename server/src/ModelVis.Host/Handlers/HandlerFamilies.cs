@@ -21,6 +21,7 @@ public static class HandlerFamilies
         new TrainingHandlers(),
         new CircuitsHandlers(),
         new ProjectorHandlers(),
+        new StructureHandlers(),
         new RunsHandlers(),
     ];
 }
