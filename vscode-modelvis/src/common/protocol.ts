@@ -661,9 +661,8 @@ export const Initialize = request<InitializeParams, InitializeResult>()('initial
 
 export type ProjectorSource = 'embed' | 'unembed' | 'hidden';
 
-export interface ProjectorParams {
-  model?: string;
-  runId?: string;
+/** The extension always names a run (the projector shows a run's model, its selection marked); the host also takes `model` alone. */
+export interface ProjectorParams extends RunRef {
   source: ProjectorSource;
   layer?: number;
   components?: number;
@@ -685,9 +684,7 @@ export interface ProjectorResult {
   milliseconds: number;
 }
 
-export interface NeighborsParams {
-  model?: string;
-  runId?: string;
+export interface NeighborsParams extends RunRef {
   source: ProjectorSource;
   layer?: number;
   point?: number;
@@ -810,6 +807,10 @@ export const EmbeddingsProject = request<ProjectorParams, ProjectorResult>()('em
 export const EmbeddingsNeighbors = request<NeighborsParams, NeighborsResult>()('embeddings/neighbors');
 export const GraphModel = request<{ model: string }, ModelGraph>()('graph/model');
 export const ActivationsProfile = request<RunRef & { bins?: number }, ActivationProfile>()('activations/profile');
+
+/** What the projector's and the activation view's pages may ask the host (their panels add the run id). */
+export const ProjectorViewRequests = [EmbeddingsProject, EmbeddingsNeighbors] as const;
+export const ActivationsViewRequests = [ActivationsProfile] as const;
 export const CheckpointsCompare = request<{ a: string; b: string }, CheckpointComparison>()('checkpoints/compare');
 export const CheckpointsDiff = request<{ a: string; b: string; tensor: string; bins?: number; maxSize?: number }, CompareDiffResult>()('checkpoints/diff');
 

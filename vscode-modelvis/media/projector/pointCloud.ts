@@ -1,0 +1,173 @@
+// Points drawn with WebGL (regl): one gl.POINTS draw call for the whole cloud, so 150k points pan, zoom and
+// rotate at frame rate. Positions are normalised into [-1, 1]³ once; a 2-D view pans and zooms, a 3-D view
+// orbits. Picking is on the CPU: the point nearest the mouse in screen space (one pass over the projected points).
+
+import createREGL from 'regl';
+
+export interface Camera {
+  /** 2-D: pan centre and zoom; 3-D: orbit angles and distance. */
+  mode: '2d' | '3d';
+  cx: number;
+  cy: number;
+  zoom: number;
+  yaw: number;
+  pitch: number;
+}
+
+export function initialCamera(mode: '2d' | '3d'): Camera {
+  return { mode, cx: 0, cy: 0, zoom: mode === '2d' ? 0.9 : 1, yaw: 0.6, pitch: 0.35 };
+}
+
+type Mat4 = Float32Array;
+
+function multiply(a: Mat4, b: Mat4): Mat4 {
+  const out = new Float32Array(16);
+  for (let c = 0; c < 4; c++) for (let r = 0; r < 4; r++) {
+    let s = 0;
+    for (let k = 0; k < 4; k++) s += a[k * 4 + r] * b[c * 4 + k];
+    out[c * 4 + r] = s;
+  }
+  return out;
+}
+
+/** The column-major clip-space matrix of a camera for a canvas of the given aspect (width / height). */
+export function viewMatrix(cam: Camera, aspect: number): Mat4 {
+  if (cam.mode === '2d') {
+    const sx = cam.zoom / Math.max(aspect, 1e-6), sy = cam.zoom;
+    return new Float32Array([sx, 0, 0, 0, 0, sy, 0, 0, 0, 0, 0.5, 0, -cam.cx * sx, -cam.cy * sy, 0, 1]);
+  }
+  const cy = Math.cos(cam.yaw), sy = Math.sin(cam.yaw), cp = Math.cos(cam.pitch), sp = Math.sin(cam.pitch);
+  const rotY = new Float32Array([cy, 0, -sy, 0, 0, 1, 0, 0, sy, 0, cy, 0, 0, 0, 0, 1]);
+  const rotX = new Float32Array([1, 0, 0, 0, 0, cp, sp, 0, 0, -sp, cp, 0, 0, 0, 0, 1]);
+  const distance = 3.2 / cam.zoom;
+  const translate = new Float32Array([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, -distance, 1]);
+  const f = 1 / Math.tan(Math.PI / 8), near = 0.05, far = 100;
+  const perspective = new Float32Array([f / aspect, 0, 0, 0, 0, f, 0, 0, 0, 0, (far + near) / (near - far), -1, 0, 0, (2 * far * near) / (near - far), 0]);
+  return multiply(perspective, multiply(translate, multiply(rotX, rotY)));
+}
+
+/** Positions scaled into [-1, 1] on the largest axis, centred (aspect kept); z = 0 for 2-D data. */
+export function normalise(coords: ArrayLike<number>, count: number, stride: number, dims: 2 | 3): Float32Array {
+  const out = new Float32Array(count * 3);
+  const lo = [Infinity, Infinity, Infinity], hi = [-Infinity, -Infinity, -Infinity];
+  for (let i = 0; i < count; i++) for (let d = 0; d < dims; d++) {
+    const v = coords[i * stride + d];
+    if (v < lo[d]) lo[d] = v;
+    if (v > hi[d]) hi[d] = v;
+  }
+  let span = 0;
+  for (let d = 0; d < dims; d++) span = Math.max(span, hi[d] - lo[d]);
+  const scale = span > 0 ? 2 / span : 1;
+  for (let i = 0; i < count; i++) for (let d = 0; d < dims; d++) out[i * 3 + d] = (coords[i * stride + d] - (lo[d] + hi[d]) / 2) * scale;
+  return out;
+}
+
+export class PointCloud {
+  private readonly regl: createREGL.Regl;
+  private readonly positions: createREGL.Buffer;
+  private readonly colors: createREGL.Buffer;
+  private readonly sizes: createREGL.Buffer;
+  private readonly draw: createREGL.DrawCommand;
+  private count = 0;
+  private xyz = new Float32Array(0);
+  camera: Camera = initialCamera('2d');
+
+  constructor(private readonly canvas: HTMLCanvasElement) {
+    // preserveDrawingBuffer: the picture stays readable (screenshots, "save as PNG").
+    this.regl = createREGL({ canvas, attributes: { antialias: true, preserveDrawingBuffer: true } });
+    this.positions = this.regl.buffer({ usage: 'dynamic', type: 'float', length: 0 });
+    this.colors = this.regl.buffer({ usage: 'dynamic', type: 'float', length: 0 });
+    this.sizes = this.regl.buffer({ usage: 'dynamic', type: 'float', length: 0 });
+    this.draw = this.regl({
+      vert: `
+        precision mediump float;
+        attribute vec3 position;
+        attribute vec4 color;
+        attribute float size;
+        uniform mat4 view;
+        uniform float pixelRatio;
+        varying vec4 vColor;
+        void main() {
+          gl_Position = view * vec4(position, 1.0);
+          gl_PointSize = size * pixelRatio;
+          vColor = color;
+        }`,
+      frag: `
+        precision mediump float;
+        varying vec4 vColor;
+        void main() {
+          vec2 c = gl_PointCoord - 0.5;
+          if (dot(c, c) > 0.25) discard;
+          gl_FragColor = vColor;
+        }`,
+      attributes: { position: this.positions, color: this.colors, size: this.sizes },
+      uniforms: { view: this.regl.prop<{ view: Mat4; pixelRatio: number }, 'view'>('view'), pixelRatio: this.regl.prop<{ view: Mat4; pixelRatio: number }, 'pixelRatio'>('pixelRatio') },
+      blend: { enable: true, func: { src: 'src alpha', dst: 'one minus src alpha' } },
+      depth: { enable: false },
+      primitive: 'points',
+      count: () => this.count,
+    });
+  }
+
+  /** New positions ([count, 3], already normalised). */
+  setPositions(xyz: Float32Array): void {
+    this.xyz = xyz;
+    this.count = xyz.length / 3;
+    this.positions({ data: xyz, usage: 'dynamic' });
+  }
+
+  /** RGBA [count, 4] in 0..1 and point sizes in CSS pixels [count]. */
+  setStyle(rgba: Float32Array, sizes: Float32Array): void {
+    this.colors({ data: rgba, usage: 'dynamic' });
+    this.sizes({ data: sizes, usage: 'dynamic' });
+  }
+
+  render(background: [number, number, number]): void {
+    const ratio = window.devicePixelRatio || 1;
+    const w = Math.max(1, Math.round(this.canvas.clientWidth * ratio)), h = Math.max(1, Math.round(this.canvas.clientHeight * ratio));
+    if (this.canvas.width !== w || this.canvas.height !== h) {
+      this.canvas.width = w;
+      this.canvas.height = h;
+    }
+    this.regl.poll();
+    this.regl.clear({ color: [...background, 1], depth: 1 });
+    if (this.count > 0) this.draw({ view: viewMatrix(this.camera, w / h), pixelRatio: ratio });
+  }
+
+  /** Where point i lands in CSS pixels of the canvas, or null when behind the camera or off the canvas. */
+  screenOf(i: number): { x: number; y: number } | null {
+    const m = viewMatrix(this.camera, this.canvas.clientWidth / Math.max(1, this.canvas.clientHeight));
+    return project(m, this.xyz, i, this.canvas.clientWidth, this.canvas.clientHeight);
+  }
+
+  /** The point nearest (x, y) in CSS pixels within `radius`, or -1. */
+  pick(x: number, y: number, radius = 8): number {
+    const w = this.canvas.clientWidth, h = this.canvas.clientHeight;
+    const m = viewMatrix(this.camera, w / Math.max(1, h));
+    let best = -1, bestDist = radius * radius;
+    for (let i = 0; i < this.count; i++) {
+      const p = project(m, this.xyz, i, w, h);
+      if (!p) continue;
+      const d = (p.x - x) ** 2 + (p.y - y) ** 2;
+      if (d < bestDist) {
+        bestDist = d;
+        best = i;
+      }
+    }
+    return best;
+  }
+
+  dispose(): void {
+    this.regl.destroy();
+  }
+}
+
+function project(m: Mat4, xyz: Float32Array, i: number, w: number, h: number): { x: number; y: number } | null {
+  const x = xyz[3 * i], y = xyz[3 * i + 1], z = xyz[3 * i + 2];
+  const cw = m[3] * x + m[7] * y + m[11] * z + m[15];
+  if (cw <= 0) return null;
+  const cx = (m[0] * x + m[4] * y + m[8] * z + m[12]) / cw;
+  const cy = (m[1] * x + m[5] * y + m[9] * z + m[13]) / cw;
+  if (cx < -1.05 || cx > 1.05 || cy < -1.05 || cy > 1.05) return null;
+  return { x: ((cx + 1) / 2) * w, y: ((1 - cy) / 2) * h };
+}
