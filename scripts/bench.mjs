@@ -1,10 +1,10 @@
-// `npm run bench [-- engine|models|families|patching|attention|webview|runs|tokenizers|training|vision|render ...]`: the benchmarks, each printing a table.
+// `npm run bench [-- engine|models|families|patching|attention|webview|runs|tokenizers|training|vision|render|structure ...]`: the benchmarks, each printing a table.
 // Every suite measures its baseline (the machine's FMA peak, PyTorch, the Rust tokenizers) in the same run.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { root, run, log, ensureNodeModules, publishHost } from './lib.mjs';
 
-const suites = ['engine', 'models', 'families', 'patching', 'attention', 'webview', 'runs', 'tokenizers', 'training', 'vision', 'render'];
+const suites = ['engine', 'models', 'families', 'patching', 'attention', 'webview', 'runs', 'tokenizers', 'training', 'vision', 'render', 'structure'];
 const wanted = process.argv.slice(2).filter((a) => suites.includes(a));
 // Anything else (`--reps 1`, `--no-8b`, `--small`, `--only 1b-q4_k`) is passed to the models suite (`--reps`, `--small` also to families).
 const options = process.argv.slice(2).filter((a) => !suites.includes(a));
@@ -64,4 +64,10 @@ if (want('vision')) {
 if (want('render')) {
   log('=== PNG encoding and statistics');
   dotnetBench('--filter', '*Render*', '--job', 'short');
+}
+if (want('structure')) {
+  log('=== projector over a 50,257 × 768 embedding (host PCA, UMAP) beside ml-pca; ELK layout of a 1,000-node ONNX graph');
+  if (!existsSync(join(root, 'bench', 'structure', 'node_modules', 'ml-pca'))) run('npm', ['ci', '--prefix', join('bench', 'structure'), '--no-audit', '--no-fund']);
+  publishHost();
+  run('node', [join('bench', 'structure', 'run.mjs')], { env: { ...process.env, MODELVIS_HOST_DLL: join(root, 'vscode-modelvis', 'host', 'modelvis.dll') } });
 }

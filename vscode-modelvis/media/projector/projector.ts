@@ -6,7 +6,8 @@
 import type { NeighborsResult, ProjectorResult, ProjectorSource } from '../../src/common/protocol';
 import { connect, h, render } from '../webview/common';
 import { ViewRequests } from '../webview/requests';
-import { PointCloud, initialCamera, normalise } from './pointCloud';
+import { PointCloud, initialCamera } from './pointCloud';
+import { normalise } from './positions';
 import type { ProjectorViewRequests } from '../../src/common/protocol';
 
 declare const UMAP_WORKER_SOURCE: string;
