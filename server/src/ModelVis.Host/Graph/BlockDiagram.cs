@@ -12,12 +12,13 @@ namespace ModelVis.Host.Graph;
 /// </summary>
 public static partial class BlockDiagram
 {
-    [GeneratedRegex(@"^(?<stack>.*?)(?:layers|layer|h|blocks|block|blk)\.(?<index>\d+)\.(?<rest>.+)$")]
+    [GeneratedRegex(@"^(?<block>(?<stack>.*?)(?:layers|layer|h|blocks|block|blk)\.(?<index>\d+))\.(?<rest>.+)$")]
     private static partial Regex LayerName();
 
     public static ModelGraph Build(string path, ModelConfig config, ICheckpoint checkpoint)
     {
-        var blocks = new SortedDictionary<(string Stack, int Index), List<TensorInfo>>(Comparer<(string Stack, int Index)>.Create((a, b) =>
+        // Keyed by stack and layer; the value keeps the block's name as the checkpoint writes it ("model.layers.3").
+        var blocks = new SortedDictionary<(string Stack, int Index), (string Name, List<TensorInfo> Tensors)>(Comparer<(string Stack, int Index)>.Create((a, b) =>
             // Encoder stacks before decoder stacks, then by layer.
             (StackOrder(a.Stack), a.Stack, a.Index).CompareTo((StackOrder(b.Stack), b.Stack, b.Index))));
         var embedding = new List<TensorInfo>();
@@ -30,8 +31,8 @@ public static partial class BlockDiagram
             if (m.Success)
             {
                 var key = (m.Groups["stack"].Value, int.Parse(m.Groups["index"].Value));
-                if (!blocks.TryGetValue(key, out var list)) blocks[key] = list = [];
-                list.Add(t);
+                if (!blocks.TryGetValue(key, out var block)) blocks[key] = block = (m.Groups["block"].Value, []);
+                block.Tensors.Add(t);
                 continue;
             }
             string lower = t.Name.ToLowerInvariant();
@@ -50,12 +51,12 @@ public static partial class BlockDiagram
             nodes.Add(node);
         }
         Chain(Group("embedding", "Embedding", "", embedding, new() { ["vocab"] = config.Vocab.ToString(), ["hidden"] = config.Hidden.ToString() }));
-        foreach (var ((stack, index), tensors) in blocks)
+        foreach (var ((stack, index), (name, tensors)) in blocks)
         {
             var attention = tensors.Where(t => PartOf(Rest(t.Name)) == "attention").ToList();
             var mlp = tensors.Where(t => PartOf(Rest(t.Name)) == "mlp").ToList();
-            string scope = $"{stack}{index}";
-            string id = $"block:{stack}{index}";
+            string scope = name;
+            string id = $"block:{name}";
             var children = new[]
             {
                 Group(id + "/attention", "Attention", scope + ".attention", attention, new()
@@ -68,7 +69,7 @@ public static partial class BlockDiagram
                 }),
             };
             var label = Stack(stack) is { Length: > 0 } side ? $"{side} block {index}" : $"block {index}";
-            Chain(new GraphNode(id, label, $"{stack}{index}", scope, tensors.Sum(t => t.ElementCount), [],
+            Chain(new GraphNode(id, label, name, scope, tensors.Sum(t => t.ElementCount), [],
                 new() { ["in/out"] = d }, children, [new GraphEdge(children[0].Id, children[1].Id, "h", null)]));
         }
         if (finalNorm.Count > 0) Chain(Group("norm", "Final norm", "", finalNorm, []));
