@@ -164,7 +164,7 @@ function box(item: LaidOutItem, x: number, y: number, w: number, hgt: number): S
 
 function showDetails(node: GraphNode): void {
   const g = graph!;
-  details.replaceChildren(
+  const parts: Array<HTMLElement | null> = [
     h('h3', {}, node.label),
     node.name ? h('p', { class: 'name' }, node.name) : null,
     node.parameters > 0 ? h('p', {}, `${node.parameters.toLocaleString()} parameters`) : null,
@@ -178,7 +178,8 @@ function showDetails(node: GraphNode): void {
               h('a', { href: '#', 'data-tensor': t.name, onclick: (e: Event) => { e.preventDefault(); post({ type: 'openTensor', path: g.path, tensor: t.name }); } }, t.name),
               ` ${shapeText(t.shape)} ${t.dType}`)))
       : null,
-  );
+  ];
+  details.replaceChildren(...parts.filter((p): p is HTMLElement => p !== null));
 }
 
 // ---------------------------------------------------------------- search

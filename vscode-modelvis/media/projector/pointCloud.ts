@@ -53,7 +53,7 @@ export class PointCloud {
   private readonly sizes: createREGL.Buffer;
   private readonly draw: createREGL.DrawCommand;
   private count = 0;
-  private xyz = new Float32Array(0);
+  private xyz: Float32Array = new Float32Array(0);
   camera: Camera = initialCamera('2d');
 
   constructor(private readonly canvas: HTMLCanvasElement) {
