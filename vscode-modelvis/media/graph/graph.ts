@@ -219,9 +219,11 @@ function highlight(): void {
 
 // ---------------------------------------------------------------- zoom and pan
 
+/** The whole graph when it fits at a readable size; else the top of it at the width's fit (at most 60 %), to scroll down. */
 function fitView(w: number, hgt: number): void {
   const r = stage.getBoundingClientRect();
-  const scale = Math.min(1.2, Math.max(0.05, Math.min((r.width - 20) / Math.max(w, 1), (r.height - 20) / Math.max(hgt, 1))));
+  const byWidth = (r.width - 20) / Math.max(w, 1), whole = Math.min(byWidth, (r.height - 20) / Math.max(hgt, 1));
+  const scale = Math.min(1.2, Math.max(0.05, whole, Math.min(0.6, byWidth)));
   view = { scale, x: (r.width - w * scale) / 2, y: 10 };
 }
 

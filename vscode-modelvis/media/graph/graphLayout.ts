@@ -36,8 +36,9 @@ export interface ElkInput {
   edgeInfo: Map<string, GraphEdge>;
 }
 
-/** Scopes of more than one operator, outermost first: what the view can collapse. */
+/** Scopes of more than one operator, outermost first: what the view can collapse (a block diagram's blocks open instead). */
 export function collapsibleScopes(graph: ModelGraph): string[] {
+  if (graph.kind === 'blocks') return [];
   const count = new Map<string, number>();
   for (const n of graph.nodes) for (const s of scopePath(n.scope)) count.set(s, (count.get(s) ?? 0) + 1);
   return [...count].filter(([, c]) => c > 1).map(([s]) => s).sort((a, b) => scopePath(a).length - scopePath(b).length || a.localeCompare(b));
@@ -83,7 +84,7 @@ export function toElk(graph: ModelGraph, collapsed: ReadonlySet<string>, opened:
   const memberCount = new Map<string, number>();
   const representative = new Map<string, string>();
   for (const n of graph.nodes) {
-    const path = scopePath(n.scope);
+    const path = graph.kind === 'onnx' ? scopePath(n.scope) : [];
     const cut = path.findIndex((s) => collapsed.has(s));
     if (cut >= 0) {
       const s = path[cut];

@@ -96,10 +96,16 @@ function layout(): void {
       status),
     h('div', { class: 'body' },
       h('div', { class: 'stage' }, canvas, labels, tooltip),
-      h('aside', { class: 'side' }, h('h3', {}, 'Nearest by cosine'), list, explained, h('p', { class: 'hint' }, 'Drag to pan (3-D: rotate), wheel to zoom, click a point for its neighbours. Selection tokens are ringed.'))),
+      h('aside', { class: 'side' }, h('h3', {}, 'Nearest by cosine'), list, explained, h('p', { class: 'hint' }, 'Drag to pan (3-D: rotate), wheel to zoom, click a point for its neighbours. The selection’s tokens are drawn larger and labelled.'))),
   );
   cloud?.dispose();
-  cloud = new PointCloud(canvas);
+  try {
+    cloud = new PointCloud(canvas);
+  } catch (e) {
+    cloud = undefined;
+    render('error', h('p', { class: 'error' }, e instanceof Error ? e.message : String(e)));
+    return;
+  }
   attachMouse();
 }
 
@@ -193,7 +199,9 @@ function startUmap(data: ProjectorResult): void {
 // ---------------------------------------------------------------- colours, labels
 
 function themeColor(variable: string, fallback: [number, number, number]): [number, number, number] {
-  const probe = h('span', { style: `color: var(${variable})` });
+  // Styles set through the CSSOM (the CSP refuses style attributes).
+  const probe = h('span');
+  probe.style.color = `var(${variable})`;
   document.body.appendChild(probe);
   const m = getComputedStyle(probe).color.match(/[\d.]+/g);
   probe.remove();
@@ -255,7 +263,10 @@ function drawLabels(): void {
     const p = cloud.screenOf(i);
     if (!p) continue;
     const cls = i === state.hovered ? 'label hovered' : marks.neighbors.has(i) || state.neighbors?.point === i ? 'label neighbor' : 'label';
-    labels.appendChild(h('span', { class: cls, style: `left:${p.x + 6}px;top:${p.y - 8}px`, 'data-point': i }, data.labels[i]));
+    const label = h('span', { class: cls, 'data-point': i }, data.labels[i]);
+    label.style.left = `${p.x + 6}px`;
+    label.style.top = `${p.y - 8}px`;
+    labels.appendChild(label);
   }
 }
 
@@ -311,8 +322,10 @@ function attachMouse(): void {
       drag.y = e.clientY;
       const cam = cloud.camera;
       if (cam.mode === '2d') {
-        cam.cx -= (2 * dx) / (r.height * cam.zoom);
-        cam.cy += (2 * dy) / (r.height * cam.zoom);
+        // The shorter side spans 2 units at zoom 1 (viewMatrix).
+        const unit = 2 / (Math.min(r.width, r.height) * cam.zoom);
+        cam.cx -= dx * unit;
+        cam.cy += dy * unit;
       } else {
         cam.yaw += dx * 0.01;
         cam.pitch = Math.max(-1.5, Math.min(1.5, cam.pitch + dy * 0.01));

@@ -84,7 +84,7 @@ public static partial class BlockDiagram
     }
 
     static GraphNode Group(string id, string label, string scope, List<TensorInfo> tensors, Dictionary<string, string> attributes) =>
-        new(id, label, label, scope, tensors.Sum(t => t.ElementCount),
+        new(id, label, scope, scope, tensors.Sum(t => t.ElementCount),
             tensors.Select(t => new GraphTensor(t.Name, t.Shape, t.DType.Name())).ToArray(), attributes);
 
     static string Rest(string name) => LayerName().Match(name).Groups["rest"].Value;
