@@ -19,6 +19,9 @@ import { PCA } from 'ml-pca';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { startHost } = await import(join(root, 'tests', 'node', 'host-client.mjs'));
 const reps = Number(process.env.MODELVIS_BENCH_REPS || 3);
+// `node run.mjs [projector] [graph]`: the parts to run (default both).
+const parts = process.argv.slice(2);
+const want = (part) => parts.length === 0 || parts.includes(part);
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 const seconds = (ms) => (ms / 1000).toFixed(2);
 
@@ -35,7 +38,7 @@ const { toElk, initialCollapsed } = await import(pathToFileURL(join(out, 'graphL
 const { normalise } = await import(pathToFileURL(join(out, 'positions.mjs')));
 const ELK = (await import(pathToFileURL(join(root, 'node_modules', 'elkjs', 'lib', 'elk.bundled.js')))).default;
 
-const models = spawnSync('dotnet', ['run', '-c', 'Release', '--project', join(root, 'server', 'bench', 'ModelVis.Bench'), '--', 'bench-models'],
+const models = !want('projector') ? { status: 0, stdout: '' } : spawnSync('dotnet', ['run', '-c', 'Release', '--project', join(root, 'server', 'bench', 'ModelVis.Bench'), '--', 'bench-models'],
   { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
 if (models.status !== 0) { console.error('could not write the benchmark models'); process.exit(1); }
 const [gpt2Dir] = models.stdout.trim().split('\n').map((l) => l.trim()).filter((l) => existsSync(join(l, 'config.json'))).slice(-2);
@@ -43,6 +46,7 @@ const [gpt2Dir] = models.stdout.trim().split('\n').map((l) => l.trim()).filter((
 const host = startHost();
 try {
   // ---------------------------------------------------------------- 1. projector
+  if (want('projector')) {
   let clock = performance.now();
   await host.connection.sendRequest('graph/model', { model: gpt2Dir });      // loads the model (what the attention run did before)
   const loadMs = performance.now() - clock;
@@ -92,7 +96,10 @@ try {
   console.log(`| baseline: ml-pca on the raw 50,257 × 768 rows | ${seconds(mlPcaMs)} s (CPU ${seconds(mlPcaCpu)} s) | covariance + eigen-decomposition in JS, one run |`);
   console.log(`\nHost PCA: ${(mlPcaMs / median(pcaMs)).toFixed(1)}× less wall time than ml-pca on the same rows (CPU: ${(mlPcaCpu / median(pcaCpu)).toFixed(1)}×; the host uses every core). Leading explained variance: host ${result.explained.slice(0, 3).map((e) => e.toFixed(5)).join(', ')}; ml-pca ${mlExplained.map((e) => e.toFixed(5)).join(', ')}.`);
 
+  }
+
   // ---------------------------------------------------------------- 2. graph
+  if (want('graph')) {
   const onnx = join(out, 'resnet-1000.onnx');
   writeFileSync(onnx, resnetOnnx(10, 20));
   clock = performance.now();
@@ -121,6 +128,7 @@ try {
   console.log(`| host \`graph/model\` (parse, fold initializers, shapes from a run on zeros) | ${seconds(graphMs)} s (host CPU ${seconds(graphCpu)} s; one run) |`);
   console.log(`| **ELK layered layout, every node expanded** | **${seconds(full.ms)} s** (CPU ${seconds(full.cpu)} s) |`);
   console.log(`| ELK layout as the view opens it (${collapsed.size} scopes collapsed) | ${seconds(first.ms)} s (CPU ${seconds(first.cpu)} s; ${(full.cpu / first.cpu).toFixed(1)}× less CPU) |`);
+  }
 } finally {
   await host.stop();
 }

@@ -21,7 +21,7 @@ public static class OnnxGraphView
         var initializers = g.Initializers.ToDictionary(t => t.Name, StringComparer.Ordinal);
         var constants = g.Nodes.Where(n => n.OpType == "Constant" && n.Outputs.Count == 1)
             .ToDictionary(n => n.Outputs[0], n => n, StringComparer.Ordinal);
-        var shapes = Shapes(onnx, model, ct);
+        var shapes = Shapes(onnx, model, ct, out var note);
 
         var producer = new Dictionary<string, string>(StringComparer.Ordinal);
         var nodes = new List<GraphNode>();
@@ -59,23 +59,40 @@ public static class OnnxGraphView
                 edges.Add(new GraphEdge(from, "output:" + output.Name, output.Name, shapes.GetValueOrDefault(output.Name)));
 
         long parameters = g.Initializers.Sum(t => t.Dims.Aggregate(1L, (a, b) => a * b));
-        string? note = model is null ? "shapes from the file's value_info only (the model could not be run)" : $"shapes from a run on zeros ({model.Engine})";
         return new ModelGraph("onnx", Path.GetFileName(path), path, nodes.ToArray(), edges.ToArray(), parameters, note);
     }
 
-    /// <summary>Every value's shape: the file's declarations, then what a run on a zero input computes.</summary>
-    static Dictionary<string, long[]> Shapes(OnnxModel onnx, VisionModel? model, CancellationToken ct)
+    /// <summary>
+    /// Every value's shape: the file's declarations, then what a run on a zero input computes (the declared input
+    /// shape, symbolic sizes taken from the default preprocessing). A model that fails to run keeps the declared shapes
+    /// and says why in <paramref name="note"/>.
+    /// </summary>
+    static Dictionary<string, long[]> Shapes(OnnxModel onnx, VisionModel? model, CancellationToken ct, out string note)
     {
         var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal);
         foreach (var v in onnx.Graph.Inputs.Concat(onnx.Graph.ValueInfo).Concat(onnx.Graph.Outputs))
             if (v.Shape is { } s && s.All(d => d is > 0)) shapes[v.Name] = s.Select(d => d!.Value).ToArray();
-        if (model is null) return shapes;
+        if (model is null)
+        {
+            note = "shapes from the file's value_info only (the model cannot be run)";
+            return shapes;
+        }
         var pre = model.DefaultPreprocessing;
-        var input = NdArray.Zeros(1, pre.Channels, pre.Height, pre.Width);
-        var run = model.Run(input, pre, captureAll: true, cancel: ct);
-        shapes[model.Graph.InputName] = [1, pre.Channels, pre.Height, pre.Width];
-        foreach (var layer in run.Layers) shapes[layer.Name] = layer.Value.Shape.Select(d => (long)d).ToArray();
-        foreach (var (name, value) in run.Outputs) shapes[name] = value.Shape.Select(d => (long)d).ToArray();
+        int[] fallback = [1, pre.Channels, pre.Height, pre.Width];
+        var declared = model.Graph.InputShape;
+        var input = declared.Length == 4 ? declared.Select((d, i) => d > 0 ? d : fallback[i]).ToArray() : fallback;
+        try
+        {
+            var run = model.Run(NdArray.Zeros(input), pre, captureAll: true, cancel: ct);
+            shapes[model.Graph.InputName] = input.Select(d => (long)d).ToArray();
+            foreach (var layer in run.Layers) shapes[layer.Name] = layer.Value.Shape.Select(d => (long)d).ToArray();
+            foreach (var (name, value) in run.Outputs) shapes[name] = value.Shape.Select(d => (long)d).ToArray();
+            note = $"shapes from a run on zeros of [{string.Join(", ", input)}] ({model.Engine})";
+        }
+        catch (VisionException e)
+        {
+            note = $"shapes from the file's value_info only: a run on zeros failed ({e.Message})";
+        }
         return shapes;
     }
 
