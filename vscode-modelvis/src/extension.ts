@@ -35,11 +35,19 @@ export function activate(context: vscode.ExtensionContext): void {
     firstStart = false;
   });
 
+  // Trusted now: the workspace's models and runs are looked for (they were left out in Restricted Mode).
+  context.subscriptions.push(
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      models.invalidate();
+      void vscode.commands.executeCommand('modelvis.refreshRuns');
+    }),
+  );
+
   const attention = registerAttention(context.extensionUri, host, models);
   context.subscriptions.push(
     ...attention.disposables,
     ...registerStructure(context.extensionUri, host, models, attention.currentRun),
-    ...registerFeatures(context.extensionUri, host, models),
+    ...registerFeatures(context.extensionUri, host, models, context.globalState),
     ...registerTraining(context.extensionUri, host, models),
     ...registerRuns(context.extensionUri, host, models),
     vscode.commands.registerCommand('modelvis.refreshModels', () => models.invalidate()),

@@ -3,7 +3,7 @@
 // replaces it (or the panel is closed).
 
 import * as vscode from 'vscode';
-import { FEATURE_VIEW_REQUESTS, FeaturesRelease, FeaturesRunResult, ViewRequestMessage, ViewResponseMessage } from '../common/protocol';
+import { FEATURE_VIEW_REQUESTS, FeaturesRelease, FeaturesRunResult, PreprocessingParams, ViewRequestMessage, ViewResponseMessage } from '../common/protocol';
 import { HostClient } from '../host/hostClient';
 import { ModelVisPanel } from '../webview/modelVisPanel';
 import { answerViewRequest } from '../webview/viewRequests';
@@ -15,6 +15,10 @@ export class FeaturesPanel extends ModelVisPanel<ToFeaturesWebview, FromFeatures
   /** What the page shows (sent again when it reloads). */
   private screen: ToFeaturesWebview | undefined;
   private run: FeaturesRunResult | undefined;
+  /** Set by the command: the user asked to run again with other preprocessing (null: the model's own). */
+  onRerun: ((preprocessing: PreprocessingParams | null) => void) | undefined;
+  /** Set by the command: the user asked for the run the host lost when it restarted. */
+  onRunAgain: (() => void) | undefined;
 
   constructor(
     extensionUri: vscode.Uri,
@@ -28,6 +32,20 @@ export class FeaturesPanel extends ModelVisPanel<ToFeaturesWebview, FromFeatures
       column: vscode.ViewColumn.Beside,
       retainContextWhenHidden: true,
     });
+    this.disposables.push(
+      host.onDidRestart(() => {
+        const run = this.run;
+        const screen = this.screen;
+        if (!run || screen?.type !== 'run' || !this.isOpen) return;
+        this.run = undefined;
+        this.show({
+          type: 'runGone',
+          image: screen.image,
+          model: run.model.name,
+          message: `The ModelVis host restarted, so the feature maps of ${run.model.name} on ${screen.image} are gone. Run it again to see them.`,
+        });
+      }),
+    );
   }
 
   showRunning(image: string, model: string): void {
@@ -53,6 +71,11 @@ export class FeaturesPanel extends ModelVisPanel<ToFeaturesWebview, FromFeatures
 
   protected onReady(): void {
     if (this.screen) this.post(this.screen);
+  }
+
+  protected onMessage(m: FromFeaturesWebview): void {
+    if (m.type === 'rerun') this.onRerun?.(m.preprocessing);
+    else if (m.type === 'runAgain') this.onRunAgain?.();
   }
 
   protected onRequest(m: ViewRequestMessage): Promise<ViewResponseMessage> {

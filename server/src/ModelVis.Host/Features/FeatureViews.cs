@@ -8,7 +8,9 @@ namespace ModelVis.Host.Features;
 public sealed record FeatureRunEntry(string Id, VisionModel Model, FeatureRun Run);
 
 public sealed record PngDto(string Png, int Width, int Height);
-public sealed record PreprocessingDto(int Channels, int Width, int Height, float[] Mean, float[] Std, float PixelScale, string Describe);
+/// <summary>A preprocessing as the panel shows it: the values, the preset they match, where they came from, whether that is a guess.</summary>
+public sealed record PreprocessingDto(int Channels, int Width, int Height, float[] Mean, float[] Std, float PixelScale, string Describe,
+    string Resize, string ChannelOrder, float CropFraction, string? Preset, string Source, string SourceDetail, bool Guess);
 public sealed record FeatureCell(int Channel, int X, int Y, int Width, int Height);
 public sealed record FeatureGridResult(string Layer, string OpType, int[] Shape, string Png, int Width, int Height, int Columns, int Rows,
     int CellWidth, int CellHeight, FeatureCell[] Cells, int[] Order, string Scaling, bool Sorted, float Low, float High, string Colormap, string Note);
@@ -36,7 +38,7 @@ public static class FeatureViews
         {
             for (int k = 0; k < 3; k++)
             {
-                int ch = c == 1 ? 0 : Math.Min(k, c - 1);
+                int ch = c == 1 ? 0 : pre.Bgr ? 2 - Math.Min(k, 2) : Math.Min(k, c - 1);
                 float mean = pre.Mean.Length == 1 ? pre.Mean[0] : pre.Mean[ch], std = pre.Std.Length == 1 ? pre.Std[0] : pre.Std[ch];
                 float v = (x[ch * h * w + i] * std + mean) * pre.PixelScale;
                 rgb[k] = (byte)Math.Clamp((int)MathF.Round(float.IsFinite(v) ? v : 0), 0, 255);
@@ -46,7 +48,20 @@ public static class FeatureViews
         return new PngDto(Convert.ToBase64String(img.ToPng()), w, h);
     }
 
-    public static PreprocessingDto Describe(Preprocessing p) => new(p.Channels, p.Width, p.Height, p.Mean, p.Std, p.PixelScale, p.Describe);
+    public static PreprocessingDto Describe(ResolvedPreprocessing r) => Describe(r.Value, SourceName(r.Source), r.Detail, r.IsGuess);
+
+    public static PreprocessingDto Describe(Preprocessing p, string source, string detail, bool guess) =>
+        new(p.Channels, p.Width, p.Height, p.Mean, p.Std, p.PixelScale, p.Describe, p.Resize.ToString().ToLowerInvariant(),
+            p.ChannelOrder.ToLowerInvariant(), p.CropFraction, Presets.Find(p)?.Id, source, detail, guess);
+
+    static string SourceName(PreprocessingSource s) => s switch
+    {
+        PreprocessingSource.Sidecar => "sidecar",
+        PreprocessingSource.PreprocessorConfig => "preprocessor_config.json",
+        PreprocessingSource.OnnxMetadata => "onnx-metadata",
+        PreprocessingSource.Architecture => "architecture",
+        _ => "guess",
+    };
 
     public static FeatureGridResult Grid(FeatureRun run, string layerName, string scaling, bool sort, int maxSize = 1024)
     {
