@@ -102,7 +102,7 @@ try {
   if (want('graph')) {
   const onnx = join(out, 'resnet-1000.onnx');
   writeFileSync(onnx, resnetOnnx(10, 20));
-  clock = performance.now();
+  let clock = performance.now();
   const graphCpuBefore = hostCpuMs();
   const graph = await host.connection.sendRequest('graph/model', { model: onnx });
   const graphMs = performance.now() - clock;
