@@ -1,10 +1,10 @@
-// `npm run bench [-- engine|models|families|patching|attention|webview|runs|tokenizers|training|vision|render|load|fuzz ...]`: the benchmarks, each printing a table.
+// `npm run bench [-- engine|models|families|patching|attention|webview|runs|tokenizers|training|vision|render|load|fuzz|structure ...]`: the benchmarks, each printing a table.
 // Every suite measures its baseline (the machine's FMA peak, PyTorch, the Rust tokenizers) in the same run.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { root, run, log, ensureNodeModules, publishHost } from './lib.mjs';
 
-const suites = ['engine', 'models', 'families', 'patching', 'attention', 'webview', 'runs', 'tokenizers', 'training', 'vision', 'render', 'load', 'fuzz'];
+const suites = ['engine', 'models', 'families', 'patching', 'attention', 'webview', 'runs', 'tokenizers', 'training', 'vision', 'render', 'load', 'fuzz', 'structure'];
 const wanted = process.argv.slice(2).filter((a) => suites.includes(a));
 // Anything else (`--reps 1`, `--no-8b`, `--small`, `--only 1b-q4_k`) is passed to the models suite (`--reps`, `--small` also to families;
 // `--seconds N` to fuzz).
@@ -77,4 +77,10 @@ if (want('load')) {
 if (want('fuzz')) {
   log('=== fuzz: every fuzzer of the test suite for longer (60 s each unless --seconds N), managed heap capped at 4 GiB');
   run('node', [join('bench', 'fuzz', 'run.mjs'), ...options.filter((a, i, all) => a === '--seconds' || all[i - 1] === '--seconds')]);
+}
+if (want('structure')) {
+  log('=== projector over a 50,257 × 768 embedding (host PCA, UMAP) beside ml-pca; ELK layout of a 1,000-node ONNX graph');
+  if (!existsSync(join(root, 'bench', 'structure', 'node_modules', 'ml-pca'))) run('npm', ['ci', '--prefix', join('bench', 'structure'), '--no-audit', '--no-fund']);
+  publishHost();
+  run('node', [join('bench', 'structure', 'run.mjs')], { env: { ...process.env, MODELVIS_HOST_DLL: join(root, 'vscode-modelvis', 'host', 'modelvis.dll') } });
 }

@@ -46,7 +46,26 @@ const contexts = await Promise.all([
     platform: 'browser',
     format: 'iife',
   }),
+  // Issue 19's views: the model graph (elkjs), the embedding projector (regl; UMAP in a worker whose bundled
+  // source the page carries as a string and starts from a blob: URL, the CSP's worker-src), activation functions.
+  ...['graph', 'activations'].map((name) =>
+    esbuild.context({ ...common, entryPoints: [`media/${name}/${name}.ts`], outfile: `dist/webview/${name}.js`, platform: 'browser', format: 'iife' }),
+  ),
+  esbuild.context({
+    ...common,
+    entryPoints: ['media/projector/projector.ts'],
+    outfile: 'dist/webview/projector.js',
+    platform: 'browser',
+    format: 'iife',
+    define: { UMAP_WORKER_SOURCE: JSON.stringify(await umapWorkerSource()) },
+  }),
 ]);
+
+/** The UMAP worker, bundled on its own (umap-js included) for the projector page to start. */
+async function umapWorkerSource() {
+  const r = await esbuild.build({ ...common, sourcemap: false, entryPoints: ['media/projector/umapWorker.ts'], platform: 'browser', format: 'iife', write: false, logLevel: 'warning' });
+  return r.outputFiles[0].text;
+}
 
 if (watch) {
   await Promise.all(contexts.map((c) => c.watch()));

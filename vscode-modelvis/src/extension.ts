@@ -11,6 +11,7 @@ import { TensorHoverProvider } from './hover/tensorHover';
 import { TensorPanels } from './tensor/tensorPanel';
 import { registerTraining } from './training/registerTraining';
 import { registerRuns } from './runs/registerRuns';
+import { registerStructure } from './structure/registerStructure';
 
 let client: HostClient | undefined;
 
@@ -42,8 +43,10 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
   );
 
+  const attention = registerAttention(context.extensionUri, host, models);
   context.subscriptions.push(
-    ...registerAttention(context.extensionUri, host, models),
+    ...attention.disposables,
+    ...registerStructure(context.extensionUri, host, models, attention.currentRun),
     ...registerFeatures(context.extensionUri, host, models, context.globalState),
     ...registerTraining(context.extensionUri, host, models),
     ...registerRuns(context.extensionUri, host, models),

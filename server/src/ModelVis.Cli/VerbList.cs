@@ -14,6 +14,7 @@ static class VerbList
         TokenizeVerb.Create(),
         InspectVerb.Create(),
         LensVerb.Create(),
+        NeighborsVerb.Create(),
         NeuronsVerb.Create(),
         RenderVerb.Create(),
         TrainVerb.Create(),

@@ -105,6 +105,8 @@ public sealed class Bert : LanguageModel
         return pos;
     }
 
+    protected override void EmbeddingRow(int id, Span<float> row) => _word.AsSpan(id * Config.Hidden, Config.Hidden).CopyTo(row);
+
     protected override float[] Embed(Sequence seq)
     {
         int n = seq.N, d = Config.Hidden;
@@ -142,6 +144,7 @@ public sealed class Bert : LanguageModel
         int n = seq.N, d = Config.Hidden;
         var u = activations ?? seq.Work(3, (long)n * Config.Intermediate);
         l.Intermediate.Forward(h, n, u);
+        seq.Hooks?.MlpPreActivation(layer, u, n, Config.Intermediate, Config.Intermediate);
         Activations.Apply(Config.Activation, u);
         var o = seq.Work(2, (long)n * d);
         l.Output.Forward(u, n, o);

@@ -23,6 +23,13 @@ public abstract class ForwardHooks
     /// <summary>z [n, heads·head_dim] of decoder block <paramref name="layer"/>'s cross-attention (encoder-decoders), laid out as <see cref="HeadOutputs"/>.</summary>
     public virtual void CrossHeadOutputs(int layer, float[] z, int n) { }
 
+    /// <summary>
+    /// The input of layer <paramref name="layer"/>'s activation function, before it is applied: row i's
+    /// <paramref name="width"/> values start at <c>buffer[i·rowStride]</c> (a gated MLP's gate projection, whose
+    /// rows also hold the up projection). What the activation-function view histograms.
+    /// </summary>
+    public virtual void MlpPreActivation(int layer, float[] buffer, int n, int width, int rowStride) { }
+
     /// <summary>The MLP sub-block's output [n, d] exactly as it is added to the residual stream (after any post-norm).</summary>
     public virtual void MlpOutput(int layer, float[] output, int n) { }
 }

@@ -88,7 +88,7 @@ public sealed class Gpt2 : LanguageModel
     protected override void MlpBlock(int layer, float[] h, Sequence seq, float[]? activations)
     {
         var b = _blocks[layer];
-        var m = DenseMlp(b.Ln2, b.Fc, b.FcProj, h, seq, activations);        // mlp.c_proj(gelu_new(mlp.c_fc(ln_2(h))))
+        var m = DenseMlp(layer, b.Ln2, b.Fc, b.FcProj, h, seq, activations);        // mlp.c_proj(gelu_new(mlp.c_fc(ln_2(h))))
         seq.Hooks?.MlpOutput(layer, m, seq.N);
         AddInto(h, m);
     }
@@ -98,6 +98,8 @@ public sealed class Gpt2 : LanguageModel
     public override FinalNormSpec FinalNormParameters => new(true, _lnF.Gamma, _lnF.Beta, _lnF.Eps);
 
     protected override void UnembeddingRow(int id, Span<float> row) => (_lmHead ?? _wteT).CopyColumn(id, row);
+
+    protected override void EmbeddingRow(int id, Span<float> row) => _wteT.CopyColumn(id, row);
 
     protected override void FinalNorm(Span<float> h, int rows) => _lnF.Apply(h, rows, h);
 

@@ -81,7 +81,7 @@ public sealed class GptNeoX : LanguageModel
     protected override void MlpBlock(int layer, float[] h, Sequence seq, float[]? activations)
     {
         var l = _layers[layer];
-        var x = DenseMlp(l.Ln2, l.Up, l.Down, h, seq, activations);       // dense_4h_to_h(gelu(dense_h_to_4h(ln₂(h))))
+        var x = DenseMlp(layer, l.Ln2, l.Up, l.Down, h, seq, activations);       // dense_4h_to_h(gelu(dense_h_to_4h(ln₂(h))))
         seq.Hooks?.MlpOutput(layer, x, seq.N);
         if (Config.ParallelResidual) TensorPrimitives.Add(x, seq.Work(ParallelAttentionSlot, (long)seq.N * Config.Hidden), x);   // mlp + attn, then + h
         AddInto(h, x);
@@ -96,4 +96,6 @@ public sealed class GptNeoX : LanguageModel
     public override FinalNormSpec FinalNormParameters => new(true, _finalNorm.Gamma, _finalNorm.Beta, _finalNorm.Eps);
 
     protected override void UnembeddingRow(int id, Span<float> row) => _embedding.HeadRow(id, row);
+
+    protected override void EmbeddingRow(int id, Span<float> row) => _embedding.Row(id, row);
 }

@@ -94,6 +94,9 @@ public abstract class LanguageModel : IDisposable
     protected virtual void UnembeddingRow(int id, Span<float> row) =>
         throw new ModelException($"{Config.ModelType}: this model's output head is not a plain unembedding matrix");
 
+    /// <summary>Row <paramref name="id"/> of the token embedding table as stored (before a family's scaling or added positions), [d].</summary>
+    protected abstract void EmbeddingRow(int id, Span<float> row);
+
     // ---------------------------------------------------------------- the public API
 
     /// <summary>
@@ -238,6 +241,19 @@ public abstract class LanguageModel : IDisposable
     }
 
     /// <summary>
+    /// Row <paramref name="id"/> of a token matrix [d], widened from its stored precision one row at a time: the input
+    /// embedding, or the unembedding (the output head's row; the embedding again when the head is tied).
+    /// </summary>
+    public void TokenRow(TokenMatrix matrix, int id, Span<float> row)
+    {
+        if ((uint)id >= (uint)Config.Vocab) throw new ModelException($"token id {id} is outside the vocabulary (0..{Config.Vocab - 1})");
+        if (row.Length != Config.Hidden) throw new ModelException($"a token row has {Config.Hidden} values, not {row.Length}");
+        if (matrix == TokenMatrix.Embedding) EmbeddingRow(id, row);
+        else if (!Config.HasLmHead) throw new ModelException($"{Folder}: this checkpoint has no output head, so it has no unembedding");
+        else UnembeddingRow(id, row);
+    }
+
+    /// <summary>
     /// Recomputes layer <paramref name="layer"/>'s attention probabilities [heads, n, n] from its input hidden
     /// state [n, d] (hidden_states.{layer} of an earlier capture), so callers need not keep every layer's attention.
     /// </summary>
@@ -357,13 +373,14 @@ public abstract class LanguageModel : IDisposable
     /// The two-matrix MLP (GPT-2, GPT-NeoX): <paramref name="output"/> [n, d] = down(act(up(ln(h)))), the normed input
     /// and the output sharing work buffer 0; act(up(·)) [n, intermediate] goes to <paramref name="activations"/> when asked for.
     /// </summary>
-    private protected float[] DenseMlp(LayerNormWeights norm, Linear up, Linear down, float[] h, Sequence seq, float[]? activations)
+    private protected float[] DenseMlp(int layer, LayerNormWeights norm, Linear up, Linear down, float[] h, Sequence seq, float[]? activations)
     {
         int n = seq.N;
         var x = seq.Work(0, (long)n * Config.Hidden);
         norm.Apply(h, n, x);
         var u = activations ?? seq.Work(3, (long)n * Config.Intermediate);
         up.Forward(x, n, u);
+        seq.Hooks?.MlpPreActivation(layer, u, n, Config.Intermediate, Config.Intermediate);
         Activations.Apply(Config.Activation, u);
         down.Forward(u, n, x);
         return x;
@@ -386,3 +403,6 @@ public abstract class LanguageModel : IDisposable
         GC.SuppressFinalize(this);
     }
 }
+
+/// <summary>The two matrices with one row per token: the input embedding and the output head's unembedding.</summary>
+public enum TokenMatrix { Embedding, Unembedding }

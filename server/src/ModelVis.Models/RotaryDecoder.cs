@@ -139,6 +139,7 @@ public abstract class RotaryDecoder : LanguageModel
         int n = seq.N, I = Config.Intermediate;
         var gateUp = seq.Work(3, (long)n * 2 * I);
         p.GateUp.Forward(x, n, gateUp);                                    // columns [gate | up]
+        seq.Hooks?.MlpPreActivation(layer, gateUp, n, I, 2 * I);
         var act = activations ?? seq.Work(4, (long)n * I);
         if (Config.Activation is "silu" or "swish") Activations.SiluGate(gateUp, n, I, act);
         else
@@ -171,6 +172,8 @@ public abstract class RotaryDecoder : LanguageModel
     public override FinalNormSpec FinalNormParameters => new(false, _norm, null, Config.NormEps);
 
     protected override void UnembeddingRow(int id, Span<float> row) => _embedding.HeadRow(id, row);
+
+    protected override void EmbeddingRow(int id, Span<float> row) => _embedding.Row(id, row);
 
     protected override void Head(ReadOnlySpan<float> h, int rows, Span<float> logits)
     {

@@ -205,6 +205,8 @@ public sealed class T5 : LanguageModel
 
     protected override void FinalNorm(Span<float> h, int rows) => Rms(h, rows, _decoderNorm, h);
 
+    protected override void EmbeddingRow(int id, Span<float> row) => _embedding.Row(id, row);
+
     public override FinalNormSpec FinalNormParameters => new(false, _decoderNorm, null, Config.NormEps);
 
     protected override Linear? DirectOutputProjection(int layer) => _decoder[layer].O;

@@ -31,8 +31,11 @@ sealed class TokenEmbedding
     public void Lookup(int[] ids, Span<float> h)
     {
         int d = _head.InFeatures;
-        for (int i = 0; i < ids.Length; i++) _rows.CopyColumn(ids[i], h.Slice(i * d, d));
+        for (int i = 0; i < ids.Length; i++) Row(ids[i], h.Slice(i * d, d));
     }
+
+    /// <summary>The embedding's row for token <paramref name="id"/> [d].</summary>
+    public void Row(int id, Span<float> row) => _rows.CopyColumn(id, row);
 
     /// <summary>The head's row for token <paramref name="id"/> [d] (what that token's logit reads from the final hidden row).</summary>
     public void HeadRow(int id, Span<float> row) => _head.Weight.CopyColumn(id, row);

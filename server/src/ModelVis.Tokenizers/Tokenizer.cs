@@ -98,6 +98,23 @@ public sealed class Tokenizer
     public string? IdToToken(int id) => _addedById.TryGetValue(id, out var t) ? t.Content : _model.IdToToken(id);
     public int? TokenToId(string token) => _addedByContent.TryGetValue(token, out var t) ? t.Id : _model.TokenToId(token);
 
+    /// <summary>
+    /// The id of one token named by a person: its vocabulary entry as stored ("Ġthe", "▁the"), else text that
+    /// encodes to exactly one token (" the"; for a tokenizer that adds the word's leading space itself, as
+    /// SentencePiece does, " the" and "the" both name ▁the); anything else is an error that shows how the text splits.
+    /// </summary>
+    public int SingleTokenId(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (TokenToId(text) is { } id) return id;
+        var encoded = Encode(text, addSpecialTokens: false, maxTokens: 64);
+        if (encoded.Count == 1) return encoded.Ids[0];
+        if (text.StartsWith(' ') && Encode(text[1..], addSpecialTokens: false, maxTokens: 64) is { Count: 1 } unspaced
+            && IdToToken(unspaced.Ids[0]) is { } t && !t.Equals(text[1..], StringComparison.Ordinal)) return unspaced.Ids[0];
+        if (encoded.Count == 0) throw new TokenizerException($"\"{text}\" gives no tokens");
+        throw new TokenizerException($"\"{text}\" is {encoded.Count}{(encoded.Truncated ? "+" : "")} tokens ({string.Join(" ", encoded.Tokens.Take(8).Select(t => $"\"{t}\""))}{(encoded.Count > 8 ? " …" : "")}), not one; give a single token or its vocabulary entry");
+    }
+
     /// <summary>A token string made readable for display (Ġ → space, ▁ → space, ## dropped, &lt;0x0A&gt; → newline).</summary>
     public string Readable(string token) => TokenDisplay.Readable(token, ModelType, IsByteLevel);
 

@@ -10,6 +10,9 @@ using ModelVis.Vision.Torchvision;
 
 namespace ModelVis.Vision;
 
+/// <summary>What runs a vision model: the interpreter where it has every operator, ONNX Runtime otherwise (Auto).</summary>
+public enum VisionEngine { Auto, Interpreter, OnnxRuntime }
+
 /// <summary>
 /// A CNN ready to run on pictures: an ONNX model (the graph is the architecture), a PyTorch state dict (or any
 /// checkpoint) with an architecture sidecar, or a state dict of a recognised torchvision architecture.
@@ -28,14 +31,25 @@ public sealed class VisionModel
     public string Kind { get; }
     /// <summary>The recognised architecture's name ("ResNet-50"), for state dicts opened without a sidecar.</summary>
     public string? Architecture { get; }
-    readonly GraphRunner _runner;
+    /// <summary>"interpreter" (ModelVis' own operators, which attribution differentiates) or "onnxruntime".</summary>
+    public string Engine => _runner is GraphRunner ? "interpreter" : "onnxruntime";
+    readonly IGraphExecutor _runner;
 
-    VisionModel(string path, string kind, VisionGraph graph, ResolvedPreprocessing preprocessing, IReadOnlyList<string>? labels, string? architecture = null)
+    VisionModel(string path, string kind, VisionGraph graph, ResolvedPreprocessing preprocessing, IReadOnlyList<string>? labels, string? architecture = null,
+        IGraphExecutor? runner = null)
     {
         Path = path; Kind = kind; Graph = graph; Labels = labels; Architecture = architecture;
-        _runner = new GraphRunner(graph);
+        _runner = runner ?? new GraphRunner(graph);
         Preprocessing = preprocessing;
     }
+
+    /// <summary>The interpreter when asked for or when it has every operator of the graph; ONNX Runtime otherwise.</summary>
+    static IGraphExecutor ExecutorFor(string onnxPath, VisionGraph graph, VisionEngine engine) => engine switch
+    {
+        VisionEngine.Interpreter => new GraphRunner(graph),
+        VisionEngine.OnnxRuntime => new OnnxRuntimeRunner(onnxPath, graph),
+        _ => GraphRunner.Unsupported(graph).Any() ? new OnnxRuntimeRunner(onnxPath, graph) : new GraphRunner(graph),
+    };
 
     /// <summary>
     /// Opens a model. <c>.onnx</c> files carry their graph; anything else is opened with <see cref="CheckpointLoader"/>
@@ -44,7 +58,8 @@ public sealed class VisionModel
     /// preprocessing and labels). A sidecar beside an ONNX model (or given for one)
     /// supplies its input preprocessing and labels only.
     /// </summary>
-    public static VisionModel Open(string modelPath, string? archPath = null)
+    /// <param name="engine">What runs an ONNX graph (a sidecar's graph always runs in the interpreter).</param>
+    public static VisionModel Open(string modelPath, string? archPath = null, VisionEngine engine = VisionEngine.Auto)
     {
         if (!File.Exists(modelPath)) throw new VisionException($"{modelPath}: no such file");
         archPath ??= ArchitectureSidecar.FindBeside(modelPath);
@@ -62,7 +77,7 @@ public sealed class VisionModel
             var metadata = OnnxPreprocessing.Read(onnx.Metadata, guess.Value, file);
             var resolved = Resolve(modelPath, sidecar, guess.Value.Channels)
                 ?? (metadata != null ? new ResolvedPreprocessing(metadata, PreprocessingSource.OnnxMetadata, $"the metadata_props of {file}", false) : guess);
-            return new VisionModel(modelPath, "onnx", graph, resolved, labels);
+            return new VisionModel(modelPath, "onnx", graph, resolved, labels, runner: ExecutorFor(modelPath, graph, engine));
         }
         using var weights = CheckpointLoader.Open(modelPath);
         // No sidecar, or one with only "input"/"labels": the architecture is recognised from the tensors.

@@ -139,20 +139,22 @@ export class AttentionPanel extends ModelVisPanel<ToAttentionWebview, FromAttent
     this.selectionChanged.fire({ layer, head });
   }
 
-  private postRun(): void {
+  private postRun(reveal = true): void {
     const c = this.current;
-    if (c) this.show({ type: 'run', run: c.run, layersDone: c.layersDone, text: c.text, layer: this.layer, head: this.head, kind: this.kind });
+    if (c) this.show({ type: 'run', run: c.run, layersDone: c.layersDone, text: c.text, layer: this.layer, head: this.head, kind: this.kind }, reveal);
   }
 
-  private show(screen: ToAttentionWebview): void {
-    this.open();
+  /** Shows a screen, bringing the panel forward unless it is only being sent again to a page that (re)loaded. */
+  private show(screen: ToAttentionWebview, reveal = true): void {
+    if (reveal) this.open();
     this.screen = screen;
     this.post(screen);
   }
 
   protected onReady(): void {
-    // A run is sent with the layers done by now; running and errors as they were.
-    if (this.current && this.screen?.type === 'run') this.postRun();
+    // A run is sent with the layers done by now; running and errors as they were. Not brought forward: a panel
+    // opened meanwhile beside it (the projector of the same run) stays in front.
+    if (this.current && this.screen?.type === 'run') this.postRun(false);
     else if (this.screen) this.post(this.screen);
   }
 

@@ -7,7 +7,7 @@ import { errorMessage, HostResponseError, isCancellation } from '../common/error
 import { HostClient } from '../host/hostClient';
 import { ModelService } from '../models/modelService';
 import { pickModelForVisualization } from '../models/useModel';
-import { AttentionPanel } from './attentionPanel';
+import { AttentionPanel, RunContext } from './attentionPanel';
 import { chooseText } from './attentionLogic';
 import { EditorAttention } from './editorAttention';
 import { resolveModelOrBuiltin } from '../training/builtin';
@@ -15,11 +15,14 @@ import { resolveModelOrBuiltin } from '../training/builtin';
 /** The most text sent in one run; the host refuses oversized input with its own message too. */
 const MAX_TEXT = 100_000;
 
-/** Registers the command, the panel, the editor decorations, the status bar and the hover. */
-export function registerAttention(extensionUri: vscode.Uri, host: HostClient, models: ModelService): vscode.Disposable[] {
+/**
+ * Registers the command, the panel, the editor decorations, the status bar and the hover; `currentRun` is the run
+ * the panel shows (other views of the same selection start from it).
+ */
+export function registerAttention(extensionUri: vscode.Uri, host: HostClient, models: ModelService): { disposables: vscode.Disposable[]; currentRun: () => RunContext | undefined } {
   const panel = new AttentionPanel(extensionUri, host);
   const editor = new EditorAttention(host, panel);
-  return [
+  return { currentRun: () => panel.context, disposables: [
     panel,
     editor,
     // An encoder-decoder's target box: the same selection again with the decoder text the user typed.
@@ -37,7 +40,7 @@ export function registerAttention(extensionUri: vscode.Uri, host: HostClient, mo
     vscode.languages.registerHoverProvider([{ scheme: 'file' }, { scheme: 'untitled' }, { scheme: 'vscode-remote' }], {
       provideHover: (doc, pos, token) => editor.provideHover(doc, pos, token),
     }),
-  ];
+  ] };
 }
 
 export async function visualizeAttention(host: HostClient, models: ModelService, panel: AttentionPanel, decorations: EditorAttention): Promise<void> {

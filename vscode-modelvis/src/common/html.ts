@@ -47,5 +47,7 @@ export function buildCsp(cspSource: string, nonce: string): string {
     `style-src ${cspSource}`,
     `font-src ${cspSource}`,
     `script-src 'nonce-${nonce}'`,
+    // The embedding projector runs UMAP in a worker started from its own bundled source (a blob: URL).
+    'worker-src blob:',
   ].join('; ');
 }

@@ -528,7 +528,7 @@ export interface FeaturesRunParams {
 
 export interface FeaturesRunResult {
   runId: string;
-  model: { path: string; kind: string; name: string; hasLabels: boolean; architecture?: string | null };
+  model: { path: string; kind: string; name: string; hasLabels: boolean; architecture?: string | null; engine: 'interpreter' | 'onnxruntime' };
   input: PngImage;
   /** What this run used. */
   preprocessing: PreprocessingDto;
@@ -711,6 +711,110 @@ export interface TensorParams {
 export type NoParams = Record<string, never>;
 
 export const Initialize = request<InitializeParams, InitializeResult>()('initialize');
+// ---------------------------------------------------------------- structure, embeddings and activations (issue 19)
+
+export type ProjectorSource = 'embed' | 'unembed' | 'hidden';
+
+/** The extension always names a run (the projector shows a run's model, its selection marked); the host also takes `model` alone. */
+export interface ProjectorParams extends RunRef {
+  source: ProjectorSource;
+  layer?: number;
+  components?: number;
+}
+
+export interface ProjectorResult {
+  source: ProjectorSource;
+  count: number;
+  dims: number;
+  width: number;
+  /** base64 float32 [count, dims]: principal-component scores, largest first. */
+  coords: string;
+  variance: number[];
+  explained: number[];
+  labels: string[];
+  ids: number[];
+  properties: Record<string, number[]>;
+  selected: number[];
+  milliseconds: number;
+}
+
+export interface NeighborsParams extends RunRef {
+  source: ProjectorSource;
+  layer?: number;
+  point?: number;
+  token?: string;
+  k?: number;
+}
+
+export interface NeighborEntry {
+  point: number;
+  id: number;
+  token: string;
+  cosine: number;
+}
+
+export interface NeighborsResult {
+  point: number;
+  id: number;
+  token: string;
+  neighbors: NeighborEntry[];
+}
+
+export interface GraphTensor {
+  name: string;
+  shape: number[];
+  dType: string;
+}
+
+export interface GraphEdge {
+  from: string;
+  to: string;
+  tensor: string;
+  shape: number[] | null;
+}
+
+export interface GraphNode {
+  id: string;
+  label: string;
+  name: string;
+  scope: string;
+  parameters: number;
+  tensors: GraphTensor[];
+  attributes: Record<string, string>;
+  children: GraphNode[] | null;
+  childEdges: GraphEdge[] | null;
+}
+
+export interface ModelGraph {
+  kind: 'onnx' | 'blocks';
+  title: string;
+  path: string;
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+  parameters: number;
+  note: string | null;
+}
+
+export interface ActivationLayer {
+  layer: number;
+  min: number;
+  max: number;
+  counts: number[];
+  total: number;
+  mean: number;
+  nearZero: number;
+  flat: number;
+  curveX: number[];
+  curveY: number[];
+}
+
+export interface ActivationProfile {
+  function: string;
+  gated: boolean;
+  units: number;
+  layers: ActivationLayer[];
+}
+
 export const Shutdown = request<null, null>()('shutdown');
 export const Exit = new NotificationType<void>('exit');
 export const HostMemoryRequest = request<NoParams, HostMemory>()('host/memory');
@@ -755,6 +859,15 @@ export const RunsDiscover = request<RunsDiscoverParams, RunsDiscoverResult>()('r
 export const RunsScalars = request<RunScalarsParams, RunScalarsResult>()('runs/scalars');
 export const RunsTags = request<{ path: string }, RunTagsResult>()('runs/tags');
 export const RunsHistograms = request<{ path: string; tag: string }, RunHistogramsResult>()('runs/histograms');
+
+export const EmbeddingsProject = request<ProjectorParams, ProjectorResult>()('embeddings/project');
+export const EmbeddingsNeighbors = request<NeighborsParams, NeighborsResult>()('embeddings/neighbors');
+export const GraphModel = request<{ model: string }, ModelGraph>()('graph/model');
+export const ActivationsProfile = request<RunRef & { bins?: number }, ActivationProfile>()('activations/profile');
+
+/** What the projector's and the activation view's pages may ask the host (their panels add the run id). */
+export const ProjectorViewRequests = [EmbeddingsProject, EmbeddingsNeighbors] as const;
+export const ActivationsViewRequests = [ActivationsProfile] as const;
 export const CheckpointsCompare = request<{ a: string; b: string }, CheckpointComparison>()('checkpoints/compare');
 export const CheckpointsSeries = request<{ path: string; tensor?: string; bins?: number }, CheckpointSeriesResult>()('checkpoints/series');
 export const CheckpointsDiff = request<{ a: string; b: string; tensor: string; bins?: number; maxSize?: number }, CompareDiffResult>()('checkpoints/diff');

@@ -44,6 +44,7 @@ static class FeaturesVerb
         Out = outPath,
         Model = model.Path,
         model.Kind,
+        model.Engine,
         model.Architecture,
         Preprocessing = run.Preprocessing.Describe,
         PreprocessingSource = model.Preprocessing.Source.ToString(),

@@ -67,7 +67,7 @@ public sealed record FeatureCamParams(string RunId, int? Class = null) : IValida
     }
 }
 
-public sealed record FeatureModelInfo(string Path, string Kind, string Name, bool HasLabels, string? Architecture);
+public sealed record FeatureModelInfo(string Path, string Kind, string Name, bool HasLabels, string? Architecture, string Engine);
 public sealed record PresetDto(string Id, string Label);
 public sealed record FeatureTopClass(int Index, float Probability, float Logit, string? Label);
 public sealed record FeatureLayerInfo(string Name, string OpType, int[] Shape, int Channels, bool IsFeatureMap);
@@ -97,7 +97,7 @@ public sealed class FeaturesHandlers : IHandlerFamily
                 bool userSet = p.Preprocessing is { IsEmpty: false };
                 return new FeaturesRunResult(
                     entry.Id,
-                    new FeatureModelInfo(model.Path, model.Kind, Path.GetFileName(model.Path), model.Labels != null, model.Architecture),
+                    new FeatureModelInfo(model.Path, model.Kind, Path.GetFileName(model.Path), model.Labels != null, model.Architecture, model.Engine),
                     FeatureViews.InputImage(run.Input, run.Preprocessing),
                     userSet
                         ? FeatureViews.Describe(run.Preprocessing, "user", "set in the panel (remembered for this model)", false)

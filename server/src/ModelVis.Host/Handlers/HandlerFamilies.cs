@@ -20,6 +20,8 @@ public static class HandlerFamilies
         new FeaturesHandlers(),
         new TrainingHandlers(),
         new CircuitsHandlers(),
+        new ProjectorHandlers(),
+        new StructureHandlers(),
         new RunsHandlers(),
     ];
 }

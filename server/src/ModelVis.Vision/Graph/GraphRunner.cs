@@ -5,12 +5,22 @@ namespace ModelVis.Vision.Graph;
 /// <summary>One computed value: which node made it and what it is.</summary>
 public sealed record ComputedValue(string Name, VisionNode Node, NdArray Value);
 
+/// <summary>Runs a vision graph and keeps its node outputs: the interpreter, or ONNX Runtime for the operators it lacks.</summary>
+public interface IGraphExecutor
+{
+    /// <summary>The nodes in the order they run.</summary>
+    IReadOnlyList<VisionNode> Order { get; }
+
+    GraphRunner.Result Run(NdArray input, bool captureAll, IReadOnlySet<string>? capture = null,
+                           IProgress<(double Fraction, string Message)>? progress = null, CancellationToken cancel = default);
+}
+
 /// <summary>
 /// Runs a <see cref="VisionGraph"/> in topological order. Values no later node needs are dropped as soon as
 /// possible unless they were asked for; with <c>captureAll</c> every node output is kept and returned in
 /// execution order.
 /// </summary>
-public sealed class GraphRunner
+public sealed class GraphRunner : IGraphExecutor
 {
     readonly VisionGraph _graph;
     readonly List<VisionNode> _order;
@@ -19,10 +29,12 @@ public sealed class GraphRunner
     {
         _graph = graph;
         _order = TopologicalOrder(graph);
-        foreach (var node in _order)
-            if (!OperatorSet.IsSupported(node.OpType, node.Domain))
-                throw new VisionException($"unsupported operator {(node.Domain is "" or "ai.onnx" ? "" : node.Domain + ".")}{node.OpType} in node \"{node.Name}\" (supported: {string.Join(", ", OperatorSet.Supported)})");
+        if (Unsupported(graph).FirstOrDefault() is { } node)
+            throw new VisionException($"unsupported operator {(node.Domain is "" or "ai.onnx" ? "" : node.Domain + ".")}{node.OpType} in node \"{node.Name}\" (supported: {string.Join(", ", OperatorSet.Supported)})");
     }
+
+    /// <summary>The nodes whose operators the interpreter has no kernel for.</summary>
+    public static IEnumerable<VisionNode> Unsupported(VisionGraph graph) => graph.Nodes.Where(n => !OperatorSet.IsSupported(n.OpType, n.Domain));
 
     /// <summary>The nodes in the order they run.</summary>
     public IReadOnlyList<VisionNode> Order => _order;
@@ -84,7 +96,7 @@ public sealed class GraphRunner
     }
 
     /// <summary>Kahn's algorithm, stable: among ready nodes, the one that comes first in the file runs first.</summary>
-    static List<VisionNode> TopologicalOrder(VisionGraph g)
+    internal static List<VisionNode> TopologicalOrder(VisionGraph g)
     {
         var producer = new Dictionary<string, int>(StringComparer.Ordinal);
         for (int i = 0; i < g.Nodes.Count; i++)
