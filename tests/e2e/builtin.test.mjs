@@ -165,12 +165,25 @@ test('first run: the built-in model trains with progress and a loss curve, then 
     assert.deepEqual(second.map((k) => tok.ids[k]), first.map((k) => tok.ids[k]), 'both copies tokenize alike');
     assert.ok(first.length >= 8, `a span of ${first.length} tokens`);
 
-    // Induction score of a head: mean attention from the i-th token of the second copy to the (i+1)-th of the
-    // first (the token after the current token's earlier occurrence). A head spreading its attention evenly
-    // would give each key 1/(t+1): `uniform` is that mean, about 0.03 here.
+    // Induction score of a head on code, where a token occurs more than once: the token-equality definition of
+    // README-interp (B), which the CLI's `heads` uses on text that is not one block repeated. For each query with an
+    // earlier occurrence of its own token, the attention summed over the keys that followed those occurrences
+    // (k + 1 < q); the mean over those queries. `uniform` is what attention spread evenly would give that sum,
+    // (such keys)/(q + 1). `pairs` are the copies' aligned positions: the second copy's i-th token and the first
+    // copy's (i+1)-th, one such key each.
+    const ids = tok.ids;
+    const matches = [];
+    for (let q = 1; q < n; q++) {
+      const keys = [];
+      for (let k = 0; k + 1 < q; k++) if (ids[k] === ids[q]) keys.push(k + 1);
+      if (keys.length) matches.push([q, keys]);
+    }
+    const uniform = matches.reduce((sum, [q, keys]) => sum + keys.length / (q + 1), 0) / matches.length;
+    const induction = A[1].map((m) => matches.reduce((sum, [q, keys]) => sum + keys.reduce((t, k) => t + m[q][k], 0), 0) / matches.length);
+    const heads = JSON.parse(cli('heads', '--model', folder, '--text', selected, '--json'));
+    induction.forEach((v, h) => assert.ok(Math.abs(v - heads.induction[1][h]) < 2e-3, `layer 1 head ${h}: induction ${v.toFixed(4)} here, ${heads.induction[1][h].toFixed(4)} from the CLI's heads`));
     const pairs = first.slice(1).map((target, i) => [second[i], target]);
-    const uniform = pairs.reduce((sum, [q]) => sum + 1 / (q + 1), 0) / pairs.length;
-    const induction = A[1].map((m) => pairs.reduce((sum, [q, k]) => sum + m[q][k], 0) / pairs.length);
+    const aligned = A[1].map((m) => pairs.reduce((sum, [q, k]) => sum + m[q][k], 0) / pairs.length);
     // Previous-token score: mean attention from each token to the one before it; and how often it is the row's maximum.
     const previous = A[0].map((m) => {
       let sum = 0;
@@ -184,18 +197,15 @@ test('first run: the built-in model trains with progress and a loss curve, then 
     });
     const ih = induction.indexOf(Math.max(...induction));
     const ph = previous.map((p) => p.mean).indexOf(Math.max(...previous.map((p) => p.mean)));
-    log(`induction (layer 1): ${induction.map((v, h) => `H${h} ${v.toFixed(3)}`).join(', ')}; uniform ${uniform.toFixed(3)}; ${pairs.length} query tokens`);
+    log(`induction (layer 1): ${induction.map((v, h) => `H${h} ${v.toFixed(3)}`).join(', ')}; uniform ${uniform.toFixed(3)}; ${matches.length} query tokens; at the aligned position alone ${aligned.map((v) => v.toFixed(3)).join(', ')}`);
     log(`previous token (layer 0): ${previous.map((p, h) => `H${h} ${p.mean.toFixed(3)} (row max ${(100 * p.argmax).toFixed(0)} %)`).join(', ')}`);
-    // Thresholds. An induction head puts a large share of its weight on the copied position: above 0.3, more than
-    // five times what uniform attention gives (1/(t+1), ≈ 0.05 here); layer-0 heads get below 0.05. Measured on
-    // this line: 0.50, 0.84 and 0.89 for models of the same recipe built from slightly different sources (the
-    // corpus is the host's sources); the CLI's measure on random repeated spans of the pool is 0.84–0.90. A
-    // previous-token head: mean attention to t−1 above 0.5 (uniform ≈ 0.12 on 24 tokens) and t−1 the row's
-    // maximum for at least two thirds of the tokens. Measured 0.79–0.86 (96–100 %) in stop 10's builds and
-    // 0.57–0.80 (73–93 %) in stop 11's: the corpus is the host's own sources, so every change to them trains a
-    // slightly different model (issue 21 asks for heads that do not depend on that).
+    // Thresholds. An induction head puts a large share of its weight on the keys after the earlier occurrences:
+    // above 0.3 (issue 21's figure for two copies of a real function) and three times what uniform attention gives.
+    // A previous-token head: mean attention to t−1 above 0.5 and t−1 the row's maximum for at least two thirds of the
+    // tokens. The corpus is the host's own sources, so each change to them trains a slightly different model; the
+    // training is deterministic, so one tree gives one model and one set of scores.
     assert.ok(induction[ih] > 0.3, `layer 1 head ${ih}: induction score ${induction[ih].toFixed(3)} > 0.3 (uniform ${uniform.toFixed(3)})`);
-    assert.ok(induction[ih] > 5 * uniform, 'the induction head is far above uniform');
+    assert.ok(induction[ih] > 3 * uniform, `the induction head is far above uniform (${uniform.toFixed(3)})`);
     assert.ok(previous[ph].mean > 0.5, `layer 0 head ${ph}: previous-token score ${previous[ph].mean.toFixed(3)} > 0.5`);
     assert.ok(previous[ph].argmax >= 2 / 3, `layer 0 head ${ph}: t−1 is the row maximum for ${(100 * previous[ph].argmax).toFixed(0)} % of tokens`);
     // The induction head does not do it by looking at the previous token, and the previous-token head does not copy.
