@@ -1,5 +1,5 @@
 using ModelVis.Tensors;
-using ModelVis.Training.Autodiff;
+using ModelVis.Autodiff;
 using ModelVis.Training.Llama;
 using ModelVis.Training.Optim;
 using Xunit;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using ModelVis.Runs;
-using ModelVis.Training.Autodiff;
+using ModelVis.Autodiff;
 using ModelVis.Training.Data;
 using ModelVis.Training.Llama;
 using ModelVis.Training.Optim;

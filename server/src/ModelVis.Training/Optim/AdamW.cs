@@ -1,5 +1,5 @@
 using System.Numerics;
-using ModelVis.Training.Autodiff;
+using ModelVis.Autodiff;
 using ModelVis.Tensors;
 
 namespace ModelVis.Training.Optim;
