@@ -1,4 +1,5 @@
 using ModelVis.Models;
+using ModelVis.Models.Differentiable;
 using ModelVis.Tokenizers;
 
 namespace ModelVis.Host;
@@ -10,6 +11,20 @@ public sealed class LoadedModel(string folder, LanguageModel model, Tokenizer? t
     public LanguageModel Model { get; } = model;
     public Tokenizer? Tokenizer { get; } = tokenizer;
     public string Name { get; } = name ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(folder));
+
+    DifferentiableModel? _differentiable;
+
+    /// <summary>The model on the autodiff tape (gradient attribution): opened on first use, kept as long as this model.</summary>
+    public DifferentiableModel Differentiable
+    {
+        get
+        {
+            lock (this) return _differentiable ??= DifferentiableModel.Load(Folder);
+        }
+    }
+
+    /// <summary>Token <paramref name="id"/> as a person reads it (the id itself without a tokenizer).</summary>
+    public string TokenText(int id) => Tokenizer?.IdToToken(id) is { } t ? Tokenizer.Readable(t) : id.ToString();
 
     public Tokenizer RequireTokenizer() => Tokenizer ??
         throw new ModelException($"{Name} has no usable tokenizer, so text cannot be turned into ids ({tokenizerError}). Put tokenizer.json (or vocab.json + merges.txt, or vocab.txt) beside config.json.");
@@ -34,5 +49,9 @@ public sealed class LoadedModel(string folder, LanguageModel model, Tokenizer? t
         return gguf.Metadata.TryGetValue("general.name", out var n) && n is string s && s.Length > 0 ? s : null;
     }
 
-    public void Dispose() => Model.Dispose();
+    public void Dispose()
+    {
+        Model.Dispose();
+        _differentiable?.Dispose();
+    }
 }

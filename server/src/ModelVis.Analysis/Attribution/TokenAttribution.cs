@@ -2,10 +2,24 @@ using ModelVis.Autodiff;
 using ModelVis.Autodiff.Ops;
 using ModelVis.Models;
 using ModelVis.Models.Differentiable;
+using ModelVis.Tokenizers;
 
 namespace ModelVis.Analysis.Attribution;
 
 public enum AttributionMethod { Saliency, InputXGradient, IntegratedGradients, Occlusion }
+
+public static class AttributionMethods
+{
+    /// <summary>The short names the CLI and the protocol use: saliency, ixg, ig, occlusion.</summary>
+    public static AttributionMethod Parse(string name) => name switch
+    {
+        "saliency" => AttributionMethod.Saliency,
+        "ixg" => AttributionMethod.InputXGradient,
+        "ig" => AttributionMethod.IntegratedGradients,
+        "occlusion" => AttributionMethod.Occlusion,
+        _ => throw new AnalysisException($"method \"{name}\": choose saliency, ixg, ig or occlusion"),
+    };
+}
 
 /// <summary>
 /// What is explained: f(e) = logits[Position, Target], or logits[Position, Target] − logits[Position, Contrast] when a
@@ -15,6 +29,9 @@ public sealed record AttributionTarget(int Position, int Target, int? Contrast =
 {
     internal int[] Tokens => Contrast is { } c ? [Target, c] : [Target];
     internal float[] Signs => Contrast is null ? [1f] : [1f, -1f];
+
+    /// <summary>The tokenizer's [MASK] (or &lt;mask&gt;) id, where an encoder's default position is.</summary>
+    public static int? MaskTokenId(Tokenizer? tokenizer) => tokenizer is null ? null : tokenizer.TokenToId("[MASK]") ?? tokenizer.TokenToId("<mask>");
 
     /// <summary>
     /// Fills in defaults as fixtures/README-interp.md defines them: the position is the last token (an encoder: the first
@@ -48,6 +65,20 @@ public sealed record AttributionTarget(int Position, int Target, int? Contrast =
 public sealed record Baseline(int? TokenId = null, bool KeepFirst = false)
 {
     public static Baseline Zero { get; } = new();
+
+    /// <summary>The token baseline: the pad token's row (else the unk token's) for every token, a leading BOS kept as it is.</summary>
+    public static Baseline PadOrUnk(ModelConfig config, Tokenizer? tokenizer, int firstId) =>
+        new(config.PadTokenId ?? tokenizer?.PadTokenId ?? tokenizer?.UnkTokenId
+                ?? throw new AnalysisException("this model has neither a pad nor an unk token to use as the baseline; use the zero baseline"),
+            (tokenizer?.BosTokenId ?? config.BosTokenId) is { } bos && firstId == bos);
+
+    /// <summary>"zero" or "token" (<see cref="PadOrUnk"/>), as the CLI and the protocol name them.</summary>
+    public static Baseline Parse(string name, ModelConfig config, Tokenizer? tokenizer, int firstId) => name switch
+    {
+        "zero" => Zero,
+        "token" => PadOrUnk(config, tokenizer, firstId),
+        _ => throw new AnalysisException($"baseline \"{name}\": choose zero or token"),
+    };
 }
 
 /// <summary>Σᵢ IGᵢ against f(e) − f(e′): how well m steps integrate the path.</summary>

@@ -64,7 +64,7 @@ public sealed class CircuitsHandlers : IHandlerFamily
         {
             var run = CircuitsRun(session, p.RunId);
             var r = await Task.Run(() => DirectLogitAttribution.Compute(run.Loaded.Model, run.Input, p.Position, p.Target, p.Contrast, ctx.Cancellation), ctx.Cancellation);
-            return new CircuitDlaResult(r.Position, r.Target, TokenText(run.Loaded, r.Target), r.Contrast, r.Contrast is { } c ? TokenText(run.Loaded, c) : null,
+            return new CircuitDlaResult(r.Position, r.Target, run.Loaded.TokenText(r.Target), r.Contrast, r.Contrast is { } c ? run.Loaded.TokenText(c) : null,
                 r.Heads, r.Mlp, r.Embed, r.Rest, r.Logit, r.Total, r.Scale);
         });
 
@@ -83,8 +83,8 @@ public sealed class CircuitsHandlers : IHandlerFamily
                 return patching.Sweep(resid: true, heads: p.Heads, progress, ctx.Cancellation);
             }, ctx.Cancellation);
             ctx.Progress("end");
-            return new CircuitPatchResult(result.TClean, TokenText(loaded, result.TClean), result.TCorrupt, TokenText(loaded, result.TCorrupt),
-                result.MetricClean, result.MetricCorrupted, clean.Select(id => TokenText(loaded, id)).ToArray(), corrupt.Select(id => TokenText(loaded, id)).ToArray(),
+            return new CircuitPatchResult(result.TClean, loaded.TokenText(result.TClean), result.TCorrupt, loaded.TokenText(result.TCorrupt),
+                result.MetricClean, result.MetricCorrupted, clean.Select(id => loaded.TokenText(id)).ToArray(), corrupt.Select(id => loaded.TokenText(id)).ToArray(),
                 result.Resid!, result.Heads);
         });
     }
@@ -100,7 +100,4 @@ public sealed class CircuitsHandlers : IHandlerFamily
             throw new ModelException($"{run.Config.ModelType} is an encoder-decoder: head detectors, logit attribution and patching support decoder-only models");
         return run;
     }
-
-    static string TokenText(LoadedModel loaded, int id) =>
-        loaded.Tokenizer?.IdToToken(id) is { } t ? loaded.Tokenizer.Readable(t) : id.ToString();
 }

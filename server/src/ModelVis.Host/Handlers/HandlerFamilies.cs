@@ -20,6 +20,7 @@ public static class HandlerFamilies
         new FeaturesHandlers(),
         new TrainingHandlers(),
         new CircuitsHandlers(),
+        new AttributionHandlers(),
         new RunsHandlers(),
     ];
 }
