@@ -4,7 +4,7 @@
 
 import * as vscode from 'vscode';
 import { errorMessage } from '../common/errors';
-import { ATTENTION_VIEW_REQUESTS, AttentionKind, AttentionMatrixRequest, AttentionRelease, AttentionRun, CircuitsPatch, HeadChoice, LayerDone, viewRequest } from '../common/protocol';
+import { ATTENTION_VIEW_REQUESTS, AttentionKind, AttentionMatrixRequest, AttentionRelease, AttentionRun, AttributionRun, CircuitsPatch, HeadChoice, LayerDone, viewRequest } from '../common/protocol';
 import { HostClient } from '../host/hostClient';
 import { webviewHtml, webviewOptions } from '../webview/webviewHtml';
 import { axesOf, decodeFloat32, FromAttentionWebview, matrixJson, ToAttentionWebview } from './attentionLogic';
@@ -33,6 +33,9 @@ export class AttentionPanel implements vscode.Disposable {
   readonly onDidChangeSelection = this.selectionChanged.event;
   private readonly neuronPainted = new vscode.EventEmitter<{ layer: number; neuron: number; activations: number[] }>();
   readonly onDidPaintNeuron = this.neuronPainted.event;
+  private readonly attributionPainted = new vscode.EventEmitter<number[] | null>();
+  /** Signed per-token attribution scores to paint on the selection (null: back to the cursor's attention). */
+  readonly onDidPaintAttribution = this.attributionPainted.event;
   private readonly alignmentPainted = new vscode.EventEmitter<{ target: number; weights: number[] | null }>();
   /** A target token's cross-attention over the source, to paint on the selection (null: back to the cursor's attention). */
   readonly onDidPaintAlignment = this.alignmentPainted.event;
@@ -153,6 +156,9 @@ export class AttentionPanel implements vscode.Disposable {
       case 'paintNeuron':
         this.neuronPainted.fire({ layer: m.layer, neuron: m.neuron, activations: m.activations });
         break;
+      case 'paintAttribution':
+        if (m.scores === null || (Array.isArray(m.scores) && m.scores.length === this.current?.run.n)) this.attributionPainted.fire(m.scores);
+        break;
       case 'paintAlignment':
         if (this.current?.run.target && (m.weights === null || Array.isArray(m.weights))) this.alignmentPainted.fire({ target: m.target, weights: m.weights });
         break;
@@ -173,10 +179,14 @@ export class AttentionPanel implements vscode.Disposable {
     try {
       // The webview's params are checked by the host (-32602 with the reason), as any client's.
       const send = { ...params, runId: c.run.runId };
-      // Patching is L·n + L·H forward passes: show the host's progress, and let the user cancel it.
-      const result = type === CircuitsPatch
+      // Patching is L·n + L·H forward passes, integrated gradients and occlusion one pass per step or token: show the
+      // host's progress, and let the user cancel them.
+      const long = type === CircuitsPatch ? 'activation patching'
+        : type === AttributionRun && (params.method === 'ig' || params.method === 'occlusion') ? (params.method === 'ig' ? 'integrated gradients' : 'occlusion')
+        : undefined;
+      const result = long
         ? await vscode.window.withProgress(
-            { location: vscode.ProgressLocation.Notification, title: 'ModelVis: activation patching', cancellable: true },
+            { location: vscode.ProgressLocation.Notification, title: `ModelVis: ${long}`, cancellable: true },
             (progress, token) => this.host.request<object, unknown>(type, send, { timeoutMs: 600_000, progress, token }),
           )
         : await this.host.request<object, unknown>(type, send, { timeoutMs: 300_000 });
@@ -232,6 +242,7 @@ export class AttentionPanel implements vscode.Disposable {
     this.selectionChanged.dispose();
     this.neuronPainted.dispose();
     this.alignmentPainted.dispose();
+    this.attributionPainted.dispose();
     this.retargeted.dispose();
   }
 }
