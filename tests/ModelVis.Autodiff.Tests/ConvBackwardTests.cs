@@ -1,4 +1,5 @@
 using ModelVis.Autodiff.Ops;
+using ModelVis.Tensors;
 using Xunit;
 using static ModelVis.Autodiff.Tests.GradientCheck;
 
@@ -22,7 +23,7 @@ public class ConvBackwardTests
     public void Conv2d(int stride, int pad, int dilation, int groups, int cin)
     {
         var rng = new Random(31 + stride + pad + dilation + groups);
-        var win = new Window2D(3, 2, stride, stride, pad, pad, pad, pad, dilation, dilation);
+        var win = new Window2D(3, 2, stride, stride, dilation, dilation, pad, pad, pad, pad);
         var x = Random(rng, "x", 1, 2, cin, 7, 6);
         var w = Random(rng, "w", 1, 4, cin / groups, 3, 2);
         var b = Random(rng, "b", 1, 4);
@@ -56,9 +57,9 @@ public class ConvBackwardTests
         var rng = new Random(41);
         var x = Random(rng, "x", 2, 2, 3, 6, 5);
         Check(t => Probe(t, t.MaxPool2D(x, new Window2D(2, 2, 2, 2)), 42), [x]);
-        Check(t => Probe(t, t.MaxPool2D(x, new Window2D(3, 3, 2, 2, 1, 1, 1, 1)), 43), [x]);
-        Check(t => Probe(t, t.AveragePool2D(x, new Window2D(3, 2, 1, 2, 1, 0, 1, 1)), 44), [x]);
-        Check(t => Probe(t, t.AveragePool2D(x, new Window2D(3, 2, 1, 2, 1, 0, 1, 1), countIncludePad: true), 45), [x]);
+        Check(t => Probe(t, t.MaxPool2D(x, new Window2D(3, 3, 2, 2, 1, 1, 1, 1, 1, 1)), 43), [x]);
+        Check(t => Probe(t, t.AveragePool2D(x, new Window2D(3, 2, 1, 2, 1, 1, 1, 0, 1, 1)), 44), [x]);
+        Check(t => Probe(t, t.AveragePool2D(x, new Window2D(3, 2, 1, 2, 1, 1, 1, 0, 1, 1), countIncludePad: true), 45), [x]);
         Check(t => Probe(t, t.GlobalAveragePool(x), 46), [x]);
         double[] gamma = [1.5, -0.5, 2], beta = [0.1, 0.2, -0.3], mean = [0.3, -0.1, 0], variance = [0.5, 2, 1];
         Check(t => Probe(t, t.BatchNorm(x, gamma, beta, mean, variance, 1e-5), 47), [x]);

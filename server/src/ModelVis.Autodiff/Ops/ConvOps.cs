@@ -3,14 +3,6 @@ using ModelVis.Tensors;
 
 namespace ModelVis.Autodiff.Ops;
 
-/// <summary>Geometry of a 2-D convolution or pooling window over NCHW tensors (ONNX / PyTorch conventions).</summary>
-public readonly record struct Window2D(int KernelH, int KernelW, int StrideH = 1, int StrideW = 1, int PadTop = 0, int PadLeft = 0, int PadBottom = 0, int PadRight = 0,
-    int DilationH = 1, int DilationW = 1)
-{
-    public int OutH(int h) => (h + PadTop + PadBottom - DilationH * (KernelH - 1) - 1) / StrideH + 1;
-    public int OutW(int w) => (w + PadLeft + PadRight - DilationW * (KernelW - 1) - 1) / StrideW + 1;
-}
-
 /// <summary>
 /// The CNN ops: convolution (grouped, strided, padded, dilated), max and average pooling, global average pooling,
 /// inference-mode batch norm and ReLU, over NCHW values [N, C, H, W]. Convolution runs as im2col and a product on
