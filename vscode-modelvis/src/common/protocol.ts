@@ -733,6 +733,7 @@ export const FeaturesGrid = request<RunRef & { layer: string; scaling: 'channel'
 export const FeaturesMap = request<RunRef & { layer: string; channel: number }, FeatureMapResult>()('features/map');
 export const FeaturesKernels = request<RunRef, KernelsResult>()('features/kernels');
 export const FeaturesCam = request<RunRef & { class?: number }, CamResult>()('features/cam');
+export const FeaturesGradCam = request<RunRef & { layer: string; class?: number }, CamResult>()('features/gradcam');
 export const FeaturesRelease = request<RunRef, null>()('features/release');
 
 export const BuiltinStatusRequest = request<NoParams, BuiltinStatus>()('builtin/status');
@@ -772,7 +773,7 @@ export const ATTENTION_VIEW_REQUESTS = [
 ] as const;
 
 /** What the CNN feature-map webview may ask the host for (the extension adds the run id). */
-export const FEATURE_VIEW_REQUESTS = [FeaturesGrid, FeaturesMap, FeaturesKernels, FeaturesCam] as const;
+export const FEATURE_VIEW_REQUESTS = [FeaturesGrid, FeaturesMap, FeaturesKernels, FeaturesCam, FeaturesGradCam] as const;
 
 /** A webview's request by method name: its params without the run id, and its result. */
 export type ViewRequest<Rs extends readonly HostRequest<string, RunRef, unknown>[], M extends Rs[number]['method']> = Extract<Rs[number], { method: M }>;

@@ -105,14 +105,26 @@ public static class FeatureViews
     public static CamResult Cam(VisionModel model, FeatureRun run, int? classIndex, int target = 256)
     {
         var cam = run.Cam ?? throw new VisionException(
-            $"{Path.GetFileName(model.Path)} does not end in global average pooling followed by a linear classifier, so it has no class activation map (CAM). Grad-CAM for other architectures needs gradients.");
+            $"{Path.GetFileName(model.Path)} does not end in global average pooling followed by a linear classifier, so it has no class activation map (CAM); use Grad-CAM on a chosen layer instead.");
         int cls = classIndex ?? run.PredictedClass ?? 0;
-        var map = cam.Map(cls);
-        var (low, high) = ColorScale.FiniteMinMax(map);
-        int scale = Math.Max(1, target / Math.Max(cam.Height, cam.Width));
-        var img = Heatmap.Render(map, cam.Height, cam.Width, Colormap.Get("magma"), low, high > low ? high : low + 1, scale, scale);
-        string? label = model.Labels != null && cls < model.Labels.Count ? model.Labels[cls] : null;
-        return new CamResult(cls, label, cam.FeatureLayer, Convert.ToBase64String(img.ToPng()), img.Width, img.Height, cam.Width, cam.Height, low, high, "magma",
+        return CamImage(model, cls, cam.FeatureLayer, cam.Map(cls), cam.Height, cam.Width, target,
             $"Σₖ w[{cls}, k] · A_k over {cam.Channels} maps of {cam.FeatureLayer} ({cam.Width}×{cam.Height}), stretched over the input.");
+    }
+
+    /// <summary>Grad-CAM of a class on a chosen layer: ReLU(Σₖ αₖ·A_k), αₖ the mean gradient of the class score over map k.</summary>
+    public static CamResult GradCam(VisionModel model, FeatureRun run, string layer, int? classIndex, CancellationToken cancel = default, int target = 256)
+    {
+        var g = ModelVis.Vision.Graph.GradCam.Compute(model.Graph, run.Input, layer, classIndex ?? run.PredictedClass, cancel);
+        return CamImage(model, g.Class, layer, g.Map, g.Height, g.Width, target,
+            $"Grad-CAM: ReLU(Σₖ αₖ · A_k) over {g.ChannelWeights.Length} maps of {layer} ({g.Width}×{g.Height}), αₖ = mean of ∂(score of class {g.Class} = {g.Score:G4})/∂A_k; stretched over the input.");
+    }
+
+    static CamResult CamImage(VisionModel model, int cls, string layer, float[] map, int height, int width, int target, string note)
+    {
+        var (low, high) = ColorScale.FiniteMinMax(map);
+        int scale = Math.Max(1, target / Math.Max(height, width));
+        var img = Heatmap.Render(map, height, width, Colormap.Get("magma"), low, high > low ? high : low + 1, scale, scale);
+        string? label = model.Labels != null && cls < model.Labels.Count ? model.Labels[cls] : null;
+        return new CamResult(cls, label, layer, Convert.ToBase64String(img.ToPng()), img.Width, img.Height, width, height, low, high, "magma", note);
     }
 }

@@ -62,6 +62,15 @@ public sealed record FeatureCamParams(string RunId, int? Class = null) : IValida
     }
 }
 
+public sealed record FeatureGradCamParams(string RunId, string Layer, int? Class = null) : IValidatable
+{
+    public void Validate(string method)
+    {
+        new FeatureCamParams(RunId, Class).Validate(method);
+        if (string.IsNullOrEmpty(Layer)) throw new RpcException(RpcErrorCodes.InvalidParams, $"{method}: \"layer\" names the layer whose maps Grad-CAM weighs");
+    }
+}
+
 public sealed record FeatureModelInfo(string Path, string Kind, string Name, bool HasLabels);
 public sealed record FeatureTopClass(int Index, float Probability, float Logit, string? Label);
 public sealed record FeatureLayerInfo(string Name, string OpType, int[] Shape, int Channels, bool IsFeatureMap);
@@ -117,6 +126,12 @@ public sealed class FeaturesHandlers : IHandlerFamily
             var entry = session.FeatureRun(p.RunId);
             return FeatureViews.Cam(entry.Model, entry.Run, p.Class);
         });
+
+        server.RegisterAsync<FeatureGradCamParams, CamResult>("features/gradcam", (p, ctx) => Task.Run(() =>
+        {
+            var entry = session.FeatureRun(p.RunId);
+            return FeatureViews.GradCam(entry.Model, entry.Run, p.Layer, p.Class, ctx.Cancellation);
+        }, ctx.Cancellation));
 
         server.Register<FeatureRunIdParams, object?>("features/release", (p, _) => { session.ReleaseFeatureRun(p.RunId); return null; });
     }
