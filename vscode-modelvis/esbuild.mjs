@@ -1,13 +1,15 @@
 // Bundles the extension (dist/extension.js, vscode external) and the webview scripts
-// (dist/webview/<name>.js, one per panel in media/webview/). Flags: --production, --watch.
+// (dist/webview/<name>.js, one per panel in media/webview/; the modules they share are not pages).
+// Flags: --production, --watch.
 import * as esbuild from 'esbuild';
 import { readdirSync } from 'node:fs';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
 
+const sharedModules = new Set(['common.ts', 'requests.ts', 'chartTheme.ts']);
 const webviewEntries = readdirSync('media/webview')
-  .filter((f) => f.endsWith('.ts') && f !== 'common.ts' && !f.endsWith('.d.ts'))
+  .filter((f) => f.endsWith('.ts') && !sharedModules.has(f) && !f.endsWith('.d.ts'))
   .map((f) => `media/webview/${f}`);
 
 const common = { bundle: true, minify: production, sourcemap: !production, logLevel: 'info', target: 'es2022' };

@@ -32,7 +32,7 @@ test('base64 float32 decoding matches Buffer (little-endian)', () => {
   assert.throws(() => decodeBase64('ab$d'));
 });
 
-test('label layout: every token when they fit, else a 1-2-5 stride from 0', () => {
+test('every token is labelled when the labels fit, else every k-th from 0 with k on a 1-2-5 scale', () => {
   assert.deepEqual(labelIndices(5, 100, 12), [0, 1, 2, 3, 4]);
   const many = labelIndices(100, 400, 12); // 4 px per token: needs stride 3 → 5
   assert.equal(many[1] - many[0], 5);
@@ -41,7 +41,7 @@ test('label layout: every token when they fit, else a 1-2-5 stride from 0', () =
   assert.deepEqual(labelIndices(0, 100), []);
 });
 
-test('token labels: readable, whitespace visible, trimmed', () => {
+test('a token label is readable, shows its whitespace and is cut to its length', () => {
   assert.equal(tokenLabel({ display: ' Lily', text: '▁Lily' }), ' Lily');
   assert.equal(tokenLabel({ display: '\n', text: 'Ċ' }), '↵');
   assert.equal(tokenLabel({ display: '  ', text: 'ĠĠ' }), '␣␣');
@@ -49,7 +49,7 @@ test('token labels: readable, whitespace visible, trimmed', () => {
   assert.equal(tokenLabel({ display: '<script>', text: '<script>' }), '<script>', 'escaping is the DOM\'s job (text nodes)');
 });
 
-test('head-view lines: threshold, several heads, strongest first, capped', () => {
+test('head-view lines of several heads are those at the threshold or above, strongest first, up to the cap', () => {
   const n = 3;
   const h0 = new Float32Array([1, 0, 0, 0.6, 0.4, 0, 0.2, 0.3, 0.5]);
   const h1 = new Float32Array([1, 0, 0, 0.05, 0.95, 0, 0.1, 0.1, 0.8]);
@@ -67,7 +67,7 @@ test('head-view lines: threshold, several heads, strongest first, capped', () =>
   assert.equal(headViewLines(new Map([[0, h0]]), n, 0).length, 6, 'zero weights (the causal future) never drawn');
 });
 
-test('decoration buckets: share of the row maximum, the query left out', () => {
+test('editor decorations bucket each key by its share of the row maximum and leave the query out', () => {
   assert.equal(weightBucket(1, 1), 4);
   assert.equal(weightBucket(0.5, 1), 2);
   assert.equal(weightBucket(0.01, 1), -1);
@@ -80,7 +80,7 @@ test('decoration buckets: share of the row maximum, the query left out', () => {
   assert.ok(!b.flat().includes(3) && !b.flat().includes(4));
 });
 
-test('token under the cursor, with special tokens that have no offsets', () => {
+test('the token under the cursor is found among special tokens that have no offsets', () => {
   const tokens = [
     { start: null, end: null },
     { start: 0, end: 4 },
@@ -93,7 +93,7 @@ test('token under the cursor, with special tokens that have no offsets', () => {
   assert.equal(tokenAtOffset(tokens, -1), -1);
 });
 
-test('head cycling, status text, text choice, method whitelist', () => {
+test('heads cycle through mean and max, the status bar names model, layer and head, and no selection means the line', () => {
   assert.equal(nextHead(0, 2), 1);
   assert.equal(nextHead(1, 2), 'mean');
   assert.equal(nextHead('mean', 2), 'max');
@@ -105,7 +105,7 @@ test('head cycling, status text, text choice, method whitelist', () => {
   assert.equal(chooseText(undefined, 'line'), 'line');
 });
 
-test('JSON export and top keys', () => {
+test('the JSON export holds every weight with its tokens, and the top keys are the strongest first', () => {
   const run = {
     n: 2,
     model: { path: '/m', name: 'm', modelType: 'llama', layers: 1, heads: 1, causal: true },
@@ -121,7 +121,7 @@ test('JSON export and top keys', () => {
   assert.deepEqual(topKeys([0.1, 0.7, 0.2], 2), [{ key: 1, weight: 0.7 }, { key: 2, weight: 0.2 }]);
 });
 
-test('raw vocabulary tokens made readable', () => {
+test('raw vocabulary tokens are made readable', () => {
   assert.equal(readableToken('▁the'), ' the');
   assert.equal(readableToken('Ġworld'), ' world');
   assert.equal(readableToken('##ing'), 'ing');

@@ -18,7 +18,7 @@ test('the filter keeps heads strictly above the threshold, strongest first', () 
   assert.deepEqual(headsAbove(headTable(result, 'duplicate-token'), 0), [{ layer: 1, head: 1, score: 0.7 }, { layer: 0, head: 0, score: 0.3 }]);
 });
 
-test('signed colours: symmetric limit over every table, clamped, NaN neutral', () => {
+test('signed colours share one symmetric limit over every table, clamp beyond it and leave NaN neutral', () => {
   assert.equal(absMax([[1, -3]], [2]), 3);
   assert.equal(absMax([[0]]), 1e-12);
   assert.equal(signedIntensity(-1.5, 3), -0.5);
@@ -26,7 +26,7 @@ test('signed colours: symmetric limit over every table, clamped, NaN neutral', (
   assert.equal(signedIntensity(Number.NaN, 3), 0);
 });
 
-test('one word changed: a name, else a pronoun swap, else the last word; length in words kept', () => {
+test('the corrupted prompt changes one word (a name, else a pronoun swap, else the last word) and keeps the number of words', () => {
   assert.equal(oneWordChanged('Lily went to the park with her mom.'), 'Tim went to the park with her mom.');
   assert.equal(oneWordChanged('Then Tim saw a dog.'), 'Then Sam saw a dog.');
   assert.equal(oneWordChanged('she went home'), 'she went thing');

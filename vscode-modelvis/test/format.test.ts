@@ -21,7 +21,7 @@ test('formatInteger groups digits', () => {
   assert.equal(formatInteger(-1234), '-1,234');
 });
 
-test('formatNumber: 4 significant digits, exponents when very small or large, special values', () => {
+test('formatNumber keeps 4 significant digits, writes exponents when very small or large and names special values', () => {
   assert.equal(formatNumber(0), '0');
   assert.equal(formatNumber(0.123456), '0.1235');
   assert.equal(formatNumber(-1.5), '-1.5');
@@ -43,7 +43,7 @@ test('formatPercent never rounds a non-zero share to 0', () => {
   assert.equal(formatPercent(1), '100%');
 });
 
-test('formatShape, formatBytes, formatDtypes', () => {
+test('shapes, byte sizes and dtype mixes are written as the tree shows them', () => {
   assert.equal(formatShape([768, 3072]), '768×3072');
   assert.equal(formatShape([]), 'scalar');
   assert.equal(formatBytes(512), '512 B');

@@ -13,7 +13,7 @@ import {
   viewJson,
 } from '../src/attention/hiddenLogic';
 
-test('PCA across layers: mirrored axes are flipped back, each layer scaled into [-1, 1] by one factor', () => {
+test('PCA across layers flips mirrored axes back and scales each layer into [-1, 1] by one factor', () => {
   const layers = [
     { x: [2, -1, 0], y: [0, 1, -0.5] },
     // The same picture, mirrored on x and twice as large: after alignment equal to the first.
@@ -43,7 +43,7 @@ test('linear scale maps the domain onto the range (reversed ranges too)', () => 
   assert.equal(linearScale([3, 3], [0, 10])(3), 5);
 });
 
-test('nice ticks: 1-2-5 steps that cover the range', () => {
+test('nice ticks are 1-2-5 steps that cover the range', () => {
   assert.deepEqual(niceTicks(0, 10, 5), [0, 2, 4, 6, 8, 10]);
   assert.deepEqual(niceTicks(0.3, 2.7, 5), [0, 0.5, 1, 1.5, 2, 2.5, 3]);
   assert.deepEqual(niceTicks(13, 87, 4), [0, 20, 40, 60, 80, 100]);
@@ -52,7 +52,7 @@ test('nice ticks: 1-2-5 steps that cover the range', () => {
   assert.deepEqual(niceTicks(NaN, 1), []);
 });
 
-test('NMF colouring: dominant component per token, strength relative to its peak', () => {
+test('NMF colouring gives each token its dominant component, as strong as its share of that component\'s peak', () => {
   const weights = [
     [4, 2, 0, 0],
     [0, 0.5, 1, 0],
@@ -73,14 +73,14 @@ test('component colours come from the themed palette and cycle', () => {
   assert.equal(componentColor(-1), componentColor(5));
 });
 
-test('matrix cell under a point of a stretched image', () => {
+test('the matrix cell under a point is found on a stretched image', () => {
   assert.deepEqual(matrixCellAt(0, 0, 10, 64), { row: 0, col: 0 });
   assert.deepEqual(matrixCellAt(0.999, 0.55, 10, 64), { row: 5, col: 63 });
   assert.equal(matrixCellAt(1, 0.5, 10, 64), undefined);
   assert.equal(matrixCellAt(-0.01, 0.5, 10, 64), undefined);
 });
 
-test('hidden layer names and the JSON export of a view', () => {
+test('hidden states are named by the block they follow, and a view\'s JSON export carries the run\'s tokens', () => {
   assert.equal(hiddenLayerName(0, 5), 'embeddings (h0)');
   assert.equal(hiddenLayerName(2, 5), 'h2 (after block 1)');
   assert.equal(hiddenLayerName(5, 5), 'h5 (final, normed)');
@@ -99,7 +99,7 @@ test('hidden layer names and the JSON export of a view', () => {
   assert.deepEqual((json.tokens as Array<{ id: number }>).map((t) => t.id), [1, 7]);
 });
 
-test('scatter labels: right of the point, else another side, else none (unless always)', () => {
+test('a scatter label goes right of its point, else on another free side, else nowhere (unless always shown)', () => {
   const points = [
     { x: 100, y: 100 },
     { x: 102, y: 101 }, // almost on top of point 0: its right side is taken

@@ -15,7 +15,7 @@ const Crash = new RequestType<object, never, void>('crash');
 const Progress = new RequestType<object, string, void>('progress');
 const launch = (mode = 'ok') => ({ command: process.execPath, args: [fake, mode], dllPath: fake });
 
-test('starts, initializes, answers, logs stderr and stops cleanly', async () => {
+test('the host starts, initializes, answers, logs stderr and stops cleanly', async () => {
   const log: string[] = [];
   const host = await HostProcess.start(launch(), (l) => log.push(l));
   assert.equal(host.initializeResult?.serverInfo.name, 'fake-host');

@@ -19,7 +19,7 @@ test('escapeMarkdown neutralises markdown syntax', () => {
   assert.equal(escapeMarkdown('a_b*c'), 'a\\_b\\*c');
 });
 
-test('nonce is 32 alphanumerics; CSP allows only nonce scripts and data: images', () => {
+test('the nonce is 32 alphanumerics and the CSP allows only nonce scripts and data: images', () => {
   const n = makeNonce();
   assert.match(n, /^[A-Za-z0-9]{32}$/);
   assert.notEqual(makeNonce(), n);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RestartPolicy } from '../src/common/restartPolicy';
 
-test('restarts with doubling delay, tells the user once, gives up after 3 crashes in a minute', () => {
+test('the host restarts with a doubling delay, tells the user once and gives up after 3 crashes in a minute', () => {
   const p = new RestartPolicy({ maxCrashes: 3, windowMs: 60_000, baseDelayMs: 500, maxDelayMs: 8000 });
   assert.deepEqual(p.onCrash(0), { kind: 'restart', delayMs: 500, notify: true, crashesInWindow: 1 });
   assert.deepEqual(p.onCrash(10_000), { kind: 'restart', delayMs: 1000, notify: false, crashesInWindow: 2 });
@@ -22,7 +22,7 @@ test('crashes spread out over time never give up, and each new burst is told onc
   }
 });
 
-test('the delay is capped', () => {
+test('the restart delay is capped', () => {
   const p = new RestartPolicy({ maxCrashes: 10, windowMs: 60_000, baseDelayMs: 1000, maxDelayMs: 3000 });
   const delays = [0, 1, 2, 3].map((i) => {
     const d = p.onCrash(i);

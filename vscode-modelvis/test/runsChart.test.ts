@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { alignSeries, appendScalars, emaSmooth, forLogScale, groupTags, num, runStartTime, xValues } from '../src/common/runsChart';
 
-test('smoothing: debiased EMA, computed by hand', () => {
+test('smoothing is the debiased EMA, as computed by hand', () => {
   // w = 0.5: acc1 = 0.5·2 = 1 → 1/(1−0.5) = 2; acc2 = 0.5·1 + 0.5·4 = 2.5 → 2.5/0.75; acc3 = 1.25 + 0.5·0 = 1.25 → 1.25/0.875.
   const s = emaSmooth([2, 4, 0], 0.5);
   assert.equal(s[0], 2);
@@ -14,7 +14,7 @@ test('smoothing: debiased EMA, computed by hand', () => {
   assert.notDeepEqual(emaSmooth([3, 1, 2], 0.6), [3, 1, 2]);
 });
 
-test('smoothing: non-finite points pass through and do not enter the average', () => {
+test('non-finite points pass through smoothing and do not enter the average', () => {
   const s = emaSmooth([1, NaN, 3], 0.5);
   assert.equal(s[0], 1);
   assert.ok(Number.isNaN(s[1]));
@@ -22,7 +22,7 @@ test('smoothing: non-finite points pass through and do not enter the average', (
   assert.ok(Math.abs(s[2] - 1.75 / 0.75) < 1e-12);
 });
 
-test('x modes: step, relative to the run start, wall time; undefined without times', () => {
+test('the x axis is the step, the time since the run started or the wall time, and undefined without times', () => {
   const series = { steps: [10, 20, 30], values: [1, 2, 3], wallTimes: [1000, 1060, 1200] };
   assert.deepEqual(xValues(series, 'step'), [10, 20, 30]);
   assert.deepEqual(xValues(series, 'relative'), [0, 60, 200]);
@@ -41,7 +41,7 @@ test('x modes: step, relative to the run start, wall time; undefined without tim
   assert.equal(rel[n - 1], n - 1);
 });
 
-test('wire numbers and log scale', () => {
+test('numbers written as strings on the wire are read back, and a log scale leaves out what is not positive', () => {
   assert.equal(num('Infinity'), Infinity);
   assert.ok(Number.isNaN(num('NaN')));
   assert.equal(num(2.5), 2.5);
@@ -55,7 +55,7 @@ test('overlaid runs share one ascending x with gaps; one run keeps every point i
   assert.deepEqual(alignSeries([{ x: [2, 1, 1], y: [20, 10, 11] }]), { x: [1, 1, 2], ys: [[10, 11, 20]] });
 });
 
-test('appending what a growing run gained', () => {
+test('a growing run\'s new points are appended to what is shown', () => {
   const held = { loss: { steps: [1], values: [2], wallTimes: [null] } };
   const merged = appendScalars(held, { loss: { steps: [2], values: [1], wallTimes: [null] }, acc: { steps: [2], values: [0.5], wallTimes: [null] } });
   assert.deepEqual(merged.loss.steps, [1, 2]);
@@ -63,7 +63,7 @@ test('appending what a growing run gained', () => {
   assert.deepEqual(held.loss.steps, [1]);
 });
 
-test('tags grouped by their first path segment in first-seen order', () => {
+test('tags are grouped by their first path segment in first-seen order', () => {
   assert.deepEqual(groupTags(['Loss/train', 'acc', 'Loss/val']), [
     { group: 'Loss', tags: ['Loss/train', 'Loss/val'] },
     { group: 'acc', tags: ['acc'] },

@@ -37,7 +37,7 @@ test('stringLiteralAt honours escapes and quote kinds', () => {
   assert.equal(stringLiteralAt(line, 0), undefined);
 });
 
-test('resolveTensorName: exact name, else a unique dotted suffix', () => {
+test('resolveTensorName takes the exact name, else a unique dotted suffix', () => {
   const names = new Set(['model.layers.0.mlp.down_proj.weight', 'model.layers.1.mlp.down_proj.weight', 'lm_head.weight']);
   const index = buildSuffixIndex(names);
   assert.equal(resolveTensorName('lm_head.weight', names, index), 'lm_head.weight');

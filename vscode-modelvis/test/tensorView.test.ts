@@ -30,7 +30,7 @@ test('scale labels are centred at zero', () => {
   assert.match(l.caption, /centred at 0, ±0\.5/);
 });
 
-test('statistics rows', () => {
+test('the statistics rows are formatted for reading, and absent without statistics', () => {
   const insp: TensorInspection = {
     name: 'w', dtype: 'F32', shape: [2, 2], file: 'f', parameters: 4, readable: true,
     stats: { count: 4, min: -1, max: 2, mean: 0.25, std: 1.0897, zeros: 1, zeroFraction: 0.25, nan: 0, inf: 0 },
@@ -40,7 +40,7 @@ test('statistics rows', () => {
   assert.deepEqual(statRows({ ...insp, stats: undefined }), []);
 });
 
-test('histogram bars fill the box; log scale lifts rare bins', () => {
+test('histogram bars fill the box and the log scale lifts rare bins', () => {
   const hist = { min: -1, max: 1, counts: [1, 100, 0, 10] };
   const bars = histogramBars(hist, 400, 100);
   assert.equal(bars.length, 4);
@@ -62,7 +62,7 @@ test('display scale enlarges small images with whole pixels and never shrinks', 
   assert.equal(displayScale(1024, 512, 800), 1);
 });
 
-test('errors: user errors as is, start failures diagnosed', () => {
+test('user errors are shown as they are and start failures are diagnosed', () => {
   assert.equal(describeResponseError('attention/run', -32001, 'needs a model engine'), 'needs a model engine');
   assert.match(describeResponseError('models/tree', -32603, 'boom'), /failed on models\/tree: boom/);
   assert.match(describeResponseError('x/y', -32601, 'unknown'), /does not support x\/y/);
@@ -70,7 +70,7 @@ test('errors: user errors as is, start failures diagnosed', () => {
   assert.equal(diagnoseStartFailure({ dotnetPath: 'dotnet', dllPath: 'h.dll', stderr: 'Unhandled exception' }), undefined);
 });
 
-test('modelvis.model: absolute, home, workspace-relative, or a discovered name', () => {
+test('the modelvis.model setting may be absolute, under home, workspace-relative or a discovered name', () => {
   const ctx = { workspaceFolders: ['/ws'], home: '/home/u', exists: (p: string) => p === '/ws/models/tiny' };
   assert.equal(resolveModelSetting('/abs/m', ctx), '/abs/m');
   assert.equal(resolveModelSetting('~/m', ctx), '/home/u/m');

@@ -6,7 +6,7 @@ import { CORPUS_BUDGET, MAX_FILE, modelName, pickFiles, sameKindGlob, SHORT_DOCU
 
 const box = { width: 200, height: 100, left: 20, right: 10, top: 5, bottom: 15 };
 
-test('niceTicks: round steps of 1, 2 or 5 × 10^k inside the range', () => {
+test('niceTicks are round steps of 1, 2 or 5 × 10^k inside the range', () => {
   assert.deepEqual(niceTicks(0, 600, 6), [0, 100, 200, 300, 400, 500, 600]);
   assert.deepEqual(niceTicks(1.83, 6.4, 5), [2, 3, 4, 5, 6]);
   assert.deepEqual(niceTicks(2.31, 2.38, 4), [2.32, 2.34, 2.36, 2.38]);
@@ -15,7 +15,7 @@ test('niceTicks: round steps of 1, 2 or 5 × 10^k inside the range', () => {
   assert.deepEqual(niceTicks(5, 0, 5), [0, 1, 2, 3, 4, 5]);
 });
 
-test('lossScales: x spans 0…total steps, y spans the losses (padded, never below 0) upside down', () => {
+test('the loss chart\'s x spans 0…total steps and its y the losses (padded, never below 0) upside down', () => {
   const points = [{ step: 1, loss: 6 }, { step: 2, loss: 4 }, { step: 3, loss: 2 }];
   const s = lossScales(points, 600, box);
   assert.deepEqual(s.xDomain, [0, 600]);
@@ -35,12 +35,12 @@ test('lossScales: x spans 0…total steps, y spans the losses (padded, never bel
   assert.ok(Number.isFinite(over.y(1)));
 });
 
-test('smooth: exponential moving average that skips non-finite losses', () => {
+test('smoothing the loss is an exponential moving average that skips non-finite losses', () => {
   const out = smooth([{ step: 1, loss: 10 }, { step: 2, loss: NaN }, { step: 3, loss: 0 }], 0.9);
   assert.deepEqual(out, [{ step: 1, loss: 10 }, { step: 3, loss: 9 }]);
 });
 
-test('linePath: M then L commands at scaled, rounded coordinates; long curves bucketed', () => {
+test('linePath is M then L commands at scaled, rounded coordinates, with long curves bucketed', () => {
   const points = [{ step: 0, loss: 2 }, { step: 300, loss: 1 }, { step: 600, loss: 0.5 }];
   const s = lossScales(points, 600, box);
   const d = linePath(points, s);
@@ -56,7 +56,7 @@ test('linePath: M then L commands at scaled, rounded coordinates; long curves bu
   for (const part of long.split(' ')) assert.match(part, /^[ML]-?\d+(\.\d)?,-?\d+(\.\d)?$/);
 });
 
-test('corpus plan: glob of the same kind, folder-safe model name', () => {
+test('the corpus plan globs files of the same kind and gives the model a folder-safe name', () => {
   assert.equal(sameKindGlob('/w/src/a.ts'), '**/*.ts');
   assert.equal(sameKindGlob('/w/Makefile'), undefined);
   assert.equal(sameKindGlob('Untitled-1'), undefined);
@@ -67,7 +67,7 @@ test('corpus plan: glob of the same kind, folder-safe model name', () => {
   assert.ok(SHORT_DOCUMENT === 20 * 1024);
 });
 
-test('corpus plan: files in path order, not the active one, none empty or too big, within the budget', () => {
+test('the corpus plan takes files in path order, leaves out the active one and empty or too big ones, and stays within the budget', () => {
   const f = (name: string, size: number) => ({ path: path.join('/w', name), size });
   const candidates = [f('c.ts', 300), f('a.ts', 100), f('active.ts', 50), f('empty.ts', 0), f('huge.ts', MAX_FILE + 1), f('b.ts', 200)];
   assert.deepEqual(pickFiles(candidates, '/w/active.ts', 50).map((c) => c.path), ['/w/a.ts', '/w/b.ts', '/w/c.ts']);

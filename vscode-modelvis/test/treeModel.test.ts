@@ -18,7 +18,7 @@ function llamaLike(layers: number): TensorRef[] {
 
 const child = (n: TreeNode, name: string) => n.children!.find((c) => c.name === name)!;
 
-test('dotted names become modules; numbered layers collapse into one "layers [0–N]" node', () => {
+test('dotted names become modules and numbered layers collapse into one "layers [0–N]" node', () => {
   const root = groupTensors(llamaLike(12));
   assert.deepEqual(
     root.children!.map((c) => c.name),
@@ -84,7 +84,7 @@ test('normalizeTree groups a flat host tree and leaves a grouped one alone', () 
   assert.equal(again, grouped);
 });
 
-test('row descriptions', () => {
+test('a model row shows its parameters, dtypes and architecture, and a tensor row its dtype, shape and size', () => {
   const tree = { path: '/m', name: 'm', totalParameters: 124_439_808, dtypes: { F32: 124_439_808 }, files: ['model.safetensors'], architecture: 'GPT2LMHeadModel', root: groupTensors([]) };
   assert.equal(modelDescription({ path: '/m', name: 'm', source: 'workspace', kind: 'folder' }, tree), '124M params · F32 · GPT2LMHeadModel');
   assert.equal(modelDescription({ path: '/m', name: 'm', source: 'workspace', kind: 'folder', architecture: 'LlamaForCausalLM' }), 'LlamaForCausalLM');

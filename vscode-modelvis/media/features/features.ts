@@ -2,24 +2,17 @@
 // the class activation map), top-5 classes, the first layer's kernels, and one channel grid per layer.
 // Text is always set as text (the DOM builders of common.ts); pictures are the host's PNGs as data: URIs.
 
-import type { FEATURE_VIEW_REQUESTS, FeatureCell, FeatureGridResult, FeatureLayerInfo, FeaturesRunResult, ViewRequester } from '../../src/common/protocol';
-import { connect, h, post, render } from '../webview/common';
+import type { FEATURE_VIEW_REQUESTS, FeatureCell, FeatureGridResult, FeatureLayerInfo, FeaturesRunResult } from '../../src/common/protocol';
+import { connect, h, render } from '../webview/common';
+import { ViewRequests } from '../webview/requests';
 import {
   className,
   percent,
   ToFeaturesWebview,
 } from '../../src/features/featuresLogic';
 
-let nextRequest = 1;
-const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-
-const request: ViewRequester<typeof FEATURE_VIEW_REQUESTS> = (method, params) => {
-  const id = nextRequest++;
-  return new Promise((resolve, reject) => {
-    pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-    post({ type: 'request', id, method, params });
-  });
-};
+const requests = new ViewRequests<typeof FEATURE_VIEW_REQUESTS>();
+const request = requests.request;
 
 interface View {
   run: FeaturesRunResult;
@@ -50,14 +43,9 @@ connect<ToFeaturesWebview>((m) => {
       view = { run: m.run, image: m.image, scaling: view?.scaling ?? 'channel', sort: view?.sort ?? false, generation };
       showRun(view);
       break;
-    case 'response': {
-      const p = pending.get(m.id);
-      pending.delete(m.id);
-      if (!p) return;
-      if (m.error !== undefined) p.reject(new Error(m.error));
-      else p.resolve(m.result);
+    case 'response':
+      requests.settle(m);
       break;
-    }
   }
 });
 

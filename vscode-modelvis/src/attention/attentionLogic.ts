@@ -1,7 +1,7 @@
 // Pure logic of the attention panel and the editor decorations (no vscode, no DOM): protocol types,
 // base64 float decoding, label layout, head-view line filtering, decoration buckets, token lookup.
 
-import type { AttentionKind, AttentionRun, AttentionToken, HeadChoice, LayerDoneParams } from '../common/protocol';
+import type { AttentionKind, AttentionRun, AttentionToken, HeadChoice, LayerDoneParams, ViewRequestMessage, ViewResponseMessage } from '../common/protocol';
 
 export interface KindAxes {
   kind: AttentionKind;
@@ -74,13 +74,13 @@ export type ToAttentionWebview =
   | { type: 'running'; text: string; model: string }
   | { type: 'runError'; message: string }
   | ({ type: 'layerDone' } & LayerDoneParams)
-  | { type: 'response'; id: number; result?: unknown; error?: string }
+  | ViewResponseMessage
   | { type: 'select'; layer: number; head: HeadChoice };
 
 /** Messages from the attention webview to the extension. */
 export type FromAttentionWebview =
   | { type: 'ready' }
-  | { type: 'request'; id: number; method: string; params: Record<string, unknown> }
+  | ViewRequestMessage
   | { type: 'select'; layer: number; head: HeadChoice; kind?: AttentionKind }
   | { type: 'savePng'; png: string; name: string }
   /** The attention matrix of a layer and head (fetched by the extension), or a view's own numbers. */

@@ -1,12 +1,12 @@
 // The attention panel (one webview beside the editor) and the run it shows. The webview asks for
-// data through {type: 'request'} messages, forwarded to the host with the run's id; the host's
+// data through {type: 'request'} messages, answered from the host with the run's id; the host's
 // attention/layerDone notifications are passed on so layers are enabled as they arrive.
 
 import * as vscode from 'vscode';
-import { errorMessage } from '../common/errors';
-import { ATTENTION_VIEW_REQUESTS, AttentionKind, AttentionMatrixRequest, AttentionRelease, AttentionRun, AttributionRun, CircuitsPatch, HeadChoice, LayerDone, viewRequest } from '../common/protocol';
+import { ATTENTION_VIEW_REQUESTS, AttentionKind, AttentionMatrixRequest, AttentionRelease, AttentionRun, AttributionRun, CircuitsPatch, HeadChoice, LayerDone, ViewRequestMessage, ViewResponseMessage } from '../common/protocol';
 import { HostClient } from '../host/hostClient';
-import { webviewHtml, webviewOptions } from '../webview/webviewHtml';
+import { ModelVisPanel } from '../webview/modelVisPanel';
+import { answerViewRequest } from '../webview/viewRequests';
 import { axesOf, decodeFloat32, FromAttentionWebview, matrixJson, ToAttentionWebview } from './attentionLogic';
 
 export const ATTENTION_VIEW_TYPE = 'modelvis.attention';
@@ -20,10 +20,10 @@ export interface RunContext {
   layersDone: number;
 }
 
-export class AttentionPanel implements vscode.Disposable {
-  private panel: vscode.WebviewPanel | undefined;
+export class AttentionPanel extends ModelVisPanel<ToAttentionWebview, FromAttentionWebview> {
   private current: RunContext | undefined;
-  private pending: ToAttentionWebview | undefined;
+  /** The last screen posted (running, an error, a run): what a reloaded page is sent. */
+  private screen: ToAttentionWebview | undefined;
   layer = 0;
   head: HeadChoice = 0;
   /** An encoder-decoder run's attention shown (the panel's choice); undefined for self-attention runs. */
@@ -42,14 +42,27 @@ export class AttentionPanel implements vscode.Disposable {
   private readonly retargeted = new vscode.EventEmitter<{ ctx: RunContext; target: string }>();
   /** The user asked for the run again with another target (an encoder-decoder's decoder text; empty = the model's own). */
   readonly onDidRequestTarget = this.retargeted.event;
-  private readonly disposables: vscode.Disposable[] = [];
   private readonly doneByRun = new Map<string, number>();
 
   constructor(
-    private readonly extensionUri: vscode.Uri,
+    extensionUri: vscode.Uri,
     private readonly host: HostClient,
   ) {
+    super(extensionUri, {
+      viewType: ATTENTION_VIEW_TYPE,
+      title: 'Attention',
+      page: 'attention',
+      styleDir: ['media', 'attention'],
+      column: vscode.ViewColumn.Beside,
+      preserveFocus: true,
+      retainContextWhenHidden: true,
+    });
     this.disposables.push(
+      this.selectionChanged,
+      this.neuronPainted,
+      this.attributionPainted,
+      this.alignmentPainted,
+      this.retargeted,
       host.onNotification(LayerDone, (params) => {
         // Notifications may overtake the run's answer: remember them per run.
         this.doneByRun.set(params.runId, Math.max(this.doneByRun.get(params.runId) ?? 0, params.layer + 1));
@@ -66,13 +79,11 @@ export class AttentionPanel implements vscode.Disposable {
 
   /** Opens (or reveals) the panel showing "running…". */
   showRunning(text: string, model: string): void {
-    this.ensurePanel();
-    this.post({ type: 'running', text, model });
+    this.show({ type: 'running', text, model });
   }
 
   showError(message: string): void {
-    this.ensurePanel();
-    this.post({ type: 'runError', message });
+    this.show({ type: 'runError', message });
   }
 
   /** A new run: the previous one is released on the host. */
@@ -85,7 +96,6 @@ export class AttentionPanel implements vscode.Disposable {
     this.kind = ctx.run.target ? (this.kind ?? 'cross') : undefined;
     if (old) this.doneByRun.delete(old.run.runId);
     if (old && old.run.runId !== ctx.run.runId) void this.host.request(AttentionRelease, { runId: old.run.runId }).catch(() => undefined);
-    this.ensurePanel();
     this.postRun();
     this.selectionChanged.fire({ layer: this.layer, head: this.head });
   }
@@ -100,44 +110,45 @@ export class AttentionPanel implements vscode.Disposable {
 
   private postRun(): void {
     const c = this.current;
-    if (c) this.post({ type: 'run', run: c.run, layersDone: c.layersDone, text: c.text, layer: this.layer, head: this.head, kind: this.kind });
+    if (c) this.show({ type: 'run', run: c.run, layersDone: c.layersDone, text: c.text, layer: this.layer, head: this.head, kind: this.kind });
   }
 
-  private ensurePanel(): void {
-    if (this.panel) {
-      this.panel.reveal(vscode.ViewColumn.Beside, true);
-      return;
-    }
-    const panel = vscode.window.createWebviewPanel(ATTENTION_VIEW_TYPE, 'Attention', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
-      ...webviewOptions(this.extensionUri),
-      retainContextWhenHidden: true,
-    });
-    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'modelvis.svg');
-    panel.webview.html = webviewHtml(panel.webview, this.extensionUri, { name: 'attention', title: 'Attention', styleDir: ['media', 'attention'] });
-    panel.webview.onDidReceiveMessage((m: FromAttentionWebview) => void this.onMessage(m));
-    panel.onDidDispose(() => {
-      this.panel = undefined;
-    });
-    this.panel = panel;
+  private show(screen: ToAttentionWebview): void {
+    this.open();
+    this.screen = screen;
+    this.post(screen);
   }
 
-  private post(message: ToAttentionWebview): void {
-    if (!this.panel) return;
-    if (message.type !== 'response') this.pending = message.type === 'layerDone' || message.type === 'select' ? this.pending : message;
-    void this.panel.webview.postMessage(message);
+  protected onReady(): void {
+    // A run is sent with the layers done by now; running and errors as they were.
+    if (this.current && this.screen?.type === 'run') this.postRun();
+    else if (this.screen) this.post(this.screen);
   }
 
-  private async onMessage(m: FromAttentionWebview): Promise<void> {
-    if (!m || typeof m.type !== 'string') return;
+  protected onRequest(m: ViewRequestMessage): Promise<ViewResponseMessage> {
+    return answerViewRequest(
+      ATTENTION_VIEW_REQUESTS,
+      m,
+      this.current?.run.runId,
+      (type, params) => {
+        // Patching is L·n + L·H forward passes, integrated gradients and occlusion one pass per step or token: show the
+        // host's progress, and let the user cancel them.
+        const long = type === CircuitsPatch ? 'activation patching'
+          : type === AttributionRun && params.method === 'ig' ? 'integrated gradients'
+          : type === AttributionRun && params.method === 'occlusion' ? 'occlusion'
+          : undefined;
+        return long
+          ? vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `ModelVis: ${long}`, cancellable: true }, (progress, token) =>
+              this.host.request(type, params, { timeoutMs: 600_000, progress, token }),
+            )
+          : this.host.request(type, params, { timeoutMs: 300_000 });
+      },
+      (line) => this.host.log(line),
+    );
+  }
+
+  protected async onMessage(m: FromAttentionWebview): Promise<void> {
     switch (m.type) {
-      case 'ready':
-        // (Re)loaded webview: send what it should show.
-        if (this.current && this.pending?.type !== 'running' && this.pending?.type !== 'runError') this.postRun();
-        else if (this.pending) void this.panel?.webview.postMessage(this.pending);
-        break;
-      case 'request':
-        await this.forward(m.id, m.method, m.params);
-        break;
       case 'select':
         if (typeof m.layer === 'number' && (typeof m.head === 'number' || m.head === 'mean' || m.head === 'max')) {
           this.layer = m.layer;
@@ -147,10 +158,10 @@ export class AttentionPanel implements vscode.Disposable {
         }
         break;
       case 'savePng':
-        await this.savePng(m.png, m.name);
+        await this.saveFile(Buffer.from(m.png, 'base64'), m.name, 'png', 'Save PNG');
         break;
       case 'saveJson':
-        if ('json' in m) await this.writeJson(m.json, m.name, 'Save view as JSON');
+        if ('json' in m) await this.saveFile(Buffer.from(JSON.stringify(m.json), 'utf8'), String(m.name), 'json', 'Save view as JSON');
         else await this.saveAttentionJson(m.layer, m.head, m.kind);
         break;
       case 'paintNeuron':
@@ -168,48 +179,6 @@ export class AttentionPanel implements vscode.Disposable {
     }
   }
 
-  private async forward(id: number, method: string, params: Record<string, unknown>): Promise<void> {
-    const c = this.current;
-    if (!c) return;
-    const type = viewRequest(ATTENTION_VIEW_REQUESTS, method);
-    if (!type) {
-      void this.panel?.webview.postMessage({ type: 'response', id, error: `not allowed: ${method}` });
-      return;
-    }
-    try {
-      // The webview's params are checked by the host (-32602 with the reason), as any client's.
-      const send = { ...params, runId: c.run.runId };
-      // Patching is L·n + L·H forward passes, integrated gradients and occlusion one pass per step or token: show the
-      // host's progress, and let the user cancel them.
-      const long = type === CircuitsPatch ? 'activation patching'
-        : type === AttributionRun && (params.method === 'ig' || params.method === 'occlusion') ? (params.method === 'ig' ? 'integrated gradients' : 'occlusion')
-        : undefined;
-      const result = long
-        ? await vscode.window.withProgress(
-            { location: vscode.ProgressLocation.Notification, title: `ModelVis: ${long}`, cancellable: true },
-            (progress, token) => this.host.request<object, unknown>(type, send, { timeoutMs: 600_000, progress, token }),
-          )
-        : await this.host.request<object, unknown>(type, send, { timeoutMs: 300_000 });
-      void this.panel?.webview.postMessage({ type: 'response', id, result });
-    } catch (e) {
-      this.host.log(`${method} → ${errorMessage(e)}`);
-      void this.panel?.webview.postMessage({ type: 'response', id, error: errorMessage(e) });
-    }
-  }
-
-  private defaultUri(name: string): vscode.Uri | undefined {
-    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-    return folder ? vscode.Uri.joinPath(folder, name) : undefined;
-  }
-
-  private async savePng(png: string, name: string): Promise<void> {
-    const safe = name.replace(/[^\w.-]+/g, '_');
-    const uri = await vscode.window.showSaveDialog({ defaultUri: this.defaultUri(`${safe}.png`), filters: { 'PNG image': ['png'] }, title: 'Save PNG' });
-    if (!uri) return;
-    await vscode.workspace.fs.writeFile(uri, Buffer.from(png, 'base64'));
-    vscode.window.setStatusBarMessage(`ModelVis: saved ${uri.fsPath}`, 4000);
-  }
-
   private async saveAttentionJson(layer: number, head: HeadChoice, kind?: AttentionKind): Promise<void> {
     const c = this.current;
     if (!c) return;
@@ -220,29 +189,16 @@ export class AttentionPanel implements vscode.Disposable {
         void vscode.window.showWarningMessage(`ModelVis: the matrix of ${r.n} tokens is too large for JSON export (at most 512).`);
         return;
       }
-      await this.writeJson(matrixJson(c.run, layer, head, decodeFloat32(r.values), c.text, k), `attention-${c.run.model.name}${k ? `-${k}` : ''}-L${layer}-H${head}`, 'Save attention as JSON');
+      const json = matrixJson(c.run, layer, head, decodeFloat32(r.values), c.text, k);
+      await this.saveFile(Buffer.from(JSON.stringify(json), 'utf8'), `attention-${c.run.model.name}${k ? `-${k}` : ''}-L${layer}-H${head}`, 'json', 'Save attention as JSON');
     } catch (e) {
       this.host.showError(e);
     }
   }
 
-  private async writeJson(json: unknown, name: string, title: string): Promise<void> {
-    const safe = String(name).replace(/[^\w.-]+/g, '_');
-    const uri = await vscode.window.showSaveDialog({ defaultUri: this.defaultUri(`${safe}.json`), filters: { JSON: ['json'] }, title });
-    if (!uri) return;
-    await vscode.workspace.fs.writeFile(uri, Buffer.from(JSON.stringify(json), 'utf8'));
-    vscode.window.setStatusBarMessage(`ModelVis: saved ${uri.fsPath}`, 4000);
-  }
-
   dispose(): void {
     const c = this.current;
     if (c) void this.host.request(AttentionRelease, { runId: c.run.runId }).catch(() => undefined);
-    this.panel?.dispose();
-    for (const d of this.disposables) d.dispose();
-    this.selectionChanged.dispose();
-    this.neuronPainted.dispose();
-    this.alignmentPainted.dispose();
-    this.attributionPainted.dispose();
-    this.retargeted.dispose();
+    super.dispose();
   }
 }

@@ -786,6 +786,22 @@ export type ViewRequester<Rs extends readonly HostRequest<string, RunRef, unknow
   params: ViewParams<Rs, M>,
 ) => Promise<ViewResult<Rs, M>>;
 
+/** A webview's request to its panel, which forwards it to the host with the run id. */
+export interface ViewRequestMessage {
+  type: 'request';
+  id: number;
+  method: string;
+  params: Record<string, unknown>;
+}
+
+/** The panel's answer to a ViewRequestMessage: the host's result, or the error's message. */
+export interface ViewResponseMessage {
+  type: 'response';
+  id: number;
+  result?: unknown;
+  error?: string;
+}
+
 /** The request a webview named, when it is one it may make. */
 export function viewRequest<Rs extends readonly HostRequest<string, RunRef, unknown>[]>(allowed: Rs, method: unknown): Rs[number] | undefined {
   return allowed.find((r) => r.method === method);

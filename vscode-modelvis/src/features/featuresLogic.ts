@@ -1,7 +1,7 @@
 // CNN feature maps (issue 7): the protocol types of features/* and the messages between the extension and
 // the features webview. Pure (no vscode), shared with media/features/features.ts.
 
-import type { FeaturesRunResult } from '../common/protocol';
+import type { FeaturesRunResult, ViewRequestMessage, ViewResponseMessage } from '../common/protocol';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.gif', '.webp', '.bmp'];
 export const CNN_MODEL_EXTENSIONS = ['.onnx', '.pth', '.pt'];
@@ -10,11 +10,9 @@ export type ToFeaturesWebview =
   | { type: 'running'; image: string; model: string }
   | { type: 'run'; image: string; run: FeaturesRunResult }
   | { type: 'runError'; image: string; model: string; message: string }
-  | { type: 'response'; id: number; result?: unknown; error?: string };
+  | ViewResponseMessage;
 
-export type FromFeaturesWebview =
-  | { type: 'ready' }
-  | { type: 'request'; id: number; method: string; params: Record<string, unknown> };
+export type FromFeaturesWebview = { type: 'ready' } | ViewRequestMessage;
 
 export function extensionOf(path: string): string {
   const base = path.replace(/^.*[\\/]/, '');

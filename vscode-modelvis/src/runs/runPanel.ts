@@ -37,8 +37,7 @@ export class RunPanels implements vscode.Disposable {
   }
 }
 
-class RunPanel {
-  private readonly view: StatePanel<RunsViewState, RunsWebviewMessage>;
+class RunPanel extends StatePanel<RunsViewState, RunsWebviewMessage> {
   private readonly cursors = new Map<string, RunCursor>();
   private readonly watchers: vscode.Disposable[] = [];
   private cancel = new vscode.CancellationTokenSource();
@@ -49,17 +48,10 @@ class RunPanel {
     extensionUri: vscode.Uri,
     private readonly host: HostClient,
     private readonly runs: Array<{ path: string; name: string }>,
-    onDispose: () => void,
+    private readonly onDispose: () => void,
   ) {
     const title = runs.length === 1 ? `Run: ${runs[0].name}` : `Runs: ${runs.length} overlaid`;
-    const initial: RunsViewState = { status: 'loading', runs: [], histograms: {}, revision: 0, following: true };
-    this.view = new StatePanel(extensionUri, { viewType: RUNS_VIEW_TYPE, page: 'runs', title, styleDir: ['dist', 'webview'] }, initial, (m) => this.onMessage(m));
-    this.view.onDidDispose(() => {
-      this.cancel.cancel();
-      if (this.followTimer) clearTimeout(this.followTimer);
-      for (const w of this.watchers) w.dispose();
-      onDispose();
-    });
+    super(extensionUri, { viewType: RUNS_VIEW_TYPE, page: 'runs', title, styleDir: ['dist', 'webview'] }, { status: 'loading', runs: [], histograms: {}, revision: 0, following: true });
     for (const r of runs) {
       // The run folder's own files (a run may also be one log file).
       const base = vscode.Uri.file(/\.(csv|jsonl|ndjson)$|tfevents/.test(path.basename(r.path)) ? path.dirname(r.path) : r.path);
@@ -72,11 +64,7 @@ class RunPanel {
     void this.load();
   }
 
-  reveal(): void {
-    this.view.reveal();
-  }
-
-  private onMessage(m: RunsWebviewMessage): void {
+  protected onMessage(m: RunsWebviewMessage): void {
     if (m.type === 'reload') void this.load();
     else if (m.type === 'loadHistogram' && typeof m.run === 'string' && typeof m.tag === 'string') void this.loadHistogram(m.run, m.tag);
   }
@@ -86,27 +74,27 @@ class RunPanel {
     this.cancel = new vscode.CancellationTokenSource();
     const token = this.cancel.token;
     this.cursors.clear();
-    this.view.update({ status: 'loading', error: undefined, histograms: {} });
+    this.update({ status: 'loading', error: undefined, histograms: {} });
     try {
       const results = await Promise.all(
         this.runs.map((r) => this.host.request(RunsScalars, { path: r.path }, { token, timeoutMs: 300_000 })),
       );
-      if (token.isCancellationRequested || this.view.isDisposed) return;
+      if (token.isCancellationRequested || this.isDisposed) return;
       const runs: RunView[] = results.map((res, i) => {
         this.cursors.set(this.runs[i].path, res.cursor);
         return toRunView(this.runs[i], res);
       });
-      this.view.update({ status: 'ready', runs, revision: this.view.state.revision + 1 });
+      this.update({ status: 'ready', runs, revision: this.state.revision + 1 });
     } catch (e) {
-      if (isCancellation(e) || this.view.isDisposed) return;
+      if (isCancellation(e) || this.isDisposed) return;
       this.host.log(`runs/scalars: ${errorMessage(e)}`);
-      this.view.update({ status: 'error', error: errorMessage(e) });
+      this.update({ status: 'error', error: errorMessage(e) });
     }
   }
 
   /** Files changed: read on from the cursors once things settle (a training loop writes often). */
   private scheduleFollow(): void {
-    if (this.followTimer || this.view.isDisposed || this.view.state.status !== 'ready') return;
+    if (this.followTimer || this.isDisposed || this.state.status !== 'ready') return;
     this.followTimer = setTimeout(() => {
       this.followTimer = undefined;
       this.reading = this.reading.then(() => this.follow());
@@ -115,7 +103,7 @@ class RunPanel {
 
   private async follow(): Promise<void> {
     const token = this.cancel.token;
-    const state = this.view.state;
+    const state = this.state;
     let runs = state.runs;
     let changed = false;
     for (const r of this.runs) {
@@ -123,7 +111,7 @@ class RunPanel {
       if (!cursor) continue;
       try {
         const res = await this.host.request(RunsScalars, { path: r.path, cursor }, { token });
-        if (token.isCancellationRequested || this.view.isDisposed) return;
+        if (token.isCancellationRequested || this.isDisposed) return;
         if (res.reset.length > 0) {
           // A log rewritten rather than appended to (Lightning's metrics.csv): read the whole run again.
           void this.load();
@@ -143,13 +131,13 @@ class RunPanel {
               },
         );
       } catch (e) {
-        if (isCancellation(e) || this.view.isDisposed) return;
+        if (isCancellation(e) || this.isDisposed) return;
         this.host.log(`runs/scalars (following ${r.path}): ${errorMessage(e)}`);
       }
     }
     if (changed) {
       // Histograms shown are stale now: drop them so the webview asks again.
-      this.view.update({ runs, histograms: {}, revision: state.revision + 1 });
+      this.update({ runs, histograms: {}, revision: state.revision + 1 });
     }
   }
 
@@ -157,16 +145,21 @@ class RunPanel {
     const key = histogramKey(run, tag);
     try {
       const res = await this.host.request(RunsHistograms, { path: run, tag }, { token: this.cancel.token });
-      if (this.view.isDisposed) return;
-      this.view.update({ histograms: { ...this.view.state.histograms, [key]: res } });
+      if (this.isDisposed) return;
+      this.update({ histograms: { ...this.state.histograms, [key]: res } });
     } catch (e) {
-      if (isCancellation(e) || this.view.isDisposed) return;
-      this.view.update({ histograms: { ...this.view.state.histograms, [key]: { error: errorMessage(e) } } });
+      if (isCancellation(e) || this.isDisposed) return;
+      this.update({ histograms: { ...this.state.histograms, [key]: { error: errorMessage(e) } } });
     }
   }
 
   dispose(): void {
-    this.view.dispose();
+    if (this.isDisposed) return;
+    this.cancel.cancel();
+    if (this.followTimer) clearTimeout(this.followTimer);
+    for (const w of this.watchers) w.dispose();
+    this.onDispose();
+    super.dispose();
   }
 }
 

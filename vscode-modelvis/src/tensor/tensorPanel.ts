@@ -35,8 +35,7 @@ export class TensorPanels implements vscode.Disposable {
   }
 }
 
-class TensorPanel {
-  private readonly view: StatePanel<TensorViewState, TensorWebviewMessage>;
+class TensorPanel extends StatePanel<TensorViewState, TensorWebviewMessage> {
   private cancel = new vscode.CancellationTokenSource();
   private imageCancel = new vscode.CancellationTokenSource();
 
@@ -45,38 +44,24 @@ class TensorPanel {
     private readonly host: HostClient,
     modelPath: string,
     tensor: string,
-    onDispose: () => void,
+    private readonly onDispose: () => void,
   ) {
-    const initial: TensorViewState = {
+    super(extensionUri, { viewType: TENSOR_VIEW_TYPE, page: 'tensor', title: shortTitle(tensor) }, {
       modelPath,
       modelName: path.basename(modelPath),
       tensor,
       status: 'loading',
       imageStatus: 'loading',
       reduce: 'maxabs',
-    };
-    this.view = new StatePanel(extensionUri, { viewType: TENSOR_VIEW_TYPE, page: 'tensor', title: shortTitle(tensor) }, initial, (m) => this.onMessage(m));
-    this.view.onDidDispose(() => {
-      this.cancel.cancel();
-      this.imageCancel.cancel();
-      onDispose();
     });
     void this.load();
   }
 
-  private get state(): TensorViewState {
-    return this.view.state;
-  }
-
-  reveal(): void {
-    this.view.reveal();
-  }
-
-  private onMessage(message: TensorWebviewMessage): void {
+  protected onMessage(message: TensorWebviewMessage): void {
     switch (message.type) {
       case 'setReduce':
         if ((message.reduce === 'maxabs' || message.reduce === 'mean') && message.reduce !== this.state.reduce) {
-          this.view.update({ reduce: message.reduce });
+          this.update({ reduce: message.reduce });
           void this.loadImage();
         }
         break;
@@ -91,7 +76,7 @@ class TensorPanel {
     this.cancel.dispose();
     this.cancel = new vscode.CancellationTokenSource();
     const token = this.cancel.token;
-    this.view.update({ status: 'loading', error: undefined, inspection: undefined, imageStatus: 'loading', image: undefined, imageError: undefined });
+    this.update({ status: 'loading', error: undefined, inspection: undefined, imageStatus: 'loading', image: undefined, imageError: undefined });
     try {
       const inspection = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Window, title: `ModelVis: reading ${this.state.tensor}` },
@@ -102,17 +87,17 @@ class TensorPanel {
             { token, progress },
           ),
       );
-      if (token.isCancellationRequested || this.view.isDisposed) return;
-      this.view.update({ status: 'ready', inspection });
+      if (token.isCancellationRequested || this.isDisposed) return;
+      this.update({ status: 'ready', inspection });
       if (inspection.readable === false) {
-        this.view.update({ imageStatus: 'none' });
+        this.update({ imageStatus: 'none' });
         return;
       }
       await this.loadImage();
     } catch (e) {
-      if (isCancellation(e) || this.view.isDisposed) return;
+      if (isCancellation(e) || this.isDisposed) return;
       this.host.log(`tensors/inspect ${this.state.tensor}: ${errorMessage(e)}`);
-      this.view.update({ status: 'error', error: errorMessage(e), imageStatus: 'none' });
+      this.update({ status: 'error', error: errorMessage(e), imageStatus: 'none' });
     }
   }
 
@@ -121,23 +106,27 @@ class TensorPanel {
     this.imageCancel.dispose();
     this.imageCancel = new vscode.CancellationTokenSource();
     const token = this.imageCancel.token;
-    this.view.update({ imageStatus: 'loading', imageError: undefined });
+    this.update({ imageStatus: 'loading', imageError: undefined });
     try {
       const image = await this.host.request(
         TensorsImage,
         { path: this.state.modelPath, tensor: this.state.tensor, maxSize: 512, reduce: this.state.reduce },
         { token },
       );
-      if (token.isCancellationRequested || this.view.isDisposed) return;
-      this.view.update({ imageStatus: 'ready', image });
+      if (token.isCancellationRequested || this.isDisposed) return;
+      this.update({ imageStatus: 'ready', image });
     } catch (e) {
-      if (isCancellation(e) || this.view.isDisposed) return;
-      this.view.update({ imageStatus: 'error', imageError: errorMessage(e) });
+      if (isCancellation(e) || this.isDisposed) return;
+      this.update({ imageStatus: 'error', imageError: errorMessage(e) });
     }
   }
 
   dispose(): void {
-    this.view.dispose();
+    if (this.isDisposed) return;
+    this.cancel.cancel();
+    this.imageCancel.cancel();
+    this.onDispose();
+    super.dispose();
   }
 }
 

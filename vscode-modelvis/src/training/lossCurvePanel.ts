@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import { TrainLoss, TrainLossParams } from '../common/protocol';
 import { HostClient } from '../host/hostClient';
-import { webviewHtml, webviewOptions } from '../webview/webviewHtml';
+import { ModelVisPanel } from '../webview/modelVisPanel';
 
 export type CurveStatus = 'waiting' | 'training' | 'done' | 'cancelled' | 'failed';
 
@@ -20,19 +20,22 @@ export interface CurveState {
 
 const POST_INTERVAL_MS = 200;
 
-export class LossCurves implements vscode.Disposable {
+export class LossCurves extends ModelVisPanel<{ type: 'state'; state: CurveState }, never> {
   private state: CurveState = { title: 'No training yet', steps: 0, points: [], status: 'waiting' };
   private run: string | undefined;
   private expecting = false;
-  private panel: vscode.WebviewPanel | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly subscription: vscode.Disposable;
 
-  constructor(
-    private readonly extensionUri: vscode.Uri,
-    host: HostClient,
-  ) {
-    this.subscription = host.onNotification(TrainLoss, (p) => this.add(p));
+  constructor(extensionUri: vscode.Uri, host: HostClient) {
+    super(extensionUri, {
+      viewType: 'modelvis.lossCurve',
+      title: 'ModelVis: Loss Curve',
+      page: 'lossCurve',
+      styleDir: ['media', 'training'],
+      column: vscode.ViewColumn.Beside,
+      preserveFocus: true,
+    });
+    this.disposables.push(host.onNotification(TrainLoss, (p) => this.add(p)));
   }
 
   /** A training request is about to be sent: the next run the host reports is this one. */
@@ -63,45 +66,35 @@ export class LossCurves implements vscode.Disposable {
   }
 
   show(): void {
-    if (this.panel) {
-      this.panel.reveal(vscode.ViewColumn.Beside, true);
-      return;
-    }
-    const panel = vscode.window.createWebviewPanel('modelvis.lossCurve', 'ModelVis: Loss Curve', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, webviewOptions(this.extensionUri));
-    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'modelvis.svg');
-    panel.webview.html = webviewHtml(panel.webview, this.extensionUri, { name: 'lossCurve', title: 'ModelVis: Loss Curve', styleDir: ['media', 'training'] });
-    panel.webview.onDidReceiveMessage((m: { type?: string }) => {
-      if (m?.type === 'ready') this.post();
-    });
-    panel.onDidDispose(() => {
-      if (this.panel === panel) this.panel = undefined;
-    });
-    this.panel = panel;
+    this.open();
+  }
+
+  protected onReady(): void {
+    this.postState();
   }
 
   private schedulePost(now = false): void {
-    if (!this.panel) return;
+    if (!this.isOpen) return;
     if (now) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
-      this.post();
+      this.postState();
       return;
     }
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.post();
+      this.postState();
     }, POST_INTERVAL_MS);
   }
 
-  private post(): void {
-    void this.panel?.webview.postMessage({ type: 'state', state: this.state });
+  private postState(): void {
+    this.post({ type: 'state', state: this.state });
   }
 
   dispose(): void {
     if (this.timer) clearTimeout(this.timer);
-    this.subscription.dispose();
-    this.panel?.dispose();
+    super.dispose();
   }
 }
 

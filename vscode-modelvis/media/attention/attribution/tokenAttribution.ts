@@ -5,18 +5,16 @@
 // colour the tokens here (blue raises the logit, red lowers it), are listed strongest first, painted on the editor in
 // the theme's two attribution colours, and exported as JSON or PNG. Every token reaches the DOM as text.
 
-import { tokenLabel, readableToken } from '../../src/attention/attentionLogic';
-import { ATTRIBUTION_METHODS, AttributionChoices, attributionJson, attributionParams, completenessText } from '../../src/attention/attributionLogic';
-import { absMax, signedIntensity } from '../../src/attention/circuitsLogic';
-import type { AttributionMethod, AttributionRunResult } from '../../src/common/protocol';
-import { formatNumber, h } from '../webview/common';
-import type { HiddenViewContext } from './hiddenViews';
-import { snapshotPng } from './snapshot';
+import { tokenLabel, readableToken } from '../../../src/attention/attentionLogic';
+import { ATTRIBUTION_METHODS, AttributionChoices, attributionJson, attributionParams, completenessText } from '../../../src/attention/attributionLogic';
+import { absMax, signedIntensity } from '../../../src/attention/circuitsLogic';
+import type { AttributionMethod, AttributionRunResult } from '../../../src/common/protocol';
+import { formatNumber, h, post } from '../../webview/common';
+import { signedCell } from '../circuits/cells';
+import { snapshotOf, ViewContext } from '../view';
 
-export interface AttributionViewContext extends HiddenViewContext {
-  /** Paints signed per-token scores on the selection in the editor (null: back to the cursor's attention). */
-  paintAttribution(scores: number[] | null): void;
-}
+/** Paints signed per-token scores on the selection in the editor (null: back to the cursor's attention). */
+const paintAttribution = (scores: number[] | null) => post({ type: 'paintAttribution', scores });
 
 /** Choices kept while switching tabs. */
 export const attributionChoices: AttributionChoices & { paint: boolean } = {
@@ -30,8 +28,6 @@ export const attributionChoices: AttributionChoices & { paint: boolean } = {
   paint: true,
 };
 
-const background = () => getComputedStyle(document.body).backgroundColor;
-
 function select<T extends string | number>(id: string, label: string, options: Array<[T, string]>, value: T, onChange: (v: string) => void): HTMLSelectElement {
   const s = h('select', { id, 'aria-label': label }, ...options.map(([v, text]) => h('option', { value: String(v) }, text)));
   s.value = String(value);
@@ -39,7 +35,7 @@ function select<T extends string | number>(id: string, label: string, options: A
   return s;
 }
 
-export function drawAttribution(c: AttributionViewContext, box: HTMLElement): void {
+export async function drawAttribution(c: ViewContext, box: HTMLElement): Promise<void> {
   const r = c.run;
   const ch = attributionChoices;
   if (ch.position < 0 || ch.position >= r.n) ch.position = r.n - 1;
@@ -73,7 +69,7 @@ export function drawAttribution(c: AttributionViewContext, box: HTMLElement): vo
   let shown: AttributionRunResult | undefined;
   paint.addEventListener('change', () => {
     ch.paint = paint.checked;
-    c.paintAttribution(ch.paint && shown ? shown.scores : null);
+    paintAttribution(ch.paint && shown ? shown.scores : null);
   });
 
   const show = (a: AttributionRunResult) => {
@@ -98,8 +94,7 @@ export function drawAttribution(c: AttributionViewContext, box: HTMLElement): vo
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, '#'), h('th', { scope: 'col' }, 'position'), h('th', { scope: 'col' }, 'token'), h('th', { scope: 'col' }, 'score'))));
     const body = h('tbody', {});
     order.forEach((i, rank) => {
-      const cell = h('span', { class: `circuit-cell signed ${a.scores[i] < 0 ? 'neg' : 'pos'}`, 'data-value': a.scores[i] }, formatNumber(a.scores[i], 4));
-      cell.style.setProperty('--v', String(Math.abs(signedIntensity(a.scores[i], limit))));
+      const cell = signedCell(a.scores[i], limit, `${i}: ${formatNumber(a.scores[i], 6)}`);
       body.append(h('tr', { 'data-pos': i }, h('td', {}, String(rank + 1)), h('td', {}, String(i)), h('td', { class: 'token' }, tokenLabel({ display: a.tokens[i], text: a.tokens[i] }, 30)), h('td', {}, cell)));
     });
     list.append(body);
@@ -114,8 +109,8 @@ export function drawAttribution(c: AttributionViewContext, box: HTMLElement): vo
     if (a.method === 'occlusion') parts.push(h('p', { class: 'note' }, 'Occlusion: f minus f with the token\'s embedding row set to zero (one forward pass per token, no gradients).'));
     result.replaceChildren(...parts, chips, h('h3', {}, 'Tokens by |score|'), h('div', { class: 'circuit-scroll' }, list));
     holder.dataset.status = 'ready';
-    c.paintAttribution(ch.paint ? a.scores : null);
-    c.setExport({ name: `attribution-${a.method}-pos${a.position}-t${a.target}`, png: () => snapshotPng(result, background()), json: () => attributionJson(a, r.model.name, c.text) });
+    paintAttribution(ch.paint ? a.scores : null);
+    c.setExport({ name: `attribution-${a.method}-pos${a.position}-t${a.target}`, png: snapshotOf(result), json: () => attributionJson(a, r.model.name, c.text) });
   };
 
   const go = async () => {
@@ -146,5 +141,5 @@ export function drawAttribution(c: AttributionViewContext, box: HTMLElement): vo
   };
   runButton.addEventListener('click', () => void go());
   // The next-token prediction needs nothing typed: show it at once.
-  if (ch.target === 'prediction') void go();
+  if (ch.target === 'prediction') await go();
 }
