@@ -1,0 +1,83 @@
+// Grad-CAM in the CNN feature-map panel (issue 17), end to end: LeNet-5 (ONNX) on an MNIST 7, right-click the PNG →
+// Show CNN Feature Maps → lenet.onnx; LeNet does not end in global pooling, so the panel offers Grad-CAM on a chosen
+// layer: conv1's map of the predicted 7 overlaid on the digit, its peak the value the host computes (checked against
+// finite differences in xunit, GradCamTests), then another class on conv2; screenshots.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fixturesDir, launch, repoRoot, TIMEOUTS, waitFor } from './harness.mjs';
+
+const digit = 'mnist_test_00_label7.png';
+let s;
+
+before(async () => {
+  s = await launch({
+    name: 'gradcam',
+    vsix: process.env.MODELVIS_VSIX,
+    workspace: (dir) => {
+      mkdirSync(join(dir, 'models'), { recursive: true });
+      copyFileSync(join(fixturesDir, 'models', 'lenet5-mnist', 'lenet.onnx'), join(dir, 'models', 'lenet.onnx'));
+      copyFileSync(join(repoRoot, 'tests', 'ModelVis.Vision.Tests', 'Data', 'lenet.arch.json'), join(dir, 'models', 'lenet.arch.json'));
+      copyFileSync(join(fixturesDir, 'inputs', 'mnist-png', digit), join(dir, digit));
+      return { dir };
+    },
+    settings: () => ({ 'workbench.colorTheme': 'Default Dark Modern' }),
+  });
+});
+after(async () => {
+  await s?.close();
+});
+
+test('Grad-CAM of the predicted 7 on conv1 overlaid on the digit, then class 3 on conv2', async () => {
+  await s.guard('gradcam', async () => {
+    const page = s.page;
+    await page.keyboard.press('Control+Shift+E');
+    const row = page.locator('.explorer-folders-view .monaco-list-row', { has: page.locator('.label-name', { hasText: digit }) }).first();
+    await row.waitFor({ state: 'visible', timeout: TIMEOUTS.action });
+    const item = page.locator('.monaco-menu .action-item', { has: page.locator('.action-label', { hasText: 'Show CNN Feature Maps' }) }).first();
+    // The explorer may re-render the row while the workbench settles: select it, right-click, retry once.
+    for (let attempt = 0; ; attempt++) {
+      await row.click();
+      await row.click({ button: 'right' });
+      try {
+        await item.waitFor({ state: 'visible', timeout: 10_000 });
+        break;
+      } catch (e) {
+        if (attempt >= 2) throw e;
+        await page.keyboard.press('Escape');
+      }
+    }
+    await s.chooseMenuItem('Show CNN Feature Maps');
+
+    // The model quick pick: lenet.onnx found in the workspace.
+    const pick = page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: 'lenet.onnx' }) }).first();
+    await pick.waitFor({ state: 'visible', timeout: TIMEOUTS.host });
+    await pick.click();
+
+    const frame = await s.webview('body[data-state="ready"] #features-prediction', { timeout: TIMEOUTS.host });
+    assert.equal(await frame.locator('#features-prediction').getAttribute('data-class'), '7');
+    assert.match(await frame.locator('#features-cam-note').innerText(), /Grad-CAM weighs a chosen layer/);
+    const layerSelect = frame.locator('#features-gradcam-layer');
+    assert.equal(await layerSelect.inputValue(), '14', 'starts on the last convolution');
+
+    // conv1 (ONNX value 11, 6 maps of 24×24) for the predicted 7: conv1 has positive evidence (peak 0.0198).
+    await layerSelect.selectOption('11');
+    await frame.locator('#features-top5 tr[data-class="7"] .gradcam-button').click();
+    await frame.locator('#features-overlay[data-kind="cam"]:not([hidden])').waitFor({ timeout: TIMEOUTS.host });
+    const note = frame.locator('#features-cam-note');
+    await waitFor(async () => (await note.getAttribute('data-gradcam')) === '11:7', { timeout: TIMEOUTS.host, message: 'Grad-CAM of 7 on conv1' });
+    assert.ok(Math.abs(Number(await note.getAttribute('data-high')) - 0.0198) < 1e-3, 'the peak of conv1\'s map');
+    assert.match(await frame.locator('#features-overlay-caption').innerText(), /^Grad-CAM of 7 on 11 \(24×24, magma\)/);
+    assert.match(await note.innerText(), /ReLU\(Σₖ αₖ · A_k\) over 6 maps of 11/);
+    await s.screenshot('gradcam-conv1-class7');
+
+    // Another class on conv2.
+    await layerSelect.selectOption('14');
+    await frame.locator('#features-top5 tr[data-class]').nth(1).locator('.gradcam-button').click();
+    const second = await frame.locator('#features-top5 tr[data-class]').nth(1).getAttribute('data-class');
+    await waitFor(async () => (await note.getAttribute('data-gradcam')) === `14:${second}`, { timeout: TIMEOUTS.host, message: 'Grad-CAM of the runner-up on conv2' });
+    assert.match(await frame.locator('#features-overlay-caption').innerText(), /on 14 \(8×8, magma\)/);
+    await s.screenshot('gradcam-conv2-runner-up');
+  });
+});
