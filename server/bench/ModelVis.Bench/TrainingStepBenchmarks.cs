@@ -3,7 +3,7 @@ using BenchmarkDotNet.Attributes;
 using ModelVis.Training;
 using ModelVis.Autodiff;
 using ModelVis.Training.Llama;
-using ModelVis.Training.Optim;
+using ModelVis.Autodiff.Optim;
 
 namespace ModelVis.Bench;
 

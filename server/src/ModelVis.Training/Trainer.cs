@@ -4,7 +4,7 @@ using ModelVis.Runs;
 using ModelVis.Autodiff;
 using ModelVis.Training.Data;
 using ModelVis.Training.Llama;
-using ModelVis.Training.Optim;
+using ModelVis.Autodiff.Optim;
 using ModelVis.Training.Tokenizer;
 
 namespace ModelVis.Training;
