@@ -39,3 +39,31 @@ test('Grad-CAM of the predicted 7 on conv1 and conv2: a map per layer grid, stre
   await assert.rejects(request('features/gradcam', { runId: r.runId, layer: convs[0].name, class: 12 }), (e) => e.code === -32001 && /outside/.test(e.message));
   await assert.rejects(request('features/gradcam', { runId: r.runId }), (e) => e.code === -32602);
 });
+
+test('features/visualize: a channel of conv1 rises, the image streams in as notifications, and cancel stops with the image so far', async () => {
+  const r = await request('features/run', { model: onnx, image: { data: seven }, preprocessing: { mean: [0.1307], std: [0.3081] } });
+  const conv1 = r.layers.find((l) => l.opType === 'Conv').name;
+  const steps = [];
+  const sub = host.connection.onNotification('features/visualizeStep', (p) => { if (p.runId === r.runId) steps.push(p); });
+  const done = await request('features/visualize', { runId: r.runId, goal: 'channel', layer: conv1, index: 2, steps: 24, every: 4 });
+  assert.equal(done.steps, 24);
+  assert.equal(done.stopped, false);
+  assert.equal(done.objectives.length, 24);
+  assert.ok(done.objectives[23] > done.objectives[0], `channel 2 rises: ${done.objectives[0]} → ${done.objectives[23]}`);
+  assert.equal(done.image.width, 28);
+  assert.deepEqual(steps.map((p) => p.step), [4, 8, 12, 16, 20, 24]);
+  assert.equal(PNG.sync.read(Buffer.from(steps[0].image.png, 'base64')).width, 28);
+
+  // Stop: cancel after the first notifications; the answer is the image reached so far.
+  steps.length = 0;
+  const source = new (await import('vscode-jsonrpc')).CancellationTokenSource();
+  const running = host.connection.sendRequest('features/visualize', { runId: r.runId, goal: 'class', index: 3, steps: 5000, every: 1 }, source.token);
+  while (steps.length < 3) await new Promise((ok) => setTimeout(ok, 20));
+  source.cancel();
+  const stopped = await running;
+  assert.equal(stopped.stopped, true);
+  assert.ok(stopped.steps >= 3 && stopped.steps < 5000, `stopped after ${stopped.steps} steps`);
+  sub.dispose();
+  await assert.rejects(request('features/visualize', { runId: r.runId, goal: 'channel', steps: 3 }), (e) => e.code === -32602 && /layer/.test(e.message));
+  await assert.rejects(request('features/visualize', { runId: r.runId, goal: 'channel', layer: conv1, index: 6, steps: 3 }), (e) => e.code === -32001 && /outside/.test(e.message));
+});

@@ -5,6 +5,7 @@
 import type { FEATURE_VIEW_REQUESTS, FeatureCell, FeatureGridResult, FeatureLayerInfo, FeaturesRunResult } from '../../src/common/protocol';
 import { connect, h, render } from '../webview/common';
 import { ViewRequests } from '../webview/requests';
+import { showVisualizeStep, visualizationSection } from './visualization';
 import {
   className,
   defaultGradCamLayer,
@@ -45,6 +46,9 @@ connect<ToFeaturesWebview>((m) => {
       view = { run: m.run, image: m.image, scaling: view?.scaling ?? 'channel', sort: view?.sort ?? false, generation };
       showRun(view);
       break;
+    case 'visualizeStep':
+      if (m.runId === view?.run.runId) showVisualizeStep(m);
+      break;
     case 'response':
       requests.settle(m);
       break;
@@ -67,6 +71,7 @@ function showRun(v: View): void {
     h('div', { class: 'summary' }, inputFigure(r), predictions(r)),
     controls(v),
     kernelsSection(r),
+    visualizationSection(r, request),
     h('section', { id: 'features-layers', 'aria-label': 'Feature maps by layer' }, ...maps.map((l, i) => layerSection(v, l, i))),
     vectors.length ? vectorList(vectors) : null);
   document.body.dataset.runId = r.runId;

@@ -734,6 +734,25 @@ export const FeaturesMap = request<RunRef & { layer: string; channel: number }, 
 export const FeaturesKernels = request<RunRef, KernelsResult>()('features/kernels');
 export const FeaturesCam = request<RunRef & { class?: number }, CamResult>()('features/cam');
 export const FeaturesGradCam = request<RunRef & { layer: string; class?: number }, CamResult>()('features/gradcam');
+
+export interface FeatureVisualizeParams extends RunRef {
+  goal: 'channel' | 'class' | 'invert';
+  layer?: string;
+  index?: number;
+  steps?: number;
+  learningRate?: number;
+  tv?: number;
+  l2?: number;
+  jitter?: number;
+  seed?: number;
+  fromImage?: boolean;
+  every?: number;
+}
+export interface FeatureImage { png: string; width: number; height: number }
+export interface FeatureVisualizeResult { steps: number; stopped: boolean; objective: number; objectives: number[]; image: FeatureImage }
+export interface FeatureVisualizeStep { runId: string; step: number; steps: number; objective: number; image: FeatureImage }
+export const FeaturesVisualize = request<FeatureVisualizeParams, FeatureVisualizeResult>()('features/visualize');
+export const FeaturesVisualizeStep = new NotificationType<FeatureVisualizeStep>('features/visualizeStep');
 export const FeaturesRelease = request<RunRef, null>()('features/release');
 
 export const BuiltinStatusRequest = request<NoParams, BuiltinStatus>()('builtin/status');
@@ -773,7 +792,7 @@ export const ATTENTION_VIEW_REQUESTS = [
 ] as const;
 
 /** What the CNN feature-map webview may ask the host for (the extension adds the run id). */
-export const FEATURE_VIEW_REQUESTS = [FeaturesGrid, FeaturesMap, FeaturesKernels, FeaturesCam, FeaturesGradCam] as const;
+export const FEATURE_VIEW_REQUESTS = [FeaturesGrid, FeaturesMap, FeaturesKernels, FeaturesCam, FeaturesGradCam, FeaturesVisualize] as const;
 
 /** A webview's request by method name: its params without the run id, and its result. */
 export type ViewRequest<Rs extends readonly HostRequest<string, RunRef, unknown>[], M extends Rs[number]['method']> = Extract<Rs[number], { method: M }>;

@@ -1,7 +1,7 @@
 // CNN feature maps (issue 7): the protocol types of features/* and the messages between the extension and
 // the features webview. Pure (no vscode), shared with media/features/features.ts.
 
-import type { FeatureLayerInfo, FeaturesRunResult, ViewRequestMessage, ViewResponseMessage } from '../common/protocol';
+import type { FeatureLayerInfo, FeaturesRunResult, FeatureVisualizeStep, ViewRequestMessage, ViewResponseMessage } from '../common/protocol';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.gif', '.webp', '.bmp'];
 export const CNN_MODEL_EXTENSIONS = ['.onnx', '.pth', '.pt'];
@@ -10,9 +10,12 @@ export type ToFeaturesWebview =
   | { type: 'running'; image: string; model: string }
   | { type: 'run'; image: string; run: FeaturesRunResult }
   | { type: 'runError'; image: string; model: string; message: string }
+  /** A feature visualisation's image as it evolves. */
+  | ({ type: 'visualizeStep' } & FeatureVisualizeStep)
   | ViewResponseMessage;
 
-export type FromFeaturesWebview = { type: 'ready' } | ViewRequestMessage;
+/** stopVisualize: the Stop button of a running feature visualisation. */
+export type FromFeaturesWebview = { type: 'ready' } | { type: 'stopVisualize' } | ViewRequestMessage;
 
 export function extensionOf(path: string): string {
   const base = path.replace(/^.*[\\/]/, '');

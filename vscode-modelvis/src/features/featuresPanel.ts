@@ -3,7 +3,7 @@
 // replaces it (or the panel is closed).
 
 import * as vscode from 'vscode';
-import { FEATURE_VIEW_REQUESTS, FeaturesRelease, FeaturesRunResult, ViewRequestMessage, ViewResponseMessage } from '../common/protocol';
+import { FEATURE_VIEW_REQUESTS, FeaturesRelease, FeaturesRunResult, FeaturesVisualize, FeaturesVisualizeStep, ViewRequestMessage, ViewResponseMessage } from '../common/protocol';
 import { HostClient } from '../host/hostClient';
 import { ModelVisPanel } from '../webview/modelVisPanel';
 import { answerViewRequest } from '../webview/viewRequests';
@@ -15,6 +15,8 @@ export class FeaturesPanel extends ModelVisPanel<ToFeaturesWebview, FromFeatures
   /** What the page shows (sent again when it reloads). */
   private screen: ToFeaturesWebview | undefined;
   private run: FeaturesRunResult | undefined;
+  /** The running feature visualisation's stop button. */
+  private visualizing: vscode.CancellationTokenSource | undefined;
 
   constructor(
     extensionUri: vscode.Uri,
@@ -28,6 +30,11 @@ export class FeaturesPanel extends ModelVisPanel<ToFeaturesWebview, FromFeatures
       column: vscode.ViewColumn.Beside,
       retainContextWhenHidden: true,
     });
+    this.disposables.push(
+      host.onNotification(FeaturesVisualizeStep, (p) => {
+        if (p.runId === this.run?.runId) this.post({ type: 'visualizeStep', ...p });
+      }),
+    );
   }
 
   showRunning(image: string, model: string): void {
@@ -56,7 +63,17 @@ export class FeaturesPanel extends ModelVisPanel<ToFeaturesWebview, FromFeatures
   }
 
   protected onRequest(m: ViewRequestMessage): Promise<ViewResponseMessage> {
-    return answerViewRequest(FEATURE_VIEW_REQUESTS, m, this.run?.runId, (type, params) => this.host.request(type, params), (line) => this.host.log(line));
+    return answerViewRequest(FEATURE_VIEW_REQUESTS, m, this.run?.runId, (type, params) => {
+      if (type !== FeaturesVisualize) return this.host.request(type, params);
+      // A visualisation runs until its steps are done or Stop cancels it (the host then answers with the image so far).
+      this.visualizing?.cancel();
+      const stop = (this.visualizing = new vscode.CancellationTokenSource());
+      return this.host.request(type, params, { timeoutMs: 3_600_000, token: stop.token }).finally(() => stop.dispose());
+    }, (line) => this.host.log(line));
+  }
+
+  protected onMessage(m: FromFeaturesWebview): void {
+    if (m.type === 'stopVisualize') this.visualizing?.cancel();
   }
 
   protected onClosed(): void {
