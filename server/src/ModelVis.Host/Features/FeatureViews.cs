@@ -25,23 +25,36 @@ public static class FeatureViews
     public const int CellTarget = 72;
 
     /// <summary>The preprocessed input [1, C, H, W] turned back into pixels (x·std + mean)·scale, as a PNG.</summary>
-    public static PngDto InputImage(NdArray input, Preprocessing pre)
+    public static PngDto InputImage(NdArray input, Preprocessing pre) => Picture(input, (ch, x) =>
+    {
+        float mean = pre.Mean.Length == 1 ? pre.Mean[0] : pre.Mean[ch], std = pre.Std.Length == 1 ? pre.Std[0] : pre.Std[ch];
+        return (x * std + mean) * pre.PixelScale;
+    });
+
+    /// <summary>An optimised input (feature visualisation) stretched from its own minimum to its maximum, as the literature shows them.</summary>
+    public static PngDto OptimisedImage(NdArray input)
+    {
+        var (low, high) = ColorScale.FiniteMinMax(input.Floats);
+        float range = high > low ? high - low : 1;
+        return Picture(input, (_, x) => (x - low) / range * 255);
+    }
+
+    /// <summary>[1, C, H, W] as an RGB picture (grey when C = 1), each value mapped to 0..255 by <paramref name="toPixel"/>(channel, value).</summary>
+    static PngDto Picture(NdArray input, Func<int, float, float> toPixel)
     {
         int c = input.Shape[1], h = input.Shape[2], w = input.Shape[3];
         var img = new RgbaImage(w, h);
         var x = input.Floats;
         var px = img.Pixels;
-        Span<byte> rgb = stackalloc byte[3];
         for (int i = 0; i < h * w; i++)
         {
             for (int k = 0; k < 3; k++)
             {
                 int ch = c == 1 ? 0 : Math.Min(k, c - 1);
-                float mean = pre.Mean.Length == 1 ? pre.Mean[0] : pre.Mean[ch], std = pre.Std.Length == 1 ? pre.Std[0] : pre.Std[ch];
-                float v = (x[ch * h * w + i] * std + mean) * pre.PixelScale;
-                rgb[k] = (byte)Math.Clamp((int)MathF.Round(float.IsFinite(v) ? v : 0), 0, 255);
+                float v = toPixel(ch, x[ch * h * w + i]);
+                px[i * 4 + k] = (byte)Math.Clamp((int)MathF.Round(float.IsFinite(v) ? v : 0), 0, 255);
             }
-            px[i * 4] = rgb[0]; px[i * 4 + 1] = rgb[1]; px[i * 4 + 2] = rgb[2]; px[i * 4 + 3] = 255;
+            px[i * 4 + 3] = 255;
         }
         return new PngDto(Convert.ToBase64String(img.ToPng()), w, h);
     }

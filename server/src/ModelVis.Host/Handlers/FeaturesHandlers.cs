@@ -171,7 +171,7 @@ public sealed class FeaturesHandlers : IHandlerFamily
                         _ = server.NotifyAsync("features/visualizeStep", new
                         {
                             runId = p.RunId, step = step.Step, steps = p.Steps, objective = step.Objective,
-                            image = FeatureViews.InputImage(step.Image, entry.Run.Preprocessing),
+                            image = FeatureViews.OptimisedImage(step.Image),
                         });
                     ctx.Progress("report", $"step {step.Step}/{p.Steps}", 100 * step.Step / p.Steps);
                 }
@@ -179,7 +179,7 @@ public sealed class FeaturesHandlers : IHandlerFamily
             catch (OperationCanceledException) when (last is not null) { stopped = true; }
             finally { ctx.Progress("end"); }
             if (last is null) throw new OperationCanceledException(ctx.Cancellation);
-            return new FeatureVisualizeResult(last.Step, stopped, last.Objective, objectives.ToArray(), FeatureViews.InputImage(last.Image, entry.Run.Preprocessing));
+            return new FeatureVisualizeResult(last.Step, stopped, last.Objective, objectives.ToArray(), FeatureViews.OptimisedImage(last.Image));
         }));
 
         server.Register<FeatureRunIdParams, object?>("features/release", (p, _) => { session.ReleaseFeatureRun(p.RunId); return null; });
