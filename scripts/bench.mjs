@@ -48,7 +48,10 @@ if (want('webview')) {
   run('node', [join('bench', 'webview', 'run.mjs')]);
 }
 if (want('runs')) {
-  log('=== training runs: an event file of 1,000,000 scalars through runs/scalars, beside a Python TFRecord loop');
+  log('=== training runs: an event file of 1,000,000 scalars through runs/scalars and drawn in the Runs panel (code-server + Chromium), beside a Python TFRecord loop');
+  publishHost();
+  run('npm', ['run', '--silent', 'package', '--workspace', 'vscode-modelvis'], { quietStdout: true });
+  run('node', [join('scripts', 'e2e-setup.mjs')]);
   run('node', [join('bench', 'runs', 'run.mjs')]);
 }
 if (want('tokenizers')) {

@@ -38,14 +38,6 @@ const contexts = await Promise.all([
     platform: 'browser',
     format: 'iife',
   }),
-  // The loss curve of a training run (issue 8): media/training/.
-  esbuild.context({
-    ...common,
-    entryPoints: ['media/training/lossCurve.ts'],
-    outfile: 'dist/webview/lossCurve.js',
-    platform: 'browser',
-    format: 'iife',
-  }),
   // The CNN feature-map panel (issue 7): media/features/.
   esbuild.context({
     ...common,

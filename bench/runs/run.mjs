@@ -2,9 +2,13 @@
 // TensorFlow writes them) read by the host through runs/scalars, as the run panel asks for it — time to the data
 // in the extension's process and the host's peak memory — beside Python reading the same file with a plain
 // TFRecord loop (length, skip the CRCs, slice the record; no protobuf decoding, which Python here lacks), and the
-// webview's own preparation of the chart data (smoothing and x values) timed in Node. Prints a Markdown table.
+// webview's own preparation of the chart data (smoothing and x values) timed in Node; then the same file opened
+// from the Runs view in a real VS Code (code-server + Chromium, the packaged extension), timed in the browser: from
+// the click on the run to the frame that shows its chart (uPlot, raw and smoothed lines of 1,000,000 points each),
+// the webview's own part of it (state message arrival → chart painted), and the webview's JS heap. Prints a
+// Markdown table; Python's loop is the baseline of the ratios.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, openSync, writeSync, closeSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, openSync, writeSync, closeSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -103,6 +107,48 @@ for (let r = 0; r < reps; r++) {
   if (n !== points) throw new Error(`python read ${n} records`);
   pyMs.push(ms);
 }
+
+// --- the browser: the Runs view → the run → its chart painted ---
+const browser = { total: [], draw: [], heap: NaN, error: '' };
+if (!process.env.MODELVIS_BENCH_NO_BROWSER) {
+  const { launch, TIMEOUTS, waitFor } = await import(join(root, 'tests', 'e2e', 'harness.mjs'));
+  const s = await launch({
+    name: 'benchruns',
+    workspace: (ws) => {
+      mkdirSync(join(ws, 'bench_run'), { recursive: true });
+      copyFileSync(file, join(ws, 'bench_run', 'events.out.tfevents.1700000000.bench.1.0'));
+      return {};
+    },
+  });
+  try {
+    await s.openActivity('ModelVis', 'Runs');
+    for (let r = 0; r <= reps; r++) {
+      const row = s.treeRow('Runs', 'bench_run');
+      await row.waitFor({ state: 'visible', timeout: TIMEOUTS.host });
+      const clicked = Date.now();
+      await row.click();
+      const frame = await s.webview('.chart[data-tag="train/loss"][data-painted-at]', { timeout: 5 * TIMEOUTS.host });
+      const chart = frame.locator('.chart[data-tag="train/loss"]');
+      const painted = Number(await chart.getAttribute('data-painted-at'));
+      const drawMs = Number(await chart.getAttribute('data-draw-ms'));
+      const heap = await frame.locator('body').evaluate(() => performance.memory?.usedJSHeapSize ?? NaN);
+      if (r > 0) { // the first opening warms the host (JIT) and the webview's caches
+        browser.total.push(painted - clicked);
+        browser.draw.push(drawMs);
+        browser.heap = heap;
+      }
+      process.stderr.write(`[bench] open ${r}: chart painted ${(painted - clicked).toFixed(0)} ms after the click (webview ${drawMs} ms), heap ${(heap / 2 ** 20).toFixed(0)} MiB\n`);
+      if (r === reps) await s.screenshot('bench-runs-1M');
+      await s.runCommand('View: Close All Editors');
+      await waitFor(async () => (await s.page.locator('iframe.webview.ready').count()) === 0, { timeout: TIMEOUTS.action, message: 'the run panel closed' });
+    }
+  } catch (e) {
+    browser.error = e.message.split('\n')[0];
+  } finally {
+    await s.close();
+  }
+}
+
 if (process.env.MODELVIS_BENCH_KEEP) console.log(`kept ${file}`);
 else rmSync(dir, { recursive: true, force: true });
 
@@ -111,4 +157,9 @@ console.log('| what | time | memory |');
 console.log('|---|---|---|');
 console.log(`| host: runs/scalars (read, CRC-check, decode, JSON to the client) | ${median(hostMs).toFixed(0)} ms | host peak RSS ${(hostPeak / 1024).toFixed(0)} MiB (${(baseKiB / 1024).toFixed(0)} MiB before) |`);
 console.log(`| webview prep of one chart (relative x, smoothing 0.6, ordering) in Node | ${Number.isFinite(prepMs) ? prepMs.toFixed(0) + ' ms' : 'not built'} | – |`);
-console.log(`| Python: plain TFRecord loop (framing only, no CRC, no protobuf) | ${median(pyMs).toFixed(0)} ms | – |`);
+console.log(`| Python: plain TFRecord loop (framing only, no CRC, no protobuf) | ${median(pyMs).toFixed(0)} ms (1.00×) | – |`);
+const ratio = (ms) => (Number.isFinite(median(pyMs)) ? ` (${(ms / median(pyMs)).toFixed(2)}× Python's loop)` : '');
+if (browser.total.length > 0) {
+  console.log(`| browser: click on the run in the Runs view → its chart painted (host read, JSON, webview, uPlot: raw + smoothed, 2 × ${points.toLocaleString()} points) | ${median(browser.total).toFixed(0)} ms${ratio(median(browser.total))} | webview JS heap ${(browser.heap / 2 ** 20).toFixed(0)} MiB |`);
+  console.log(`| browser: the webview's part (state message arrived → chart painted) | ${median(browser.draw).toFixed(0)} ms${ratio(median(browser.draw))} | – |`);
+} else console.log(`| browser | ${browser.error || 'skipped (MODELVIS_BENCH_NO_BROWSER)'} | – |`);

@@ -193,20 +193,42 @@ public class T5ReferenceTests
         Assert.True(MaxDiff(naive, expected.ReadFloats(expected.Tensors.First(t => t.Name == "logits"))) > 1e-2);
     }
 
-    sealed class NoHooks : ForwardHooks { }
+    /// <summary>Keeps what the decoder's hooks see: the residual entering each block, and which blocks' self- and cross-attention z came by.</summary>
+    sealed class DecoderRecorder : ForwardHooks
+    {
+        public readonly Dictionary<int, float[]> Residuals = [];
+        public readonly List<int> SelfZ = [], CrossZ = [], Mlp = [];
+        public override void Residual(int layer, float[] h, int n) => Residuals[layer] = (float[])h.Clone();
+        public override void HeadOutputs(int layer, float[] z, int n) => SelfZ.Add(layer);
+        public override void CrossHeadOutputs(int layer, float[] z, int n) => CrossZ.Add(layer);
+        public override void MlpOutput(int layer, float[] output, int n) => Mlp.Add(layer);
+    }
 
-    /// <summary>The circuits hooks are not wired into T5's two stacks: a hooked pass, or one resumed at a layer, is refused by name.</summary>
+    /// <summary>
+    /// The circuits hooks see T5's decoder (the residual entering each block is the reference's decoder_hidden_states,
+    /// the self- and cross-attention z and the feed-forward output of every block); resuming at a layer is refused by name.
+    /// </summary>
     [Fact]
-    public void Forward_hooks_and_resuming_at_a_layer_are_refused_with_a_reason()
+    public void Forward_hooks_see_the_decoder_and_resuming_at_a_layer_is_refused_with_a_reason()
     {
         var (ids, dec) = Case("enc7_dec5");
         using var model = ModelLoader.Load(Fixtures.Model("tiny-t5"));
+        using var expected = new SafetensorsFile(Fixtures.Expected("tiny-t5", "enc7_dec5.safetensors"));
         var input = new ForwardInput(ids, DecoderIds: dec);
-        var hooked = Assert.Throws<ModelException>(() => model.Forward(input, CaptureRequest.LogitsOnly, hooks: new NoHooks()));
-        Assert.Contains("encoder-decoder", hooked.Message);
+        var recorder = new DecoderRecorder();
+        var hooked = model.Forward(input, CaptureRequest.LogitsOnly, hooks: recorder);
+        int L = model.Config.Layers;
+        for (int l = 0; l < L; l++)
+        {
+            double diff = MaxDiff(recorder.Residuals[l].Select(v => (double)v).ToArray(), expected.ReadFloats($"decoder_hidden_states.{l}"));
+            Assert.True(diff < 1e-4, $"decoder residual {l}: max |diff| {diff:E3}");
+        }
+        Assert.Equal(Enumerable.Range(0, L), recorder.SelfZ);
+        Assert.Equal(Enumerable.Range(0, L), recorder.CrossZ);
+        Assert.Equal(Enumerable.Range(0, L), recorder.Mlp);
+        Assert.Equal(model.Forward(input, CaptureRequest.LogitsOnly).Logits!.Data, hooked.Logits!.Data);
         var resumed = Assert.Throws<ModelException>(() => model.ForwardFrom(0, new float[dec.Length * model.Config.Hidden], input));
         Assert.Contains("encoder-decoder", resumed.Message);
-        Assert.NotNull(model.Forward(input, CaptureRequest.LogitsOnly).Logits);   // without hooks it runs as before
     }
 
     static float[] ReversedRows(float[] values, int rows)

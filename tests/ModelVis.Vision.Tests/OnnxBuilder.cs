@@ -7,6 +7,8 @@ sealed class OnnxBuilder
 {
     readonly List<byte[]> _nodes = new(), _inits = new(), _inputs = new(), _outputs = new();
     public long Opset { get; set; } = 13;
+    /// <summary>ModelProto.metadata_props (field 14).</summary>
+    public Dictionary<string, string> Metadata { get; } = new();
 
     public OnnxBuilder Input(string name, params long[] dims) { _inputs.Add(ValueInfo(name, dims)); return this; }
     public OnnxBuilder Output(string name) { _outputs.Add(ValueInfo(name, [])); return this; }
@@ -67,7 +69,9 @@ sealed class OnnxBuilder
         foreach (var i in _inputs) g.Bytes(11, i);
         foreach (var o in _outputs) g.Bytes(12, o);
         var opset = new Msg().Str(1, "").Varint(2, (ulong)Opset);
-        return new Msg().Varint(1, 7).Str(2, "modelvis-test").Bytes(7, g.ToArray()).Bytes(8, opset.ToArray()).ToArray();
+        var model = new Msg().Varint(1, 7).Str(2, "modelvis-test").Bytes(7, g.ToArray()).Bytes(8, opset.ToArray());
+        foreach (var (k, v) in Metadata) model.Bytes(14, new Msg().Str(1, k).Str(2, v).ToArray());
+        return model.ToArray();
     }
 
     static byte[] ValueInfo(string name, long[] dims)

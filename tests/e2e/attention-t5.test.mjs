@@ -2,7 +2,8 @@
 // (lib/tiny-t5.mjs). The selection is the source; the target box holds the model's own greedy output
 // (the CLI's `generate`); the cross-attention heatmap has target rows and source columns with the
 // weights `capture` computes for the same ids; hovering a target row paints its alignment on the
-// selection; a typed target runs again; the encoder's and decoder's self-attention are one click away.
+// selection; a typed target runs again; the encoder's and decoder's self-attention are one click away; the
+// decoder's logit attribution (self- and cross-attention heads, feed-forward) equals the CLI's `dla`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -77,7 +78,7 @@ test('T5: the greedy target, the cross-attention as an alignment painted on the 
     assert.match(await frame.locator('#run-meta').innerText(), new RegExp(`^${ids.length} source tokens · ${greedy.generatedIds.length + 1} target tokens · encoder 2 layers, decoder 3 layers × 4 heads · t5 \\(encoder-decoder\\)`));
     assert.equal(await frame.locator('#target-text').inputValue(), greedy.text, "the target box holds the model's greedy output");
     assert.equal(await frame.locator('#kind-cross').getAttribute('aria-checked'), 'true', 'cross-attention first');
-    assert.equal(await frame.locator('#view-tabs button').count(), 1, 'only the heatmap for an encoder-decoder');
+    assert.deepEqual(await frame.locator('#view-tabs button').allInnerTexts(), ['Heatmap', 'Logit attribution'], 'the heatmap and the decoder\'s logit attribution for an encoder-decoder');
     // Rows: the decoder start token, then the greedy output; columns: the source as the CLI tokenizes it.
     const decoderIds = [0, ...greedy.generatedIds];
     await assertLabels(frame, 'query', decoderIds);
@@ -128,5 +129,23 @@ test('T5: the greedy target, the cross-attention as an alignment painted on the 
     await frame.locator('#attention-heatmap[data-status="ready"] img[data-loaded="true"]').waitFor({ timeout: TIMEOUTS.host });
     assert.equal(await readCell(frame, targetIds.length + 1, targetIds.length + 1, 1, 4), 0, 'the decoder never sees a later target token');
     await s.screenshot('attention-t5-decoder-dark');
+
+    // Logit attribution of the decoder's last position: self- and cross-attention heads and feed-forward blocks, as `dla` says.
+    const dla = JSON.parse(modelvisCli('dla', '--model', model, '--ids', ids.join(','), '--decoder-ids', [0, ...targetIds].join(','), '--json'));
+    await frame.locator('#view-tabs button[data-view=dla]').click();
+    await frame.locator('#dla-view[data-status="ready"] #dla-cross-grid').waitFor({ timeout: TIMEOUTS.host });
+    assert.equal(await frame.locator('#dla-position option').count(), targetIds.length + 1, 'a position per target token');
+    const values = (sel) => frame.locator(sel).evaluateAll((els) => els.map((e) => ({ ...e.dataset, value: Number(e.getAttribute('data-value')) })));
+    const near = (a, b, what) => assert.ok(Math.abs(a - b) <= 1e-6 * (1 + Math.abs(b)), `${what}: panel ${a} = CLI ${b}`);
+    const selfParts = await values('#dla-grid .circuit-cell[data-layer][data-head]');
+    const crossParts = await values('#dla-cross-grid .circuit-cell[data-layer][data-head]');
+    assert.equal(selfParts.length, 12);
+    assert.equal(crossParts.length, 12);
+    for (const c of selfParts) near(c.value, dla.heads[c.layer][c.head], `self-attention L${c.layer}H${c.head}`);
+    for (const c of crossParts) near(c.value, dla.cross_heads[c.layer][c.head], `cross-attention L${c.layer}H${c.head}`);
+    for (const c of await values('#dla-grid .circuit-cell[data-mlp]')) near(c.value, dla.mlp[c.mlp], `feed-forward ${c.mlp}`);
+    assert.ok(Math.abs(dla.residual) < 1e-4, `the parts add up to the logit (residual ${dla.residual})`);
+    assert.deepEqual(await frame.locator('#dla-approximations li').allInnerTexts(), dla.approximations);
+    await s.screenshot('attention-t5-dla-dark');
   });
 });

@@ -91,15 +91,19 @@ test('first run: the built-in model trains with progress and a loss curve, then 
     const offer = s.page.locator('.notifications-toasts .notification-toast', { hasText: 'Show loss curve' }).first();
     await offer.waitFor({ state: 'visible', timeout: TIMEOUTS.action });
     await offer.locator('.monaco-button', { hasText: 'Show loss curve' }).click();
-    const curve = await s.webview('svg.loss-chart', { timeout: TIMEOUTS.host });
+    // The curve is a run in the Runs panel's webview (uPlot charts, one per tag), fed by the train/loss notifications.
+    const curve = await s.webview('#runs-status', { timeout: TIMEOUTS.host });
     // Steps arrive (notification and curve both): wait for a few, so the curve has a line to show.
     const step = await waitFor(async () => {
-      const m = /step ([\d,]+) of ([\d,]+), loss ([\d.]+)/.exec(await curve.locator('#loss-status').innerText());
+      const m = /step ([\d,]+) of ([\d,]+), loss ([\d.]+)/.exec(await curve.locator('#runs-status').innerText());
       return m && Number(m[1].replace(/,/g, '')) >= 20 ? m.map((x) => x.replace(/,/g, '')) : null;
     }, { timeout: TRAINING_TIMEOUT / 2, interval: 500, message: 'the loss curve at step 20' });
     assert.equal(Number(step[2]), 2200, 'the built-in recipe has 2,200 steps');
     assert.ok(Number(step[3]) > 0 && Number(step[3]) < 10, `a plausible loss (${step[3]} nats/token)`);
-    assert.ok((await curve.locator('path.loss-raw').count()) === 1 && (await curve.locator('path.loss-raw').getAttribute('d')).length > 20, 'the per-step loss is drawn');
+    const lossChart = curve.locator('.chart[data-tag="train/loss"][data-ready="true"]');
+    await lossChart.waitFor({ timeout: TIMEOUTS.action });
+    const plotted = JSON.parse(await lossChart.getAttribute('data-plotted'));
+    assert.ok(plotted.data[0].length >= 20 && plotted.data[1].every((v) => v === null || (v > 0 && v < 20)), 'the per-step loss is drawn by the uPlot chart');
     const message = await waitFor(async () => {
       const t = await progress.innerText().catch(() => '');
       return /step \d+\/2200,? loss [\d.]+/.test(t) ? t : null;
@@ -107,7 +111,7 @@ test('first run: the built-in model trains with progress and a loss curve, then 
     log(`progress: ${message.replace(/\s+/g, ' ').trim()}`);
     // Halfway, for a picture of the curve with some shape to it.
     await waitFor(async () => {
-      const m = /step ([\d,]+) of/.exec(await curve.locator('#loss-status').innerText());
+      const m = /step ([\d,]+) of/.exec(await curve.locator('#runs-status').innerText());
       return m && Number(m[1].replace(/,/g, '')) >= 1000;
     }, { timeout: TRAINING_TIMEOUT, interval: 1000, message: 'the loss curve at step 1,000' });
     await s.screenshot('builtin-training-dark');

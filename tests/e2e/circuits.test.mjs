@@ -1,7 +1,8 @@
 // The attention panel's circuit tabs (issue 16) end to end on the real stories260K model, each checked against the CLI
 // on the same text: Head detectors (the layers × heads grid equals `heads --json` for every detector; a click on a cell
 // opens that head's heatmap), Logit attribution (the parts sum to the logit shown and equal `dla --json`) and Patching
-// (the selection with one word changed, progress in a notification, the grids equal `patch --json`). Screenshots of each.
+// (the selection with one word changed, progress in a notification, the grids equal `patch --json`, also with the
+// metric's two tokens typed in the tab). Screenshots of each.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, makeSampleWorkspace, modelvisCli, TIMEOUTS, waitFor } from './harness.mjs';
@@ -111,10 +112,12 @@ test('logit attribution: the parts sum to the logit shown and equal the CLI\'s `
   const l0h0 = frame.locator('#dla-grid .circuit-cell[data-layer="0"][data-head="0"]');
   assert.ok(Math.abs(Number(await l0h0.innerText()) - cli.heads[0][0]) <= 5e-3 * Math.abs(cli.heads[0][0]) + 1e-12, 'L0H0 reads its value');
 
-  // "Parts sum to X; the forward's logit is Y.": the parts shown add up to both, and Y is the CLI's logit.
+  // "Parts sum to X; the forward's logit is Y (residual Z).": the parts shown add up to both, and Y is the CLI's logit.
   const sumText = await frame.locator('#dla-sum').innerText();
-  const m = /Parts sum to (\S+); the forward's logit is (\S+?)\. /.exec(sumText);
+  const m = /Parts sum to (\S+); the forward's logit is (\S+) \(residual (\S+)\)\. /.exec(sumText);
   assert.ok(m, `sum line: ${sumText}`);
+  close(Number(await frame.locator('#dla-sum').getAttribute('data-residual')), cli.residual, 'residual');
+  assert.deepEqual(await frame.locator('#dla-approximations li').allInnerTexts(), cli.approximations, 'what was held fixed, as the CLI says');
   const [total, logit] = [Number(m[1]), Number(m[2])];
   const parts = heads.reduce((a, c) => a + c.value, 0) + mlp.reduce((a, c) => a + c.value, 0) + embed + rest;
   log(`dla: parts ${parts}, shown total ${total}, shown logit ${logit}, CLI logit ${cli.logit}`);
@@ -153,4 +156,30 @@ test('patching: the selection with one word changed, progress in a notification,
   // The changed token is marked in the axis.
   assert.ok((await frame.locator('#patch-resid th.token-label.changed').count()) >= 1, 'the changed token marked');
   await s.screenshot('circuits-patch');
+
+  // The metric's tokens chosen in the tab: " She" as the grid shows it, "▁They" as the vocabulary spells it.
+  const [SHE, THEY] = [338, 342];
+  const chosen = JSON.parse(modelvisCli('patch', '--model', model, '--clean', sentence, '--corrupt', corrupt, '--target', String(SHE), '--contrast', String(THEY), '--json'));
+  await frame.locator('#patch-target').fill(' She');
+  await frame.locator('#patch-contrast').fill('▁They');
+  await frame.locator('#patch-run').click();
+  await frame.locator(`#patch-view[data-status="ready"] #patch-metric[data-t-corrupt="${THEY}"]`).waitFor({ timeout: TIMEOUTS.host });
+  assert.equal(await frame.locator('#patch-metric').getAttribute('data-t-clean'), String(SHE));
+  assert.match(await frame.locator('#patch-metric').innerText(), /logit\(“ She” 338\) − logit\(“ They” 342\)/);
+  for (const c of await cellValues(frame, '#patch-resid .circuit-cell[data-layer][data-pos]', 'data-value'))
+    close(c.value, chosen.resid[c.layer][c.pos], `She − They: residual L${c.layer} @${c.pos}`);
+  for (const c of await cellValues(frame, '#patch-heads .circuit-cell[data-layer][data-head]', 'data-value'))
+    close(c.value, chosen.heads[c.layer][c.head], `She − They: head L${c.layer}H${c.head}`);
+  const mc = /: (\S+) clean, (\S+) corrupted\./.exec(await frame.locator('#patch-metric').innerText());
+  assert.ok(Math.abs(Number(mc[1]) - chosen.clean) <= 1e-3 * (1 + Math.abs(chosen.clean)), `She − They: clean metric ${mc[1]} = CLI ${chosen.clean}`);
+  // A text of two tokens is refused with the tokens named.
+  await frame.locator('#patch-contrast').fill('They went');
+  await frame.locator('#patch-run').click();
+  const error = frame.locator('#patch-view[data-status="error"] [role="alert"]');
+  await error.waitFor({ timeout: TIMEOUTS.host });
+  assert.match(await error.innerText(), /the corrupted answer: “They went” is 3 tokens \( They,  w, ent\)/);
+  await frame.locator('#patch-contrast').fill('▁They');
+  await frame.locator('#patch-run').click();
+  await frame.locator('#patch-view[data-status="ready"] #patch-resid').waitFor({ timeout: TIMEOUTS.host });
+  await s.screenshot('circuits-patch-chosen-tokens');
 }));

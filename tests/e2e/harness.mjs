@@ -308,6 +308,28 @@ export class Session {
     await this.chooseMenuItem(label);
   }
 
+  /** Right-clicks the file `name` (at the workspace root) in the Explorer and chooses `label` from its context menu. */
+  async explorerMenu(name, label) {
+    const page = this.page;
+    await page.keyboard.press('Control+Shift+E');
+    const row = page.locator('.explorer-folders-view .monaco-list-row', { has: page.locator('.label-name', { hasText: name }) }).first();
+    await row.waitFor({ state: 'visible', timeout: TIMEOUTS.action });
+    const item = page.locator('.monaco-menu .action-item', { has: page.locator('.action-label', { hasText: label }) }).first();
+    // The explorer may re-render the row while the workbench settles: select it, right-click, retry.
+    for (let attempt = 0; ; attempt++) {
+      await row.click();
+      await row.click({ button: 'right' });
+      try {
+        await item.waitFor({ state: 'visible', timeout: 10_000 });
+        break;
+      } catch (e) {
+        if (attempt >= 2) throw e;
+        await page.keyboard.press('Escape');
+      }
+    }
+    await this.chooseMenuItem(label);
+  }
+
   /** Clicks the item `label` of the context menu that is open (or opening) and waits for the menu to close. */
   async chooseMenuItem(label) {
     const page = this.page;

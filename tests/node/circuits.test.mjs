@@ -62,10 +62,28 @@ test('circuits/dla: the parts add up to the logit of ▁She at the last position
   const parts = r.heads.flat().reduce((a, b) => a + b, 0) + r.mlp.reduce((a, b) => a + b, 0) + r.embed + r.rest;
   close(parts, r.logit, 1e-4, 'sum of parts');
   const out = cli('dla', '--model', model, '--text', clean, '--target', String(SHE));
-  assert.deepEqual(Object.keys(out).sort(), ['embed', 'heads', 'logit', 'mlp', 'rest']);
+  assert.deepEqual(Object.keys(out).sort(), ['approximations', 'embed', 'heads', 'logit', 'mlp', 'parts_sum', 'residual', 'rest']);
   close(out.logit, r.logit, 1e-9, 'logit');
+  close(out.residual, out.logit - out.parts_sum, 1e-12, 'residual = logit − parts');
+  assert.ok(Math.abs(r.residual) < 1e-4 && r.crossHeads === null, 'Llama: no post-norm, no cross-attention');
+  assert.deepEqual(r.approximations, ["final norm scale frozen at this run's value"]);
   const diff = await host.connection.sendRequest('circuits/dla', { runId: run.runId, target: SHE, contrast: HE });
   close(diff.logit, 2.645, 1e-3, 'README-interp: the clean logit difference');
+});
+
+test('dla on Gemma 2 (post-norms frozen, soft-capped logits) and T5 (cross-attention heads): the residual and what was frozen', () => {
+  const g = cli('dla', '--model', join(fixtures, 'models', 'tiny-gemma2'), '--ids', '386,10,415,335,493,959,313');
+  assert.equal(g.approximations.length, 3, g.approximations.join(' | '));
+  assert.match(g.approximations[1], /^post-attention norm scales frozen/);
+  assert.match(g.approximations[2], /^final_logit_softcapping 3/);
+  // The parts add up to the logit before the cap: the capped one is 3·tanh(parts / 3).
+  close(3 * Math.tanh(g.parts_sum / 3), g.logit, 1e-5, 'cap(parts) = logit');
+  close(g.residual, g.logit - g.parts_sum, 1e-12, 'residual');
+  const t = cli('dla', '--model', join(fixtures, 'models', 'tiny-t5'), '--ids', '763,535,857,483,157,686,1', '--decoder-ids', '0,58,900,431,256');
+  assert.equal(t.cross_heads.length, 3);
+  assert.equal(t.cross_heads[0].length, 4);
+  const parts = [...t.heads.flat(), ...t.cross_heads.flat(), ...t.mlp, t.embed, t.rest].reduce((a, b) => a + b, 0);
+  close(parts, t.logit, 1e-5, 'T5: self + cross + feed-forward + embedding = logit');
 });
 
 test('circuits/patch: progress, the metrics of README-interp, exact 0 where the prompts agree', async () => {
@@ -85,6 +103,13 @@ test('circuits/patch: progress, the metrics of README-interp, exact 0 where the 
   assert.equal(kinds.at(-1), 'end');
   await assert.rejects(host.connection.sendRequest('circuits/patch', { runId: run.runId, corruptText: 'Tim went.' }),
     (e) => e.code === -32001 && /same number of tokens/.test(e.message));
+  // The metric's tokens as the panel shows them (" She", " He") or as the vocabulary spells them give the same grids as their ids.
+  const typed = await host.connection.sendRequest('circuits/patch', { runId: run.runId, corruptText: corrupt, targetToken: ' She', contrastToken: '▁He', heads: false });
+  assert.equal(typed.tClean, SHE);
+  assert.equal(typed.tCorrupt, HE);
+  assert.deepEqual(typed.resid, r.resid);
+  await assert.rejects(host.connection.sendRequest('circuits/patch', { runId: run.runId, corruptText: corrupt, targetToken: 'She went' }),
+    (e) => e.code === -32001 && /the clean answer: “She went” is \d+ tokens/.test(e.message));
 });
 
 test('cancelling circuits/patch answers -32800 within a few passes', async () => {

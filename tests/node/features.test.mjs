@@ -157,7 +157,8 @@ test('clear errors: CAM unavailable, not a picture, missing image, missing model
   await rejects(request('features/run', { model: onnx, image: { path: 'relative.jpg' } }), -32602, /absolute/);
   await rejects(request('features/run', { model: onnx, image: { path: join(digitsDir, digits[0]), data: 'x' } }), -32602, /either/);
   await rejects(request('features/run', { model: join(lenetDir, 'nope.onnx'), image: { data: png64(join(digitsDir, digits[0])) } }), -32001, /no such file/);
-  await rejects(request('features/run', { model: pth, image: { data: png64(join(digitsDir, digits[0])) } }), -32001, /arch\.json/);
+  // Weights of no recognised CNN (a GPT-2): the error names what is recognised and the sidecar to write.
+  await rejects(request('features/run', { model: join(fixtures, 'models', 'tiny-gpt2', 'model.safetensors'), image: { data: png64(join(digitsDir, digits[0])) } }), -32001, /ResNet-18.*model\.arch\.json/);
   await rejects(request('features/run', { model: 'relative.onnx', image: { data: 'x' } }), -32602, /absolute/);
   await rejects(request('features/run', { model: onnx }), -32602, /image/);
   await rejects(request('features/grid', { runId: 'features999', layer: 'x' }), -32001, /no longer held/);
@@ -165,4 +166,33 @@ test('clear errors: CAM unavailable, not a picture, missing image, missing model
   await rejects(request('features/grid', { runId: r.runId, layer: r.layers[0].name, scaling: 'weird' }), -32602, /channel.*layer/);
   const vector = r.layers.find((l) => !l.isFeatureMap);
   if (vector) await rejects(request('features/grid', { runId: r.runId, layer: vector.name }), -32001, /not \[C, H, W\]/);
+});
+
+test('preprocessing: the model\u2019s own is said to be a guess; a preset overrides it and says so; a bare state dict is recognised', async () => {
+  const file = digits.find((f) => f.includes('label2'));
+  const guessed = await request('features/run', { model: onnx, image: { data: png64(join(digitsDir, file)) } });
+  assert.equal(guessed.preprocessing.source, 'guess');
+  assert.equal(guessed.preprocessing.guess, true);
+  assert.equal(guessed.preprocessing.preset, 'raw');
+  assert.equal(guessed.preprocessing.resize, 'letterbox');
+  assert.deepEqual(guessed.presets.map((p) => p.id), ['imagenet', 'mnist', 'minus-one-one', 'centred-127', 'raw']);
+
+  const chosen = await request('features/run', { model: onnx, image: { data: png64(join(digitsDir, file)) }, preprocessing: { preset: 'mnist', resize: 'crop' } });
+  assert.equal(chosen.preprocessing.source, 'user');
+  assert.equal(chosen.preprocessing.guess, false);
+  assert.equal(chosen.preprocessing.preset, 'mnist');
+  assert.equal(chosen.preprocessing.resize, 'crop');
+  assert.equal(chosen.modelPreprocessing.source, 'guess');
+  assert.equal(chosen.predicted, 2);
+
+  const bare = await request('features/run', { model: pth, image: { data: png64(join(digitsDir, file)) } });
+  assert.equal(bare.model.kind, 'state-dict+recognised');
+  assert.equal(bare.model.architecture, 'LeNet-5');
+  assert.equal(bare.preprocessing.source, 'architecture');
+  assert.equal(bare.preprocessing.preset, 'mnist');
+  assert.equal(bare.predicted, 2);
+  assert.equal(bare.top5[0].label, '2');
+
+  await rejects(request('features/run', { model: onnx, image: { data: png64(join(digitsDir, file)) }, preprocessing: { preset: 'imagenet' } }), -32001, /one value per RGB channel/);
+  await rejects(request('features/run', { model: onnx, image: { data: png64(join(digitsDir, file)) }, preprocessing: { resize: 'squash' } }), -32001, /stretch, letterbox or crop/);
 });

@@ -36,7 +36,7 @@ export function activate(context: vscode.ExtensionContext): void {
 
   context.subscriptions.push(
     ...registerAttention(context.extensionUri, host, models),
-    ...registerFeatures(context.extensionUri, host, models),
+    ...registerFeatures(context.extensionUri, host, models, context.globalState),
     ...registerTraining(context.extensionUri, host, models),
     ...registerRuns(context.extensionUri, host, models),
     vscode.commands.registerCommand('modelvis.refreshModels', () => models.invalidate()),

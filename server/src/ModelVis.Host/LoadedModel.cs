@@ -26,6 +26,24 @@ public sealed class LoadedModel(string folder, LanguageModel model, Tokenizer? t
     /// <summary>Token <paramref name="id"/> as a person reads it (the id itself without a tokenizer).</summary>
     public string TokenText(int id) => Tokenizer?.IdToToken(id) is { } t ? Tokenizer.Readable(t) : id.ToString();
 
+    /// <summary>
+    /// A token the user typed: an id; a token of the vocabulary as the tokenizer spells it (<c>▁She</c>, <c>ĠShe</c>) or as
+    /// the panels show it; else text that tokenizes to exactly one token. <paramref name="what"/> names it in errors.
+    /// </summary>
+    public int TypedToken(string typed, string what)
+    {
+        if (int.TryParse(typed.Trim(), out var id)) return id;
+        if (typed.Length == 0) throw new ModelException($"{what}: empty; type a token or its id");
+        var tokenizer = Tokenizer ?? throw new ModelException($"{what}: this model has no tokenizer, so give the token's id");
+        if (tokenizer.TokenToId(typed) is { } exact) return exact;
+        // As the panels show tokens (▁ and Ġ as spaces, byte tokens as their characters).
+        for (int i = 0; i < Model.Config.Vocab; i++)
+            if (tokenizer.IdToToken(i) is { } t && tokenizer.Readable(t) == typed) return i;
+        var ids = tokenizer.Encode(typed, addSpecialTokens: false).Ids;
+        if (ids.Length == 1) return ids[0];
+        throw new ModelException($"{what}: “{typed}” is {ids.Length} tokens ({string.Join(", ", ids.Select(TokenText))}); type one token, as the panel's labels show it, or its id");
+    }
+
     public Tokenizer RequireTokenizer() => Tokenizer ??
         throw new ModelException($"{Name} has no usable tokenizer, so text cannot be turned into ids ({tokenizerError}). Put tokenizer.json (or vocab.json + merges.txt, or vocab.txt) beside config.json.");
 

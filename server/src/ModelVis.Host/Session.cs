@@ -77,13 +77,14 @@ public sealed class Session : IDisposable
     /// <summary>Feature runs kept at once (each holds every layer's output).</summary>
     public int MaxFeatureRuns { get; init; } = 8;
 
-    /// <summary>The CNN at <paramref name="path"/> (with its sidecar), opened once and reopened when either file changes.</summary>
+    /// <summary>The CNN at <paramref name="path"/> (with its sidecar), opened once and reopened when it, the sidecar or a preprocessor_config.json beside it changes.</summary>
     public VisionModel VisionModel(string path, string? archPath)
     {
         var full = System.IO.Path.GetFullPath(path);
         var arch = archPath != null ? System.IO.Path.GetFullPath(archPath) : null;
         static long Stamp(string? f) => f != null && File.Exists(f) ? File.GetLastWriteTimeUtc(f).Ticks : 0;
-        var key = $"{full}|{arch}|{Stamp(full)}|{Stamp(arch)}";
+        // A preprocessor_config.json written (or edited) beside the model changes its default preprocessing.
+        var key = $"{full}|{arch}|{Stamp(full)}|{Stamp(arch)}|{Stamp(ModelVis.Vision.Images.PreprocessorConfig.FindBeside(full))}";
         return OpenOnce(_visionModels, key, () => ModelVis.Vision.VisionModel.Open(full, arch));
     }
 

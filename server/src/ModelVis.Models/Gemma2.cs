@@ -69,6 +69,6 @@ public class Gemma2 : RotaryDecoder
         AddInto(h, x);
     }
 
-    /// <summary>post_attention_layernorm follows o_proj, so the heads' writes are not terms of the residual stream.</summary>
-    protected override Linear? DirectOutputProjection(int layer) => null;
+    /// <summary>post_attention_layernorm follows o_proj: the heads' writes are terms only with its scale frozen.</summary>
+    protected override float[] AttentionPostNormGain(int layer) => _norms[layer].PostAttention;
 }

@@ -73,11 +73,19 @@ public abstract class LanguageModel : IDisposable
     protected virtual void Prepare(Sequence seq) { }
 
     /// <summary>
-    /// Layer <paramref name="layer"/>'s attention output projection when its output goes into the residual stream
-    /// as it is (so each head's write is z_h · W_O^h and the bias is added once); null where a norm follows it
-    /// (Gemma's sandwich, OLMo 2, BERT's post-norm), where a head's write is not a separate term.
+    /// Layer <paramref name="layer"/>'s attention output projection W_O (each head's write is z_h · W_O^h, the bias added
+    /// once); null where the heads' outputs are not split that way (BERT's post-norm wraps the residual itself).
     /// </summary>
     protected virtual Linear? DirectOutputProjection(int layer) => null;
+
+    /// <summary>
+    /// The RMSNorm gain that layer <paramref name="layer"/>'s attention output passes through before it joins the residual
+    /// stream (Gemma's and OLMo 2's post_attention_layernorm), or null where it is added as it is.
+    /// </summary>
+    protected virtual float[]? AttentionPostNormGain(int layer) => null;
+
+    /// <summary>Decoder block <paramref name="layer"/>'s cross-attention output projection (encoder-decoders), or null.</summary>
+    protected virtual Linear? CrossOutputProjection(int layer) => null;
 
     /// <summary>The final norm's parameters (null: no final norm, or not one of LayerNorm / RMSNorm).</summary>
     public virtual FinalNormSpec? FinalNormParameters => null;
@@ -171,38 +179,59 @@ public abstract class LanguageModel : IDisposable
     }
 
     /// <summary>
-    /// What each head of layer <paramref name="layer"/> writes into the residual stream at one position, [heads, d]:
-    /// z_h · W_O^h for the position's z row <paramref name="zRow"/> [heads·head_dim], the output bias excluded.
+    /// What each head of layer <paramref name="layer"/> writes into the residual stream at one position, from the position's
+    /// z row <paramref name="zRow"/> [heads·head_dim]: z_h · W_O^h, and the output bias apart. Where a post-norm follows
+    /// the projection (Gemma, OLMo 2) its scale s = √(mean(o²) + eps) of the whole output o = Σ_h z_h·W_O^h + b is frozen
+    /// at this pass's value, so each head's write becomes (z_h·W_O^h) ⊙ g / s and the writes still add up to what the
+    /// sub-block added (<see cref="AttentionWrites.PostNormScale"/> says it was frozen).
     /// </summary>
-    public float[] HeadWrites(int layer, ReadOnlySpan<float> zRow)
+    public AttentionWrites HeadWrites(int layer, ReadOnlySpan<float> zRow) =>
+        Writes(DirectOutputProjection(layer)
+            ?? throw new ModelException($"{Config.ModelType}: the attention output is not a sum of per-head writes (a norm wraps the residual itself)"),
+            AttentionPostNormGain(layer), zRow);
+
+    /// <summary>As <see cref="HeadWrites"/>, for decoder block <paramref name="layer"/>'s cross-attention heads (T5).</summary>
+    public AttentionWrites CrossHeadWrites(int layer, ReadOnlySpan<float> zRow) =>
+        Writes(CrossOutputProjection(layer) ?? throw new ModelException($"{Config.ModelType} has no cross-attention"), null, zRow);
+
+    AttentionWrites Writes(Linear o, float[]? postNormGain, ReadOnlySpan<float> zRow)
     {
         int H = Config.Heads, hd = Config.HeadDim, d = Config.Hidden;
-        var o = DirectOutputProjection(layer)
-            ?? throw new ModelException($"{Config.ModelType}: a norm follows the attention output projection, so a head's output is not a term of the residual stream");
         if (zRow.Length != H * hd) throw new ModelException($"z row has {zRow.Length} values; {H} heads × {hd} = {H * hd} expected");
         var blocks = new float[H * H * hd];                                   // row h: z with every head but h zeroed
         for (int h = 0; h < H; h++) zRow.Slice(h * hd, hd).CopyTo(blocks.AsSpan(h * H * hd + h * hd, hd));
-        var writes = new float[H * d];
-        MatMul.Multiply(blocks, H, o.Weight, writes);
-        return writes;
+        var heads = new float[H * d];
+        MatMul.Multiply(blocks, H, o.Weight, heads);
+        var bias = new float[d];
+        o.PaddedBias?.AsSpan(0, d).CopyTo(bias);
+        if (postNormGain is null) return new AttentionWrites(heads, bias, null);
+
+        double sq = 0;
+        for (int i = 0; i < d; i++)
+        {
+            double sum = bias[i];
+            for (int h = 0; h < H; h++) sum += heads[h * d + i];
+            sq += sum * sum;
+        }
+        double s = Math.Sqrt(sq / d + Config.NormEps);
+        for (int i = 0; i < d; i++)
+        {
+            float factor = (float)(postNormGain[i] / s);
+            bias[i] *= factor;
+            for (int h = 0; h < H; h++) heads[h * d + i] *= factor;
+        }
+        return new AttentionWrites(heads, bias, s);
     }
 
-    /// <summary>The attention output projection's bias of layer <paramref name="layer"/> [d] (zeros when it has none).</summary>
-    public float[] AttentionOutputBias(int layer)
-    {
-        var o = DirectOutputProjection(layer)
-            ?? throw new ModelException($"{Config.ModelType}: a norm follows the attention output projection, so its bias is not a term of the residual stream");
-        var bias = new float[Config.Hidden];
-        o.PaddedBias?.AsSpan(0, Config.Hidden).CopyTo(bias);
-        return bias;
-    }
-
-    /// <summary>W_U[<paramref name="id"/>] [d]: the direction in the final normed residual that the logit of <paramref name="id"/> reads.</summary>
+    /// <summary>
+    /// W_U[<paramref name="id"/>] [d]: the direction in the final normed residual that the logit of <paramref name="id"/> reads
+    /// (any fixed rescale before the head folded in, as T5's d^−½). With final_logit_softcapping (Gemma 2) this is the
+    /// logit before the cap: the capped one is cap·tanh(logit/cap), not linear in the residual stream.
+    /// </summary>
     public float[] Unembedding(int id)
     {
         if (!Config.HasLmHead) throw new ModelException($"{Folder}: this checkpoint has no output head, so it has no unembedding");
         if ((uint)id >= (uint)Config.Vocab) throw new ModelException($"token id {id} is outside the vocabulary (0..{Config.Vocab - 1})");
-        if (Config.FinalLogitSoftcap > 0) throw new ModelException($"{Config.ModelType}: the logits are soft-capped (final_logit_softcapping), so they are not linear in the residual stream");
         var row = new float[Config.Hidden];
         UnembeddingRow(id, row);
         return row;

@@ -127,8 +127,8 @@ public sealed class T5 : LanguageModel
 
     void Rms(ReadOnlySpan<float> h, int n, float[] gain, Span<float> y) => Norms.RmsNorm(h, n, Config.Hidden, gain, Config.NormEps, y);
 
-    /// <summary>h ← h + o(attention(rms(h))) over the sequence itself, with the stack's position bias.</summary>
-    void SelfAttention(Block b, float[] h, Sequence seq, float[] bias, float[]? probabilities)
+    /// <summary>h ← h + o(attention(rms(h))) over the sequence itself, with the stack's position bias; z goes to the pass's hooks (the decoder's).</summary>
+    void SelfAttention(Block b, int layer, float[] h, Sequence seq, float[] bias, float[]? probabilities)
     {
         int n = seq.N, inner = Inner;
         var x = seq.Work(0, (long)n * Config.Hidden);
@@ -138,6 +138,7 @@ public sealed class T5 : LanguageModel
         var context = seq.Work(2, (long)n * inner);
         Attention.Compute(qkv, n, 3 * inner, 0, inner, 2 * inner, Config.Heads, Config.Heads, Config.HeadDim, 1f,
             seq.Mask, context, probabilities, relativeBias: bias);
+        seq.Hooks?.HeadOutputs(layer, context, n);
         b.O.Forward(context, n, x);
         AddInto(h, x);
     }
@@ -153,12 +154,13 @@ public sealed class T5 : LanguageModel
         var context = seq.Work(2, (long)n * inner);
         Attention.Compute(q, n, inner, 0, memory.KeysValues[layer], memory.N, 2 * inner, 0, inner,
             Config.Heads, Config.Heads, Config.HeadDim, 1f, new AttentionMask(false, memory.KeyMask), context, probabilities);
+        seq.Hooks?.CrossHeadOutputs(layer, context, n);
         b.CrossO!.Forward(context, n, x);
         AddInto(h, x);
     }
 
     /// <summary>h ← h + wo(act(wi·rms(h))), or the gated form; act(·) (times wi_1·x when gated) to <paramref name="activations"/> [n, d_ff].</summary>
-    void FeedForward(Block b, float[] h, Sequence seq, float[]? activations)
+    void FeedForward(Block b, int layer, float[] h, Sequence seq, float[]? activations)
     {
         int n = seq.N, ff = Config.Intermediate;
         var x = seq.Work(0, (long)n * Config.Hidden);
@@ -181,6 +183,7 @@ public sealed class T5 : LanguageModel
             Activations.Apply(Config.Activation, act.AsSpan(0, n * ff));
         }
         b.Wo.Forward(act, n, x);
+        seq.Hooks?.MlpOutput(layer, x, n);
         AddInto(h, x);
     }
 
@@ -195,12 +198,25 @@ public sealed class T5 : LanguageModel
 
     /// <summary>The decoder's self-attention sub-block of block <paramref name="layer"/>.</summary>
     protected override void AttentionBlock(int layer, float[] h, Sequence seq, float[]? probabilities) =>
-        SelfAttention(_decoder[layer], h, seq, RelativeBias(_decoderTable, seq.N, bidirectional: false), probabilities);
+        SelfAttention(_decoder[layer], layer, h, seq, RelativeBias(_decoderTable, seq.N, bidirectional: false), probabilities);
 
     /// <summary>The decoder's feed-forward sub-block of block <paramref name="layer"/>.</summary>
-    protected override void MlpBlock(int layer, float[] h, Sequence seq, float[]? activations) => FeedForward(_decoder[layer], h, seq, activations);
+    protected override void MlpBlock(int layer, float[] h, Sequence seq, float[]? activations) => FeedForward(_decoder[layer], layer, h, seq, activations);
 
     protected override void FinalNorm(Span<float> h, int rows) => Rms(h, rows, _decoderNorm, h);
+
+    public override FinalNormSpec FinalNormParameters => new(false, _decoderNorm, null, Config.NormEps);
+
+    protected override Linear? DirectOutputProjection(int layer) => _decoder[layer].O;
+
+    protected override Linear? CrossOutputProjection(int layer) => _decoder[layer].CrossO;
+
+    /// <summary>A row of lm_head, times d_model^−½ when tied: the head rescales the normed residual first.</summary>
+    protected override void UnembeddingRow(int id, Span<float> row)
+    {
+        _embedding.HeadRow(id, row);
+        TensorPrimitives.Multiply(row, _headScale, row);
+    }
 
     protected override void Head(ReadOnlySpan<float> h, int rows, Span<float> logits)
     {
@@ -240,8 +256,8 @@ public sealed class T5 : LanguageModel
             ct.ThrowIfCancellationRequested();
             var probs = Probabilities(kept is not null && request.WantsEncoderAttention(l), n, n);
             var act = kept is not null && request.MlpActivations ? new float[(long)n * Config.Intermediate] : null;
-            SelfAttention(_encoder[l], h, seq, bias, probs);
-            FeedForward(_encoder[l], h, seq, act);
+            SelfAttention(_encoder[l], l, h, seq, bias, probs);
+            FeedForward(_encoder[l], l, h, seq, act);
             if (l == _encoder.Length - 1) Rms(h, n, _encoderNorm, h);
             kept?.Hidden?.Add(new Tensor((float[])h.Clone(), n, d));
             if (probs is not null) kept!.Attentions[l] = new Tensor(probs, Config.Heads, n, n);
@@ -256,32 +272,32 @@ public sealed class T5 : LanguageModel
     void DecoderBlock(int layer, float[] h, Sequence seq, float[] bias, Memory memory, float[]? self, float[]? cross, float[]? act)
     {
         var b = _decoder[layer];
-        SelfAttention(b, h, seq, bias, self);
+        SelfAttention(b, layer, h, seq, bias, self);
         CrossAttention(b, layer, h, seq, memory, cross);
-        FeedForward(b, h, seq, act);
+        FeedForward(b, layer, h, seq, act);
     }
 
     /// <summary>
     /// Runs the encoder on <c>input.Ids</c> (and mask), then the decoder on <c>input.DecoderIds</c>. The result is the
     /// decoder's (with logits) and holds the encoder's in <see cref="CaptureResult.Encoder"/>; <paramref name="onLayer"/>
-    /// hears of the decoder's blocks. <paramref name="hooks"/> are refused: the circuits hooks (residual, head outputs,
-    /// MLP output) are not wired into T5's two stacks and cross-attention, so a hooked pass would silently see nothing.
+    /// hears of the decoder's blocks, and so do <paramref name="hooks"/>: the decoder's residual stream, its self-attention
+    /// z (<see cref="ForwardHooks.HeadOutputs"/>), cross-attention z (<see cref="ForwardHooks.CrossHeadOutputs"/>) and
+    /// feed-forward output (the encoder runs unhooked).
     /// </summary>
     public override CaptureResult Forward(ForwardInput input, CaptureRequest request, CancellationToken ct = default, Action<LayerCapture>? onLayer = null,
         ForwardHooks? hooks = null)
     {
         ArgumentNullException.ThrowIfNull(input);
-        if (hooks is not null)
-            throw new ModelException($"{Config.ModelType} is an encoder-decoder: forward hooks (circuits analysis: head detectors' probe, logit attribution, patching) support decoder-only and encoder-only models");
         var decoderIds = DecoderIdsOf(input);
         var encoder = new Kept(request.HiddenStates);
         var memory = Encode(input, request, encoder, ct);
 
-        var seq = Begin(new ForwardInput(decoderIds));
+        var seq = Begin(new ForwardInput(decoderIds), hooks: hooks);
         int n = seq.N, d = Config.Hidden, L = Config.Layers;
         var bias = RelativeBias(_decoderTable, n, bidirectional: false);
         var decoder = new Kept(request.HiddenStates);
         var h = Embed(seq);
+        hooks?.Residual(0, h, n);
         decoder.Hidden?.Add(new Tensor((float[])h.Clone(), n, d));
         for (int l = 0; l < L; l++)
         {
@@ -290,6 +306,7 @@ public sealed class T5 : LanguageModel
             var cross = Probabilities(request.WantsAttention(l), n, memory.N);
             var act = request.MlpActivations ? new float[(long)n * Config.Intermediate] : null;
             DecoderBlock(l, h, seq, bias, memory, self, cross, act);
+            hooks?.Residual(l + 1, h, n);
             if (l == L - 1) FinalNorm(h, n);
 
             Tensor? hs = decoder.Hidden is null ? null : new Tensor((float[])h.Clone(), n, d);

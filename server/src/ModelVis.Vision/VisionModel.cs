@@ -6,35 +6,43 @@ using ModelVis.Vision.Onnx;
 using ModelVis.Vision.Images;
 using ModelVis.Vision.Ops;
 using ModelVis.Vision.Sidecar;
+using ModelVis.Vision.Torchvision;
 
 namespace ModelVis.Vision;
 
 /// <summary>
-/// A CNN ready to run on pictures: an ONNX model (the graph is the architecture), or a PyTorch state dict
-/// (or any checkpoint) with an architecture sidecar. Thread-safe: runs share only read-only weights.
+/// A CNN ready to run on pictures: an ONNX model (the graph is the architecture), a PyTorch state dict (or any
+/// checkpoint) with an architecture sidecar, or a state dict of a recognised torchvision architecture.
+/// Thread-safe: runs share only read-only weights.
 /// </summary>
 public sealed class VisionModel
 {
     public string Path { get; }
     public VisionGraph Graph { get; }
-    /// <summary>How images are turned into input: from the sidecar's "input" block, else defaults from the input shape.</summary>
-    public Preprocessing DefaultPreprocessing { get; }
+    /// <summary>How images are turned into input when the user has not said otherwise.</summary>
+    public Preprocessing DefaultPreprocessing => Preprocessing.Value;
+    /// <summary>The default preprocessing, where it was read from, and whether it is a guess.</summary>
+    public ResolvedPreprocessing Preprocessing { get; }
     public IReadOnlyList<string>? Labels { get; }
-    /// <summary>"onnx" or "state-dict+sidecar".</summary>
+    /// <summary>"onnx", "state-dict+sidecar" or "state-dict+recognised".</summary>
     public string Kind { get; }
+    /// <summary>The recognised architecture's name ("ResNet-50"), for state dicts opened without a sidecar.</summary>
+    public string? Architecture { get; }
     readonly GraphRunner _runner;
 
-    VisionModel(string path, string kind, VisionGraph graph, Preprocessing? preprocessing, IReadOnlyList<string>? labels)
+    VisionModel(string path, string kind, VisionGraph graph, ResolvedPreprocessing preprocessing, IReadOnlyList<string>? labels, string? architecture = null)
     {
-        Path = path; Kind = kind; Graph = graph; Labels = labels;
+        Path = path; Kind = kind; Graph = graph; Labels = labels; Architecture = architecture;
         _runner = new GraphRunner(graph);
-        DefaultPreprocessing = preprocessing ?? DefaultsFromShape(graph.InputShape);
+        Preprocessing = preprocessing;
     }
 
     /// <summary>
     /// Opens a model. <c>.onnx</c> files carry their graph; anything else is opened with <see cref="CheckpointLoader"/>
-    /// and needs a sidecar: <paramref name="archPath"/>, or <c>NAME.arch.json</c> beside <c>NAME.pth</c>.
-    /// A sidecar beside an ONNX model (or given for one) supplies its input preprocessing and labels only.
+    /// and needs a sidecar (<paramref name="archPath"/>, or <c>NAME.arch.json</c> beside <c>NAME.pth</c>) unless its
+    /// tensors are one of the recognised torchvision architectures (a sidecar without "layers" then gives only the
+    /// preprocessing and labels). A sidecar beside an ONNX model (or given for one)
+    /// supplies its input preprocessing and labels only.
     /// </summary>
     public static VisionModel Open(string modelPath, string? archPath = null)
     {
@@ -49,20 +57,61 @@ public sealed class VisionModel
             OnnxModel onnx;
             try { onnx = OnnxModel.Load(modelPath); }
             catch (OnnxFormatException e) { throw new VisionException(e.Message, e); }
-            return new VisionModel(modelPath, "onnx", OnnxImport.ToGraph(onnx), sidecar?.Input, labels);
+            var graph = OnnxImport.ToGraph(onnx);
+            var guess = DefaultsFromShape(graph.InputShape);
+            var metadata = OnnxPreprocessing.Read(onnx.Metadata, guess.Value, file);
+            var resolved = Resolve(modelPath, sidecar, guess.Value.Channels)
+                ?? (metadata != null ? new ResolvedPreprocessing(metadata, PreprocessingSource.OnnxMetadata, $"the metadata_props of {file}", false) : guess);
+            return new VisionModel(modelPath, "onnx", graph, resolved, labels);
         }
-        if (sidecar == null)
-            throw new VisionException($"{file} holds weights but no architecture: write {System.IO.Path.GetFileNameWithoutExtension(modelPath)}.arch.json beside it (or pass --arch FILE.json); see docs/cnn-arch-format.md");
         using var weights = CheckpointLoader.Open(modelPath);
-        return new VisionModel(modelPath, "state-dict+sidecar", sidecar.Build(weights), sidecar.Input, labels);
+        // No sidecar, or one with only "input"/"labels": the architecture is recognised from the tensors.
+        if (sidecar == null || sidecar.Layers.Count == 0)
+        {
+            var recognised = Recognition.Recognise(Recognition.ShapesOf(weights), out var reasons)
+                ?? throw new VisionException($"{file} holds weights but no architecture{(sidecar != null ? $" ({System.IO.Path.GetFileName(sidecar.Path)} has no \"layers\")" : "")}, and its tensors are none of the architectures ModelVis recognises ({Recognition.Known}). "
+                    + $"Write {(sidecar != null ? "the layers into " + System.IO.Path.GetFileName(sidecar.Path) : System.IO.Path.GetFileNameWithoutExtension(modelPath) + ".arch.json beside it listing its layers")} (the \"CNN architecture sidecar\" format of the ModelVis documentation), or export the model to ONNX. "
+                    + NearMiss(reasons));
+            var resolvedArch = Resolve(modelPath, sidecar, recognised.InputChannels)
+                ?? new ResolvedPreprocessing(recognised.Preprocessing, PreprocessingSource.Architecture, recognised.PreprocessingDetail, recognised.PreprocessingIsGuess);
+            return new VisionModel(modelPath, "state-dict+recognised", recognised.Build(weights), resolvedArch, labels ?? recognised.Labels, recognised.Name);
+        }
+        var sidecarGraph = sidecar.Build(weights);
+        int[] shape = sidecarGraph.InputShape;
+        var fromShape = DefaultsFromShape(shape);
+        var resolvedSidecar = Resolve(modelPath, sidecar, fromShape.Value.Channels) ?? fromShape;
+        return new VisionModel(modelPath, "state-dict+sidecar", sidecarGraph, resolvedSidecar, labels);
     }
 
-    static Preprocessing DefaultsFromShape(int[] shape)
+    /// <summary>An architecture whose layout the tensors almost have (a wrong shape, a tensor too many), said for the user to check.</summary>
+    static string NearMiss(List<string> reasons) =>
+        reasons.FirstOrDefault(r => r.Contains("does not use", StringComparison.Ordinal) || r.Contains(", expected ", StringComparison.Ordinal)) is { } near
+            ? $"Nearest: {near}." : "";
+
+    /// <summary>The preprocessing stated for the model: its sidecar's "input" block, else a preprocessor_config.json beside it.</summary>
+    static ResolvedPreprocessing? Resolve(string modelPath, ArchitectureSidecar? sidecar, int channels)
+    {
+        if (sidecar?.Input is { } input)
+            return new ResolvedPreprocessing(input, PreprocessingSource.Sidecar, $"the \"input\" block of {System.IO.Path.GetFileName(sidecar.Path)}", false);
+        if (PreprocessorConfig.FindBeside(modelPath) is { } config)
+        {
+            var pre = PreprocessorConfig.Load(config, channels);
+            return new ResolvedPreprocessing(pre, PreprocessingSource.PreprocessorConfig, $"{PreprocessorConfig.FileName} beside the model", false);
+        }
+        return null;
+    }
+
+    /// <summary>Nothing says how the model wants its pictures: grey 0..1 or RGB with ImageNet statistics, letterboxed, said to be a guess.</summary>
+    static ResolvedPreprocessing DefaultsFromShape(int[] shape)
     {
         int channels = shape.Length == 4 && shape[1] > 0 ? shape[1] : 3;
         int h = shape.Length == 4 && shape[2] > 0 ? shape[2] : 224;
         int w = shape.Length == 4 && shape[3] > 0 ? shape[3] : 224;
-        return Preprocessing.DefaultFor(channels, h, w);
+        var pre = Images.Preprocessing.DefaultFor(channels, h, w);
+        string why = channels == 1
+            ? "nothing in or beside the model says how it was trained; grey pixels scaled to 0–1 are assumed"
+            : "nothing in or beside the model says how it was trained; ImageNet mean and std are assumed";
+        return new ResolvedPreprocessing(pre, PreprocessingSource.Guess, why, true);
     }
 
     static IReadOnlyList<string>? ReadLabelsBeside(string modelPath)

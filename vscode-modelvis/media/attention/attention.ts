@@ -23,7 +23,7 @@ import { drawModelView } from './weights/modelView';
 import { drawRollout } from './weights/rollout';
 
 const VIEWS: AttentionView[] = [
-  { id: 'heatmap', label: 'Heatmap', usesAttentionChoice: true, draw: drawHeatmap },
+  { id: 'heatmap', label: 'Heatmap', usesAttentionChoice: true, encoderDecoder: true, draw: drawHeatmap },
   { id: 'grid', label: 'Model view', draw: drawModelView },
   { id: 'headview', label: 'Head view', usesAttentionChoice: true, draw: drawHeadView },
   { id: 'rollout', label: 'Rollout / flow', draw: drawRollout },
@@ -33,7 +33,7 @@ const VIEWS: AttentionView[] = [
   { id: 'geometry', label: 'Geometry', draw: drawGeometry },
   { id: 'hidden', label: 'Hidden image', draw: drawHiddenImage },
   { id: 'heads', label: 'Head detectors', draw: drawHeads },
-  { id: 'dla', label: 'Logit attribution', draw: drawDla },
+  { id: 'dla', label: 'Logit attribution', encoderDecoder: true, draw: drawDla },
   { id: 'patch', label: 'Patching', draw: drawPatching },
   { id: 'attribution', label: 'Attribution', draw: drawAttribution },
 ];
@@ -160,18 +160,19 @@ function renderShell(): void {
   headSelect.addEventListener('change', () => setHead(headSelect.value === 'mean' || headSelect.value === 'max' ? headSelect.value : Number(headSelect.value)));
 
   const tabStrip = h('div', { id: 'view-tabs', role: 'tablist', class: 'tabs', 'aria-label': 'Views' });
-  for (const v of kind ? VIEWS.filter((x) => x.id === 'heatmap') : VIEWS) {
+  const offered = kind ? VIEWS.filter((x) => x.encoderDecoder) : VIEWS;
+  for (const v of offered) {
     const b = h('button', { role: 'tab', class: 'tab', 'data-view': v.id, id: `tab-${v.id}`, 'aria-selected': String(v.id === view), tabindex: v.id === view ? 0 : -1, type: 'button' }, v.label);
     b.addEventListener('click', () => setView(v.id));
     b.addEventListener('keydown', (e) => {
-      const i = VIEWS.findIndex((x) => x.id === v.id);
+      const i = offered.findIndex((x) => x.id === v.id);
       const k = (e as KeyboardEvent).key;
-      const next = k === 'ArrowRight' ? (i + 1) % VIEWS.length : k === 'ArrowLeft' ? (i - 1 + VIEWS.length) % VIEWS.length : -1;
+      const next = k === 'ArrowRight' ? (i + 1) % offered.length : k === 'ArrowLeft' ? (i - 1 + offered.length) % offered.length : -1;
       if (next >= 0) {
         e.preventDefault();
         e.stopPropagation();
-        setView(VIEWS[next].id);
-        document.getElementById(`tab-${VIEWS[next].id}`)?.focus();
+        setView(offered[next].id);
+        document.getElementById(`tab-${offered[next].id}`)?.focus();
       }
     });
     tabStrip.append(b);

@@ -39,6 +39,8 @@ export interface AttentionView {
   label: string;
   /** Drawn from the panel's layer and head (the other views have their own controls). */
   usesAttentionChoice?: boolean;
+  /** Also offered on an encoder-decoder run (the others read one stack of a decoder-only or encoder-only model). */
+  encoderDecoder?: boolean;
   draw(c: ViewContext, box: HTMLElement): Promise<void>;
 }
 

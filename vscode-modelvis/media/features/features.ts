@@ -3,8 +3,9 @@
 // Text is always set as text (the DOM builders of common.ts); pictures are the host's PNGs as data: URIs.
 
 import type { FEATURE_VIEW_REQUESTS, FeatureCell, FeatureGridResult, FeatureLayerInfo, FeaturesRunResult } from '../../src/common/protocol';
-import { connect, h, render } from '../webview/common';
+import { connect, h, post, render } from '../webview/common';
 import { ViewRequests } from '../webview/requests';
+import { preprocessingSection } from './preprocessing';
 import { showVisualizeStep, visualizationSection } from './visualization';
 import {
   className,
@@ -65,10 +66,12 @@ function showRun(v: View): void {
   const r = v.run;
   const maps = r.layers.filter((l) => l.isFeatureMap);
   const vectors = r.layers.filter((l) => !l.isFeatureMap);
-  const meta = `${r.model.kind === 'onnx' ? 'ONNX' : 'state dict + architecture sidecar'} · ${r.layers.length} layers · ${r.milliseconds.toFixed(1)} ms · ${r.model.path}`;
+  const kind = r.model.kind === 'onnx' ? 'ONNX' : r.model.architecture ? `state dict, recognised as ${r.model.architecture}` : 'state dict + architecture sidecar';
+  const meta = `${kind} · ${r.layers.length} layers · ${r.milliseconds.toFixed(1)} ms · ${r.model.path}`;
   render('ready',
     header(v.image, r.model.name, meta),
     h('div', { class: 'summary' }, inputFigure(r), predictions(r)),
+    preprocessingSection(r, (preprocessing) => post({ type: 'rerun', preprocessing })),
     controls(v),
     kernelsSection(r),
     visualizationSection(r, request),
@@ -82,14 +85,13 @@ function showRun(v: View): void {
 
 function inputFigure(r: FeaturesRunResult): HTMLElement {
   const p = r.preprocessing;
-  const fmt = (xs: number[]) => `[${xs.map((x) => +x.toFixed(4)).join(', ')}]`;
   return h('figure', { class: 'input-figure' },
     h('div', { class: 'input-stack', id: 'features-input-stack' },
       h('img', { id: 'features-input', src: png(r.input.png), alt: `the input as the model sees it, ${r.input.width}×${r.input.height}`, width: r.input.width, height: r.input.height }),
       h('img', { id: 'features-overlay', alt: '', hidden: true })),
     h('figcaption', {},
       h('div', { id: 'features-preprocessing' },
-        `Input as the model sees it: ${p.channels === 1 ? 'grey' : 'RGB'} ${p.width}×${p.height}, x = (pixel / ${p.pixelScale} − ${fmt(p.mean)}) / ${fmt(p.std)}`),
+        `Input as the model sees it: ${p.describe}`, p.guess ? h('span', { class: 'pre-source guess' }, ' (a guess)') : null),
       h('div', { class: 'overlay-bar', id: 'features-overlay-bar', hidden: true },
         h('span', { id: 'features-overlay-caption' }),
         h('label', {}, 'opacity ', h('input', { type: 'range', id: 'overlay-opacity', min: 0, max: 100, value: 65, 'aria-label': 'overlay opacity', oninput: (e: Event) => setOpacity(+(e.target as HTMLInputElement).value) })),

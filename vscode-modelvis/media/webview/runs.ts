@@ -23,13 +23,20 @@ let local: LocalState = { smoothing: 0.6, xMode: 'step', logScale: false, histog
 let current: RunsViewState | undefined;
 let charts: uPlot[] = [];
 const requested = new Set<string>();
+/** When the state now drawn arrived (performance.now()): each chart says how long after it it was painted. */
+let stateArrived = 0;
 
 connect<{ type: 'state'; state: RunsViewState }>((message) => {
   if (message.type !== 'state') return;
+  stateArrived = performance.now();
   const stale = current && message.state.revision !== current.revision;
+  // A run that grew (a followed file, a training's loss curve several times a second): redraw the header, messages
+  // and charts, and keep the controls, so a slider being dragged is not replaced under the pointer.
+  const grew = current?.status === 'ready' && message.state.status === 'ready' && document.querySelector('.runs-controls') !== null;
   current = message.state;
   if (stale) requested.clear();
-  draw();
+  if (grew) redrawData(current);
+  else draw();
 });
 
 const resize = new ResizeObserver(() => {
@@ -63,6 +70,14 @@ function draw(): void {
   drawCharts();
 }
 
+function redrawData(s: RunsViewState): void {
+  document.querySelector('header.panel-header')?.replaceWith(header(s));
+  document.getElementById('runs-messages')?.remove();
+  const messagesNow = messages(s.runs);
+  if (messagesNow) document.getElementById('runs-charts')?.before(messagesNow);
+  drawCharts();
+}
+
 function header(s: RunsViewState): HTMLElement {
   const names = s.runs.map((r) => r.name).join(', ');
   return h(
@@ -70,6 +85,7 @@ function header(s: RunsViewState): HTMLElement {
     { class: 'panel-header' },
     h('h1', { id: 'runs-title' }, s.runs.length > 1 ? `${s.runs.length} runs` : names || 'Run'),
     h('p', { class: 'meta', title: s.runs.map((r) => r.path).join('\n') }, names, s.following ? ' · following new records' : ''),
+    s.statusLine ? h('p', { id: 'runs-status', class: 'meta', role: 'status' }, s.statusLine) : null,
     h('button', { id: 'runs-reload', class: 'secondary', type: 'button', onclick: () => post({ type: 'reload' }) }, 'Reload'),
   );
 }
@@ -242,6 +258,12 @@ function mount(el: HTMLElement, data: uPlot.AlignedData, series: uPlot.Series[],
   charts.push(chart);
   // What was plotted (x and every series), for tests and for a person checking a chart against the CLI's numbers.
   if (data[0].length <= 200_000) el.dataset.plotted = JSON.stringify({ labels: series.map((x) => x.label ?? ''), data });
+  // Draw time for the benchmark (bench/runs): from the state's arrival to the frame that shows this chart.
+  const arrived = stateArrived;
+  requestAnimationFrame(() => setTimeout(() => {
+    el.dataset.drawMs = (performance.now() - arrived).toFixed(1);
+    el.dataset.paintedAt = (performance.timeOrigin + performance.now()).toFixed(1);
+  }));
   el.dataset.ready = 'true';
   resize.observe(el);
 }

@@ -285,6 +285,20 @@ export interface CompareDiffResult {
   histograms: { edges: number[]; countsA: number[]; countsB: number[] };
 }
 
+/** A folder of one run's checkpoints, and one tensor's histogram over them (drawn as runs/histograms). */
+export interface CheckpointSeriesResult {
+  path: string;
+  /** In the order they were saved; `step` from the name (step=N, checkpoint-N, else its last number). */
+  checkpoints: Array<{ path: string; name: string; step: number }>;
+  /** The floating-point tensors every checkpoint has, with the same shape. */
+  tensors: Array<{ name: string; shape: number[] }>;
+  tensor: string;
+  basisPoints: number[];
+  /** One per checkpoint; buckets share edges over the series (the outer ones are each checkpoint's min and max). */
+  steps: HistogramStepWire[];
+  notes: string[];
+}
+
 // ---- attention (issue 5) ----
 
 export type HeadChoice = number | 'mean' | 'max';
@@ -476,7 +490,22 @@ export interface NmfResult {
 
 // ---- CNN features (issue 7) ----
 
-export interface PreprocessingDto { channels: number; width: number; height: number; mean: number[]; std: number[]; pixelScale: number; describe: string }
+export type ResizeMode = 'stretch' | 'letterbox' | 'crop';
+/** Where a preprocessing came from: the model's own sources, a guess, or the user's choice in the panel. */
+export type PreprocessingSourceName = 'sidecar' | 'preprocessor_config.json' | 'onnx-metadata' | 'architecture' | 'guess' | 'user';
+export interface PreprocessingDto {
+  channels: number; width: number; height: number; mean: number[]; std: number[]; pixelScale: number; describe: string;
+  resize: ResizeMode; channelOrder: 'rgb' | 'bgr' | 'grey'; cropFraction: number;
+  /** The preset these values match, if any. */
+  preset?: string | null;
+  source: PreprocessingSourceName; sourceDetail: string; guess: boolean;
+}
+/** What the panel may ask features/run to change; every field optional (a preset's values first, then each field). */
+export interface PreprocessingParams {
+  width?: number; height?: number; channels?: number; mean?: number[]; std?: number[];
+  preset?: string; pixelScale?: number; resize?: ResizeMode; channelOrder?: 'rgb' | 'bgr'; cropFraction?: number;
+}
+export interface PresetInfo { id: string; label: string }
 export interface FeatureTopClass { index: number; probability: number; logit: number; label?: string | null }
 export interface FeatureLayerInfo { name: string; opType: string; shape: number[]; channels: number; isFeatureMap: boolean }
 
@@ -485,14 +514,18 @@ export interface FeaturesRunParams {
   archPath?: string;
   /** The host decodes the picture (PNG, JPEG, GIF, WebP, BMP): a file on disk by its absolute path, else the file's bytes (base64). */
   image: { path: string } | { data: string };
-  preprocessing?: { width?: number; height?: number; channels?: number; mean?: number[]; std?: number[] };
+  preprocessing?: PreprocessingParams;
 }
 
 export interface FeaturesRunResult {
   runId: string;
-  model: { path: string; kind: string; name: string; hasLabels: boolean };
+  model: { path: string; kind: string; name: string; hasLabels: boolean; architecture?: string | null };
   input: PngImage;
+  /** What this run used. */
   preprocessing: PreprocessingDto;
+  /** What the model itself says (or the guess), whatever the user chose. */
+  modelPreprocessing: PreprocessingDto;
+  presets: PresetInfo[];
   predicted?: number | null;
   top5: FeatureTopClass[];
   layers: FeatureLayerInfo[];
@@ -600,16 +633,22 @@ export interface CircuitDlaResult {
   contrast: number | null;
   contrastToken: string | null;
   heads: number[][];
+  /** T5's decoder: each cross-attention head's part; null for decoder-only models. */
+  crossHeads: number[][] | null;
   mlp: number[];
   embed: number;
   /** The attention output biases and the final-norm bias. */
   rest: number;
   /** The logit (difference) from the forward pass. */
   logit: number;
-  /** The sum of every part (equals logit up to float rounding). */
+  /** The sum of every part (equals logit up to float rounding, or the logit before Gemma 2's soft cap). */
   total: number;
+  /** logit − total: float rounding, or the soft cap's share. */
+  residual: number;
   /** The final norm's frozen denominator s. */
   scale: number;
+  /** What was held fixed to make the parts additive, in words. */
+  approximations: string[];
 }
 
 export interface CircuitPatchParams {
@@ -617,8 +656,14 @@ export interface CircuitPatchParams {
   runId: string;
   corruptText?: string;
   corruptIds?: number[];
+  /** t_clean by id (default: the clean run's prediction). */
   target?: number;
+  /** t_corrupt by id (default: the corrupted run's prediction, or its best other token). */
   contrast?: number;
+  /** t_clean as typed: a vocabulary token, text of one token, or an id. */
+  targetToken?: string;
+  /** t_corrupt as typed. */
+  contrastToken?: string;
   heads?: boolean;
 }
 
@@ -765,6 +810,7 @@ export const RunsScalars = request<RunScalarsParams, RunScalarsResult>()('runs/s
 export const RunsTags = request<{ path: string }, RunTagsResult>()('runs/tags');
 export const RunsHistograms = request<{ path: string; tag: string }, RunHistogramsResult>()('runs/histograms');
 export const CheckpointsCompare = request<{ a: string; b: string }, CheckpointComparison>()('checkpoints/compare');
+export const CheckpointsSeries = request<{ path: string; tensor?: string; bins?: number }, CheckpointSeriesResult>()('checkpoints/series');
 export const CheckpointsDiff = request<{ a: string; b: string; tensor: string; bins?: number; maxSize?: number }, CompareDiffResult>()('checkpoints/diff');
 
 export const CircuitsHeads = request<CircuitHeadsParams, CircuitHeadsResult>()('circuits/heads');

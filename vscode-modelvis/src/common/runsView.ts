@@ -21,6 +21,8 @@ export interface RunsViewState {
   revision: number;
   /** Whether the panel follows the runs' files as they grow. */
   following: boolean;
+  /** A line under the title (the loss curve of a training run: its step and moving-average loss). */
+  statusLine?: string;
 }
 
 export type RunsWebviewMessage = { type: 'loadHistogram'; run: string; tag: string } | { type: 'reload' };

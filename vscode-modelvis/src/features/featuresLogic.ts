@@ -1,7 +1,7 @@
 // CNN feature maps (issue 7): the protocol types of features/* and the messages between the extension and
 // the features webview. Pure (no vscode), shared with media/features/features.ts.
 
-import type { FeatureLayerInfo, FeaturesRunResult, FeatureVisualizeStep, ViewRequestMessage, ViewResponseMessage } from '../common/protocol';
+import type { FeatureLayerInfo, FeaturesRunResult, FeatureVisualizeStep, PreprocessingDto, PreprocessingParams, ResizeMode, ViewRequestMessage, ViewResponseMessage } from '../common/protocol';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.gif', '.webp', '.bmp'];
 export const CNN_MODEL_EXTENSIONS = ['.onnx', '.pth', '.pt'];
@@ -14,8 +14,13 @@ export type ToFeaturesWebview =
   | ({ type: 'visualizeStep' } & FeatureVisualizeStep)
   | ViewResponseMessage;
 
-/** stopVisualize: the Stop button of a running feature visualisation. */
-export type FromFeaturesWebview = { type: 'ready' } | { type: 'stopVisualize' } | ViewRequestMessage;
+export type FromFeaturesWebview =
+  | { type: 'ready' }
+  | ViewRequestMessage
+  /** The Stop button of a running feature visualisation. */
+  | { type: 'stopVisualize' }
+  /** Run again on the same picture with this preprocessing (remembered for the model); null goes back to the model's own. */
+  | { type: 'rerun'; preprocessing: PreprocessingParams | null };
 
 export function extensionOf(path: string): string {
   const base = path.replace(/^.*[\\/]/, '');
@@ -51,4 +56,70 @@ export function gradCamLayers(layers: FeatureLayerInfo[]): FeatureLayerInfo[] {
 export function defaultGradCamLayer(layers: FeatureLayerInfo[]): string | undefined {
   const maps = gradCamLayers(layers);
   return ([...maps].reverse().find((l) => l.opType === 'Conv') ?? maps[maps.length - 1])?.name;
+}
+
+// ---- preprocessing (issue 20): what is in force, where it came from, and the user's choice ----
+
+export const RESIZE_MODES: { id: ResizeMode; label: string }[] = [
+  { id: 'letterbox', label: 'letterbox (keep aspect, black bars)' },
+  { id: 'crop', label: 'centre crop (keep aspect, cut edges)' },
+  { id: 'stretch', label: 'stretch (change aspect)' },
+];
+
+/** Where the preprocessing in force came from, in words for the panel; guesses say so first. */
+export function sourceText(p: PreprocessingDto): string {
+  const where: Record<string, string> = {
+    sidecar: 'the architecture sidecar',
+    'preprocessor_config.json': 'preprocessor_config.json beside the model',
+    'onnx-metadata': 'the ONNX model\u2019s metadata_props',
+    architecture: 'the recognised architecture',
+  };
+  if (p.source === 'user') return 'Your choice in this panel, remembered for this model.';
+  if (p.guess) return `A guess: ${p.sourceDetail}. Pick the preset the model was trained with if you know it.`;
+  return `From ${where[p.source] ?? p.source}: ${p.sourceDetail}.`;
+}
+
+/** Numbers typed as "0.485, 0.456, 0.406" (or one number); undefined when any is not a finite number. */
+export function parseNumbers(text: string): number[] | undefined {
+  const parts = text.split(/[\s,;]+/).filter((t) => t.length > 0);
+  if (parts.length === 0) return undefined;
+  const values = parts.map(Number);
+  return values.every((v) => Number.isFinite(v)) ? values : undefined;
+}
+
+/** The form's state: a preset (or "custom" with typed values), the resize mode, the channel order. */
+export interface PreprocessingChoice {
+  preset: string;
+  mean: string;
+  std: string;
+  pixelScale: string;
+  resize: ResizeMode;
+  channelOrder: 'rgb' | 'bgr';
+}
+
+/** The features/run override for a choice, or an error to show beside the form. */
+export function choiceToParams(c: PreprocessingChoice, channels: number): { params?: PreprocessingParams; error?: string } {
+  const params: PreprocessingParams = { resize: c.resize };
+  if (channels === 3) params.channelOrder = c.channelOrder;
+  if (c.preset !== 'custom') return { params: { ...params, preset: c.preset } };
+  const mean = parseNumbers(c.mean), std = parseNumbers(c.std), scale = parseNumbers(c.pixelScale);
+  const counts = channels === 1 ? 'one value' : `one value or ${channels}`;
+  if (!mean || (mean.length !== 1 && mean.length !== channels)) return { error: `Mean: ${counts}, numbers separated by commas.` };
+  if (!std || (std.length !== 1 && std.length !== channels)) return { error: `Std: ${counts}, numbers separated by commas.` };
+  if (std.some((v) => v === 0)) return { error: 'Std must not be 0.' };
+  if (!scale || scale.length !== 1 || scale[0] <= 0) return { error: 'Pixel scale: one positive number (255 for pixel/255, 1 for raw 0–255).' };
+  return { params: { ...params, mean, std, pixelScale: scale[0] } };
+}
+
+/** The form's starting state for what is in force. */
+export function choiceOf(p: PreprocessingDto): PreprocessingChoice {
+  const fmt = (xs: number[]) => xs.map((x) => +x.toPrecision(6)).join(', ');
+  return {
+    preset: p.preset ?? 'custom',
+    mean: fmt(p.mean),
+    std: fmt(p.std),
+    pixelScale: String(+p.pixelScale.toPrecision(6)),
+    resize: p.resize,
+    channelOrder: p.channelOrder === 'bgr' ? 'bgr' : 'rgb',
+  };
 }

@@ -3,7 +3,7 @@
 // replaces it (or the panel is closed).
 
 import * as vscode from 'vscode';
-import { FEATURE_VIEW_REQUESTS, FeaturesRelease, FeaturesRunResult, FeaturesVisualize, FeaturesVisualizeStep, ViewRequestMessage, ViewResponseMessage } from '../common/protocol';
+import { FEATURE_VIEW_REQUESTS, FeaturesRelease, FeaturesRunResult, FeaturesVisualize, FeaturesVisualizeStep, PreprocessingParams, ViewRequestMessage, ViewResponseMessage } from '../common/protocol';
 import { HostClient } from '../host/hostClient';
 import { ModelVisPanel } from '../webview/modelVisPanel';
 import { answerViewRequest } from '../webview/viewRequests';
@@ -17,6 +17,8 @@ export class FeaturesPanel extends ModelVisPanel<ToFeaturesWebview, FromFeatures
   private run: FeaturesRunResult | undefined;
   /** The running feature visualisation's stop button. */
   private visualizing: vscode.CancellationTokenSource | undefined;
+  /** Set by the command: the user asked to run again with other preprocessing (null: the model's own). */
+  onRerun: ((preprocessing: PreprocessingParams | null) => void) | undefined;
 
   constructor(
     extensionUri: vscode.Uri,
@@ -62,6 +64,11 @@ export class FeaturesPanel extends ModelVisPanel<ToFeaturesWebview, FromFeatures
     if (this.screen) this.post(this.screen);
   }
 
+  protected onMessage(m: FromFeaturesWebview): void {
+    if (m.type === 'rerun') this.onRerun?.(m.preprocessing);
+    if (m.type === 'stopVisualize') this.visualizing?.cancel();
+  }
+
   protected onRequest(m: ViewRequestMessage): Promise<ViewResponseMessage> {
     return answerViewRequest(FEATURE_VIEW_REQUESTS, m, this.run?.runId, (type, params) => {
       if (type !== FeaturesVisualize) return this.host.request(type, params);
@@ -70,10 +77,6 @@ export class FeaturesPanel extends ModelVisPanel<ToFeaturesWebview, FromFeatures
       const stop = (this.visualizing = new vscode.CancellationTokenSource());
       return this.host.request(type, params, { timeoutMs: 3_600_000, token: stop.token }).finally(() => stop.dispose());
     }, (line) => this.host.log(line));
-  }
-
-  protected onMessage(m: FromFeaturesWebview): void {
-    if (m.type === 'stopVisualize') this.visualizing?.cancel();
   }
 
   protected onClosed(): void {

@@ -1,4 +1,4 @@
-// Wires the Runs view, the run panels and "Compare" of two checkpoints into the extension.
+// Wires the Runs view, the run panels, "Compare" of two checkpoints and a folder's checkpoint series into the extension.
 
 import * as path from 'path';
 import * as vscode from 'vscode';
@@ -7,6 +7,7 @@ import { ModelService } from '../models/modelService';
 import type { ModelsItem } from '../models/modelsView';
 import { openComparePanel } from './comparePanel';
 import { RunPanels } from './runPanel';
+import { openSeriesPanel } from './seriesPanel';
 import { RunsItem, RunsProvider } from './runsView';
 
 export function registerRuns(extensionUri: vscode.Uri, host: HostClient, models: ModelService): vscode.Disposable[] {
@@ -40,6 +41,15 @@ export function registerRuns(extensionUri: vscode.Uri, host: HostClient, models:
       const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: true, canSelectMany: true, openLabel: 'Open Run' });
       if (picked?.length) panels.open(picked.map((u) => ({ path: u.fsPath, name: path.basename(u.fsPath) })));
     }),
+    vscode.commands.registerCommand('modelvis.checkpointSeries', async (item?: RunsItem) => {
+      let folder = item?.type === 'run' ? item.entry.path : item?.type === 'tag' ? item.run.path : undefined;
+      if (folder && !(await isFolder(folder))) folder = path.dirname(folder);
+      if (!folder) {
+        const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Show Weight Histograms' });
+        folder = picked?.[0]?.fsPath;
+      }
+      if (folder) openSeriesPanel(extensionUri, host, folder);
+    }),
     vscode.commands.registerCommand('modelvis.compareCheckpoints', async (item?: ModelsItem, selected?: ModelsItem[]) => {
       let paths = (selected && selected.length > 0 ? selected : item ? [item] : [])
         .map((i) => (i.type === 'model' ? i.entry.path : undefined))
@@ -61,6 +71,14 @@ export function registerRuns(extensionUri: vscode.Uri, host: HostClient, models:
       openComparePanel(extensionUri, host, paths[0], paths[1]);
     }),
   ];
+}
+
+async function isFolder(p: string): Promise<boolean> {
+  try {
+    return (await vscode.workspace.fs.stat(vscode.Uri.file(p))).type === vscode.FileType.Directory;
+  } catch {
+    return false;
+  }
 }
 
 function runsOf(item: RunsItem): Array<{ path: string; name: string }> {

@@ -58,6 +58,8 @@ public sealed class ActivationPatching
     {
         var cfg = model.Config;
         if (!cfg.IsCausal) throw new AnalysisException($"{cfg.ModelType} is not a causal language model; patching compares its last position's logits");
+        if (cfg.IsEncoderDecoder)
+            throw new AnalysisException($"{cfg.ModelType} is an encoder-decoder: patching resumes passes from cached decoder residuals, which would need the encoder's output too; it supports decoder-only models");
         if (clean.Length != corrupt.Length)
             throw new AnalysisException($"the clean prompt has {clean.Length} tokens and the corrupted one {corrupt.Length}; patching needs the same length");
         foreach (var t in new[] { tClean, tCorrupt })

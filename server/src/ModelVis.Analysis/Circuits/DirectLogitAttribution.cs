@@ -4,35 +4,63 @@ namespace ModelVis.Analysis.Circuits;
 
 /// <summary>
 /// Direct logit attribution at one position: the final residual x (before the final norm) is the sum of the
-/// embedding, every head's write z_h·W_O^h, every MLP's output and the attention output biases; each term's share
-/// of the logit (difference) is read through the final norm with its scale s frozen from the full x
-/// (fixtures/README-interp.md, section C). The parts add up to <see cref="Logit"/>.
+/// embedding, every head's write, every MLP's output and the attention output biases; each term's share of the logit
+/// (difference) is read through the final norm with its scale s frozen from the full x (fixtures/README-interp.md,
+/// section C). Where a post-norm follows the attention output (Gemma 2/3, OLMo 2) its scale is frozen too, at this
+/// run's value per layer, so the heads' writes stay terms (<see cref="PostNormsFrozen"/>); T5's decoder adds its
+/// cross-attention heads (<see cref="CrossHeads"/>). The parts add up to <see cref="Logit"/> up to float rounding —
+/// except under Gemma 2's final_logit_softcapping, where they add up to the logit before the cap and the capped logit
+/// is cap·tanh(that / cap): <see cref="Residual"/> is what the parts leave unexplained.
 /// </summary>
 public sealed record LogitAttribution(
     int Position, int Target, int? Contrast,
-    double[][] Heads, double[] Mlp, double Embed,
+    double[][] Heads,
+    /// <summary>T5's decoder: each cross-attention head's term [layer][head]; null for decoder-only models.</summary>
+    double[][]? CrossHeads,
+    double[] Mlp, double Embed,
     /// <summary>Σ over layers of the attention output-projection bias (0 without biases).</summary>
     double AttentionBias,
     /// <summary>The final LayerNorm's bias · u (not divided by s; 0 for RMSNorm).</summary>
     double FinalNormBias,
     double Scale,
-    /// <summary>The logit (difference) from the forward pass.</summary>
-    double Logit)
+    /// <summary>The logit (difference) from the forward pass, as the model outputs it (after any soft cap).</summary>
+    double Logit,
+    /// <summary>The post-attention norms' scales were frozen at this run's values (one per layer).</summary>
+    bool PostNormsFrozen,
+    /// <summary>final_logit_softcapping (0: none): the parts explain the logit before the cap.</summary>
+    double Softcap)
 {
     /// <summary>What is neither a head, an MLP nor the embedding: the biases.</summary>
     public double Rest => AttentionBias + FinalNormBias;
 
-    /// <summary>The sum of every part; equals <see cref="Logit"/> up to float rounding.</summary>
-    public double Total => Heads.Sum(r => r.Sum()) + Mlp.Sum() + Embed + Rest;
+    /// <summary>The sum of every part.</summary>
+    public double Total => Heads.Sum(r => r.Sum()) + (CrossHeads?.Sum(r => r.Sum()) ?? 0) + Mlp.Sum() + Embed + Rest;
+
+    /// <summary>Logit − Σ parts: float rounding, plus the soft cap's bend where there is one.</summary>
+    public double Residual => Logit - Total;
+
+    /// <summary>What was held fixed to make the parts additive, in words (the CLI and the panel show them).</summary>
+    public string[] Approximations
+    {
+        get
+        {
+            var notes = new List<string> { "final norm scale frozen at this run's value" };
+            if (PostNormsFrozen)
+                notes.Add("post-attention norm scales frozen at this run's values, one per layer: each head's part assumes the others fix the norm's scale");
+            if (Softcap > 0)
+                notes.Add($"final_logit_softcapping {Softcap:G}: the parts add up to the logit before the cap; the model outputs cap·tanh(logit/cap)");
+            return notes.ToArray();
+        }
+    }
 }
 
 public static class DirectLogitAttribution
 {
-    /// <summary>Keeps the residual rows, z rows and MLP output rows of one position as the pass goes.</summary>
+    /// <summary>Keeps the residual rows, z rows (self- and cross-attention) and MLP output rows of one position as the pass goes.</summary>
     sealed class PositionCapture(int position, int layers, int d) : ForwardHooks
     {
         public readonly float[] Embed = new float[d], Final = new float[d];
-        public readonly float[][] Z = new float[layers][], Mlp = new float[layers][];
+        public readonly float[][] Z = new float[layers][], CrossZ = new float[layers][], Mlp = new float[layers][];
 
         public override void Residual(int layer, float[] h, int n)
         {
@@ -40,15 +68,21 @@ public static class DirectLogitAttribution
             if (layer == layers) h.AsSpan(position * d, d).CopyTo(Final);
         }
 
-        public override void HeadOutputs(int layer, float[] z, int n)
-        {
-            int width = z.Length / n;
-            Z[layer] = z.AsSpan(position * width, width).ToArray();
-        }
+        public override void HeadOutputs(int layer, float[] z, int n) => Z[layer] = Row(z, n);
+
+        public override void CrossHeadOutputs(int layer, float[] z, int n) => CrossZ[layer] = Row(z, n);
 
         public override void MlpOutput(int layer, float[] output, int n) => Mlp[layer] = output.AsSpan(position * d, d).ToArray();
+
+        float[] Row(float[] z, int n)
+        {
+            int width = z.Length / n;
+            return z.AsSpan(position * width, width).ToArray();
+        }
     }
 
+    /// <param name="input">The tokens; an encoder-decoder (T5) explains its decoder, so <c>input.DecoderIds</c> are required
+    /// and <paramref name="position"/> is a decoder position.</param>
     /// <param name="position">The position to explain (default: the last).</param>
     /// <param name="target">The token whose logit to explain (default: the model's prediction there).</param>
     /// <param name="contrast">When given, explain logit[target] − logit[contrast].</param>
@@ -56,10 +90,13 @@ public static class DirectLogitAttribution
         CancellationToken ct = default)
     {
         var cfg = model.Config;
-        int n = input.Length, d = cfg.Hidden, L = cfg.Layers, H = cfg.Heads;
+        int d = cfg.Hidden, L = cfg.Layers, H = cfg.Heads;
         if (!cfg.IsCausal) throw new AnalysisException($"{cfg.ModelType} is not a causal language model; direct logit attribution reads a decoder's residual stream");
+        int n = cfg.IsEncoderDecoder
+            ? input.DecoderIds?.Length ?? throw new AnalysisException($"{cfg.ModelType} is an encoder-decoder: direct logit attribution explains its decoder, so give the decoder's ids too")
+            : input.Length;
         int p = position ?? n - 1;
-        if ((uint)p >= (uint)n) throw new AnalysisException($"position {p} is outside the {n} tokens (0..{n - 1})");
+        if ((uint)p >= (uint)n) throw new AnalysisException($"position {p} is outside the {n} {(cfg.IsEncoderDecoder ? "decoder " : "")}tokens (0..{n - 1})");
         var norm = model.FinalNormParameters
             ?? throw new AnalysisException($"{cfg.ModelType}: the final norm is neither a LayerNorm nor an RMSNorm, so it cannot be frozen");
 
@@ -92,19 +129,28 @@ public static class DirectLogitAttribution
             return dot / s;
         }
 
-        var heads = new double[L][];
-        var mlp = new double[L];
         var biasSum = new float[d];
+        bool postNormsFrozen = false;
+        double[] HeadTerms(AttentionWrites writes)
+        {
+            postNormsFrozen |= writes.PostNormScale is not null;
+            for (int i = 0; i < d; i++) biasSum[i] += writes.Bias[i];
+            var terms = new double[H];
+            for (int h = 0; h < H; h++) terms[h] = Term(writes.Heads.AsSpan(h * d, d));
+            return terms;
+        }
+
+        var heads = new double[L][];
+        var cross = cfg.IsEncoderDecoder ? new double[L][] : null;
+        var mlp = new double[L];
         for (int l = 0; l < L; l++)
         {
             ct.ThrowIfCancellationRequested();
-            var writes = model.HeadWrites(l, capture.Z[l]);
-            heads[l] = new double[H];
-            for (int h = 0; h < H; h++) heads[l][h] = Term(writes.AsSpan(h * d, d));
+            heads[l] = HeadTerms(model.HeadWrites(l, capture.Z[l]));
+            if (cross is not null) cross[l] = HeadTerms(model.CrossHeadWrites(l, capture.CrossZ[l]));
             mlp[l] = Term(capture.Mlp[l]);
-            var bias = model.AttentionOutputBias(l);
-            for (int i = 0; i < d; i++) biasSum[i] += bias[i];
         }
-        return new LogitAttribution(p, t, contrast, heads, mlp, Term(capture.Embed), Term(biasSum), finalBias, s, logit);
+        return new LogitAttribution(p, t, contrast, heads, cross, mlp, Term(capture.Embed), Term(biasSum), finalBias, s, logit,
+            postNormsFrozen, cfg.FinalLogitSoftcap);
     }
 }

@@ -205,6 +205,8 @@ public sealed class OnnxModel
     /// <summary>Opset version per domain ("" = the default ai.onnx domain).</summary>
     public Dictionary<string, long> Opsets { get; } = new();
     public OnnxGraph Graph { get; private set; } = new();
+    /// <summary>The model's <c>metadata_props</c> (ModelProto field 14): free-form key/value pairs.</summary>
+    public Dictionary<string, string> Metadata { get; } = new(StringComparer.Ordinal);
 
     public long DefaultOpset => Opsets.TryGetValue("", out var v) ? v : Opsets.TryGetValue("ai.onnx", out v) ? v : 1;
 
@@ -257,10 +259,30 @@ public sealed class OnnxModel
                     Opsets[domain] = version;
                     break;
                 }
+                case 14 when wt == ProtoWireReader.LengthDelimited:
+                {
+                    var span = r.ReadLengthDelimited(out long off);
+                    var (key, value) = ReadStringPair(new ProtoWireReader(span, off));
+                    Metadata[key] = value;
+                    break;
+                }
                 default: r.Skip(wt); break;
             }
         }
         if (!sawGraph) throw new OnnxFormatException("no graph (ModelProto field 7) found");
+    }
+
+    /// <summary>StringStringEntryProto: key (1), value (2).</summary>
+    static (string, string) ReadStringPair(ProtoWireReader r)
+    {
+        string key = "", value = "";
+        while (r.TryReadTag(out int field, out int wt))
+        {
+            if (field == 1 && wt == ProtoWireReader.LengthDelimited) key = r.ReadString();
+            else if (field == 2 && wt == ProtoWireReader.LengthDelimited) value = r.ReadString();
+            else r.Skip(wt);
+        }
+        return (key, value);
     }
 
     static (string, long) ReadOpset(ProtoWireReader r)

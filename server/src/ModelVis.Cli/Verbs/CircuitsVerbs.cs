@@ -7,7 +7,8 @@ namespace ModelVis.Cli.Verbs;
 /// <summary>
 /// The circuit tools (fixtures/README-interp.md, sections B–D):
 /// <c>heads --model DIR [--ids … | --text … | --probe repeated --block T --seed S] --json</c> → {previous_token, induction, duplicate_token} [layer][head];
-/// <c>dla --model DIR (--ids … | --text …) [--position P] [--target ID] [--contrast ID] --json</c> → {heads, mlp, embed, rest, logit};
+/// <c>dla --model DIR (--ids … | --text …) [--decoder-ids … | --decoder-text …] [--position P] [--target ID] [--contrast ID] --json</c>
+/// → {heads, mlp, embed, rest, logit, parts_sum, residual, approximations} (+ cross_heads for T5);
 /// <c>patch --model DIR (--clean TEXT | --clean-ids …) (--corrupt TEXT | --corrupt-ids …) [--target ID --contrast ID] --json</c> → {resid, heads, clean, corrupt}.
 /// Progress goes to stderr; Ctrl+C cancels between forward passes.
 /// </summary>
@@ -63,25 +64,36 @@ static class CircuitsVerbs
         var position = new Option<int?>("--position") { Description = "Position to explain (default: the last)" };
         var target = new Option<int?>("--target") { Description = "Token id whose logit to explain (default: the model's prediction there)" };
         var contrast = new Option<int?>("--contrast") { Description = "Explain logit[target] − logit[contrast] instead" };
-        var cmd = new Command("dla", "Direct logit attribution: each head's, MLP's and the embedding's share of a logit, the final norm's scale frozen") { position, target, contrast, Json };
+        var decoderIds = new Option<string?>("--decoder-ids") { Description = "Encoder-decoder models: the decoder's input ids (the position is a decoder position)" };
+        var decoderText = new Option<string?>("--decoder-text") { Description = "Encoder-decoder models: the decoder's input as text" };
+        var cmd = new Command("dla", "Direct logit attribution: each head's, MLP's and the embedding's share of a logit, the final norm's scale (and any post-attention norm's) frozen")
+            { position, target, contrast, decoderIds, decoderText, Json };
         io.AddTo(cmd);
         cmd.SetAction((parse, ct) => Task.Run(() =>
         {
             var dir = io.Folder(parse);
             var input = CaptureVerb.ReadInput(dir, parse.GetValue(io.Text), parse.GetValue(io.Ids));
             using var lm = ModelLoader.Load(dir);
+            input = CaptureVerb.WithDecoderInput(lm, dir, input, parse.GetValue(decoderIds), parse.GetValue(decoderText));
             var r = DirectLogitAttribution.Compute(lm, input, parse.GetValue(position), parse.GetValue(target), parse.GetValue(contrast), ct);
             if (parse.GetValue(Json))
-                CliRunner.WriteJson(new Dictionary<string, object>
+            {
+                var json = new Dictionary<string, object>
                 {
                     ["heads"] = r.Heads, ["mlp"] = r.Mlp, ["embed"] = r.Embed, ["rest"] = r.Rest, ["logit"] = r.Logit,
-                });
+                    ["parts_sum"] = r.Total, ["residual"] = r.Residual, ["approximations"] = r.Approximations,
+                };
+                if (r.CrossHeads is { } cross) json["cross_heads"] = cross;
+                CliRunner.WriteJson(json);
+            }
             else
             {
-                Console.WriteLine($"position {r.Position}, target {r.Target}{(r.Contrast is { } c ? $" − {c}" : "")}: logit {r.Logit:F4} = parts {r.Total:F4}");
+                Console.WriteLine($"position {r.Position}, target {r.Target}{(r.Contrast is { } c ? $" − {c}" : "")}: logit {r.Logit:F4}, parts {r.Total:F4} (residual {r.Residual:E2})");
+                foreach (var note in r.Approximations) Console.WriteLine($"  {note}");
                 Console.WriteLine($"embed {r.Embed:F4}   biases {r.Rest:F4}");
                 for (int l = 0; l < r.Mlp.Length; l++)
-                    Console.WriteLine($"layer {l,3}  mlp {r.Mlp[l],9:F4}  heads {string.Join(" ", r.Heads[l].Select(v => $"{v,8:F4}"))}");
+                    Console.WriteLine($"layer {l,3}  mlp {r.Mlp[l],9:F4}  heads {string.Join(" ", r.Heads[l].Select(v => $"{v,8:F4}"))}"
+                        + (r.CrossHeads is { } x ? $"  cross {string.Join(" ", x[l].Select(v => $"{v,8:F4}"))}" : ""));
             }
             return 0;
         }, ct));

@@ -2,6 +2,7 @@ using System.CommandLine;
 using ModelVis.Checkpoints;
 using ModelVis.Vision;
 using ModelVis.Vision.Images;
+using ModelVis.Vision.Onnx;
 
 namespace ModelVis.Cli.Verbs;
 
@@ -43,7 +44,10 @@ static class FeaturesVerb
         Out = outPath,
         Model = model.Path,
         model.Kind,
+        model.Architecture,
         Preprocessing = run.Preprocessing.Describe,
+        PreprocessingSource = model.Preprocessing.Source.ToString(),
+        PreprocessingGuess = model.Preprocessing.IsGuess && run.Preprocessing == model.DefaultPreprocessing,
         Layers = run.Layers.Select(l => new { l.Name, l.OpType, l.Shape }).ToList(),
         Logits = run.Logits.Shape,
         Top5 = run.Top5,
@@ -61,16 +65,20 @@ sealed class VisionOptions
     public readonly Option<string> Image = new("--image") { Description = "Picture: PNG, JPEG, GIF, WebP or BMP", Required = true };
     public readonly Option<string?> Mean = new("--mean") { Description = "Per-channel mean after dividing pixels by 255, e.g. 0.485,0.456,0.406 (default: from the sidecar or the model's input)" };
     public readonly Option<string?> Std = new("--std") { Description = "Per-channel standard deviation, e.g. 0.229,0.224,0.225" };
+    public readonly Option<string?> Preset = new("--preset") { Description = "Normalisation preset: imagenet, mnist, minus-one-one, centred-127 or raw (--mean/--std override it)" };
+    public readonly Option<string?> Resize = new("--resize") { Description = "How a picture of another shape is fitted: stretch, letterbox or crop (default: what the model says, else letterbox)" };
 
     public void AddTo(Command cmd)
     {
-        cmd.Add(Model); cmd.Add(Arch); cmd.Add(Image); cmd.Add(Mean); cmd.Add(Std);
+        cmd.Add(Model); cmd.Add(Arch); cmd.Add(Image); cmd.Add(Mean); cmd.Add(Std); cmd.Add(Preset); cmd.Add(Resize);
     }
 
     public (VisionModel Model, FeatureRun Run) Run(ParseResult parse)
     {
         var model = VisionModel.Open(Path.GetFullPath(parse.GetValue(Model)!), parse.GetValue(Arch) is { } a ? Path.GetFullPath(a) : null);
         var pre = model.DefaultPreprocessing;
+        if (parse.GetValue(Preset) is { } preset) pre = Presets.Get(preset).ApplyTo(pre);
+        if (parse.GetValue(Resize) is { } resize) pre = pre with { Resize = OnnxPreprocessing.ParseResize(resize) };
         if (parse.GetValue(Mean) is { } m) pre = pre with { Mean = ParseFloats(m, "--mean") };
         if (parse.GetValue(Std) is { } s) pre = pre with { Std = ParseFloats(s, "--std") };
         var image = ImageDecoder.Read(parse.GetValue(Image)!);

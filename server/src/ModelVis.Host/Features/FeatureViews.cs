@@ -8,7 +8,9 @@ namespace ModelVis.Host.Features;
 public sealed record FeatureRunEntry(string Id, VisionModel Model, FeatureRun Run);
 
 public sealed record PngDto(string Png, int Width, int Height);
-public sealed record PreprocessingDto(int Channels, int Width, int Height, float[] Mean, float[] Std, float PixelScale, string Describe);
+/// <summary>A preprocessing as the panel shows it: the values, the preset they match, where they came from, whether that is a guess.</summary>
+public sealed record PreprocessingDto(int Channels, int Width, int Height, float[] Mean, float[] Std, float PixelScale, string Describe,
+    string Resize, string ChannelOrder, float CropFraction, string? Preset, string Source, string SourceDetail, bool Guess);
 public sealed record FeatureCell(int Channel, int X, int Y, int Width, int Height);
 public sealed record FeatureGridResult(string Layer, string OpType, int[] Shape, string Png, int Width, int Height, int Columns, int Rows,
     int CellWidth, int CellHeight, FeatureCell[] Cells, int[] Order, string Scaling, bool Sorted, float Low, float High, string Colormap, string Note);
@@ -25,22 +27,22 @@ public static class FeatureViews
     public const int CellTarget = 72;
 
     /// <summary>The preprocessed input [1, C, H, W] turned back into pixels (x·std + mean)·scale, as a PNG.</summary>
-    public static PngDto InputImage(NdArray input, Preprocessing pre) => Picture(input, (ch, x) =>
+    public static PngDto InputImage(NdArray input, Preprocessing pre) => Picture(input, pre.Bgr, (ch, x) =>
     {
         float mean = pre.Mean.Length == 1 ? pre.Mean[0] : pre.Mean[ch], std = pre.Std.Length == 1 ? pre.Std[0] : pre.Std[ch];
         return (x * std + mean) * pre.PixelScale;
     });
 
     /// <summary>An optimised input (feature visualisation) stretched from its own minimum to its maximum, as the literature shows them.</summary>
-    public static PngDto OptimisedImage(NdArray input)
+    public static PngDto OptimisedImage(NdArray input, Preprocessing pre)
     {
         var (low, high) = ColorScale.FiniteMinMax(input.Floats);
         float range = high > low ? high - low : 1;
-        return Picture(input, (_, x) => (x - low) / range * 255);
+        return Picture(input, pre.Bgr, (_, x) => (x - low) / range * 255);
     }
 
-    /// <summary>[1, C, H, W] as an RGB picture (grey when C = 1), each value mapped to 0..255 by <paramref name="toPixel"/>(channel, value).</summary>
-    static PngDto Picture(NdArray input, Func<int, float, float> toPixel)
+    /// <summary>[1, C, H, W] as an RGB picture (grey when C = 1; channels reversed for a BGR model), each value mapped to 0..255 by <paramref name="toPixel"/>(channel, value).</summary>
+    static PngDto Picture(NdArray input, bool bgr, Func<int, float, float> toPixel)
     {
         int c = input.Shape[1], h = input.Shape[2], w = input.Shape[3];
         var img = new RgbaImage(w, h);
@@ -50,7 +52,7 @@ public static class FeatureViews
         {
             for (int k = 0; k < 3; k++)
             {
-                int ch = c == 1 ? 0 : Math.Min(k, c - 1);
+                int ch = c == 1 ? 0 : bgr ? 2 - Math.Min(k, 2) : Math.Min(k, c - 1);
                 float v = toPixel(ch, x[ch * h * w + i]);
                 px[i * 4 + k] = (byte)Math.Clamp((int)MathF.Round(float.IsFinite(v) ? v : 0), 0, 255);
             }
@@ -59,7 +61,20 @@ public static class FeatureViews
         return new PngDto(Convert.ToBase64String(img.ToPng()), w, h);
     }
 
-    public static PreprocessingDto Describe(Preprocessing p) => new(p.Channels, p.Width, p.Height, p.Mean, p.Std, p.PixelScale, p.Describe);
+    public static PreprocessingDto Describe(ResolvedPreprocessing r) => Describe(r.Value, SourceName(r.Source), r.Detail, r.IsGuess);
+
+    public static PreprocessingDto Describe(Preprocessing p, string source, string detail, bool guess) =>
+        new(p.Channels, p.Width, p.Height, p.Mean, p.Std, p.PixelScale, p.Describe, p.Resize.ToString().ToLowerInvariant(),
+            p.ChannelOrder.ToLowerInvariant(), p.CropFraction, Presets.Find(p)?.Id, source, detail, guess);
+
+    static string SourceName(PreprocessingSource s) => s switch
+    {
+        PreprocessingSource.Sidecar => "sidecar",
+        PreprocessingSource.PreprocessorConfig => "preprocessor_config.json",
+        PreprocessingSource.OnnxMetadata => "onnx-metadata",
+        PreprocessingSource.Architecture => "architecture",
+        _ => "guess",
+    };
 
     public static FeatureGridResult Grid(FeatureRun run, string layerName, string scaling, bool sort, int maxSize = 1024)
     {

@@ -43,8 +43,8 @@ public sealed class AttributionHandlers : IHandlerFamily
             var loaded = run.Loaded;
             var input = run.Input;
             var method = AttributionMethods.Parse(p.Method);
-            int? target = p.Target ?? (p.TargetText is { } tt ? OneToken(loaded, tt) : null);
-            int? contrast = p.Contrast ?? (p.ContrastText is { } ct ? OneToken(loaded, ct) : null);
+            int? target = p.Target ?? (p.TargetText is { } tt ? loaded.TypedToken(tt, "the target") : null);
+            int? contrast = p.Contrast ?? (p.ContrastText is { } ct ? loaded.TypedToken(ct, "the second token") : null);
             var tokenizer = loaded.Tokenizer;
             var baseline = Baseline.Parse(p.Baseline, loaded.Model.Config, tokenizer, input.Ids[0]);
             bool reports = method is AttributionMethod.IntegratedGradients or AttributionMethod.Occlusion;
@@ -63,19 +63,5 @@ public sealed class AttributionHandlers : IHandlerFamily
                 k is null ? null : new AttributionCompleteness(k.Steps, k.SumOfAttributions, k.TargetValue, k.BaselineValue, k.Difference, k.RelativeError),
                 method == AttributionMethod.IntegratedGradients && baseline.TokenId is { } b ? loaded.TokenText(b) : null);
         });
-    }
-
-    /// <summary>The id of text the user typed as a token: a vocabulary entry as it is (▁She), else text that encodes to exactly one token (with or without its leading space).</summary>
-    static int OneToken(LoadedModel loaded, string text)
-    {
-        var tokenizer = loaded.RequireTokenizer();
-        if (tokenizer.TokenToId(text) is { } id) return id;
-        var ids = tokenizer.Encode(text, addSpecialTokens: false).Ids;
-        if (ids.Length == 1) return ids[0];
-        // SentencePiece adds its own ▁ before the first word: " She" is "▁▁She" there, "She" is "▁She".
-        if (text.Length > 1 && char.IsWhiteSpace(text[0]) && tokenizer.Encode(text.TrimStart(), addSpecialTokens: false).Ids is [var single]) return single;
-        throw new ModelException(ids.Length == 0
-            ? $"\"{text}\" is no token"
-            : $"\"{text}\" is {ids.Length} tokens ({string.Join(" ", ids.Select(i => $"“{loaded.TokenText(i)}”"))}); type a single token, e.g. the first");
     }
 }

@@ -11,16 +11,24 @@ public sealed record CircuitHeadsResult(string Source, int Layers, int Heads, do
     string?[][] Labels, int[][]? ProbeIds);
 
 public sealed record CircuitDlaParams(string RunId, int? Position = null, int? Target = null, int? Contrast = null);
+/// <summary><c>CrossHeads</c>: T5's decoder cross-attention heads (null otherwise); <c>Residual</c> = logit − total; <c>Approximations</c>: what was frozen, in words.</summary>
 public sealed record CircuitDlaResult(int Position, int Target, string TargetToken, int? Contrast, string? ContrastToken,
-    double[][] Heads, double[] Mlp, double Embed, double Rest, double Logit, double Total, double Scale);
+    double[][] Heads, double[][]? CrossHeads, double[] Mlp, double Embed, double Rest, double Logit, double Total, double Residual, double Scale,
+    string[] Approximations);
 
+/// <summary>The metric's two tokens by id (<c>target</c>, <c>contrast</c>) or as typed (<c>targetToken</c>, <c>contrastToken</c>: a token of
+/// the vocabulary, text that tokenizes to one token, or an id); default: the runs' predictions.</summary>
 public sealed record CircuitPatchParams(string RunId, string? CorruptText = null, int[]? CorruptIds = null, int? Target = null, int? Contrast = null,
-    bool Heads = true) : IValidatable
+    bool Heads = true, string? TargetToken = null, string? ContrastToken = null) : IValidatable
 {
     public void Validate(string method)
     {
         if ((CorruptText is null) == (CorruptIds is null))
             throw new RpcException(RpcErrorCodes.InvalidParams, $"{method}: give exactly one of \"corruptText\" or \"corruptIds\"");
+        if (Target is not null && TargetToken is not null)
+            throw new RpcException(RpcErrorCodes.InvalidParams, $"{method}: give \"target\" or \"targetToken\", not both");
+        if (Contrast is not null && ContrastToken is not null)
+            throw new RpcException(RpcErrorCodes.InvalidParams, $"{method}: give \"contrast\" or \"contrastToken\", not both");
     }
 }
 public sealed record CircuitPatchResult(int TClean, string TCleanToken, int TCorrupt, string TCorruptToken, double Clean, double Corrupt,
@@ -62,10 +70,11 @@ public sealed class CircuitsHandlers : IHandlerFamily
 
         server.RegisterAsync<CircuitDlaParams, CircuitDlaResult>("circuits/dla", async (p, ctx) =>
         {
-            var run = CircuitsRun(session, p.RunId);
+            // An encoder-decoder's run explains its decoder (the position is a decoder position), cross-attention heads apart.
+            var run = session.Run(p.RunId);
             var r = await Task.Run(() => DirectLogitAttribution.Compute(run.Loaded.Model, run.Input, p.Position, p.Target, p.Contrast, ctx.Cancellation), ctx.Cancellation);
             return new CircuitDlaResult(r.Position, r.Target, run.Loaded.TokenText(r.Target), r.Contrast, r.Contrast is { } c ? run.Loaded.TokenText(c) : null,
-                r.Heads, r.Mlp, r.Embed, r.Rest, r.Logit, r.Total, r.Scale);
+                r.Heads, r.CrossHeads, r.Mlp, r.Embed, r.Rest, r.Logit, r.Total, r.Residual, r.Scale, r.Approximations);
         });
 
         server.RegisterAsync<CircuitPatchParams, CircuitPatchResult>("circuits/patch", async (p, ctx) =>
@@ -76,10 +85,12 @@ public sealed class CircuitsHandlers : IHandlerFamily
             var corrupt = p.CorruptIds ?? loaded.RequireTokenizer().Encode(p.CorruptText!).Ids;
             if (corrupt.Length != clean.Length)
                 throw new ModelException($"The edited prompt is {corrupt.Length} tokens and the selection {clean.Length}; patching needs the same number of tokens (change one word for another of the same length in tokens)");
+            int? target = p.TargetToken is { } tt ? loaded.TypedToken(tt, "the clean answer") : p.Target;
+            int? contrast = p.ContrastToken is { } ct ? loaded.TypedToken(ct, "the corrupted answer") : p.Contrast;
             var progress = ctx.AsProgress("ModelVis: activation patching");
             var result = await Task.Run(() =>
             {
-                var patching = new ActivationPatching(loaded.Model, clean, corrupt, p.Target, p.Contrast, ctx.Cancellation);
+                var patching = new ActivationPatching(loaded.Model, clean, corrupt, target, contrast, ctx.Cancellation);
                 return patching.Sweep(resid: true, heads: p.Heads, progress, ctx.Cancellation);
             }, ctx.Cancellation);
             ctx.Progress("end");
@@ -90,14 +101,14 @@ public sealed class CircuitsHandlers : IHandlerFamily
     }
 
     /// <summary>
-    /// The run, when circuits analysis applies to it: an encoder-decoder's (T5's) forward pass takes no hooks and its
-    /// layers read the encoder's output, so its runs are refused (-32001) rather than analysed wrongly.
+    /// The run, when head detectors and patching apply to it: an encoder-decoder's (T5's) decoder layers read the encoder's
+    /// output, which neither the probe nor a pass resumed at a layer has, so its runs are refused (-32001) rather than analysed wrongly.
     /// </summary>
     static AttentionRun CircuitsRun(Session session, string runId)
     {
         var run = session.Run(runId);
         if (run.IsEncoderDecoder)
-            throw new ModelException($"{run.Config.ModelType} is an encoder-decoder: head detectors, logit attribution and patching support decoder-only models");
+            throw new ModelException($"{run.Config.ModelType} is an encoder-decoder: head detectors and patching support decoder-only models (logit attribution explains its decoder)");
         return run;
     }
 }

@@ -2,21 +2,26 @@ using ModelVis.Host.Features;
 using ModelVis.Rpc;
 using ModelVis.Vision;
 using ModelVis.Vision.Images;
+using ModelVis.Vision.Onnx;
 
 namespace ModelVis.Host.Handlers;
 
 /// <summary>The picture, decoded by the host (PNG, JPEG, GIF, WebP, BMP): a file's absolute path, or its bytes (base64).</summary>
 public sealed record FeatureImageParams(string? Path = null, string? Data = null);
 
-/// <summary>Overrides of the model's default preprocessing (every field optional).</summary>
-public sealed record PreprocessingParams(int? Width = null, int? Height = null, int? Channels = null, float[]? Mean = null, float[]? Std = null);
+/// <summary>Overrides of the model's default preprocessing (every field optional): a preset's normalisation first, then each field given.</summary>
+public sealed record PreprocessingParams(int? Width = null, int? Height = null, int? Channels = null, float[]? Mean = null, float[]? Std = null,
+    string? Preset = null, float? PixelScale = null, string? Resize = null, string? ChannelOrder = null, float? CropFraction = null)
+{
+    public bool IsEmpty => this == new PreprocessingParams();
+}
 
 public sealed record FeaturesRunParams(string Model, FeatureImageParams? Image, string? ArchPath = null, PreprocessingParams? Preprocessing = null) : IValidatable
 {
     public void Validate(string method)
     {
         if (string.IsNullOrWhiteSpace(Model))
-            throw new RpcException(RpcErrorCodes.UserError, "No CNN model is chosen: pick an .onnx model, or a .pth/.pt state dict with its NAME.arch.json (setting modelvis.cnnModel)");
+            throw new RpcException(RpcErrorCodes.UserError, "No CNN model is chosen: pick an .onnx model, a torchvision .pth/.pt state dict, or a state dict with its NAME.arch.json (setting modelvis.cnnModel)");
         if (!Path.IsPathFullyQualified(Model)) throw new RpcException(RpcErrorCodes.InvalidParams, $"{method}: \"model\" must be an absolute path, got \"{Model}\"");
         if (ArchPath != null && !Path.IsPathFullyQualified(ArchPath)) throw new RpcException(RpcErrorCodes.InvalidParams, $"{method}: \"archPath\" must be an absolute path, got \"{ArchPath}\"");
         if (Image is null || (Image.Path is null) == (Image.Data is null))
@@ -87,11 +92,12 @@ public sealed record FeatureVisualizeParams(string RunId, string Goal, int Index
 
 public sealed record FeatureVisualizeResult(int Steps, bool Stopped, double Objective, double[] Objectives, PngDto Image);
 
-public sealed record FeatureModelInfo(string Path, string Kind, string Name, bool HasLabels);
+public sealed record FeatureModelInfo(string Path, string Kind, string Name, bool HasLabels, string? Architecture);
+public sealed record PresetDto(string Id, string Label);
 public sealed record FeatureTopClass(int Index, float Probability, float Logit, string? Label);
 public sealed record FeatureLayerInfo(string Name, string OpType, int[] Shape, int Channels, bool IsFeatureMap);
-public sealed record FeaturesRunResult(string RunId, FeatureModelInfo Model, PngDto Input, PreprocessingDto Preprocessing, int? Predicted,
-    FeatureTopClass[] Top5, FeatureLayerInfo[] Layers, bool HasKernels, bool HasCam, string? CamLayer, double Milliseconds);
+public sealed record FeaturesRunResult(string RunId, FeatureModelInfo Model, PngDto Input, PreprocessingDto Preprocessing, PreprocessingDto ModelPreprocessing,
+    PresetDto[] Presets, int? Predicted, FeatureTopClass[] Top5, FeatureLayerInfo[] Layers, bool HasKernels, bool HasCam, string? CamLayer, double Milliseconds);
 
 /// <summary>
 /// The CNN feature-map panel's requests (issue 7). <c>features/run</c> runs the model once on a picture and keeps
@@ -112,11 +118,17 @@ public sealed class FeaturesHandlers : IHandlerFamily
                 var pre = Apply(model.DefaultPreprocessing, p.Preprocessing);
                 var run = model.Run(image, pre, captureAll: true, progress, ctx.Cancellation);
                 var entry = session.AddFeatureRun(model, run);
+                var own = model.Preprocessing;
+                bool userSet = p.Preprocessing is { IsEmpty: false };
                 return new FeaturesRunResult(
                     entry.Id,
-                    new FeatureModelInfo(model.Path, model.Kind, Path.GetFileName(model.Path), model.Labels != null),
+                    new FeatureModelInfo(model.Path, model.Kind, Path.GetFileName(model.Path), model.Labels != null, model.Architecture),
                     FeatureViews.InputImage(run.Input, run.Preprocessing),
-                    FeatureViews.Describe(run.Preprocessing),
+                    userSet
+                        ? FeatureViews.Describe(run.Preprocessing, "user", "set in the panel (remembered for this model)", false)
+                        : FeatureViews.Describe(own),
+                    FeatureViews.Describe(own),
+                    Presets.All.Select(x => new PresetDto(x.Id, x.Label)).ToArray(),
                     run.PredictedClass,
                     run.Top5.Select(c => new FeatureTopClass(c.Index, c.Probability, c.Logit, c.Label)).ToArray(),
                     run.Layers.Select(l => new FeatureLayerInfo(l.Name, l.OpType, l.Shape, l.Channels, l.IsFeatureMap)).ToArray(),
@@ -171,7 +183,7 @@ public sealed class FeaturesHandlers : IHandlerFamily
                         _ = server.NotifyAsync("features/visualizeStep", new
                         {
                             runId = p.RunId, step = step.Step, steps = p.Steps, objective = step.Objective,
-                            image = FeatureViews.OptimisedImage(step.Image),
+                            image = FeatureViews.OptimisedImage(step.Image, entry.Run.Preprocessing),
                         });
                     ctx.Progress("report", $"step {step.Step}/{p.Steps}", 100 * step.Step / p.Steps);
                 }
@@ -179,7 +191,7 @@ public sealed class FeaturesHandlers : IHandlerFamily
             catch (OperationCanceledException) when (last is not null) { stopped = true; }
             finally { ctx.Progress("end"); }
             if (last is null) throw new OperationCanceledException(ctx.Cancellation);
-            return new FeatureVisualizeResult(last.Step, stopped, last.Objective, objectives.ToArray(), FeatureViews.OptimisedImage(last.Image));
+            return new FeatureVisualizeResult(last.Step, stopped, last.Objective, objectives.ToArray(), FeatureViews.OptimisedImage(last.Image, entry.Run.Preprocessing));
         }));
 
         server.Register<FeatureRunIdParams, object?>("features/release", (p, _) => { session.ReleaseFeatureRun(p.RunId); return null; });
@@ -197,11 +209,21 @@ public sealed class FeaturesHandlers : IHandlerFamily
     static Preprocessing Apply(Preprocessing pre, PreprocessingParams? p)
     {
         if (p is null) return pre;
+        if (p.Preset is { } preset) pre = Presets.Get(preset).ApplyTo(pre);
         if (p.Channels is { } c) pre = pre with { Channels = c };
         if (p.Width is { } w) pre = pre with { Width = w };
         if (p.Height is { } h) pre = pre with { Height = h };
         if (p.Mean is { } m) pre = pre with { Mean = m };
         if (p.Std is { } s) pre = pre with { Std = s };
+        if (p.PixelScale is { } scale) pre = pre with { PixelScale = scale };
+        if (p.Resize is { } resize) pre = pre with { Resize = OnnxPreprocessing.ParseResize(resize) };
+        if (p.ChannelOrder is { } order) pre = pre with { Bgr = order.ToLowerInvariant() switch
+        {
+            "bgr" => true,
+            "rgb" or "grey" => false,
+            _ => throw new VisionException($"channel order \"{order}\" (use rgb or bgr)"),
+        } };
+        if (p.CropFraction is { } crop) pre = pre with { CropFraction = crop };
         pre.Validate();
         return pre;
     }

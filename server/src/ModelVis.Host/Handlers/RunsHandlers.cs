@@ -73,6 +73,16 @@ public sealed record CompareDiffParams(string A, string B, string Tensor, int Bi
     }
 }
 
+/// <summary><c>path</c>: a folder of checkpoints of one run; <c>tensor</c>: whose histograms (default: the first common tensor).</summary>
+public sealed record SeriesParams(string Path, string? Tensor = null, int Bins = 30) : IValidatable
+{
+    public void Validate(string method) => new ModelPathParams(Path).Validate(method);
+}
+
+/// <summary>The series' checkpoints in order, the tensors they share, and one tensor's histogram per checkpoint (as <c>runs/histograms</c>).</summary>
+public sealed record SeriesResult(string Path, List<SeriesCheckpoint> Checkpoints, List<SeriesTensor> Tensors, string Tensor, int[] BasisPoints,
+    List<HistogramStepDto> Steps, List<string> Notes);
+
 public sealed record OverlaidHistogramsDto(double[] Edges, long[] CountsA, long[] CountsB);
 public sealed record CompareDiffResult(string Name, long[] Shape, TensorImageDto Difference, OverlaidHistogramsDto Histograms);
 
@@ -82,7 +92,8 @@ public sealed record CompareDiffResult(string Name, long[] Shape, TensorImageDto
 /// <c>runs/tags</c> (the tags with their counts, without the points),
 /// <c>runs/histograms</c> (one histogram tag over steps, with TensorBoard's percentile bands),
 /// <c>checkpoints/compare</c> (per tensor ‖A−B‖/‖A‖, largest first) and <c>checkpoints/diff</c>
-/// (one tensor's A−B heatmap and the two histograms overlaid).
+/// (one tensor's A−B heatmap and the two histograms overlaid), <c>checkpoints/series</c> (a folder of checkpoints of
+/// one run: a tensor's histogram over them, drawn like an event file's histogram tag).
 /// </summary>
 public sealed class RunsHandlers : IHandlerFamily
 {
@@ -149,6 +160,22 @@ public sealed class RunsHandlers : IHandlerFamily
                 image.Note);
             var (edges, countsA, countsB) = CheckpointCompare.Histograms(a, b, p.Tensor, p.Bins);
             return new CompareDiffResult(ta.Name, ta.Shape, dto, new OverlaidHistogramsDto(edges, countsA, countsB));
+        });
+
+        server.Register<SeriesParams, SeriesResult>("checkpoints/series", (p, ctx) =>
+        {
+            var series = CheckpointSeries.Find(p.Path);
+            if (series.Count < 2)
+                throw new CheckpointException($"{p.Path}: {series.Count} checkpoint{(series.Count == 1 ? "" : "s")} (.ckpt, .safetensors, .pt, .pth, .bin or checkpoint-N folders); a series needs two or more");
+            var checkpoints = series.Select(c => session.Checkpoint(c.Path)).ToList();
+            var tensors = CheckpointSeries.CommonTensors(checkpoints);
+            var name = p.Tensor ?? tensors.FirstOrDefault()?.Name
+                ?? throw new CheckpointException($"{p.Path}: no floating-point tensor is in every checkpoint with the same shape");
+            var steps = CheckpointSeries.Histograms(checkpoints, series, name, p.Bins, ctx.Cancellation);
+            var notes = checkpoints.Select(c => c is PyTorchCheckpoint { WeightsKey: "state_dict" } ? $"{Path.GetFileName(c.Path)}: weights from `state_dict`; optimizer state ignored" : null)
+                .OfType<string>().ToList();
+            return new SeriesResult(p.Path, series.ToList(), tensors.ToList(), name, HistogramPercentiles.BasisPoints,
+                steps.Select(h => new HistogramStepDto(h.Step, h.WallTime, h.Left, h.Right, h.Counts, HistogramPercentiles.Compute(h))).ToList(), notes);
         });
     }
 }

@@ -47,7 +47,9 @@ public sealed class ArchitectureSidecar
             input = new Preprocessing(channels, GetInt(inp, "height", 224, file, "input"), GetInt(inp, "width", 224, file, "input"),
                 GetFloats(inp, "mean", file) ?? (channels == 1 ? [0f] : Preprocessing.ImageNetMean),
                 GetFloats(inp, "std", file) ?? (channels == 1 ? [1f] : Preprocessing.ImageNetStd),
-                inp.TryGetProperty("pixel_scale", out var ps) ? ps.GetSingle() : 255f);
+                inp.TryGetProperty("pixel_scale", out var ps) ? ps.GetSingle() : 255f,
+                inp.TryGetProperty("resize", out var rs) ? Onnx.OnnxPreprocessing.ParseResize(rs.GetString() ?? "") : ResizeMode.Stretch,
+                inp.TryGetProperty("channel_order", out var co) && string.Equals(co.GetString(), "bgr", StringComparison.OrdinalIgnoreCase));
             input.Validate();
         }
         List<string>? labels = root.TryGetProperty("labels", out var lab) && lab.ValueKind == JsonValueKind.Array
@@ -60,7 +62,7 @@ public sealed class ArchitectureSidecar
     public VisionGraph Build(ICheckpoint weights)
     {
         string file = System.IO.Path.GetFileName(Path);
-        if (Layers.Count == 0) throw new VisionException($"{file}: no \"layers\" list: a state dict needs its architecture spelled out (see docs/cnn-arch-format.md)");
+        if (Layers.Count == 0) throw new VisionException($"{file}: no \"layers\" list: a state dict needs its architecture spelled out (the \"CNN architecture sidecar\" format of the ModelVis documentation)");
         var constants = new Dictionary<string, NdArray>(StringComparer.Ordinal);
         var nodes = new List<VisionNode>();
         var names = new HashSet<string>(StringComparer.Ordinal);
