@@ -34,23 +34,7 @@ after(async () => {
 test('Grad-CAM of the predicted 7 on conv1 overlaid on the digit, then the runner-up on conv2', async () => {
   await s.guard('gradcam', async () => {
     const page = s.page;
-    await page.keyboard.press('Control+Shift+E');
-    const row = page.locator('.explorer-folders-view .monaco-list-row', { has: page.locator('.label-name', { hasText: digit }) }).first();
-    await row.waitFor({ state: 'visible', timeout: TIMEOUTS.action });
-    const item = page.locator('.monaco-menu .action-item', { has: page.locator('.action-label', { hasText: 'Show CNN Feature Maps' }) }).first();
-    // The explorer may re-render the row while the workbench settles: select it, right-click, retry once.
-    for (let attempt = 0; ; attempt++) {
-      await row.click();
-      await row.click({ button: 'right' });
-      try {
-        await item.waitFor({ state: 'visible', timeout: 10_000 });
-        break;
-      } catch (e) {
-        if (attempt >= 2) throw e;
-        await page.keyboard.press('Escape');
-      }
-    }
-    await s.chooseMenuItem('Show CNN Feature Maps');
+    await s.explorerMenu(digit, 'Show CNN Feature Maps');
 
     // The model quick pick: lenet.onnx found in the workspace.
     const pick = page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: 'lenet.onnx' }) }).first();
