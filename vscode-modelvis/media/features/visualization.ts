@@ -22,7 +22,7 @@ export function visualizationSection(r: FeaturesRunResult, request: ViewRequeste
   const layer = h('select', { id: 'vis-layer', 'aria-label': 'Layer' }, ...maps.map((l) => h('option', { value: l.name }, `${l.name} (${l.opType}, ${l.shape.join('×')})`)));
   layer.value = choices.layer;
   const index = h('input', { id: 'vis-index', type: 'number', min: 0, value: choices.index, size: 4, 'aria-label': 'Channel or class' });
-  const steps = h('select', { id: 'vis-steps', 'aria-label': 'Steps' }, ...[32, 128, 512, 2048].map((s) => h('option', { value: String(s) }, `${s} steps`)));
+  const steps = h('select', { id: 'vis-steps', 'aria-label': 'Steps' }, ...[32, 128, 512, 2048, 10000].map((s) => h('option', { value: String(s) }, `${s} steps`)));
   steps.value = String(choices.steps);
   const start = h('button', { id: 'vis-start', type: 'button' }, 'Start');
   const stop = h('button', { id: 'vis-stop', type: 'button', class: 'secondary', disabled: true }, 'Stop');
