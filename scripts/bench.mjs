@@ -1,12 +1,13 @@
-// `npm run bench [-- engine|models|families|patching|attribution|attention|webview|runs|tokenizers|training|vision|render ...]`: the benchmarks, each printing a table.
+// `npm run bench [-- engine|models|families|patching|attribution|attention|webview|runs|tokenizers|training|vision|render|load|fuzz ...]`: the benchmarks, each printing a table.
 // Every suite measures its baseline (the machine's FMA peak, PyTorch, the Rust tokenizers) in the same run.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { root, run, log, ensureNodeModules, publishHost } from './lib.mjs';
 
-const suites = ['engine', 'models', 'families', 'patching', 'attribution', 'attention', 'webview', 'runs', 'tokenizers', 'training', 'vision', 'render'];
+const suites = ['engine', 'models', 'families', 'patching', 'attribution', 'attention', 'webview', 'runs', 'tokenizers', 'training', 'vision', 'render', 'load', 'fuzz'];
 const wanted = process.argv.slice(2).filter((a) => suites.includes(a));
-// Anything else (`--reps 1`, `--no-8b`, `--small`, `--only 1b-q4_k`) is passed to the models suite (`--reps`, `--small` also to families).
+// Anything else (`--reps 1`, `--no-8b`, `--small`, `--only 1b-q4_k`) is passed to the models suite (`--reps`, `--small` also to families;
+// `--seconds N` to fuzz).
 const options = process.argv.slice(2).filter((a) => !suites.includes(a));
 const want = (name) => wanted.length === 0 || wanted.includes(name);
 ensureNodeModules();
@@ -71,4 +72,13 @@ if (want('vision')) {
 if (want('render')) {
   log('=== PNG encoding and statistics');
   dotnetBench('--filter', '*Render*', '--job', 'short');
+}
+if (want('load')) {
+  log('=== load: 200 concurrent mixed requests to the host, half cancelled at once; latency beside the same requests on an idle host (same run), memory');
+  publishHost();
+  run('node', [join('bench', 'load', 'run.mjs')], { env: { ...process.env, MODELVIS_HOST_DLL: join(root, 'vscode-modelvis', 'host', 'modelvis.dll') } });
+}
+if (want('fuzz')) {
+  log('=== fuzz: every fuzzer of the test suite for longer (60 s each unless --seconds N), managed heap capped at 4 GiB');
+  run('node', [join('bench', 'fuzz', 'run.mjs'), ...options.filter((a, i, all) => a === '--seconds' || all[i - 1] === '--seconds')]);
 }

@@ -61,8 +61,10 @@ public class FramingTests
         var end = new TaskCompletionSource();
         await using var client = EchoServer(new TricklingStream(data, piece, end.Task));
         client.Start();
-        Assert.Equal("héllo ✓ 🙂", (string)(await client.Receive())["result"]!);
-        Assert.Equal("second", (string)(await client.Receive())["result"]!);
+        // Requests run concurrently: the answers may come in either order.
+        var answers = new[] { await client.Receive(), await client.Receive() }.ToDictionary(r => (int)r["id"]!, r => (string)r["result"]!);
+        Assert.Equal("héllo ✓ 🙂", answers[1]);
+        Assert.Equal("second", answers[2]);
         end.SetResult();
         Assert.Equal(1, await client.Run!.WaitAsync(TimeSpan.FromSeconds(10))); // input ended without shutdown
     }
@@ -89,22 +91,74 @@ public class FramingTests
     }
 
     [Theory]
-    [InlineData("Content-Length: abc\r\n\r\n", "Content-Length")]
-    [InlineData("X-Other: 1\r\n\r\n", "No Content-Length")]
-    [InlineData("Content-Type: x\r\n\r\n", "The format of value 'x' is invalid")]
+    [InlineData("Content-Length: abc\r\n\r\n", "Content-Length must be a positive integer, not \"abc\"")]
+    [InlineData("Content-Length: -5\r\n\r\n", "Content-Length must be a positive integer, not \"-5\"")]
+    [InlineData("X-Other: 1\r\n\r\n", "no Content-Length header")]
+    [InlineData("X-Other: 1\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"echo\"}", "no Content-Length header")]
+    [InlineData("Content-Type: x\r\n\r\n", "no Content-Length header")]
     [InlineData("Content-Length: 0\r\n\r\n", "Content-Length must be positive")]
-    [InlineData("garbage line\r\n\r\n", "Colon not found")]
-    [InlineData("Content-Length: 12\r\nX-Long: " + "yyyyyyyyyyyyyyyy" + "\nno-cr\r\n\r\n", "\\r\\n")]
-    public async Task Bad_header_is_reported_and_the_next_message_still_reads(string bad, string expected)
+    [InlineData("Content-Length: 1099511627776\r\n\r\n{}", "Content-Length 1,099,511,627,776 is over the host's limit of 268,435,456 bytes")]
+    [InlineData("Content-Length: 2147483647\r\n\r\n{}", "Content-Length 2,147,483,647 is over the host's limit")]
+    [InlineData("Content-Length: 99999999999999999999999\r\n\r\n", "Content-Length must be a positive integer")]
+    [InlineData("Content-Length: 2\r\nContent-Type: application/vscode-jsonrpc; charset=utf-16\r\n\r\n{}", "the host reads utf-8 only")]
+    [InlineData("garbage line\r\n\r\n", "header line \"garbage line\" is not \"Name: value\"")]
+    [InlineData("{\"a\": 1}\r\n\r\n", "is not a header name")]
+    [InlineData("Content-Length: 12\r\nX-Long: " + "yyyyyyyyyyyyyyyy" + "\nno-cr\r\n\r\n", "header lines must end in \\r\\n")]
+    public async Task Bad_header_is_answered_once_and_the_next_message_still_reads(string bad, string expected)
     {
         await using var client = EchoServer();
         client.Start();
         await client.SendBytes(Encoding.UTF8.GetBytes(bad));
         var r = await client.Receive();
         Assert.Equal(RpcErrorCodes.ParseError, (int)r["error"]!["code"]!);
+        Assert.Null(r["id"]);
         Assert.StartsWith("bad message frame: ", (string)r["error"]!["message"]!);
         Assert.Contains(expected, (string)r["error"]!["message"]!);
-        Assert.Equal("next", (string)(await client.Call(2, "echo", "{\"text\":\"next\"}"))["result"]!);
+        // The very next message is the answer to the next request: nothing else was made of the damaged input.
+        var next = await client.Call(2, "echo", "{\"text\":\"next\"}");
+        Assert.Equal(2, (int)next["id"]!);
+        Assert.Equal("next", (string)next["result"]!);
+    }
+
+    public static TheoryData<string, byte[]> DamagedInputs() => new()
+    {
+        // A Content-Length shorter than its body: the body's start is not JSON (-32700), its rest is skipped.
+        { "short Content-Length", Encoding.UTF8.GetBytes("Content-Length: 5\r\n\r\n" + Echo(9, "lost")) },
+        { "random bytes", RandomBytes(300, 1) },
+        { "random bytes with CRLFs", [.. RandomBytes(100, 2), .. "\r\n\r\n"u8, .. RandomBytes(100, 3), .. "\r\n"u8] },
+        { "a header with no end", Encoding.ASCII.GetBytes("X-Pad: " + new string('z', 20_000)) },
+        { "a body with no header", Encoding.UTF8.GetBytes(Echo(9, "no header")) },
+    };
+
+    static byte[] RandomBytes(int n, int seed)
+    {
+        var b = new byte[n];
+        new Random(seed).NextBytes(b);
+        // No accidental frame inside the noise.
+        for (int i = 0; i < n; i++) if (b[i] == (byte)'C') b[i] = (byte)'c';
+        return b;
+    }
+
+    [Theory]
+    [MemberData(nameof(DamagedInputs))]
+    public async Task After_damaged_input_the_host_resynchronises_at_the_next_content_length(string what, byte[] damage)
+    {
+        await using var client = EchoServer();
+        client.Start();
+        await client.SendBytes(damage);
+        await client.Send(Echo(1, "first"));  // right behind the damage
+        var replies = new List<JsonObject>();
+        while (true)
+        {
+            var r = await client.Receive();
+            replies.Add(r);
+            if (r["id"]?.GetValue<int>() == 1) break;
+        }
+        Assert.Equal("first", (string)replies[^1]["result"]!);
+        // At most one error for the damaged stretch, none after it.
+        Assert.True(replies.Count <= 2, $"{what}: {string.Join(" | ", replies.Select(x => x.ToJsonString()))}");
+        foreach (var e in replies.SkipLast(1)) Assert.Equal(RpcErrorCodes.ParseError, (int)e["error"]!["code"]!);
+        Assert.Equal("second", (string)(await client.Call(2, "echo", "{\"text\":\"second\"}"))["result"]!);
     }
 
     [Fact]

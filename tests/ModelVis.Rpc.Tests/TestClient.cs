@@ -32,6 +32,15 @@ public sealed class TestClient : IAsyncDisposable
 
     public Task Send(string json) => SendBytes(Frame(json));
 
+    /// <summary>Closes the server's input, as a client that dies does.</summary>
+    public ValueTask EndInput() => _toServer.Writer.CompleteAsync();
+
+    public static string Request(object id, string method, string paramsJson = "null") =>
+        $"{{\"jsonrpc\":\"2.0\",\"id\":{System.Text.Json.JsonSerializer.Serialize(id)},\"method\":\"{method}\",\"params\":{paramsJson}}}";
+
+    public static string CancelRequest(object id) =>
+        $"{{\"jsonrpc\":\"2.0\",\"method\":\"$/cancelRequest\",\"params\":{{\"id\":{System.Text.Json.JsonSerializer.Serialize(id)}}}}}";
+
     public async Task<JsonObject> Call(int id, string method, string paramsJson = "null")
     {
         await Send($"{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":\"{method}\",\"params\":{paramsJson}}}");
@@ -39,12 +48,12 @@ public sealed class TestClient : IAsyncDisposable
     }
 
     /// <summary>The next message from the server, parsed.</summary>
-    public async Task<JsonObject> Receive() => JsonNode.Parse((await ReceiveFrame()).Body)!.AsObject();
+    public async Task<JsonObject> Receive(TimeSpan? within = null) => JsonNode.Parse((await ReceiveFrame(within)).Body)!.AsObject();
 
     /// <summary>The next frame from the server: its header lines and its body.</summary>
-    public async Task<(List<string> Headers, byte[] Body)> ReceiveFrame()
+    public async Task<(List<string> Headers, byte[] Body)> ReceiveFrame(TimeSpan? within = null)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        using var timeout = new CancellationTokenSource(within ?? TimeSpan.FromSeconds(10));
         var headers = new List<string>();
         while (true)
         {

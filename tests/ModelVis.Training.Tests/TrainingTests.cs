@@ -12,7 +12,9 @@ namespace ModelVis.Training.Tests;
 /// <summary>
 /// One short training run, shared by the tests below: a 2-layer Llama (width 64, 4 heads on 2 kv heads) on a
 /// fixed generated corpus of C#-like code (Corpus.Synthetic, seed 7) and, in 60 % of the rows, repeated random spans;
-/// 2,000 steps of 16 × 32 tokens (about 85 s on 2 cores).
+/// 2,000 steps of 16 × 64 tokens (16 × 32 in the warm start), the built-in recipe on a smaller vocabulary (100–160 s
+/// on 2 cores). Measured on the standard probe: induction 0.73 (layer 1), previous-token 0.70 (layer 0), the warm
+/// start ending at step 1,100.
 /// </summary>
 public sealed class TrainedFixture : IDisposable
 {
@@ -21,14 +23,14 @@ public sealed class TrainedFixture : IDisposable
         Model = new LlamaConfig { VocabSize = 384, HiddenSize = 64, Layers = 2, Heads = 4, KvHeads = 2, IntermediateSize = 192, MaxPositions = 64 },
         Steps = 2000,
         Batch = 16,
-        SeqLen = 32,
+        SeqLen = 64,
         LearningRate = 5e-3,
         WarmupSteps = 40,
         RepeatedFraction = 0.6,
         RandomPoolSize = 64,
         MinSpan = 3,
-        MaxSpan = 8,
-        WarmStartFraction = 0, // the corpus is already the generated one
+        MaxSpan = 24,
+        WarmStartMaxFraction = 0.85, // the warm start's generated code is this corpus (seed 7) in windows of 32
         Seed = 7,
         EvalEvery = 100,
     };
@@ -73,29 +75,31 @@ public class TrainingTests(TrainedFixture run, ITestOutputHelper output) : IClas
     }
 
     /// <summary>
-    /// The induction circuit forms. Measured on 16 sequences of 8 random tokens (from the pool the repeated
-    /// spans were drawn from) repeated twice: the best head's induction score is above 0.3 — uniform causal
-    /// attention gives ≈ 1/(t+1) ≈ 0.08 at these positions — and at least 0.3 above that same head's score on the
-    /// control sequences whose second half is fresh random tokens, so it is the repeat it follows, not a position.
-    /// A previous-token head scores above 0.5 and sits in a lower layer than the induction head, as the circuit
-    /// needs. The phase change (training loss falling from ≈ 1.8 to ≈ 0.8) came at steps 1,000–1,500 for
-    /// seeds 1, 2, 3 and 7 of this recipe; 2,000 steps leave room. With a learning rate of 1e-2 it did not come within 1,500.
+    /// The induction circuit forms, and works on any token. The standard probe: 16 blocks of 24 ids drawn uniformly
+    /// from the whole vocabulary (not the warm start's pool), each repeated twice. The best head's induction score is
+    /// at least 0.5 — uniform causal attention gives ≈ 1/(t+1) ≈ 0.03 at these positions — and at least 0.3 above
+    /// that same head's score on the control, whose second half is fresh random ids, so it follows the repeat, not a
+    /// position. A previous-token head scores at least 0.6 and sits in a lower layer than the induction head, as the
+    /// circuit needs. The warm start ended when the heads formed on the pool, before its longest.
     /// </summary>
     [Fact]
-    public void An_induction_head_and_a_previous_token_head_form()
+    public void An_induction_head_and_a_previous_token_head_form_on_any_tokens()
     {
         var model = run.Trained.Model;
-        var (induction, previous) = HeadScores.MeasureOnRepeatedTokens(model, span: 8, batch: 16, pool: run.Trained.RandomPool);
-        var (control, _) = HeadScores.MeasureOnRepeatedTokens(model, span: 8, batch: 16, pool: run.Trained.RandomPool, repeated: false);
+        var (induction, previous) = HeadScores.MeasureOnRepeatedTokens(model, span: 24, batch: 16);
+        var (control, _) = HeadScores.MeasureOnRepeatedTokens(model, span: 24, batch: 16, repeated: false);
         string Row(HeadScoreTable t, int l) => string.Join(", ", Enumerable.Range(0, t.Heads).Select(h => t.Scores[l, h].ToString("F3")));
         for (int l = 0; l < induction.Layers; l++)
             output.WriteLine($"layer {l}: induction [{Row(induction, l)}]  control [{Row(control, l)}]  previous-token [{Row(previous, l)}]");
+        output.WriteLine($"warm start {run.Trained.Result.WarmStartSteps} steps, circuit formed at {run.Trained.Result.CircuitFormedAt}");
         var (il, ih, iscore) = induction.Best();
         var (pl, ph, pscore) = previous.Best();
-        Assert.True(iscore > 0.3, $"best induction head {il}.{ih} scores {iscore:F3}");
+        Assert.True(iscore >= 0.5, $"best induction head {il}.{ih} scores {iscore:F3}");
         Assert.True(iscore - control.Scores[il, ih] > 0.3, $"induction head {il}.{ih} scores {control.Scores[il, ih]:F3} without a repeat");
-        Assert.True(pscore > 0.5, $"best previous-token head {pl}.{ph} scores {pscore:F3}");
+        Assert.True(pscore >= 0.6, $"best previous-token head {pl}.{ph} scores {pscore:F3}");
         Assert.True(pl < il, $"previous-token head in layer {pl}, induction head in layer {il}");
+        Assert.NotNull(run.Trained.Result.CircuitFormedAt);
+        Assert.True(run.Trained.Result.WarmStartSteps < TrainedFixture.Options.WarmStartMaxSteps);
     }
 
     [Fact]

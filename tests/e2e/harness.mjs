@@ -560,7 +560,7 @@ export class Session {
 }
 
 /** Processes whose command line mentions `text` (Linux /proc). */
-function processesMentioning(text) {
+export function processesMentioning(text) {
   const found = [];
   let pids = [];
   try { pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)); } catch { return found; }

@@ -34,6 +34,14 @@ export function activate(context: vscode.ExtensionContext): void {
     firstStart = false;
   });
 
+  // Trusted now: the workspace's models and runs are looked for (they were left out in Restricted Mode).
+  context.subscriptions.push(
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      models.invalidate();
+      void vscode.commands.executeCommand('modelvis.refreshRuns');
+    }),
+  );
+
   context.subscriptions.push(
     ...registerAttention(context.extensionUri, host, models),
     ...registerFeatures(context.extensionUri, host, models, context.globalState),

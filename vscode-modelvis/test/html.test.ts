@@ -29,3 +29,9 @@ test('the nonce is 32 alphanumerics and the CSP allows only nonce scripts and da
   assert.match(csp, /img-src data: https:\/\/src\.example/);
   assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|https?:\/\/(?!src\.example)/);
 });
+
+test('a tensor name cannot make a command link in a hover', () => {
+  const md = escapeMarkdown('w](command:workbench.action.terminal.new) [x');
+  assert.doesNotMatch(md, /(^|[^\\])\]\(command:/);
+  assert.equal(md.replace(/\\(.)/g, '$1'), 'w](command:workbench.action.terminal.new) [x');
+});

@@ -36,6 +36,8 @@ export const vscodeMock = {
   },
   workspace: {
     getConfiguration: () => ({ get: (key: string) => settings[key] }),
+    isTrusted: true,
+    workspaceFolders: [] as unknown[],
   },
   commands: { executeCommand: () => Promise.resolve() },
 };

@@ -8,52 +8,61 @@ using StreamJsonRpc.Protocol;
 namespace ModelVis.Rpc;
 
 /// <summary>
-/// StreamJsonRpc's LSP framing (<see cref="HeaderDelimitedMessageHandler"/>), made to survive a bad message. StreamJsonRpc
-/// drops the connection on any frame or message it cannot read; the host instead answers such a message with a
-/// JSON-RPC error (-32700 bad frame or JSON, -32600 not a request, -32601 unknown method) and reads the next one.
+/// LSP framing for StreamJsonRpc, made to survive a bad message. StreamJsonRpc's <see cref="HeaderDelimitedMessageHandler"/>
+/// drops the connection on a frame it cannot read and waits for any Content-Length it is given; here frames are read by
+/// <see cref="FrameReader"/> (bounded, resynchronising) and each message is checked before dispatch: a bad frame or JSON
+/// is answered -32700, a message that is not a request -32600, an unknown method -32601, a request id still in use
+/// -32600; then the next message is read. <c>$/cancelRequest</c> is applied here, as it is read (see
+/// <see cref="InboundRequests"/>). Writing is the base class's.
 /// </summary>
-sealed class LspMessageHandler : HeaderDelimitedMessageHandler
+sealed class LspMessageHandler(PipeWriter output, PipeReader input, HostFormatter formatter, InboundRequests inbound, TextWriter log)
+    : HeaderDelimitedMessageHandler(output, input, formatter)
 {
-    readonly ResyncPipeReader _input;
-    readonly TextWriter _log;
+    readonly FrameReader _frames = new(input);
 
-    LspMessageHandler(PipeWriter output, ResyncPipeReader input, HostFormatter formatter, TextWriter log)
-        : base(output, input, formatter)
-    {
-        _input = input;
-        _log = log;
-    }
-
-    public static LspMessageHandler Create(Stream input, Stream output, HostFormatter formatter, TextWriter log) =>
-        new(PipeWriter.Create(output), new ResyncPipeReader(PipeReader.Create(input)), formatter, log);
+    public static LspMessageHandler Create(Stream input, Stream output, HostFormatter formatter, InboundRequests inbound, TextWriter log) =>
+        new(PipeWriter.Create(output), PipeReader.Create(input), formatter, inbound, log);
 
     protected override async ValueTask<JsonRpcMessage?> ReadCoreAsync(CancellationToken cancellationToken)
     {
         while (true)
         {
-            RejectedMessageException rejected;
-            try
-            {
-                return await base.ReadCoreAsync(cancellationToken);
-            }
-            catch (BadRpcHeaderException e)
-            {
-                // The header's bytes may still be unread: drop them up to the blank line that ends the header.
-                await _input.SkipPendingHeaderAsync(cancellationToken);
-                rejected = new RejectedMessageException(RpcErrorCodes.ParseError, $"bad message frame: {e.Message}");
-            }
-            catch (ArgumentOutOfRangeException e) when (e.ParamName == "contentLength")
-            {
-                rejected = new RejectedMessageException(RpcErrorCodes.ParseError, "bad message frame: Content-Length must be positive");
-            }
-            catch (RejectedMessageException e)
-            {
-                rejected = e;
-            }
-            _log.WriteLine($"[rpc] rejected a message: {rejected.Message}");
+            var (body, frameError) = await _frames.ReadAsync(cancellationToken);
+            if (frameError == null && body == null) return null;
+            if (frameError?.Length == 0) continue; // the rest of a damaged stretch of input, already answered
+            var (message, rejected) = frameError != null
+                ? (null, new RejectedMessageException(RpcErrorCodes.ParseError, $"bad message frame: {frameError}"))
+                : Accept(body!.Value);
+            if (message != null) return message;
+            if (rejected == null) continue;
+            log.WriteLine($"[rpc] rejected a message: {rejected.Message}");
             if (rejected.Id is { } id) await ReplyAsync(id, rejected, cancellationToken);
         }
     }
+
+    /// <summary>A frame's message to dispatch; or why it is refused; or neither (a cancellation, applied here).</summary>
+    (JsonRpcMessage?, RejectedMessageException?) Accept(ReadOnlySequence<byte> body)
+    {
+        JsonRpcMessage message;
+        try { message = ((IJsonRpcMessageFormatter)formatter).Deserialize(body); }
+        catch (RejectedMessageException e)
+        {
+            if (e.Code == RpcErrorCodes.ParseError) _frames.Resync();
+            return (null, e);
+        }
+        finally { _frames.Consume(); }
+        if (message is not JsonRpcRequest request) return (message, null);
+        if (request.Method == InboundRequests.CancelMethod)
+        {
+            inbound.Cancel(request);
+            return (null, null);
+        }
+        if (!request.IsResponseExpected || inbound.Admit(request.RequestId)) return (message, null);
+        return (null, new RejectedMessageException(RpcErrorCodes.InvalidRequest,
+            $"request id {Show(request.RequestId)} is already in use by a request the host has not answered yet", request.RequestId));
+    }
+
+    static string Show(RequestId id) => id.String is { } s ? JsonSerializer.Serialize(s) : id.Number.ToString()!;
 
     async Task ReplyAsync(RequestId id, RejectedMessageException rejected, CancellationToken cancellationToken)
     {
@@ -66,7 +75,7 @@ sealed class LspMessageHandler : HeaderDelimitedMessageHandler
         try { await WriteAsync(error, cancellationToken); }
         catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
         {
-            _log.WriteLine($"[rpc] could not send the error: {e.Message}");
+            log.WriteLine($"[rpc] could not send the error: {e.Message}");
         }
     }
 }
@@ -156,72 +165,5 @@ sealed class HostFormatter(Func<string, bool> serves, Func<string> knownMethods)
         if (cut < 0) cut = msg.IndexOf(" LineNumber:", StringComparison.Ordinal);
         if (cut > 0) msg = msg[..cut];
         return msg + path;
-    }
-}
-
-/// <summary>
-/// A <see cref="PipeReader"/> that remembers a read its caller has not yet advanced past, so that after StreamJsonRpc
-/// rejects a header mid-read the rest of that header can be skipped and the next message read.
-/// </summary>
-sealed class ResyncPipeReader(PipeReader inner) : PipeReader
-{
-    ReadResult? _pending;
-
-    public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
-    {
-        var result = await inner.ReadAsync(cancellationToken);
-        _pending = result;
-        return result;
-    }
-
-    public override bool TryRead(out ReadResult result)
-    {
-        if (!inner.TryRead(out result)) return false;
-        _pending = result;
-        return true;
-    }
-
-    public override void AdvanceTo(SequencePosition consumed)
-    {
-        _pending = null;
-        inner.AdvanceTo(consumed);
-    }
-
-    public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
-    {
-        _pending = null;
-        inner.AdvanceTo(consumed, examined);
-    }
-
-    public override void CancelPendingRead() => inner.CancelPendingRead();
-
-    public override void Complete(Exception? exception = null) => inner.Complete(exception);
-
-    /// <summary>
-    /// When a read is still pending (the header was rejected before its lines were consumed), drops the input up to and
-    /// including the next empty line. Nothing to do when the whole header was consumed before it was found wanting.
-    /// </summary>
-    public async ValueTask SkipPendingHeaderAsync(CancellationToken cancellationToken)
-    {
-        if (_pending is not { } result) return;
-        while (true)
-        {
-            var (end, lastLine) = FindEmptyLine(result.Buffer);
-            if (end is { } found) { AdvanceTo(found); return; }
-            if (result.IsCompleted) { AdvanceTo(result.Buffer.End); return; }
-            AdvanceTo(lastLine, result.Buffer.End);
-            result = await ReadAsync(cancellationToken);
-        }
-    }
-
-    /// <summary>The position after the first empty line (LF or CRLF), and the start of the last incomplete line.</summary>
-    static (SequencePosition? End, SequencePosition LastLine) FindEmptyLine(ReadOnlySequence<byte> buffer)
-    {
-        var reader = new SequenceReader<byte>(buffer);
-        while (reader.TryReadTo(out ReadOnlySequence<byte> line, (byte)'\n'))
-        {
-            if (line.Length == 0 || line.Length == 1 && line.FirstSpan[0] == (byte)'\r') return (reader.Position, reader.Position);
-        }
-        return (null, reader.Position);
     }
 }

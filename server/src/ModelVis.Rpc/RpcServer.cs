@@ -7,10 +7,11 @@ using StreamJsonRpc.Protocol;
 namespace ModelVis.Rpc;
 
 /// <summary>
-/// JSON-RPC 2.0 over LSP framing, served by StreamJsonRpc. Handlers register one params record each; requests run
-/// concurrently on the thread pool; <c>$/cancelRequest</c> cancels a running handler's token; handlers report
-/// <c>$/progress</c> against the <c>workDoneToken</c> the client sent. Nothing a client sends can stop the server
-/// except <c>exit</c> or the end of its input.
+/// JSON-RPC 2.0 over LSP framing, served by StreamJsonRpc. Handlers register one params record each, and a
+/// <see cref="RequestKind"/>: requests run concurrently, a bounded number per kind (<see cref="RequestPools"/>);
+/// <c>$/cancelRequest</c> cancels a handler whether it runs or still waits; handlers report <c>$/progress</c> against
+/// the <c>workDoneToken</c> the client sent. Nothing a client sends can stop the server except <c>exit</c> or the end
+/// of its input, and either ends it at once whatever its handlers are doing (they get <see cref="ExitGrace"/> to stop).
 /// </summary>
 public sealed class RpcServer
 {
@@ -22,18 +23,26 @@ public sealed class RpcServer
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
+    /// <summary>How long <c>exit</c> or the end of input waits for cancelled handlers before the server returns anyway.</summary>
+    public static readonly TimeSpan ExitGrace = TimeSpan.FromMilliseconds(250);
+
     readonly HostJsonRpc _rpc;
+    readonly InboundRequests _inbound = new();
+    readonly RequestPools _pools = new();
+    readonly TextWriter _log;
     readonly SortedSet<string> _methods = new(StringComparer.Ordinal);
     /// <summary>Cancelled by <c>exit</c>: every running handler stops.</summary>
     readonly CancellationTokenSource _lifetime = new();
     readonly TaskCompletionSource _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    bool _shutdownRequested;
+    volatile bool _shutdownRequested;
 
     public RpcServer(Stream input, Stream output, TextWriter log)
     {
+        _log = log;
         var formatter = new HostFormatter(_methods.Contains, () => string.Join(", ", _methods)) { JsonSerializerOptions = Json };
-        _rpc = new HostJsonRpc(LspMessageHandler.Create(input, output, formatter, log), log)
+        _rpc = new HostJsonRpc(LspMessageHandler.Create(input, output, formatter, _inbound, log), log)
         {
+            CancellationStrategy = _inbound,
             CancelLocallyInvokedMethodsWhenConnectionIsClosed = true,
             // Every request on the thread pool as soon as it arrives (StreamJsonRpc's default runs one handler's
             // synchronous part at a time, so a forward pass before its first await would hold up every other request).
@@ -46,20 +55,26 @@ public sealed class RpcServer
             if (e.Reason is not (DisconnectedReason.RemotePartyTerminated or DisconnectedReason.LocallyDisposed))
                 log.WriteLine($"[rpc] connection lost ({e.Reason}): {e.Description}");
         };
-        Register<JsonElement?, object?>("shutdown", (_, _) => { _shutdownRequested = true; return null; });
+        // LSP: after shutdown only exit is served. Running handlers are cancelled now, so the reply comes at once.
+        Register<JsonElement?, object?>("shutdown", (_, _) =>
+        {
+            _shutdownRequested = true;
+            _lifetime.Cancel();
+            return null;
+        });
         AddMethod("exit", new Action(() => _exit.TrySetResult()), singleObject: false);
     }
 
     /// <summary>Registers a request (or notification) handler whose params deserialize to <typeparamref name="TParams"/>.</summary>
-    public void RegisterAsync<TParams, TResult>(string method, Func<TParams, RequestContext, Task<TResult>> handler)
+    public void RegisterAsync<TParams, TResult>(string method, Func<TParams, RequestContext, Task<TResult>> handler, RequestKind kind = RequestKind.Quick)
     {
-        var endpoint = new Endpoint<TParams, TResult>(this, method, handler);
+        var endpoint = new Endpoint<TParams, TResult>(this, method, kind, handler);
         AddMethod(method, endpoint.InvokeAsync, singleObject: true);
     }
 
     /// <summary>Registers a synchronous handler (it runs on the thread pool, so it may block).</summary>
-    public void Register<TParams, TResult>(string method, Func<TParams, RequestContext, TResult> handler) =>
-        RegisterAsync<TParams, TResult>(method, (p, c) => Task.FromResult(handler(p, c)));
+    public void Register<TParams, TResult>(string method, Func<TParams, RequestContext, TResult> handler, RequestKind kind = RequestKind.Quick) =>
+        RegisterAsync<TParams, TResult>(method, (p, c) => Task.FromResult(handler(p, c)), kind);
 
     void AddMethod(string method, Delegate target, bool singleObject)
     {
@@ -76,21 +91,26 @@ public sealed class RpcServer
         _rpc.StartListening();
         await Task.WhenAny(_rpc.Completion, _exit.Task);
         _lifetime.Cancel();
-        await _rpc.DispatchCompletion;
+        // Handlers that watch their token end now; one that does not (a blocking call, a long kernel) is left behind.
+        if (await Task.WhenAny(_rpc.DispatchCompletion, Task.Delay(ExitGrace)) != _rpc.DispatchCompletion)
+            _log.WriteLine($"[rpc] {_inbound.Open} request(s) still running at exit; ending without them");
         // Not awaited: a read still pending on stdin completes only when the client closes it, and the process ends now.
         _ = Task.Run(_rpc.Dispose);
         return _shutdownRequested ? 0 : 1;
     }
 
     /// <summary>One registered method: params → <typeparamref name="TParams"/> (-32602 with the reason when they do not fit), then the handler.</summary>
-    sealed class Endpoint<TParams, TResult>(RpcServer server, string method, Func<TParams, RequestContext, Task<TResult>> handler)
+    sealed class Endpoint<TParams, TResult>(RpcServer server, string method, RequestKind kind, Func<TParams, RequestContext, Task<TResult>> handler)
     {
         // StreamJsonRpc passes the request's whole params as the first argument (UseSingleObjectParameterDeserialization).
         public async Task<RawJson> InvokeAsync(JsonElement? @params = null, CancellationToken cancellation = default)
         {
+            if (server._shutdownRequested && method != "shutdown")
+                throw new RpcException(RpcErrorCodes.InvalidRequest, $"the host is shutting down: {method} is not served after shutdown, only exit");
             var args = Parse(@params);
             var progressToken = @params is { ValueKind: JsonValueKind.Object } po && po.TryGetProperty("workDoneToken", out var tok) ? tok : (JsonElement?)null;
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellation, server._lifetime.Token);
+            using var slot = await server._pools.EnterAsync(kind, cts.Token);
             return RawJson.From(await handler(args, new RequestContext(server, method, cts.Token, progressToken)));
         }
 

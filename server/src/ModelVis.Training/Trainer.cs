@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using ModelVis.Runs;
+using ModelVis.Training.Analysis;
 using ModelVis.Autodiff;
 using ModelVis.Training.Data;
 using ModelVis.Training.Llama;
@@ -23,33 +24,46 @@ public sealed record TrainOptions
     public double ClipNorm { get; init; } = 1.0;
     /// <summary>Share of training rows that are a random token span repeated (for induction heads).</summary>
     public double RepeatedFraction { get; init; } = 0.6;
-    /// <summary>Random spans draw from this many of the corpus' most frequent tokens (0: the whole vocabulary).</summary>
+    /// <summary>During the warm start, random spans draw from this many of its most frequent tokens (0: the whole vocabulary).</summary>
     public int RandomPoolSize { get; init; } = 64;
     /// <summary>Lengths of the random spans (tokens distinct within a span) after the warm start.</summary>
     public int MinSpan { get; init; } = 3;
     public int MaxSpan { get; init; } = 24;
     /// <summary>
-    /// Share of the steps spent first on the warm start: the text rows come from the generated code of
-    /// <see cref="Corpus.Synthetic"/> (random spans drawn from its frequent tokens), in windows of
-    /// <see cref="WarmStartSeqLen"/> with spans of at most <see cref="WarmStartMaxSpan"/>. Short spans repeated many
-    /// times in short windows, beside text the model learns fast, are what makes the previous-token head and the
-    /// induction head above it form (at about step 1,000–1,500 with a learning rate of 5e-3); on the project's
-    /// varied real code alone they had not formed after 1,800 steps. The rest of the run is the real corpus with
-    /// spans up to <see cref="MaxSpan"/>, over which the heads learn to reach further back. 0: no warm start.
+    /// The warm start: text rows from the generated code of <see cref="Corpus.Synthetic"/>, random spans from its
+    /// <see cref="RandomPoolSize"/> most frequent tokens, windows of <see cref="WarmStartSeqLen"/>, spans of at most
+    /// <see cref="WarmStartMaxSpan"/>. Short spans of a small pool repeated many times beside text the model learns fast
+    /// are what makes the previous-token head and the induction head above it form; on the project's varied code alone
+    /// they had not formed after 1,800 steps, and on spans from the whole vocabulary not within 2,200. The warm start
+    /// ends once both heads score above <see cref="CircuitThreshold"/> on the pool (checked every
+    /// <see cref="CircuitCheckEvery"/> steps), or after this share of the steps. The phase change comes at a step that
+    /// depends on the corpus (the tokenizer is trained on it) and the seed: 1,000 steps for the project's sources,
+    /// 0–1,500 over the trials; a fixed length cut it off in some of them. 0: no warm start.
     /// </summary>
-    public double WarmStartFraction { get; init; } = 0.7;
+    public double WarmStartMaxFraction { get; init; } = 0.85;
     public int WarmStartSeqLen { get; init; } = 32;
     public int WarmStartMaxSpan { get; init; } = 8;
+    public double CircuitThreshold { get; init; } = 0.5;
+    public int CircuitCheckEvery { get; init; } = 50;
+    /// <summary>
+    /// After the warm start the spans' pool grows, linearly, from the warm start's tokens to the whole vocabulary over
+    /// this share of the remaining steps. Heads that formed on 64 tokens attend by those tokens' embeddings; spans of
+    /// every id make every embedding carry what they read (the standard probe draws from the whole vocabulary). All at
+    /// once the new spans broke the circuit (induction 0.08 after); grown over all the remaining steps 0.41, over 30 %
+    /// of them 0.58 on the probe.
+    /// </summary>
+    public double PoolGrowthFraction { get; init; } = 0.3;
     public int Seed { get; init; } = 1;
     /// <summary>Evaluation on held-out natural text every this many steps (and at the end).</summary>
     public int EvalEvery { get; init; } = 200;
     public int EvalWindows { get; init; } = 8;
 
-    public int WarmStartSteps => (int)Math.Round(Steps * WarmStartFraction);
+    public int WarmStartMaxSteps => (int)Math.Round(Steps * WarmStartMaxFraction);
 
     /// <summary>
     /// The built-in model: 2 layers, width 64, 4 heads sharing 2 kv heads, vocabulary 512 (≈ 164 k parameters), 2,200
-    /// steps of 16 rows, 60 % of them repeated random spans, the first 70 % a warm start on generated code (about 3 minutes on 2 cores).
+    /// steps of 16 rows, 60 % of them repeated random spans, a warm start on generated code until the induction circuit
+    /// has formed (about 3 minutes on 2 cores).
     /// </summary>
     public static TrainOptions BuiltinDefault { get; } = new();
 
@@ -58,9 +72,10 @@ public sealed record TrainOptions
         Model.Validate();
         if (Steps < 1) throw new TrainingException($"steps must be at least 1, not {Steps}");
         if (Batch < 1 || SeqLen < 2) throw new TrainingException($"batch {Batch} × sequence {SeqLen} is too small");
-        if (WarmStartFraction is < 0 or > 1) throw new TrainingException($"warm-start fraction {WarmStartFraction} is not between 0 and 1");
-        if (WarmStartSteps > 0 && WarmStartSeqLen < 2) throw new TrainingException($"warm-start sequence {WarmStartSeqLen} is too short");
-        if (Math.Max(SeqLen, WarmStartSteps > 0 ? WarmStartSeqLen : 0) > Model.MaxPositions) throw new TrainingException($"sequence length {SeqLen} exceeds the model's {Model.MaxPositions} positions");
+        if (WarmStartMaxFraction is < 0 or > 1) throw new TrainingException($"warm-start fraction {WarmStartMaxFraction} is not between 0 and 1");
+        if (PoolGrowthFraction is < 0 or > 1) throw new TrainingException($"pool growth fraction {PoolGrowthFraction} is not between 0 and 1");
+        if (WarmStartMaxSteps > 0 && WarmStartSeqLen < 2) throw new TrainingException($"warm-start sequence {WarmStartSeqLen} is too short");
+        if (Math.Max(SeqLen, WarmStartMaxSteps > 0 ? WarmStartSeqLen : 0) > Model.MaxPositions) throw new TrainingException($"sequence length {SeqLen} exceeds the model's {Model.MaxPositions} positions");
     }
 }
 
@@ -79,6 +94,9 @@ public sealed record TrainResult
     /// <summary>Entropy (nats/token) of the corpus' token frequencies: the best loss without context.</summary>
     public required double UnigramEntropy { get; init; }
     public required int CorpusTokens { get; init; }
+    /// <summary>Steps of the warm start; the step at which both heads passed the threshold on its pool (null: they did not).</summary>
+    public required int WarmStartSteps { get; init; }
+    public required int? CircuitFormedAt { get; init; }
     public required double Seconds { get; init; }
     public required IReadOnlyList<LossPoint> LossHistory { get; init; }
     public required IReadOnlyList<EvalPoint> EvalHistory { get; init; }
@@ -107,7 +125,7 @@ public static class Trainer
         var clock = Stopwatch.StartNew();
         if (texts.Count == 0 || texts.All(string.IsNullOrWhiteSpace)) throw new TrainingException("the training corpus is empty");
 
-        int warmSteps = options.WarmStartSteps;
+        int warmSteps = options.WarmStartMaxSteps;  // shortened when the circuit forms
         var warmTexts = warmSteps > 0 ? Corpus.Synthetic(options.Seed, 400) : [];
         progress?.Report((0, "training the tokenizer"));
         var tokenizer = ByteLevelBpe.Train(texts.Concat(warmTexts).ToList(), options.Model.VocabSize);
@@ -141,6 +159,10 @@ public static class Trainer
         var batches = warmTokens != null
             ? new Batches(warmTokens, pool, options.Seed + 1) { MinSpan = options.MinSpan, MaxSpan = options.WarmStartMaxSpan }
             : new Batches(trainTokens, pool, options.Seed + 1) { MinSpan = options.MinSpan, MaxSpan = options.MaxSpan };
+        // After the warm start: the pool's tokens first, then every other id in a seeded order, taken in as the pool grows.
+        var growthRng = new Random(options.Seed + 3);
+        int[] everyId = [.. pool, .. Enumerable.Range(0, tokenizer.EndOfTextId).Except(pool).OrderBy(_ => growthRng.Next())];
+        int? circuitFormedAt = null;
         var history = new List<LossPoint>(options.Steps);
         var evals = new List<EvalPoint>();
 
@@ -151,8 +173,20 @@ public static class Trainer
         for (int step = 0; step < options.Steps; step++)
         {
             cancel.ThrowIfCancellationRequested();
+            if (step < warmSteps && step > 0 && step % options.CircuitCheckEvery == 0 && CircuitFormed(model, pool, options.CircuitThreshold))
+            {
+                circuitFormedAt = step;
+                warmSteps = step;
+                progress?.Report((0.02 + 0.97 * step / options.Steps, $"step {step}/{options.Steps}: induction and previous-token heads formed"));
+            }
             if (warmSteps > 0 && step == warmSteps)
-                batches = new Batches(trainTokens, pool, options.Seed + 2) { MinSpan = options.MinSpan, MaxSpan = options.MaxSpan };
+                batches = new Batches(trainTokens, everyId, options.Seed + 2) { MinSpan = options.MinSpan, MaxSpan = options.MaxSpan };
+            if (step >= warmSteps)
+            {
+                double growth = options.PoolGrowthFraction * (options.Steps - warmSteps);
+                batches.ActivePool = growth < 1 ? everyId.Length
+                    : (int)Math.Min(everyId.Length, pool.Length + (everyId.Length - pool.Length) * (step - warmSteps + 1) / growth);
+            }
             int seqLen = step < warmSteps ? options.WarmStartSeqLen : options.SeqLen;
             var (ids, targets) = batches.Next(options.Batch, seqLen, options.RepeatedFraction);
             var tape = new Tape<float>();
@@ -188,6 +222,8 @@ public static class Trainer
             EvalLoss = evalLoss,
             UnigramEntropy = unigram,
             CorpusTokens = tokens.Length,
+            WarmStartSteps = Math.Min(warmSteps, options.Steps),
+            CircuitFormedAt = circuitFormedAt,
             Seconds = clock.Elapsed.TotalSeconds,
             LossHistory = history,
             EvalHistory = evals,
@@ -199,6 +235,13 @@ public static class Trainer
         }
         progress?.Report((1, $"done: loss {ema:F3}, held-out {evalLoss:F3} (unigram {unigram:F3}) in {result.Seconds:F0} s"));
         return new TrainedModel(model, tokenizer, result, pool);
+    }
+
+    /// <summary>Whether a head scores above <paramref name="threshold"/> for induction and one for previous-token attention, on 8 spans of 8 pool tokens repeated.</summary>
+    static bool CircuitFormed(LlamaModel<float> model, int[] pool, double threshold)
+    {
+        var (induction, previous) = HeadScores.MeasureOnRepeatedTokens(model, span: 8, batch: 8, pool: pool);
+        return induction.Best().Score > threshold && previous.Best().Score > threshold;
     }
 
     /// <summary>Mean next-token loss on fixed windows, no gradients.</summary>
@@ -222,9 +265,10 @@ public static class Trainer
             {
                 options.Steps, options.Batch, options.SeqLen, options.LearningRate, options.WarmupSteps, options.MinLearningRateFraction,
                 options.WeightDecay, options.ClipNorm, options.RepeatedFraction, options.RandomPoolSize, options.MinSpan, options.MaxSpan,
-                options.WarmStartFraction, options.WarmStartSeqLen, options.WarmStartMaxSpan, options.Seed,
+                options.WarmStartMaxFraction, options.WarmStartSeqLen, options.WarmStartMaxSpan, options.CircuitThreshold, options.CircuitCheckEvery,
+                options.PoolGrowthFraction, options.Seed,
             },
-            result.Parameters, result.CorpusTokens, result.FinalTrainLoss, result.EvalLoss, result.UnigramEntropy, result.Seconds,
+            result.Parameters, result.CorpusTokens, result.WarmStartSteps, result.CircuitFormedAt, result.FinalTrainLoss, result.EvalLoss, result.UnigramEntropy, result.Seconds,
             lossHistory = result.LossHistory.Select(p => new[] { p.Step, Math.Round(p.Loss, 5), p.LearningRate, Math.Round(p.GradNorm, 5) }),
             evalHistory = result.EvalHistory.Select(p => new[] { p.Step, Math.Round(p.Loss, 5) }),
         };

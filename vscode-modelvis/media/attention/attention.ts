@@ -87,6 +87,15 @@ connect<ToAttentionWebview>((m) => {
       setStatus('', 'error');
       showRunError(m.message);
       return;
+    case 'runGone': {
+      run = undefined;
+      cache.clear();
+      renderShell();
+      setStatus('', 'error');
+      const again: HTMLButtonElement = h('button', { id: 'rerun', type: 'button', onclick: () => { again.disabled = true; post({ type: 'rerun' }); } }, 'Run again');
+      document.getElementById('view-content')?.replaceChildren(h('div', { id: 'run-gone', class: 'error', role: 'alert' }, h('p', {}, m.message), again));
+      return;
+    }
     case 'run':
       if (run?.runId !== m.run.runId) cache.clear();
       run = m.run;

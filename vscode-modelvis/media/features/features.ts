@@ -42,6 +42,12 @@ connect<ToFeaturesWebview>((m) => {
       view = undefined;
       render('error', header(m.image, m.model), h('div', { class: 'error', role: 'alert', id: 'features-error' }, m.message));
       break;
+    case 'runGone': {
+      view = undefined;
+      const again: HTMLButtonElement = h('button', { id: 'features-rerun', type: 'button', onclick: () => { again.disabled = true; post({ type: 'runAgain' }); } }, 'Run again');
+      render('error', header(m.image, m.model), h('div', { class: 'error', role: 'alert', id: 'features-gone' }, h('p', {}, m.message), again));
+      break;
+    }
     case 'run':
       generation++;
       view = { run: m.run, image: m.image, scaling: view?.scaling ?? 'channel', sort: view?.sort ?? false, generation };

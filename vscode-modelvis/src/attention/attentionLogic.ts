@@ -73,6 +73,8 @@ export type ToAttentionWebview =
   | { type: 'run'; run: AttentionRun; layersDone: number; text: string; layer: number; head: HeadChoice; kind?: AttentionKind }
   | { type: 'running'; text: string; model: string }
   | { type: 'runError'; message: string }
+  /** The host restarted: the run is gone; the panel offers to run it again. */
+  | { type: 'runGone'; message: string }
   | ({ type: 'layerDone' } & LayerDoneParams)
   | ViewResponseMessage
   | { type: 'select'; layer: number; head: HeadChoice };
@@ -87,6 +89,8 @@ export type FromAttentionWebview =
   | { type: 'saveJson'; layer: number; head: HeadChoice; kind?: AttentionKind }
   /** An encoder-decoder's run again with this target (empty: the model's own output). */
   | { type: 'retarget'; target: string }
+  /** The same selection run again (after the host restarted and the run was lost). */
+  | { type: 'rerun' }
   /** Paint these weights over the source tokens in the editor (a target token's cross-attention); null clears. */
   | { type: 'paintAlignment'; weights: number[] | null; target: number }
   | { type: 'saveJson'; name: string; json: object }

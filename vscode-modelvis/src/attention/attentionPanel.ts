@@ -42,6 +42,11 @@ export class AttentionPanel extends ModelVisPanel<ToAttentionWebview, FromAttent
   private readonly retargeted = new vscode.EventEmitter<{ ctx: RunContext; target: string }>();
   /** The user asked for the run again with another target (an encoder-decoder's decoder text; empty = the model's own). */
   readonly onDidRequestTarget = this.retargeted.event;
+  private readonly rerunRequested = new vscode.EventEmitter<RunContext>();
+  /** The user asked for the lost run again (the host restarted). */
+  readonly onDidRequestRerun = this.rerunRequested.event;
+  /** The run the host lost when it restarted, kept to run again. */
+  private lost: RunContext | undefined;
   private readonly doneByRun = new Map<string, number>();
 
   constructor(
@@ -63,6 +68,18 @@ export class AttentionPanel extends ModelVisPanel<ToAttentionWebview, FromAttent
       this.attributionPainted,
       this.alignmentPainted,
       this.retargeted,
+      this.rerunRequested,
+      host.onDidRestart(() => {
+        const c = this.current;
+        if (!c || !this.isOpen) return;
+        this.lost = c;
+        this.current = undefined;
+        this.doneByRun.clear();
+        this.show({
+          type: 'runGone',
+          message: `The ModelVis host restarted, so this panel's run of ${c.run.model.name} on ${c.run.n} tokens is gone. Run it again to see it.`,
+        });
+      }),
       host.onNotification(LayerDone, (params) => {
         // Notifications may overtake the run's answer: remember them per run.
         this.doneByRun.set(params.runId, Math.max(this.doneByRun.get(params.runId) ?? 0, params.layer + 1));
@@ -88,6 +105,7 @@ export class AttentionPanel extends ModelVisPanel<ToAttentionWebview, FromAttent
 
   /** A new run: the previous one is released on the host. */
   setRun(ctx: RunContext): void {
+    this.lost = undefined;
     const old = this.current;
     ctx.layersDone = Math.max(ctx.layersDone, this.doneByRun.get(ctx.run.runId) ?? 0);
     this.current = ctx;
@@ -172,6 +190,9 @@ export class AttentionPanel extends ModelVisPanel<ToAttentionWebview, FromAttent
         break;
       case 'paintAlignment':
         if (this.current?.run.target && (m.weights === null || Array.isArray(m.weights))) this.alignmentPainted.fire({ target: m.target, weights: m.weights });
+        break;
+      case 'rerun':
+        if (this.lost) this.rerunRequested.fire(this.lost);
         break;
       case 'retarget':
         if (this.current?.run.target && typeof m.target === 'string') this.retargeted.fire({ ctx: this.current, target: m.target });

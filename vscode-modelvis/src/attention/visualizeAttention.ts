@@ -26,6 +26,9 @@ export function registerAttention(extensionUri: vscode.Uri, host: HostClient, mo
     panel.onDidRequestTarget(({ ctx, target }) =>
       void run(host, panel, editor, ctx.run.model.path, ctx.text, ctx.uri, ctx.baseOffset, ctx.run.truncatedFrom ? ctx.run.n : undefined, target),
     ),
+    panel.onDidRequestRerun((ctx) =>
+      void run(host, panel, editor, ctx.run.model.path, ctx.text, ctx.uri, ctx.baseOffset, ctx.run.truncatedFrom ? ctx.run.n : undefined, ctx.run.target ? '' : undefined),
+    ),
     vscode.commands.registerCommand('modelvis.visualizeAttention', () => visualizeAttention(host, models, panel, editor)),
     vscode.commands.registerCommand('modelvis.clearAttention', () => editor.clear()),
     vscode.commands.registerCommand('modelvis.cycleAttentionHead', () => editor.cycleHead()),

@@ -50,6 +50,13 @@ export interface InitializeResult {
   };
 }
 
+/** The host's memory after a full compacting collection (host/memory). */
+export interface HostMemory {
+  managedBytes: number;
+  workingSetBytes: number;
+  peakWorkingSetBytes: number;
+}
+
 /** Where discovery found a model; the local runtimes' model stores are "ollama", "lm-studio" and "llama.cpp". */
 export type ModelSource = 'workspace' | 'root' | 'hf-cache' | 'ollama' | 'lm-studio' | 'llama.cpp';
 
@@ -750,6 +757,7 @@ export type NoParams = Record<string, never>;
 export const Initialize = request<InitializeParams, InitializeResult>()('initialize');
 export const Shutdown = request<null, null>()('shutdown');
 export const Exit = new NotificationType<void>('exit');
+export const HostMemoryRequest = request<NoParams, HostMemory>()('host/memory');
 
 export const ModelsDiscover = request<DiscoverParams, DiscoverResult>()('models/discover');
 export const ModelsTree = request<{ path: string }, ModelTree>()('models/tree');

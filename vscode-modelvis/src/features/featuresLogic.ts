@@ -12,6 +12,8 @@ export type ToFeaturesWebview =
   | { type: 'runError'; image: string; model: string; message: string }
   /** A feature visualisation's image as it evolves. */
   | ({ type: 'visualizeStep' } & FeatureVisualizeStep)
+  /** The host restarted: the run is gone; the page offers to run it again. */
+  | { type: 'runGone'; image: string; model: string; message: string }
   | ViewResponseMessage;
 
 export type FromFeaturesWebview =
@@ -20,7 +22,9 @@ export type FromFeaturesWebview =
   /** The Stop button of a running feature visualisation. */
   | { type: 'stopVisualize' }
   /** Run again on the same picture with this preprocessing (remembered for the model); null goes back to the model's own. */
-  | { type: 'rerun'; preprocessing: PreprocessingParams | null };
+  | { type: 'rerun'; preprocessing: PreprocessingParams | null }
+  /** The same picture, model and preprocessing again (after the host restarted and the run was lost). */
+  | { type: 'runAgain' };
 
 export function extensionOf(path: string): string {
   const base = path.replace(/^.*[\\/]/, '');

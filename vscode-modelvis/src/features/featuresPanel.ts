@@ -19,6 +19,8 @@ export class FeaturesPanel extends ModelVisPanel<ToFeaturesWebview, FromFeatures
   private visualizing: vscode.CancellationTokenSource | undefined;
   /** Set by the command: the user asked to run again with other preprocessing (null: the model's own). */
   onRerun: ((preprocessing: PreprocessingParams | null) => void) | undefined;
+  /** Set by the command: the user asked for the run the host lost when it restarted. */
+  onRunAgain: (() => void) | undefined;
 
   constructor(
     extensionUri: vscode.Uri,
@@ -35,6 +37,18 @@ export class FeaturesPanel extends ModelVisPanel<ToFeaturesWebview, FromFeatures
     this.disposables.push(
       host.onNotification(FeaturesVisualizeStep, (p) => {
         if (p.runId === this.run?.runId) this.post({ type: 'visualizeStep', ...p });
+      }),
+      host.onDidRestart(() => {
+        const run = this.run;
+        const screen = this.screen;
+        if (!run || screen?.type !== 'run' || !this.isOpen) return;
+        this.run = undefined;
+        this.show({
+          type: 'runGone',
+          image: screen.image,
+          model: run.model.name,
+          message: `The ModelVis host restarted, so the feature maps of ${run.model.name} on ${screen.image} are gone. Run it again to see them.`,
+        });
       }),
     );
   }
@@ -66,7 +80,8 @@ export class FeaturesPanel extends ModelVisPanel<ToFeaturesWebview, FromFeatures
 
   protected onMessage(m: FromFeaturesWebview): void {
     if (m.type === 'rerun') this.onRerun?.(m.preprocessing);
-    if (m.type === 'stopVisualize') this.visualizing?.cancel();
+    else if (m.type === 'runAgain') this.onRunAgain?.();
+    else if (m.type === 'stopVisualize') this.visualizing?.cancel();
   }
 
   protected onRequest(m: ViewRequestMessage): Promise<ViewResponseMessage> {

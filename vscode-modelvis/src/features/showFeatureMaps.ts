@@ -20,6 +20,7 @@ export function registerFeatures(extensionUri: vscode.Uri, host: HostClient, mod
   const panel = new FeaturesPanel(extensionUri, host);
   const runner = new FeatureRunner(host, panel, new PreprocessingMemory(memory));
   panel.onRerun = (preprocessing) => void runner.rerun(preprocessing);
+  panel.onRunAgain = () => void runner.runAgain();
   return [
     panel,
     vscode.commands.registerCommand('modelvis.showFeatureMaps', (uri?: vscode.Uri) => showFeatureMaps(models, runner, uri)),
@@ -74,6 +75,11 @@ class FeatureRunner {
       this.host.log(`features/run → ${errorMessage(e)}`);
       this.panel.showError(imageName, modelName, errorMessage(e));
     }
+  }
+
+  /** The last picture and model again, as they were (the host lost the run when it restarted). */
+  async runAgain(): Promise<void> {
+    if (this.last) await this.run(this.last.model, this.last.image);
   }
 
   /** The user's preprocessing for the last model (null: back to the model's own), then the same picture again. */

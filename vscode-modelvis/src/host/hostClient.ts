@@ -4,10 +4,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { errorMessage, HostUnavailableError, isCancellation } from '../common/errors';
+import { errorMessage, HostCrashedError, HostUnavailableError, isCancellation } from '../common/errors';
 import type { NotificationType, RequestType } from 'vscode-jsonrpc';
 import { WorkDoneProgressValue } from '../common/protocol';
 import { RestartPolicy } from '../common/restartPolicy';
+import { untrustedFolders, UntrustedWorkspaceError, workspacePathsIn } from '../common/trust';
 import { HostLaunch, HostProcess } from './hostProcess';
 
 export interface HostRequestOptions {
@@ -37,6 +38,10 @@ export class HostClient implements vscode.Disposable {
   private readonly didStart = new vscode.EventEmitter<HostProcess>();
   /** Fires each time a host has started and answered `initialize` (first start and restarts). */
   readonly onDidStart = this.didStart.event;
+  private readonly didRestart = new vscode.EventEmitter<HostProcess>();
+  /** Fires when a new host replaces one that ran (after a crash, or Restart Host): what the old one held is gone. */
+  readonly onDidRestart = this.didRestart.event;
+  private startedOnce = false;
 
   constructor(
     private readonly extensionPath: string,
@@ -61,8 +66,13 @@ export class HostClient implements vscode.Disposable {
     });
   }
 
-  /** Sends a request, starting the host first if needed. */
+  /** Sends a request, starting the host first if needed. Refused when it would open a file of an untrusted workspace. */
   async request<P, R>(type: RequestType<P, R, void>, params: P, options: HostRequestOptions = {}): Promise<R> {
+    const blocked = workspacePathsIn(params, untrustedFolders(vscode.workspace.isTrusted, vscode.workspace.workspaceFolders));
+    if (blocked.length > 0) {
+      this.log(`${type.method} not sent: the workspace is not trusted (${blocked.join(', ')})`);
+      throw new UntrustedWorkspaceError(blocked);
+    }
     const host = await this.ensureStarted();
     let lastPercentage = 0;
     const onProgress = options.progress
@@ -116,6 +126,17 @@ export class HostClient implements vscode.Disposable {
    */
   showError(err: unknown, prefix?: string): void {
     if (isCancellation(err)) return;
+    // The crash is told once, by the restart's own message (onHostExit), not once more per request it cut short.
+    if (err instanceof HostCrashedError) {
+      this.log(`error: ${prefix ? prefix + ': ' : ''}${err.message}`);
+      return;
+    }
+    if (err instanceof UntrustedWorkspaceError) {
+      void vscode.window.showWarningMessage(err.message, 'Manage Workspace Trust').then((choice) => {
+        if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
+      });
+      return;
+    }
     const message = errorMessage(err);
     if (err instanceof HostUnavailableError && message === this.failure) {
       if (this.failureShown) return;
@@ -170,6 +191,8 @@ export class HostClient implements vscode.Disposable {
       for (const n of this.notificationHandlers) host.onNotification(n.type, (p) => { if (this.notificationHandlers.includes(n)) n.handler(p); });
       host.onExit((exit) => this.onHostExit(host, exit.expected, exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`));
       this.didStart.fire(host);
+      if (this.startedOnce) this.didRestart.fire(host);
+      this.startedOnce = true;
       return host;
     } catch (e) {
       this.starting = undefined;
@@ -236,5 +259,6 @@ export class HostClient implements vscode.Disposable {
   dispose(): void {
     void this.stop();
     this.didStart.dispose();
+    this.didRestart.dispose();
   }
 }

@@ -4,7 +4,7 @@
 
 import * as vscode from 'vscode';
 import { formatCount, formatInteger, formatNumber, formatPercent, formatShape } from '../common/format';
-import { escapeHtml } from '../common/html';
+import { escapeHtml, escapeMarkdown } from '../common/html';
 import { TensorImage, TensorInspection, TensorRef, TensorsImage, TensorsInspect } from '../common/protocol';
 import { candidateAt, looksLikeTensorName, resolveTensorName } from '../common/tensorNames';
 import { HostClient } from '../host/hostClient';
@@ -90,8 +90,9 @@ function hoverMarkdown(modelPath: string, tensor: TensorRef, preview: Preview | 
   md.supportHtml = true;
   md.isTrusted = { enabledCommands: ['modelvis.openTensor'] };
   const params = tensor.shape.reduce((p, d) => p * d, 1);
-  md.appendMarkdown(`**${escapeHtml(tensor.name)}**  \n`);
-  md.appendMarkdown(`\`${escapeHtml(tensor.dtype)}\` · ${formatShape(tensor.shape)} · ${formatCount(params)} parameters  \n`);
+  // Names, dtypes and notes come from the file: escaped as Markdown, so none can make a link (this hover may run openTensor).
+  md.appendMarkdown(`**${escapeMarkdown(tensor.name)}**  \n`);
+  md.appendMarkdown(`${escapeMarkdown(tensor.dtype)} · ${formatShape(tensor.shape)} · ${formatCount(params)} parameters  \n`);
   const s = preview?.inspection.stats;
   if (s) {
     md.appendMarkdown(
@@ -101,9 +102,9 @@ function hoverMarkdown(modelPath: string, tensor: TensorRef, preview: Preview | 
         '\n\n',
     );
   } else if (preview?.inspection.note) {
-    md.appendMarkdown(`${escapeHtml(preview.inspection.note)}\n\n`);
+    md.appendMarkdown(`${escapeMarkdown(preview.inspection.note)}\n\n`);
   } else if (error) {
-    md.appendMarkdown(`${escapeHtml(error)}\n\n`);
+    md.appendMarkdown(`${escapeMarkdown(error)}\n\n`);
   }
   const image = preview?.image;
   if (image && /^[A-Za-z0-9+/=]+$/.test(image.png)) {

@@ -43,7 +43,8 @@ export class ModelService implements vscode.Disposable {
   discover(): Promise<ModelEntry[]> {
     if (!this.discovery) {
       const params: DiscoverParams = {
-        workspaceFolders: (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath),
+        // An untrusted workspace's folders are not searched (the Models view says so; see trust.ts).
+        workspaceFolders: vscode.workspace.isTrusted ? (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath) : [],
         roots: modelRoots(),
         includeHfCache: true,
       };

@@ -90,7 +90,8 @@ export class RunsProvider implements vscode.TreeDataProvider<RunsItem>, vscode.D
   }
 
   private async roots(): Promise<RunsItem[]> {
-    const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+    // An untrusted workspace's folders are not searched (see trust.ts).
+    const folders = vscode.workspace.isTrusted ? (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath) : [];
     let runs: RunEntry[];
     try {
       // The built-in model's training and "Train a Tiny Model on This File" write event files beside their models.

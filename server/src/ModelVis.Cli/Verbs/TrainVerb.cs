@@ -26,9 +26,9 @@ static class TrainVerb
             var texts = paths.Length > 0 ? Corpus.FromPaths(paths) : Corpus.ProjectSources();
             var options = TrainOptions.BuiltinDefault with { Steps = parse.GetValue(steps), Seed = parse.GetValue(seed) };
             var trained = Trainer.Train(texts, options, dir, CliRunner.ProgressReporter, cancel);
-            // Spans of 16 tokens from the pool the training spans came from; the control repeats nothing.
-            var (induction, previous) = HeadScores.MeasureOnRepeatedTokens(trained.Model, span: 16, batch: 16, pool: trained.RandomPool);
-            var (control, _) = HeadScores.MeasureOnRepeatedTokens(trained.Model, span: 16, batch: 16, pool: trained.RandomPool, repeated: false);
+            // The standard probe: blocks of 24 ids drawn from the whole vocabulary, repeated; the control repeats nothing.
+            var (induction, previous) = HeadScores.MeasureOnRepeatedTokens(trained.Model, span: 24, batch: 16);
+            var (control, _) = HeadScores.MeasureOnRepeatedTokens(trained.Model, span: 24, batch: 16, repeated: false);
             var (il, ih, iscore) = induction.Best();
             var (pl, ph, pscore) = previous.Best();
             var r = trained.Result;
@@ -42,6 +42,8 @@ static class TrainVerb
                 r.EvalLoss,
                 r.UnigramEntropy,
                 r.Seconds,
+                r.WarmStartSteps,
+                r.CircuitFormedAt,
                 inductionHead = new { layer = il, head = ih, score = iscore, withoutRepeat = control.Scores[il, ih] },
                 previousTokenHead = new { layer = pl, head = ph, score = pscore },
             });

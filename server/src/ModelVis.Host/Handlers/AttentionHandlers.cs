@@ -106,7 +106,7 @@ public sealed class AttentionHandlers : IHandlerFamily
             ctx.Progress("end");
             var info = new RunModelInfo(loaded.Folder, loaded.Name, config.ModelType, config.Layers, config.Heads, config.IsCausal, limit, config.EncoderLayers);
             return new AttentionRunResult(run.Id, info, keep, truncatedFrom, tokens, target);
-        });
+        }, RequestKind.Model);
 
         server.RegisterAsync<RunParams, MatrixResult>("attention/matrix", async (p, ctx) =>
         {

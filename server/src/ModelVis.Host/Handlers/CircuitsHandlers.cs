@@ -66,7 +66,7 @@ public sealed class CircuitsHandlers : IHandlerFamily
             }
             var labels = Enumerable.Range(0, L).Select(l => Enumerable.Range(0, H).Select(h => scores.Label(l, h, p.LabelThreshold)).ToArray()).ToArray();
             return new CircuitHeadsResult(probeIds is null ? "selection" : "probe", L, H, scores.PreviousToken, scores.Induction, scores.DuplicateToken, labels, probeIds);
-        });
+        }, RequestKind.Model);
 
         server.RegisterAsync<CircuitDlaParams, CircuitDlaResult>("circuits/dla", async (p, ctx) =>
         {
@@ -75,7 +75,7 @@ public sealed class CircuitsHandlers : IHandlerFamily
             var r = await Task.Run(() => DirectLogitAttribution.Compute(run.Loaded.Model, run.Input, p.Position, p.Target, p.Contrast, ctx.Cancellation), ctx.Cancellation);
             return new CircuitDlaResult(r.Position, r.Target, run.Loaded.TokenText(r.Target), r.Contrast, r.Contrast is { } c ? run.Loaded.TokenText(c) : null,
                 r.Heads, r.CrossHeads, r.Mlp, r.Embed, r.Rest, r.Logit, r.Total, r.Residual, r.Scale, r.Approximations);
-        });
+        }, RequestKind.Model);
 
         server.RegisterAsync<CircuitPatchParams, CircuitPatchResult>("circuits/patch", async (p, ctx) =>
         {
@@ -97,7 +97,7 @@ public sealed class CircuitsHandlers : IHandlerFamily
             return new CircuitPatchResult(result.TClean, loaded.TokenText(result.TClean), result.TCorrupt, loaded.TokenText(result.TCorrupt),
                 result.MetricClean, result.MetricCorrupted, clean.Select(id => loaded.TokenText(id)).ToArray(), corrupt.Select(id => loaded.TokenText(id)).ToArray(),
                 result.Resid!, result.Heads);
-        });
+        }, RequestKind.Model);
     }
 
     /// <summary>

@@ -138,7 +138,7 @@ public sealed class FeaturesHandlers : IHandlerFamily
                     Math.Round(run.Elapsed.TotalMilliseconds, 2));
             }
             finally { ctx.Progress("end"); }
-        }, ctx.Cancellation));
+        }, ctx.Cancellation), RequestKind.Model);
 
         server.Register<FeatureGridParams, FeatureGridResult>("features/grid", (p, _) =>
             FeatureViews.Grid(session.FeatureRun(p.RunId).Run, p.Layer, p.Scaling, p.Sort));

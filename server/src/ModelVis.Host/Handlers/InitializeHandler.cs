@@ -6,14 +6,34 @@ using ModelVis.Rpc;
 
 namespace ModelVis.Host.Handlers;
 
-/// <summary><c>initialize</c>: versions and the compute device.</summary>
+/// <summary><c>initialize</c>: versions and the compute device; <c>host/memory</c>: what the process holds.</summary>
 public sealed class InitializeHandler : IHandlerFamily
 {
-    public void Register(RpcServer server, Session session) =>
+    public void Register(RpcServer server, Session session)
+    {
         server.Register<JsonElement?, InitializeResult>("initialize", (_, _) => new InitializeResult(
             new ServerInfo("modelvis-host", Versions.Product),
             $".NET {Environment.Version}",
             DeviceInfo.Current));
+        server.Register<JsonElement?, HostMemory>("host/memory", (_, _) => HostMemory.Measure());
+    }
+}
+
+/// <summary>
+/// The host's memory after a full, compacting collection (so that what is left is what the host holds, not garbage
+/// not yet collected): the managed heap, the process's resident set, and the resident set's peak since start.
+/// </summary>
+public sealed record HostMemory(long ManagedBytes, long WorkingSetBytes, long PeakWorkingSetBytes)
+{
+    public static HostMemory Measure()
+    {
+        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        return new HostMemory(GC.GetTotalMemory(forceFullCollection: false), process.WorkingSet64, process.PeakWorkingSet64);
+    }
 }
 
 public sealed record ServerInfo(string Name, string Version);

@@ -141,7 +141,7 @@ public sealed class RunsHandlers : IHandlerFamily
         });
 
         server.Register<CompareParams, CheckpointComparison>("checkpoints/compare", (p, ctx) =>
-            CheckpointCompare.Compare(session.Checkpoint(p.A), session.Checkpoint(p.B), ctx.Cancellation));
+            CheckpointCompare.Compare(session.Checkpoint(p.A), session.Checkpoint(p.B), ctx.Cancellation), RequestKind.Model);
 
         server.Register<CompareDiffParams, CompareDiffResult>("checkpoints/diff", (p, _) =>
         {
@@ -160,7 +160,7 @@ public sealed class RunsHandlers : IHandlerFamily
                 image.Note);
             var (edges, countsA, countsB) = CheckpointCompare.Histograms(a, b, p.Tensor, p.Bins);
             return new CompareDiffResult(ta.Name, ta.Shape, dto, new OverlaidHistogramsDto(edges, countsA, countsB));
-        });
+        }, RequestKind.Model);
 
         server.Register<SeriesParams, SeriesResult>("checkpoints/series", (p, ctx) =>
         {
@@ -176,6 +176,6 @@ public sealed class RunsHandlers : IHandlerFamily
                 .OfType<string>().ToList();
             return new SeriesResult(p.Path, series.ToList(), tensors.ToList(), name, HistogramPercentiles.BasisPoints,
                 steps.Select(h => new HistogramStepDto(h.Step, h.WallTime, h.Left, h.Right, h.Counts, HistogramPercentiles.Compute(h))).ToList(), notes);
-        });
+        }, RequestKind.Model);
     }
 }

@@ -73,7 +73,7 @@ public sealed class TrainingHandlers : IHandlerFamily
                 return new BuiltinEnsureResult(folder, true, ReadSummary(folder));
             }
             finally { _training.Release(); }
-        });
+        }, RequestKind.Training);
 
         server.RegisterAsync<TrainStartParams, TrainStartResult>("train/start", async (p, ctx) =>
         {
@@ -106,7 +106,7 @@ public sealed class TrainingHandlers : IHandlerFamily
                 }
             }
             finally { _training.Release(); }
-        });
+        }, RequestKind.Training);
     }
 
     /// <summary>$/progress from the trainer's (fraction, message), reported synchronously so reports stay in order.</summary>

@@ -21,6 +21,9 @@ public sealed class Batches
         _rng = new Random(seed);
     }
 
+    /// <summary>Random spans draw from the first this many ids of the pool (all of it by default).</summary>
+    public int ActivePool { get; set; } = int.MaxValue;
+
     public int MinSpan { get; init; } = 8;
     public int MaxSpan { get; init; } = 32;
 
@@ -33,7 +36,7 @@ public sealed class Batches
         for (int b = 0; b < batch; b++)
         {
             bool repeated = _stream.Length <= seqLen + 1 || _rng.NextDouble() < repeatedFraction;
-            if (repeated) RepeatedSpan(window, _rng, _randomPool, MinSpan, Math.Min(MaxSpan, seqLen / 2));
+            if (repeated) RepeatedSpan(window, _rng, ActivePool >= _randomPool.Length ? _randomPool : _randomPool[..ActivePool], MinSpan, Math.Min(MaxSpan, seqLen / 2));
             else
             {
                 int start = _rng.Next(_stream.Length - seqLen - 1);
