@@ -1,10 +1,10 @@
-// `npm run bench [-- engine|models|families|patching|attention|webview|runs|tokenizers|training|vision|render|load|fuzz|structure ...]`: the benchmarks, each printing a table.
+// `npm run bench [-- engine|models|families|patching|attribution|attention|webview|runs|tokenizers|training|vision|render|load|fuzz|structure ...]`: the benchmarks, each printing a table.
 // Every suite measures its baseline (the machine's FMA peak, PyTorch, the Rust tokenizers) in the same run.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { root, run, log, ensureNodeModules, publishHost } from './lib.mjs';
 
-const suites = ['engine', 'models', 'families', 'patching', 'attention', 'webview', 'runs', 'tokenizers', 'training', 'vision', 'render', 'load', 'fuzz', 'structure'];
+const suites = ['engine', 'models', 'families', 'patching', 'attribution', 'attention', 'webview', 'runs', 'tokenizers', 'training', 'vision', 'render', 'load', 'fuzz', 'structure'];
 const wanted = process.argv.slice(2).filter((a) => suites.includes(a));
 // Anything else (`--reps 1`, `--no-8b`, `--small`, `--only 1b-q4_k`) is passed to the models suite (`--reps`, `--small` also to families;
 // `--seconds N` to fuzz).
@@ -31,6 +31,10 @@ if (want('families')) {
 if (want('patching')) {
   log('=== activation patching: every layer × position of a random GPT-2-small at 64 tokens, beside PyTorch forward pre-hooks (same run, 2 threads)');
   dotnetBench('patching', ...options.filter((a, i, all) => a === '--reps' || all[i - 1] === '--reps'));
+}
+if (want('attribution')) {
+  log('=== attribution: integrated gradients (64 steps) of a random GPT-2-small at 128 tokens, beside PyTorch autograd (same run, 2 threads)');
+  dotnetBench('attribution', ...options.filter((a, i, all) => a === '--reps' || all[i - 1] === '--reps'));
 }
 if (want('attention')) {
   log('=== attention panel: request to first heatmap, and to the last layer');

@@ -24,39 +24,8 @@ public class CircuitsTests(ITestOutputHelper output)
         }
     }
 
-    sealed class Case : IDisposable
-    {
-        public readonly JsonElement Json;
-        public readonly SafetensorsFile Tensors;
-        public Case(string model, string name)
-        {
-            var dir = Path.Combine(Fixtures.Root, "expected", "interp", model);
-            Json = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, name + ".json"))).RootElement;
-            Tensors = new SafetensorsFile(Path.Combine(dir, name + ".safetensors"));
-        }
-        public int[] Ints(string key) => Json.GetProperty(key).EnumerateArray().Select(e => e.GetInt32()).ToArray();
-        public int Int(string key) => Json.GetProperty(key).GetInt32();
-        public bool Has(string tensor) => Tensors.TryGet(tensor, out _);
-        public float[] Floats(string tensor) => Tensors.ReadFloats(tensor);
-        public (double Rtol, double Atol) Tolerance(string group)
-        {
-            var t = Json.GetProperty("suggested_tolerance").GetProperty(group);
-            return (t[0].GetDouble(), t[1].GetDouble());
-        }
-        public void Dispose() => Tensors.Dispose();
-    }
-
-    /// <summary>Asserts the tolerance rule and returns the error as a fraction of the allowance (for the log).</summary>
-    double Within(string what, IReadOnlyList<double> engine, float[] reference, (double Rtol, double Atol) tol)
-    {
-        Assert.Equal(reference.Length, engine.Count);
-        double maxRef = reference.Max(v => Math.Abs((double)v)), maxErr = 0;
-        for (int i = 0; i < reference.Length; i++) maxErr = Math.Max(maxErr, Math.Abs(engine[i] - reference[i]));
-        double allowed = tol.Atol + tol.Rtol * maxRef;
-        output.WriteLine($"{what}: max error {maxErr:E2}, allowed {allowed:E2} ({maxErr / allowed:P1} of it)");
-        Assert.True(maxErr <= allowed, $"{what}: max |engine − reference| = {maxErr:E3} > {allowed:E3}");
-        return maxErr / allowed;
-    }
+    double Within(string what, IReadOnlyList<double> engine, float[] reference, (double Rtol, double Atol) tol) =>
+        InterpCase.Within(output, what, engine, reference, tol);
 
     static double[] Flat(double[][] table) => table.SelectMany(r => r).ToArray();
 
@@ -70,7 +39,7 @@ public class CircuitsTests(ITestOutputHelper output)
     [Theory, MemberData(nameof(HeadScoreCases))]
     public void Head_scores_match_the_reference(string model, string name)
     {
-        using var c = new Case(model, name);
+        using var c = new InterpCase(model, name);
         var scores = HeadDetectors.Run(ModelOf(model), c.Ints("input_ids"));
         Within($"{model}/{name} previous_token", Flat(scores.PreviousToken), c.Floats("previous_token_score"), c.Tolerance("previous_token_score"));
         if (c.Has("induction_score"))
@@ -92,7 +61,7 @@ public class CircuitsTests(ITestOutputHelper output)
     [Theory, MemberData(nameof(DlaCases))]
     public void Direct_logit_attribution_matches_the_reference_and_adds_up_to_the_logit(string model, string name)
     {
-        using var c = new Case(model, name);
+        using var c = new InterpCase(model, name);
         bool diff = c.Has("dla_diff_heads");
         string prefix = diff ? "dla_diff_" : "dla_";
         var dla = diff
@@ -118,7 +87,7 @@ public class CircuitsTests(ITestOutputHelper output)
     [Theory, MemberData(nameof(PatchCases))]
     public void Activation_patching_matches_the_reference(string model, string name)
     {
-        using var c = new Case(model, name);
+        using var c = new InterpCase(model, name);
         var lm = ModelOf(model);
         var clean = c.Ints("input_ids");
         var corrupt = c.Ints("corrupted_ids");
@@ -141,7 +110,7 @@ public class CircuitsTests(ITestOutputHelper output)
     [Theory, MemberData(nameof(PatchCases))]
     public void Patching_the_whole_residual_entering_any_layer_recovers_exactly_one(string model, string name)
     {
-        using var c = new Case(model, name);
+        using var c = new InterpCase(model, name);
         var lm = ModelOf(model);
         var patching = new ActivationPatching(lm, c.Ints("input_ids"), c.Ints("corrupted_ids"), c.Int("t_clean"), c.Int("t_corrupt"));
         var all = Enumerable.Range(0, c.Ints("input_ids").Length).ToArray();

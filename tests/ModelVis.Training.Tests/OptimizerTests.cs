@@ -1,7 +1,7 @@
 using ModelVis.Tensors;
-using ModelVis.Training.Autodiff;
+using ModelVis.Autodiff;
 using ModelVis.Training.Llama;
-using ModelVis.Training.Optim;
+using ModelVis.Autodiff.Optim;
 using Xunit;
 
 namespace ModelVis.Training.Tests;

@@ -1,7 +1,7 @@
 using ModelVis.Models;
 using ModelVis.Tests;
 using ModelVis.Training.Analysis;
-using ModelVis.Training.Autodiff;
+using ModelVis.Autodiff;
 using ModelVis.Training.Data;
 using ModelVis.Training.Llama;
 using Xunit;

@@ -1,5 +1,6 @@
 using ModelVis.Vision.Graph;
 using ModelVis.Vision.Ops;
+using Window2D = ModelVis.Tensors.Window2D;
 
 namespace ModelVis.Vision.Tests;
 
@@ -71,7 +72,7 @@ public class OperatorTests
     public void AutoPad_FollowsTheSpec(string autoPad, int size, int stride, int outSize, int padBegin, int padEnd)
     {
         var node = Node("Conv", ("auto_pad", autoPad), ("strides", new long[] { stride, stride }));
-        var win = Window2D.FromAttributes(node, size, size, 3, 3);
+        var win = WindowAttributes.From(node, size, size, 3, 3);
         Assert.Equal(outSize, win.OutH(size));
         Assert.Equal((padBegin, padEnd), (win.PadTop, win.PadBottom));
     }

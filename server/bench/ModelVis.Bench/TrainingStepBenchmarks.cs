@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using BenchmarkDotNet.Attributes;
 using ModelVis.Training;
-using ModelVis.Training.Autodiff;
+using ModelVis.Autodiff;
 using ModelVis.Training.Llama;
-using ModelVis.Training.Optim;
+using ModelVis.Autodiff.Optim;
 
 namespace ModelVis.Bench;
 

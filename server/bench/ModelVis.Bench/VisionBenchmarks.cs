@@ -2,6 +2,7 @@ using BenchmarkDotNet.Attributes;
 using ModelVis.Vision;
 using ModelVis.Vision.Images;
 using ModelVis.Vision.Ops;
+using Window2D = ModelVis.Tensors.Window2D;
 
 namespace ModelVis.Bench;
 

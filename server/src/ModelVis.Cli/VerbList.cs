@@ -22,6 +22,7 @@ static class VerbList
         CircuitsVerbs.Heads(),
         CircuitsVerbs.Dla(),
         CircuitsVerbs.Patch(),
+        AttributeVerb.Create(),
         ScalarsVerb.Create(),
         CompareVerb.Create(),
     ];

@@ -1,4 +1,5 @@
 using ModelVis.Models;
+using ModelVis.Models.Differentiable;
 using ModelVis.Tokenizers;
 
 namespace ModelVis.Host;
@@ -10,6 +11,38 @@ public sealed class LoadedModel(string folder, LanguageModel model, Tokenizer? t
     public LanguageModel Model { get; } = model;
     public Tokenizer? Tokenizer { get; } = tokenizer;
     public string Name { get; } = name ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(folder));
+
+    DifferentiableModel? _differentiable;
+
+    /// <summary>The model on the autodiff tape (gradient attribution): opened on first use, kept as long as this model.</summary>
+    public DifferentiableModel Differentiable
+    {
+        get
+        {
+            lock (this) return _differentiable ??= DifferentiableModel.Load(Folder);
+        }
+    }
+
+    /// <summary>Token <paramref name="id"/> as a person reads it (the id itself without a tokenizer).</summary>
+    public string TokenText(int id) => Tokenizer?.IdToToken(id) is { } t ? Tokenizer.Readable(t) : id.ToString();
+
+    /// <summary>
+    /// A token the user typed: an id; a token of the vocabulary as the tokenizer spells it (<c>▁She</c>, <c>ĠShe</c>) or as
+    /// the panels show it; else text that tokenizes to exactly one token. <paramref name="what"/> names it in errors.
+    /// </summary>
+    public int TypedToken(string typed, string what)
+    {
+        if (int.TryParse(typed.Trim(), out var id)) return id;
+        if (typed.Length == 0) throw new ModelException($"{what}: empty; type a token or its id");
+        var tokenizer = Tokenizer ?? throw new ModelException($"{what}: this model has no tokenizer, so give the token's id");
+        if (tokenizer.TokenToId(typed) is { } exact) return exact;
+        // As the panels show tokens (▁ and Ġ as spaces, byte tokens as their characters).
+        for (int i = 0; i < Model.Config.Vocab; i++)
+            if (tokenizer.IdToToken(i) is { } t && tokenizer.Readable(t) == typed) return i;
+        var ids = tokenizer.Encode(typed, addSpecialTokens: false).Ids;
+        if (ids.Length == 1) return ids[0];
+        throw new ModelException($"{what}: “{typed}” is {ids.Length} tokens ({string.Join(", ", ids.Select(TokenText))}); type one token, as the panel's labels show it, or its id");
+    }
 
     public Tokenizer RequireTokenizer() => Tokenizer ??
         throw new ModelException($"{Name} has no usable tokenizer, so text cannot be turned into ids ({tokenizerError}). Put tokenizer.json (or vocab.json + merges.txt, or vocab.txt) beside config.json.");
@@ -34,5 +67,9 @@ public sealed class LoadedModel(string folder, LanguageModel model, Tokenizer? t
         return gguf.Metadata.TryGetValue("general.name", out var n) && n is string s && s.Length > 0 ? s : null;
     }
 
-    public void Dispose() => Model.Dispose();
+    public void Dispose()
+    {
+        Model.Dispose();
+        _differentiable?.Dispose();
+    }
 }

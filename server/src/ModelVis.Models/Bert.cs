@@ -29,12 +29,8 @@ public sealed class Bert : LanguageModel
     Bert(ModelConfig config, string folder, Weights w) : base(config, folder)
     {
         int d = config.Hidden, I = config.Intermediate, V = config.Vocab;
-        bool distil = config.ModelType == "distilbert";
         _robertaPositions = config.ModelType is "roberta" or "xlm-roberta";
-        // BertForMaskedLM stores "bert.", RobertaForMaskedLM "roberta.", a bare BertModel no prefix at all.
-        string root = distil ? "distilbert." : _robertaPositions ? "roberta." : "bert.";
-        w.Prefix = w.FindPrefix("embeddings.word_embeddings.weight", root, "bert.", "roberta.", "") ?? root;
-        var names = distil ? Names.DistilBert : Names.Bert;
+        var (names, head) = Naming(config, w);
 
         _word = w.Floats("embeddings.word_embeddings.weight", V, d);
         _position = w.Floats("embeddings.position_embeddings.weight", config.MaxPositions, d);
@@ -56,7 +52,6 @@ public sealed class Bert : LanguageModel
 
         // The masked-LM head lives outside the encoder prefix; its decoder is tied to the word embeddings unless stored.
         w.Prefix = "";
-        var head = distil ? Names.DistilHead : _robertaPositions ? Names.RobertaHead : Names.BertHead;
         if (w.Has(head.Transform + ".weight"))
         {
             WeightMatrix decoder = w.Has(head.Decoder + ".weight") && !config.TieWordEmbeddings
@@ -69,6 +64,16 @@ public sealed class Bert : LanguageModel
                 decoder,
                 new Linear(decoder, bias).PaddedBias!);
         }
+    }
+
+    /// <summary>The tensor names of this variant, with <paramref name="w"/>'s prefix set to where the encoder's tensors are.</summary>
+    internal static (Names Encoder, HeadNames Head) Naming(ModelConfig config, Weights w)
+    {
+        bool distil = config.ModelType == "distilbert", roberta = config.ModelType is "roberta" or "xlm-roberta";
+        // BertForMaskedLM stores "bert.", RobertaForMaskedLM "roberta.", a bare BertModel no prefix at all.
+        string root = distil ? "distilbert." : roberta ? "roberta." : "bert.";
+        w.Prefix = w.FindPrefix("embeddings.word_embeddings.weight", root, "bert.", "roberta.", "") ?? root;
+        return (distil ? Names.DistilBert : Names.Bert, distil ? Names.DistilHead : roberta ? Names.RobertaHead : Names.BertHead);
     }
 
     internal static Bert Load(ModelConfig config, string folder, ICheckpoint checkpoint)
@@ -90,18 +95,20 @@ public sealed class Bert : LanguageModel
             throw new ModelException($"token type ids must be in 0..{Math.Max(1, Config.TypeVocab) - 1}");
     }
 
+    int[] Positions(ForwardInput input) => Positions(Config, input.Ids);
+
     /// <summary>Position ids: 0..n−1, or RoBERTa's padding_idx + 1 + (count of real tokens so far), padding_idx for padding.</summary>
-    int[] Positions(ForwardInput input)
+    internal static int[] Positions(ModelConfig config, int[] ids)
     {
-        int n = input.Ids.Length;
+        int n = ids.Length;
         var pos = new int[n];
-        if (!_robertaPositions)
+        if (config.ModelType is not ("roberta" or "xlm-roberta"))
         {
             for (int i = 0; i < n; i++) pos[i] = i;
             return pos;
         }
-        int pad = Config.PadTokenId ?? 1, count = 0;
-        for (int i = 0; i < n; i++) pos[i] = input.Ids[i] == pad ? pad : pad + ++count;
+        int pad = config.PadTokenId ?? 1, count = 0;
+        for (int i = 0; i < n; i++) pos[i] = ids[i] == pad ? pad : pad + ++count;
         return pos;
     }
 
@@ -165,7 +172,7 @@ public sealed class Bert : LanguageModel
     }
 
     /// <summary>Tensor names of each naming scheme (relative to the encoder prefix).</summary>
-    sealed record Names(string Layer, string Query, string Key, string Value, string AttnOut, string AttnNorm, string Intermediate, string Output, string OutNorm)
+    internal sealed record Names(string Layer, string Query, string Key, string Value, string AttnOut, string AttnNorm, string Intermediate, string Output, string OutNorm)
     {
         public static readonly Names Bert = new("encoder.layer.{0}.", "attention.self.query", "attention.self.key", "attention.self.value",
             "attention.output.dense", "attention.output.LayerNorm", "intermediate.dense", "output.dense", "output.LayerNorm");
@@ -176,5 +183,5 @@ public sealed class Bert : LanguageModel
         public static readonly HeadNames DistilHead = new("vocab_transform", "vocab_layer_norm", "vocab_projector", "vocab_projector.bias");
     }
 
-    sealed record HeadNames(string Transform, string Norm, string Decoder, string Bias);
+    internal sealed record HeadNames(string Transform, string Norm, string Decoder, string Bias);
 }

@@ -46,6 +46,19 @@ sealed class Weights(ICheckpoint checkpoint, string modelType, string prefix = "
 
     public float[]? OptionalFloats(string name, params long[] shape) => Has(name) ? Floats(name, shape) : null;
 
+    /// <summary>Rows <paramref name="which"/> of a stored [rows, cols] table, widened to floats [which.Length, cols]: embedding lookups, unembedding rows.</summary>
+    public float[] Rows(string name, int rows, int cols, IReadOnlyList<int> which)
+    {
+        var t = Info(Prefix + name, rows, cols);
+        var data = new float[which.Count * cols];
+        for (int i = 0; i < which.Count; i++)
+        {
+            if ((uint)which[i] >= (uint)rows) throw new ModelException($"token id {which[i]} is outside the vocabulary of {rows}");
+            checkpoint.ReadFloats(t, (long)which[i] * cols, data.AsSpan(i * cols, cols));
+        }
+        return data;
+    }
+
     /// <summary>An nn.Linear weight W [out, in] as the product's B = Wᵀ [in, out].</summary>
     public WeightMatrix LinearWeight(string name, int outFeatures, int inFeatures) =>
         FusedLinearWeight(inFeatures, (name, outFeatures));

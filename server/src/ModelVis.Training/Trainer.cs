@@ -2,10 +2,10 @@ using System.Diagnostics;
 using System.Text.Json;
 using ModelVis.Runs;
 using ModelVis.Training.Analysis;
-using ModelVis.Training.Autodiff;
+using ModelVis.Autodiff;
 using ModelVis.Training.Data;
 using ModelVis.Training.Llama;
-using ModelVis.Training.Optim;
+using ModelVis.Autodiff.Optim;
 using ModelVis.Training.Tokenizer;
 
 namespace ModelVis.Training;

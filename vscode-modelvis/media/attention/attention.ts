@@ -1,13 +1,14 @@
 // The attention panel's webview: the run, the shell (header, layer and head controls, export buttons,
 // tabs) and the view table. Each view draws itself (weights/: heatmap, model view, head view, rollout;
 // hidden/: logit lens, neurons, NMF, geometry, hidden-state image; circuits/: head detectors, logit
-// attribution, patching) from a ViewContext; data comes from the host through the panel (requests.ts).
+// attribution, patching; attribution/: token attribution) from a ViewContext; data comes from the host through the panel (requests.ts).
 
 import { attentionKinds, axesOf, decodeFloat32, headName, isEncoderDecoder, layerFor, ToAttentionWebview } from '../../src/attention/attentionLogic';
 import type { ATTENTION_VIEW_REQUESTS, AttentionKind, AttentionRun, HeadChoice } from '../../src/common/protocol';
 import { connect, h, post } from '../webview/common';
 import { ViewRequests } from '../webview/requests';
 import { snapshotPng } from '../webview/snapshot';
+import { drawAttribution } from './attribution/tokenAttribution';
 import { drawHeads } from './circuits/headDetectors';
 import { drawDla } from './circuits/logitAttribution';
 import { drawPatching } from './circuits/patching';
@@ -35,6 +36,7 @@ const VIEWS: AttentionView[] = [
   { id: 'heads', label: 'Head detectors', draw: drawHeads },
   { id: 'dla', label: 'Logit attribution', encoderDecoder: true, draw: drawDla },
   { id: 'patch', label: 'Patching', draw: drawPatching },
+  { id: 'attribution', label: 'Attribution', draw: drawAttribution },
 ];
 let run: AttentionRun | undefined;
 let runText = '';

@@ -6,8 +6,11 @@ import type { FEATURE_VIEW_REQUESTS, FeatureCell, FeatureGridResult, FeatureLaye
 import { connect, h, post, render } from '../webview/common';
 import { ViewRequests } from '../webview/requests';
 import { preprocessingSection } from './preprocessing';
+import { showVisualizeStep, visualizationSection } from './visualization';
 import {
   className,
+  defaultGradCamLayer,
+  gradCamLayers,
   percent,
   ToFeaturesWebview,
 } from '../../src/features/featuresLogic';
@@ -50,6 +53,9 @@ connect<ToFeaturesWebview>((m) => {
       view = { run: m.run, image: m.image, scaling: view?.scaling ?? 'channel', sort: view?.sort ?? false, generation };
       showRun(view);
       break;
+    case 'visualizeStep':
+      if (m.runId === view?.run.runId) showVisualizeStep(m);
+      break;
     case 'response':
       requests.settle(m);
       break;
@@ -74,6 +80,7 @@ function showRun(v: View): void {
     preprocessingSection(r, (preprocessing) => post({ type: 'rerun', preprocessing })),
     controls(v),
     kernelsSection(r),
+    visualizationSection(r, request),
     h('section', { id: 'features-layers', 'aria-label': 'Feature maps by layer' }, ...maps.map((l, i) => layerSection(v, l, i))),
     vectors.length ? vectorList(vectors) : null);
   document.body.dataset.runId = r.runId;
@@ -126,19 +133,23 @@ function predictions(r: FeaturesRunResult): HTMLElement {
   if (r.top5.length === 0)
     return h('section', { id: 'features-top5-section' }, h('p', { class: 'note' }, 'The model does not end in class scores, so there is no prediction.'));
   const best = r.top5[0];
+  const camLayers = gradCamLayers(r.layers);
   return h('section', { id: 'features-top5-section', 'aria-label': 'Prediction' },
     h('h2', { id: 'features-prediction', 'data-class': best.index }, `Predicted: ${className(best)} (${percent(best.probability)})`),
     h('table', { id: 'features-top5' },
-      h('thead', {}, h('tr', {}, h('th', {}, '#'), h('th', {}, 'class'), h('th', {}, 'probability'), h('th', {}, ''), r.hasCam ? h('th', {}, '') : null)),
+      h('thead', {}, h('tr', {}, h('th', {}, '#'), h('th', {}, 'class'), h('th', {}, 'probability'), h('th', {}, ''), r.hasCam ? h('th', {}, '') : null, camLayers.length ? h('th', {}, '') : null)),
       h('tbody', {}, ...r.top5.map((c, i) => h('tr', { 'data-class': c.index },
         h('td', {}, String(i + 1)),
         h('td', { class: 'class-name' }, className(c), c.label ? h('span', { class: 'meta' }, ` (${c.index})`) : null),
         h('td', { class: 'prob' }, percent(c.probability)),
         h('td', {}, bar(c.probability)),
-        r.hasCam ? h('td', {}, h('button', { class: 'secondary cam-button', 'data-class': c.index, onclick: () => void showCam(c.index) }, 'CAM')) : null)))),
+        r.hasCam ? h('td', {}, h('button', { class: 'secondary cam-button', 'data-class': c.index, onclick: () => void showCam(c.index) }, 'CAM')) : null,
+        camLayers.length ? h('td', {}, h('button', { class: 'secondary gradcam-button', 'data-class': c.index, onclick: () => void showGradCam(c.index) }, 'Grad-CAM')) : null)))),
+    gradCamControl(r, camLayers),
     h('p', { class: 'note', id: 'features-cam-note' }, r.hasCam
       ? `Class activation map available (from ${r.camLayer}): press CAM to overlay it on the input.`
-      : 'No class activation map: the network does not end in global average pooling + a linear layer (Grad-CAM needs gradients).'),
+      : camLayers.length ? 'No class activation map (the network does not end in global average pooling + a linear layer): Grad-CAM weighs a chosen layer\u2019s maps by the class score\u2019s gradient.'
+        : 'No class activation map: the network does not end in global average pooling + a linear layer.'),
     r.model.hasLabels ? null : h('p', { class: 'note' }, 'No label file beside the model (NAME.labels.txt, labels.txt or the sidecar\u2019s labels): classes are shown by index.'));
 }
 
@@ -158,6 +169,38 @@ async function showCam(cls: number): Promise<void> {
     if (v.generation !== view?.generation) return;
     showOverlay(png(cam.png), `CAM of ${cam.label ?? `class ${cam.class}`} (${cam.mapWidth}×${cam.mapHeight}, ${cam.colormap})`, 'cam');
     note.textContent = cam.note;
+  } catch (e) {
+    note.textContent = (e as Error).message;
+    note.classList.add('error');
+  }
+}
+
+/** The layer Grad-CAM weighs (kept while the panel shows this model's runs). */
+let gradCamLayer: string | undefined;
+
+function gradCamControl(r: FeaturesRunResult, layers: FeatureLayerInfo[]): HTMLElement | null {
+  if (layers.length === 0) return null;
+  if (!layers.some((l) => l.name === gradCamLayer)) gradCamLayer = defaultGradCamLayer(r.layers);
+  const select = h('select', { id: 'features-gradcam-layer', 'aria-label': 'Grad-CAM layer' },
+    ...layers.map((l) => h('option', { value: l.name }, `${l.name} (${l.opType}, ${l.shape[0]}×${l.shape[1]}×${l.shape[2]})`)));
+  select.value = gradCamLayer ?? '';
+  select.addEventListener('change', () => { gradCamLayer = select.value; });
+  return h('p', { class: 'gradcam-control' }, h('label', {}, 'Grad-CAM on layer ', select));
+}
+
+async function showGradCam(cls: number): Promise<void> {
+  const v = view;
+  if (!v || !gradCamLayer) return;
+  const note = document.getElementById('features-cam-note')!;
+  note.classList.remove('error');
+  note.textContent = `Grad-CAM of class ${cls} on ${gradCamLayer}…`;
+  try {
+    const cam = await request('features/gradcam', { layer: gradCamLayer, class: cls });
+    if (v.generation !== view?.generation) return;
+    showOverlay(png(cam.png), `Grad-CAM of ${cam.label ?? `class ${cam.class}`} on ${cam.featureLayer} (${cam.mapWidth}×${cam.mapHeight}, ${cam.colormap})`, 'cam');
+    note.textContent = cam.note;
+    note.dataset.gradcam = `${cam.featureLayer}:${cam.class}`;
+    note.dataset.high = String(cam.high);
   } catch (e) {
     note.textContent = (e as Error).message;
     note.classList.add('error');

@@ -96,7 +96,9 @@ export type FromAttentionWebview =
   /** Paint these weights over the source tokens in the editor (a target token's cross-attention); null clears. */
   | { type: 'paintAlignment'; weights: number[] | null; target: number }
   | { type: 'saveJson'; name: string; json: object }
-  | { type: 'paintNeuron'; layer: number; neuron: number; activations: number[] };
+  | { type: 'paintNeuron'; layer: number; neuron: number; activations: number[] }
+  /** Paint signed per-token attribution scores on the selection (two theme colours); null clears. */
+  | { type: 'paintAttribution'; scores: number[] | null };
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const B64_INDEX = (() => {

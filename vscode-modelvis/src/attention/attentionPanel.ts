@@ -3,7 +3,7 @@
 // attention/layerDone notifications are passed on so layers are enabled as they arrive.
 
 import * as vscode from 'vscode';
-import { ATTENTION_VIEW_REQUESTS, AttentionKind, AttentionMatrixRequest, AttentionRelease, AttentionRun, CircuitsPatch, HeadChoice, LayerDone, ViewRequestMessage, ViewResponseMessage } from '../common/protocol';
+import { ATTENTION_VIEW_REQUESTS, AttentionKind, AttentionMatrixRequest, AttentionRelease, AttentionRun, AttributionRun, CircuitsPatch, HeadChoice, LayerDone, ViewRequestMessage, ViewResponseMessage } from '../common/protocol';
 import { HostClient } from '../host/hostClient';
 import { ModelVisPanel } from '../webview/modelVisPanel';
 import { answerViewRequest } from '../webview/viewRequests';
@@ -33,6 +33,9 @@ export class AttentionPanel extends ModelVisPanel<ToAttentionWebview, FromAttent
   readonly onDidChangeSelection = this.selectionChanged.event;
   private readonly neuronPainted = new vscode.EventEmitter<{ layer: number; neuron: number; activations: number[] }>();
   readonly onDidPaintNeuron = this.neuronPainted.event;
+  private readonly attributionPainted = new vscode.EventEmitter<number[] | null>();
+  /** Signed per-token attribution scores to paint on the selection (null: back to the cursor's attention). */
+  readonly onDidPaintAttribution = this.attributionPainted.event;
   private readonly alignmentPainted = new vscode.EventEmitter<{ target: number; weights: number[] | null }>();
   /** A target token's cross-attention over the source, to paint on the selection (null: back to the cursor's attention). */
   readonly onDidPaintAlignment = this.alignmentPainted.event;
@@ -66,6 +69,7 @@ export class AttentionPanel extends ModelVisPanel<ToAttentionWebview, FromAttent
     this.disposables.push(
       this.selectionChanged,
       this.neuronPainted,
+      this.attributionPainted,
       this.alignmentPainted,
       this.retargeted,
       this.retried,
@@ -163,13 +167,19 @@ export class AttentionPanel extends ModelVisPanel<ToAttentionWebview, FromAttent
       ATTENTION_VIEW_REQUESTS,
       m,
       this.current?.run.runId,
-      (type, params) =>
-        // Patching is L·n + L·H forward passes: show the host's progress, and let the user cancel it.
-        type === CircuitsPatch
-          ? vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'ModelVis: activation patching', cancellable: true }, (progress, token) =>
+      (type, params) => {
+        // Patching is L·n + L·H forward passes, integrated gradients and occlusion one pass per step or token: show the
+        // host's progress, and let the user cancel them.
+        const long = type === CircuitsPatch ? 'activation patching'
+          : type === AttributionRun && params.method === 'ig' ? 'integrated gradients'
+          : type === AttributionRun && params.method === 'occlusion' ? 'occlusion'
+          : undefined;
+        return long
+          ? vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `ModelVis: ${long}`, cancellable: true }, (progress, token) =>
               this.host.request(type, params, { timeoutMs: 600_000, progress, token }),
             )
-          : this.host.request(type, params, { timeoutMs: 300_000 }),
+          : this.host.request(type, params, { timeoutMs: 300_000 });
+      },
       (line) => this.host.log(line),
     );
   }
@@ -190,6 +200,9 @@ export class AttentionPanel extends ModelVisPanel<ToAttentionWebview, FromAttent
         break;
       case 'paintNeuron':
         this.neuronPainted.fire({ layer: m.layer, neuron: m.neuron, activations: m.activations });
+        break;
+      case 'paintAttribution':
+        if (m.scores === null || (Array.isArray(m.scores) && m.scores.length === this.current?.run.n)) this.attributionPainted.fire(m.scores);
         break;
       case 'paintAlignment':
         if (this.current?.run.target && (m.weights === null || Array.isArray(m.weights))) this.alignmentPainted.fire({ target: m.target, weights: m.weights });

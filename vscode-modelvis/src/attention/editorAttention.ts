@@ -9,6 +9,7 @@ import { escapeHtml } from '../common/html';
 import { AttentionKind, AttentionMatrixRequest, AttentionRow, AttentionRowRequest, HeadChoice } from '../common/protocol';
 import { HostClient } from '../host/hostClient';
 import { AttentionPanel, RunContext } from './attentionPanel';
+import { SIGNED_BUCKETS, signedBuckets } from './attributionLogic';
 import {
   axesOf,
   bucketRow,
@@ -27,6 +28,8 @@ const CONTEXT_KEY = 'modelvis.attentionActive';
 export class EditorAttention implements vscode.Disposable {
   private readonly bucketTypes: vscode.TextEditorDecorationType[];
   private readonly queryType: vscode.TextEditorDecorationType;
+  /** Signed attribution: [positive buckets, negative buckets], each in its own theme colour. */
+  private readonly signedTypes: [vscode.TextEditorDecorationType[], vscode.TextEditorDecorationType[]];
   private readonly status: vscode.StatusBarItem;
   private readonly disposables: vscode.Disposable[] = [];
   /** The run painted in the editor (cleared by Escape, the command or an edit). */
@@ -35,6 +38,8 @@ export class EditorAttention implements vscode.Disposable {
   private paintSeq = 0;
   /** Neuron or alignment mode: the editor shows these weights over the tokens (a neuron's activations, a target token's cross-attention) instead of the cursor's attention. */
   private neuron: { activations: number[] } | undefined;
+  /** Attribution mode: these signed per-token scores, in two colours (the attribution tab's result). */
+  private attribution: number[] | undefined;
 
   constructor(
     private readonly host: HostClient,
@@ -51,12 +56,18 @@ export class EditorAttention implements vscode.Disposable {
       borderColor: new vscode.ThemeColor('focusBorder'),
       borderRadius: '2px',
     });
+    const signed = (sign: 'Positive' | 'Negative') =>
+      Array.from({ length: SIGNED_BUCKETS }, (_, b) =>
+        vscode.window.createTextEditorDecorationType({ backgroundColor: new vscode.ThemeColor(`modelvis.attribution${sign}${b + 1}`), borderRadius: '2px' }),
+      );
+    this.signedTypes = [signed('Positive'), signed('Negative')];
     this.status = vscode.window.createStatusBarItem('modelvis.attention', vscode.StatusBarAlignment.Right, 100);
     this.status.name = 'ModelVis attention';
     this.status.command = 'modelvis.cycleAttentionHead';
     this.status.tooltip = 'ModelVis attention: click to show the next head';
     this.disposables.push(
       ...this.bucketTypes,
+      ...this.signedTypes.flat(),
       this.queryType,
       this.status,
       panel.onDidChangeSelection(() => {
@@ -69,13 +80,18 @@ export class EditorAttention implements vscode.Disposable {
         this.neuron = n;
         void this.paint();
       }),
+      panel.onDidPaintAttribution((scores) => {
+        if (this.panel.context) this.activate(this.panel.context);
+        this.attribution = scores ?? undefined;
+        void this.paint();
+      }),
       panel.onDidPaintAlignment((a) => {
         if (this.panel.context) this.activate(this.panel.context);
         this.neuron = a.weights ? { activations: a.weights } : undefined;
         void this.paint();
       }),
       vscode.window.onDidChangeTextEditorSelection((e) => {
-        if (this.active && e.textEditor.document.uri.toString() === this.active.uri.toString() && !this.neuron) void this.paint();
+        if (this.active && e.textEditor.document.uri.toString() === this.active.uri.toString() && !this.neuron && !this.attribution) void this.paint();
       }),
       vscode.window.onDidChangeVisibleTextEditors(() => void this.paint()),
       vscode.workspace.onDidChangeTextDocument((e) => {
@@ -89,6 +105,7 @@ export class EditorAttention implements vscode.Disposable {
     if (this.active?.run.runId !== ctx.run.runId) {
       this.matrices.clear();
       this.neuron = undefined;
+      this.attribution = undefined;
     }
     this.active = ctx;
     void vscode.commands.executeCommand('setContext', CONTEXT_KEY, true);
@@ -99,9 +116,10 @@ export class EditorAttention implements vscode.Disposable {
   clear(): void {
     this.active = undefined;
     this.neuron = undefined;
+    this.attribution = undefined;
     this.paintSeq++;
     for (const editor of vscode.window.visibleTextEditors) {
-      for (const t of this.bucketTypes) editor.setDecorations(t, []);
+      for (const t of [...this.bucketTypes, ...this.signedTypes.flat()]) editor.setDecorations(t, []);
       editor.setDecorations(this.queryType, []);
     }
     this.status.hide();
@@ -161,9 +179,15 @@ export class EditorAttention implements vscode.Disposable {
     for (const editor of editors) {
       const doc = editor.document;
       const ranges: vscode.Range[][] = Array.from({ length: BUCKETS }, () => []);
+      const signedRanges: vscode.Range[][][] = [0, 1].map(() => Array.from({ length: SIGNED_BUCKETS }, () => []));
       let queryRanges: vscode.Range[] = [];
       try {
-        if (this.neuron) {
+        if (this.attribution) {
+          signedBuckets(this.attribution).forEach((b, i) => {
+            const r = this.tokenRange(doc, ctx, i);
+            if (b && r) signedRanges[b.negative ? 1 : 0][b.bucket].push(r);
+          });
+        } else if (this.neuron) {
           const acts = this.neuron.activations;
           const max = Math.max(1e-9, ...acts.map((a) => Math.max(0, a)));
           acts.forEach((a, i) => {
@@ -194,6 +218,7 @@ export class EditorAttention implements vscode.Disposable {
       }
       if (seq !== this.paintSeq) return;
       this.bucketTypes.forEach((t, b) => editor.setDecorations(t, ranges[b]));
+      this.signedTypes.forEach((types, sign) => types.forEach((t, b) => editor.setDecorations(t, signedRanges[sign][b])));
       editor.setDecorations(this.queryType, queryRanges);
     }
   }

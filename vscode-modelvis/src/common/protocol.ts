@@ -691,6 +691,52 @@ export interface CircuitPatchResult {
   heads: number[][] | null;
 }
 
+export type AttributionMethod = 'saliency' | 'ixg' | 'ig' | 'occlusion';
+
+export interface AttributionRunParams {
+  runId: string;
+  method: AttributionMethod;
+  /** Default: the last position (an encoder's first [MASK]). */
+  position?: number;
+  /** The token whose logit is explained, as an id or as text that is one token; default: the prediction there. */
+  target?: number;
+  targetText?: string;
+  /** When given: explain the logit difference target − contrast. */
+  contrast?: number;
+  contrastText?: string;
+  /** Integrated-gradients steps (middle Riemann rule), 1..4096; default 64. */
+  steps?: number;
+  /** Integrated-gradients baseline: zero rows, or the pad/unk row with a leading BOS kept. */
+  baseline?: 'zero' | 'token';
+}
+
+export interface AttributionCompleteness {
+  steps: number;
+  /** Σ of the attributions, against difference = targetValue − baselineValue. */
+  sum: number;
+  targetValue: number;
+  baselineValue: number;
+  difference: number;
+  relativeError: number;
+}
+
+export interface AttributionRunResult {
+  method: AttributionMethod;
+  position: number;
+  target: number;
+  targetToken: string;
+  contrast: number | null;
+  contrastToken: string | null;
+  /** f: the logit (difference) explained. */
+  value: number;
+  tokens: string[];
+  /** One signed score per token of the run. */
+  scores: number[];
+  completeness: AttributionCompleteness | null;
+  /** The token baseline's token (integrated gradients with baseline "token"). */
+  baselineToken: string | null;
+}
+
 // ---- the methods ----
 
 export interface InitializeParams {
@@ -848,6 +894,26 @@ export const FeaturesGrid = request<RunRef & { layer: string; scaling: 'channel'
 export const FeaturesMap = request<RunRef & { layer: string; channel: number }, FeatureMapResult>()('features/map');
 export const FeaturesKernels = request<RunRef, KernelsResult>()('features/kernels');
 export const FeaturesCam = request<RunRef & { class?: number }, CamResult>()('features/cam');
+export const FeaturesGradCam = request<RunRef & { layer: string; class?: number }, CamResult>()('features/gradcam');
+
+export interface FeatureVisualizeParams extends RunRef {
+  goal: 'channel' | 'class' | 'invert';
+  layer?: string;
+  index?: number;
+  steps?: number;
+  learningRate?: number;
+  tv?: number;
+  l2?: number;
+  jitter?: number;
+  seed?: number;
+  fromImage?: boolean;
+  every?: number;
+}
+export interface FeatureImage { png: string; width: number; height: number }
+export interface FeatureVisualizeResult { steps: number; stopped: boolean; objective: number; objectives: number[]; image: FeatureImage }
+export interface FeatureVisualizeStep { runId: string; step: number; steps: number; objective: number; image: FeatureImage }
+export const FeaturesVisualize = request<FeatureVisualizeParams, FeatureVisualizeResult>()('features/visualize');
+export const FeaturesVisualizeStep = new NotificationType<FeatureVisualizeStep>('features/visualizeStep');
 export const FeaturesRelease = request<RunRef, null>()('features/release');
 
 export const BuiltinStatusRequest = request<NoParams, BuiltinStatus>()('builtin/status');
@@ -875,6 +941,7 @@ export const CheckpointsDiff = request<{ a: string; b: string; tensor: string; b
 export const CircuitsHeads = request<CircuitHeadsParams, CircuitHeadsResult>()('circuits/heads');
 export const CircuitsDla = request<CircuitDlaParams, CircuitDlaResult>()('circuits/dla');
 export const CircuitsPatch = request<CircuitPatchParams, CircuitPatchResult>()('circuits/patch');
+export const AttributionRun = request<AttributionRunParams, AttributionRunResult>()('attribution/run');
 
 /** What the attention panel's webview may ask the host for (the extension adds the run id). */
 export const ATTENTION_VIEW_REQUESTS = [
@@ -893,10 +960,11 @@ export const ATTENTION_VIEW_REQUESTS = [
   CircuitsHeads,
   CircuitsDla,
   CircuitsPatch,
+  AttributionRun,
 ] as const;
 
 /** What the CNN feature-map webview may ask the host for (the extension adds the run id). */
-export const FEATURE_VIEW_REQUESTS = [FeaturesGrid, FeaturesMap, FeaturesKernels, FeaturesCam] as const;
+export const FEATURE_VIEW_REQUESTS = [FeaturesGrid, FeaturesMap, FeaturesKernels, FeaturesCam, FeaturesGradCam, FeaturesVisualize] as const;
 
 /** A webview's request by method name: its params without the run id, and its result. */
 export type ViewRequest<Rs extends readonly HostRequest<string, RunRef, unknown>[], M extends Rs[number]['method']> = Extract<Rs[number], { method: M }>;

@@ -1,7 +1,7 @@
 // CNN feature maps (issue 7): the protocol types of features/* and the messages between the extension and
 // the features webview. Pure (no vscode), shared with media/features/features.ts.
 
-import type { FeaturesRunResult, PreprocessingDto, PreprocessingParams, ResizeMode, ViewRequestMessage, ViewResponseMessage } from '../common/protocol';
+import type { FeatureLayerInfo, FeaturesRunResult, FeatureVisualizeStep, PreprocessingDto, PreprocessingParams, ResizeMode, ViewRequestMessage, ViewResponseMessage } from '../common/protocol';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.gif', '.webp', '.bmp'];
 export const CNN_MODEL_EXTENSIONS = ['.onnx', '.pth', '.pt'];
@@ -10,6 +10,8 @@ export type ToFeaturesWebview =
   | { type: 'running'; image: string; model: string }
   | { type: 'run'; image: string; run: FeaturesRunResult }
   | { type: 'runError'; image: string; model: string; message: string }
+  /** A feature visualisation's image as it evolves. */
+  | ({ type: 'visualizeStep' } & FeatureVisualizeStep)
   /** The host restarted: the run is gone; the page offers to run it again. */
   | { type: 'runGone'; image: string; model: string; message: string }
   | ViewResponseMessage;
@@ -17,6 +19,8 @@ export type ToFeaturesWebview =
 export type FromFeaturesWebview =
   | { type: 'ready' }
   | ViewRequestMessage
+  /** The Stop button of a running feature visualisation. */
+  | { type: 'stopVisualize' }
   /** Run again on the same picture with this preprocessing (remembered for the model); null goes back to the model's own. */
   | { type: 'rerun'; preprocessing: PreprocessingParams | null }
   /** The same picture, model and preprocessing again (after the host restarted and the run was lost). */
@@ -45,6 +49,17 @@ export function percent(p: number): string {
   if (p >= 0.9995) return '100%';
   if (p < 0.0005) return p > 0 ? '<0.1%' : '0%';
   return `${(p * 100).toFixed(1)}%`;
+}
+
+/** Layers Grad-CAM can weigh: maps with a grid larger than 1 × 1 ([C, H, W] without the batch). */
+export function gradCamLayers(layers: FeatureLayerInfo[]): FeatureLayerInfo[] {
+  return layers.filter((l) => l.isFeatureMap && l.shape.length === 3 && l.shape[1] > 1 && l.shape[2] > 1);
+}
+
+/** The layer Grad-CAM starts on: the last convolution with a grid (Selvaraju et al. use the last conv layer), else the last map. */
+export function defaultGradCamLayer(layers: FeatureLayerInfo[]): string | undefined {
+  const maps = gradCamLayers(layers);
+  return ([...maps].reverse().find((l) => l.opType === 'Conv') ?? maps[maps.length - 1])?.name;
 }
 
 // ---- preprocessing (issue 20): what is in force, where it came from, and the user's choice ----

@@ -3,7 +3,7 @@
 // replaces it (or the panel is closed).
 
 import * as vscode from 'vscode';
-import { FEATURE_VIEW_REQUESTS, FeaturesRelease, FeaturesRunResult, PreprocessingParams, ViewRequestMessage, ViewResponseMessage } from '../common/protocol';
+import { FEATURE_VIEW_REQUESTS, FeaturesRelease, FeaturesRunResult, FeaturesVisualize, FeaturesVisualizeStep, PreprocessingParams, ViewRequestMessage, ViewResponseMessage } from '../common/protocol';
 import { HostClient } from '../host/hostClient';
 import { ModelVisPanel } from '../webview/modelVisPanel';
 import { answerViewRequest } from '../webview/viewRequests';
@@ -15,6 +15,8 @@ export class FeaturesPanel extends ModelVisPanel<ToFeaturesWebview, FromFeatures
   /** What the page shows (sent again when it reloads). */
   private screen: ToFeaturesWebview | undefined;
   private run: FeaturesRunResult | undefined;
+  /** The running feature visualisation's stop button. */
+  private visualizing: vscode.CancellationTokenSource | undefined;
   /** Set by the command: the user asked to run again with other preprocessing (null: the model's own). */
   onRerun: ((preprocessing: PreprocessingParams | null) => void) | undefined;
   /** Set by the command: the user asked for the run the host lost when it restarted. */
@@ -33,6 +35,9 @@ export class FeaturesPanel extends ModelVisPanel<ToFeaturesWebview, FromFeatures
       retainContextWhenHidden: true,
     });
     this.disposables.push(
+      host.onNotification(FeaturesVisualizeStep, (p) => {
+        if (p.runId === this.run?.runId) this.post({ type: 'visualizeStep', ...p });
+      }),
       host.onDidRestart(() => {
         const run = this.run;
         const screen = this.screen;
@@ -76,10 +81,17 @@ export class FeaturesPanel extends ModelVisPanel<ToFeaturesWebview, FromFeatures
   protected onMessage(m: FromFeaturesWebview): void {
     if (m.type === 'rerun') this.onRerun?.(m.preprocessing);
     else if (m.type === 'runAgain') this.onRunAgain?.();
+    else if (m.type === 'stopVisualize') this.visualizing?.cancel();
   }
 
   protected onRequest(m: ViewRequestMessage): Promise<ViewResponseMessage> {
-    return answerViewRequest(FEATURE_VIEW_REQUESTS, m, this.run?.runId, (type, params) => this.host.request(type, params), (line) => this.host.log(line));
+    return answerViewRequest(FEATURE_VIEW_REQUESTS, m, this.run?.runId, (type, params) => {
+      if (type !== FeaturesVisualize) return this.host.request(type, params);
+      // A visualisation runs until its steps are done or Stop cancels it (the host then answers with the image so far).
+      this.visualizing?.cancel();
+      const stop = (this.visualizing = new vscode.CancellationTokenSource());
+      return this.host.request(type, params, { timeoutMs: 3_600_000, token: stop.token }).finally(() => stop.dispose());
+    }, (line) => this.host.log(line));
   }
 
   protected onClosed(): void {

@@ -27,23 +27,36 @@ public static class FeatureViews
     public const int CellTarget = 72;
 
     /// <summary>The preprocessed input [1, C, H, W] turned back into pixels (x·std + mean)·scale, as a PNG.</summary>
-    public static PngDto InputImage(NdArray input, Preprocessing pre)
+    public static PngDto InputImage(NdArray input, Preprocessing pre) => Picture(input, pre.Bgr, (ch, x) =>
+    {
+        float mean = pre.Mean.Length == 1 ? pre.Mean[0] : pre.Mean[ch], std = pre.Std.Length == 1 ? pre.Std[0] : pre.Std[ch];
+        return (x * std + mean) * pre.PixelScale;
+    });
+
+    /// <summary>An optimised input (feature visualisation) stretched from its own minimum to its maximum, as the literature shows them.</summary>
+    public static PngDto OptimisedImage(NdArray input, Preprocessing pre)
+    {
+        var (low, high) = ColorScale.FiniteMinMax(input.Floats);
+        float range = high > low ? high - low : 1;
+        return Picture(input, pre.Bgr, (_, x) => (x - low) / range * 255);
+    }
+
+    /// <summary>[1, C, H, W] as an RGB picture (grey when C = 1; channels reversed for a BGR model), each value mapped to 0..255 by <paramref name="toPixel"/>(channel, value).</summary>
+    static PngDto Picture(NdArray input, bool bgr, Func<int, float, float> toPixel)
     {
         int c = input.Shape[1], h = input.Shape[2], w = input.Shape[3];
         var img = new RgbaImage(w, h);
         var x = input.Floats;
         var px = img.Pixels;
-        Span<byte> rgb = stackalloc byte[3];
         for (int i = 0; i < h * w; i++)
         {
             for (int k = 0; k < 3; k++)
             {
-                int ch = c == 1 ? 0 : pre.Bgr ? 2 - Math.Min(k, 2) : Math.Min(k, c - 1);
-                float mean = pre.Mean.Length == 1 ? pre.Mean[0] : pre.Mean[ch], std = pre.Std.Length == 1 ? pre.Std[0] : pre.Std[ch];
-                float v = (x[ch * h * w + i] * std + mean) * pre.PixelScale;
-                rgb[k] = (byte)Math.Clamp((int)MathF.Round(float.IsFinite(v) ? v : 0), 0, 255);
+                int ch = c == 1 ? 0 : bgr ? 2 - Math.Min(k, 2) : Math.Min(k, c - 1);
+                float v = toPixel(ch, x[ch * h * w + i]);
+                px[i * 4 + k] = (byte)Math.Clamp((int)MathF.Round(float.IsFinite(v) ? v : 0), 0, 255);
             }
-            px[i * 4] = rgb[0]; px[i * 4 + 1] = rgb[1]; px[i * 4 + 2] = rgb[2]; px[i * 4 + 3] = 255;
+            px[i * 4 + 3] = 255;
         }
         return new PngDto(Convert.ToBase64String(img.ToPng()), w, h);
     }
@@ -120,14 +133,26 @@ public static class FeatureViews
     public static CamResult Cam(VisionModel model, FeatureRun run, int? classIndex, int target = 256)
     {
         var cam = run.Cam ?? throw new VisionException(
-            $"{Path.GetFileName(model.Path)} does not end in global average pooling followed by a linear classifier, so it has no class activation map (CAM). Grad-CAM for other architectures needs gradients.");
+            $"{Path.GetFileName(model.Path)} does not end in global average pooling followed by a linear classifier, so it has no class activation map (CAM); use Grad-CAM on a chosen layer instead.");
         int cls = classIndex ?? run.PredictedClass ?? 0;
-        var map = cam.Map(cls);
-        var (low, high) = ColorScale.FiniteMinMax(map);
-        int scale = Math.Max(1, target / Math.Max(cam.Height, cam.Width));
-        var img = Heatmap.Render(map, cam.Height, cam.Width, Colormap.Get("magma"), low, high > low ? high : low + 1, scale, scale);
-        string? label = model.Labels != null && cls < model.Labels.Count ? model.Labels[cls] : null;
-        return new CamResult(cls, label, cam.FeatureLayer, Convert.ToBase64String(img.ToPng()), img.Width, img.Height, cam.Width, cam.Height, low, high, "magma",
+        return CamImage(model, cls, cam.FeatureLayer, cam.Map(cls), cam.Height, cam.Width, target,
             $"Σₖ w[{cls}, k] · A_k over {cam.Channels} maps of {cam.FeatureLayer} ({cam.Width}×{cam.Height}), stretched over the input.");
+    }
+
+    /// <summary>Grad-CAM of a class on a chosen layer: ReLU(Σₖ αₖ·A_k), αₖ the mean gradient of the class score over map k.</summary>
+    public static CamResult GradCam(VisionModel model, FeatureRun run, string layer, int? classIndex, CancellationToken cancel = default, int target = 256)
+    {
+        var g = ModelVis.Vision.Graph.GradCam.Compute(model.Graph, run.Input, layer, classIndex ?? run.PredictedClass, cancel);
+        return CamImage(model, g.Class, layer, g.Map, g.Height, g.Width, target,
+            $"Grad-CAM: ReLU(Σₖ αₖ · A_k) over {g.ChannelWeights.Length} maps of {layer} ({g.Width}×{g.Height}), αₖ = mean of ∂(score of class {g.Class} = {g.Score:G4})/∂A_k; stretched over the input.");
+    }
+
+    static CamResult CamImage(VisionModel model, int cls, string layer, float[] map, int height, int width, int target, string note)
+    {
+        var (low, high) = ColorScale.FiniteMinMax(map);
+        int scale = Math.Max(1, target / Math.Max(height, width));
+        var img = Heatmap.Render(map, height, width, Colormap.Get("magma"), low, high > low ? high : low + 1, scale, scale);
+        string? label = model.Labels != null && cls < model.Labels.Count ? model.Labels[cls] : null;
+        return new CamResult(cls, label, layer, Convert.ToBase64String(img.ToPng()), img.Width, img.Height, width, height, low, high, "magma", note);
     }
 }

@@ -73,7 +73,7 @@ public sealed class CircuitsHandlers : IHandlerFamily
             // An encoder-decoder's run explains its decoder (the position is a decoder position), cross-attention heads apart.
             var run = session.Run(p.RunId);
             var r = await Task.Run(() => DirectLogitAttribution.Compute(run.Loaded.Model, run.Input, p.Position, p.Target, p.Contrast, ctx.Cancellation), ctx.Cancellation);
-            return new CircuitDlaResult(r.Position, r.Target, TokenText(run.Loaded, r.Target), r.Contrast, r.Contrast is { } c ? TokenText(run.Loaded, c) : null,
+            return new CircuitDlaResult(r.Position, r.Target, run.Loaded.TokenText(r.Target), r.Contrast, r.Contrast is { } c ? run.Loaded.TokenText(c) : null,
                 r.Heads, r.CrossHeads, r.Mlp, r.Embed, r.Rest, r.Logit, r.Total, r.Residual, r.Scale, r.Approximations);
         }, RequestKind.Model);
 
@@ -85,8 +85,8 @@ public sealed class CircuitsHandlers : IHandlerFamily
             var corrupt = p.CorruptIds ?? loaded.RequireTokenizer().Encode(p.CorruptText!).Ids;
             if (corrupt.Length != clean.Length)
                 throw new ModelException($"The edited prompt is {corrupt.Length} tokens and the selection {clean.Length}; patching needs the same number of tokens (change one word for another of the same length in tokens)");
-            int? target = p.TargetToken is { } tt ? TokenId(loaded, tt, "the clean answer") : p.Target;
-            int? contrast = p.ContrastToken is { } ct ? TokenId(loaded, ct, "the corrupted answer") : p.Contrast;
+            int? target = p.TargetToken is { } tt ? loaded.TypedToken(tt, "the clean answer") : p.Target;
+            int? contrast = p.ContrastToken is { } ct ? loaded.TypedToken(ct, "the corrupted answer") : p.Contrast;
             var progress = ctx.AsProgress("ModelVis: activation patching");
             var result = await Task.Run(() =>
             {
@@ -94,8 +94,8 @@ public sealed class CircuitsHandlers : IHandlerFamily
                 return patching.Sweep(resid: true, heads: p.Heads, progress, ctx.Cancellation);
             }, ctx.Cancellation);
             ctx.Progress("end");
-            return new CircuitPatchResult(result.TClean, TokenText(loaded, result.TClean), result.TCorrupt, TokenText(loaded, result.TCorrupt),
-                result.MetricClean, result.MetricCorrupted, clean.Select(id => TokenText(loaded, id)).ToArray(), corrupt.Select(id => TokenText(loaded, id)).ToArray(),
+            return new CircuitPatchResult(result.TClean, loaded.TokenText(result.TClean), result.TCorrupt, loaded.TokenText(result.TCorrupt),
+                result.MetricClean, result.MetricCorrupted, clean.Select(id => loaded.TokenText(id)).ToArray(), corrupt.Select(id => loaded.TokenText(id)).ToArray(),
                 result.Resid!, result.Heads);
         }, RequestKind.Model);
     }
@@ -111,25 +111,4 @@ public sealed class CircuitsHandlers : IHandlerFamily
             throw new ModelException($"{run.Config.ModelType} is an encoder-decoder: head detectors and patching support decoder-only models (logit attribution explains its decoder)");
         return run;
     }
-
-    /// <summary>
-    /// A token the user typed: an id; a token of the vocabulary as the tokenizer spells it (<c>▁She</c>, <c>ĠShe</c>) or as
-    /// the panel shows it; else text that tokenizes to exactly one token.
-    /// </summary>
-    static int TokenId(LoadedModel loaded, string typed, string what)
-    {
-        if (int.TryParse(typed.Trim(), out var id)) return id;
-        if (typed.Length == 0) throw new ModelException($"{what}: empty; type a token or its id");
-        var tokenizer = loaded.Tokenizer ?? throw new ModelException($"{what}: this model has no tokenizer, so give the token's id");
-        if (tokenizer.TokenToId(typed) is { } exact) return exact;
-        // As the panel shows tokens (▁ and Ġ as spaces, byte tokens as their characters).
-        for (int id2 = 0; id2 < loaded.Model.Config.Vocab; id2++)
-            if (tokenizer.IdToToken(id2) is { } t && tokenizer.Readable(t) == typed) return id2;
-        var ids = tokenizer.Encode(typed, addSpecialTokens: false).Ids;
-        if (ids.Length == 1) return ids[0];
-        throw new ModelException($"{what}: “{typed}” is {ids.Length} tokens ({string.Join(", ", ids.Select(i => TokenText(loaded, i)))}); type one token, as the grid's labels show it, or its id");
-    }
-
-    static string TokenText(LoadedModel loaded, int id) =>
-        loaded.Tokenizer?.IdToToken(id) is { } t ? loaded.Tokenizer.Readable(t) : id.ToString();
 }

@@ -67,6 +67,31 @@ public sealed record FeatureCamParams(string RunId, int? Class = null) : IValida
     }
 }
 
+public sealed record FeatureGradCamParams(string RunId, string Layer, int? Class = null) : IValidatable
+{
+    public void Validate(string method)
+    {
+        new FeatureCamParams(RunId, Class).Validate(method);
+        if (string.IsNullOrEmpty(Layer)) throw new RpcException(RpcErrorCodes.InvalidParams, $"{method}: \"layer\" names the layer whose maps Grad-CAM weighs");
+    }
+}
+
+/// <summary><c>goal</c>: "channel" (of <c>layer</c>), "class", or "invert" (reproduce the run's picture's features at <c>layer</c>).</summary>
+public sealed record FeatureVisualizeParams(string RunId, string Goal, int Index = 0, string? Layer = null, int Steps = 128, double LearningRate = 0.05,
+    double Tv = 0.002, double L2 = 0.0005, int Jitter = 1, int Seed = 0, bool FromImage = false, int Every = 4) : IValidatable
+{
+    public void Validate(string method)
+    {
+        new FeatureRunIdParams(RunId).Validate(method);
+        if (Goal is not ("channel" or "class" or "invert")) throw new RpcException(RpcErrorCodes.InvalidParams, $"{method}: \"goal\" is channel, class or invert, not \"{Goal}\"");
+        if (Goal != "class" && string.IsNullOrEmpty(Layer)) throw new RpcException(RpcErrorCodes.InvalidParams, $"{method}: \"layer\" names the layer to excite or invert");
+        if (Steps is < 1 or > 10_000 || Every < 1 || Index < 0 || Jitter is < 0 or > 16 || LearningRate <= 0 || Tv < 0 || L2 < 0)
+            throw new RpcException(RpcErrorCodes.InvalidParams, $"{method}: steps 1..10000, every ≥ 1, index ≥ 0, jitter 0..16, learningRate > 0, tv and l2 ≥ 0");
+    }
+}
+
+public sealed record FeatureVisualizeResult(int Steps, bool Stopped, double Objective, double[] Objectives, PngDto Image);
+
 public sealed record FeatureModelInfo(string Path, string Kind, string Name, bool HasLabels, string? Architecture, string Engine);
 public sealed record PresetDto(string Id, string Label);
 public sealed record FeatureTopClass(int Index, float Probability, float Logit, string? Label);
@@ -129,6 +154,45 @@ public sealed class FeaturesHandlers : IHandlerFamily
             var entry = session.FeatureRun(p.RunId);
             return FeatureViews.Cam(entry.Model, entry.Run, p.Class);
         });
+
+        server.RegisterAsync<FeatureGradCamParams, CamResult>("features/gradcam", (p, ctx) => Task.Run(() =>
+        {
+            var entry = session.FeatureRun(p.RunId);
+            return FeatureViews.GradCam(entry.Model, entry.Run, p.Layer, p.Class, ctx.Cancellation);
+        }, ctx.Cancellation));
+
+        // Activation maximisation / feature inversion: the image as it evolves goes out as features/visualizeStep
+        // notifications; $/cancelRequest is the stop button: the answer is then the image reached so far.
+        server.RegisterAsync<FeatureVisualizeParams, FeatureVisualizeResult>("features/visualize", (p, ctx) => Task.Run(() =>
+        {
+            var entry = session.FeatureRun(p.RunId);
+            var goal = p.Goal switch { "channel" => VisualizationGoal.Channel, "class" => VisualizationGoal.Class, _ => VisualizationGoal.Inversion };
+            var request = new VisualizationRequest(goal, p.Layer, p.Index, goal == VisualizationGoal.Inversion || p.FromImage ? entry.Run.Input : null,
+                p.Steps, p.LearningRate, p.Tv, p.L2, p.Jitter, p.Seed);
+            var objectives = new List<double>();
+            VisualizationStep? last = null;
+            bool stopped = false;
+            ctx.Progress("begin", title: "ModelVis: feature visualisation", percentage: 0);
+            try
+            {
+                foreach (var step in FeatureVisualization.Run(entry.Model.Graph, entry.Run.Input.Shape, request, ctx.Cancellation))
+                {
+                    last = step;
+                    objectives.Add(step.Objective);
+                    if (step.Step % p.Every == 0 || step.Step == p.Steps)
+                        _ = server.NotifyAsync("features/visualizeStep", new
+                        {
+                            runId = p.RunId, step = step.Step, steps = p.Steps, objective = step.Objective,
+                            image = FeatureViews.OptimisedImage(step.Image, entry.Run.Preprocessing),
+                        });
+                    ctx.Progress("report", $"step {step.Step}/{p.Steps}", 100 * step.Step / p.Steps);
+                }
+            }
+            catch (OperationCanceledException) when (last is not null) { stopped = true; }
+            finally { ctx.Progress("end"); }
+            if (last is null) throw new OperationCanceledException(ctx.Cancellation);
+            return new FeatureVisualizeResult(last.Step, stopped, last.Objective, objectives.ToArray(), FeatureViews.OptimisedImage(last.Image, entry.Run.Preprocessing));
+        }));
 
         server.Register<FeatureRunIdParams, object?>("features/release", (p, _) => { session.ReleaseFeatureRun(p.RunId); return null; });
     }

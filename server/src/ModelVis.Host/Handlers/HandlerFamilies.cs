@@ -22,6 +22,7 @@ public static class HandlerFamilies
         new CircuitsHandlers(),
         new ProjectorHandlers(),
         new StructureHandlers(),
+        new AttributionHandlers(),
         new RunsHandlers(),
     ];
 }

@@ -1,4 +1,4 @@
-using ModelVis.Training.Autodiff;
+using ModelVis.Autodiff;
 using ModelVis.Training.Data;
 using ModelVis.Training.Llama;
 

@@ -1,4 +1,4 @@
-using ModelVis.Training.Ops;
+using ModelVis.Autodiff.Ops;
 
 namespace ModelVis.Training.Data;
 

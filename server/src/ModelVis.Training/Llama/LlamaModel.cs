@@ -1,7 +1,7 @@
 using System.Numerics;
 using ModelVis.Checkpoints;
-using ModelVis.Training.Autodiff;
-using ModelVis.Training.Ops;
+using ModelVis.Autodiff;
+using ModelVis.Autodiff.Ops;
 
 namespace ModelVis.Training.Llama;
 

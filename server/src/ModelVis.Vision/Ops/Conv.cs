@@ -3,27 +3,11 @@ using ModelVis.Tensors;
 
 namespace ModelVis.Vision.Ops;
 
-/// <summary>Padding and geometry shared by convolution and pooling over the two spatial axes.</summary>
-public readonly record struct Window2D(int KernelH, int KernelW, int StrideH, int StrideW, int DilationH, int DilationW,
-                                       int PadTop, int PadLeft, int PadBottom, int PadRight, bool CeilMode = false)
+/// <summary>Windows of convolution and pooling nodes, from their ONNX attributes.</summary>
+public static class WindowAttributes
 {
-    public int OutH(int h) => OutSize(h, KernelH, StrideH, DilationH, PadTop, PadBottom);
-    public int OutW(int w) => OutSize(w, KernelW, StrideW, DilationW, PadLeft, PadRight);
-
-    int OutSize(int size, int kernel, int stride, int dilation, int padBegin, int padEnd)
-    {
-        int span = (kernel - 1) * dilation + 1;
-        int pads = padBegin + padEnd;
-        int numer = size + pads - span;
-        if (numer < 0) throw new VisionException($"a {KernelH}×{KernelW} window (dilation {dilation}) does not fit an input of {size} with padding {pads}");
-        int o = CeilMode ? (numer + stride - 1) / stride + 1 : numer / stride + 1;
-        // With ceil_mode the last window must start inside the (left-padded) input.
-        if (CeilMode && (o - 1) * stride >= size + padBegin) o--;
-        return o;
-    }
-
     /// <summary>Builds the window from ONNX attributes: kernel_shape, strides, dilations, pads, auto_pad, ceil_mode.</summary>
-    public static Window2D FromAttributes(Graph.VisionNode node, int inH, int inW, int kernelH, int kernelW)
+    public static Window2D From(Graph.VisionNode node, int inH, int inW, int kernelH, int kernelW)
     {
         var strides = node.Ints("strides") ?? [1, 1];
         var dilations = node.Ints("dilations") ?? [1, 1];
@@ -52,7 +36,10 @@ public readonly record struct Window2D(int KernelH, int KernelW, int StrideH, in
                 break;
             default: throw new VisionException($"{node.Describe}: unknown auto_pad \"{autoPad}\"");
         }
-        return new Window2D(kernelH, kernelW, sh, sw, dh, dw, pt, pl, pb, pr, node.Int("ceil_mode", 0) != 0);
+        var window = new Window2D(kernelH, kernelW, sh, sw, dh, dw, pt, pl, pb, pr, node.Int("ceil_mode", 0) != 0);
+        if (!window.FitsIn(inH, inW))
+            throw new VisionException($"{node.Describe}: a {kernelH}×{kernelW} window (dilation {dh}×{dw}) does not fit an input of {inH}×{inW} with padding {pt}+{pb}, {pl}+{pr}");
+        return window;
     }
 }
 
@@ -71,6 +58,7 @@ public static class Conv
         if (groups < 1 || c % groups != 0 || m % groups != 0 || cg != c / groups)
             throw new VisionException($"Conv: input has {c} channels, filters {weight.ShapeString}, group {groups}: these do not fit together");
         if (bias != null && bias.Length != m) throw new VisionException($"Conv: bias has {bias.Length} values for {m} output channels");
+        if (!win.FitsIn(h, w)) throw new VisionException($"Conv: a {win.KernelH}×{win.KernelW} window does not fit an input of {h}×{w} with its padding");
         int oh = win.OutH(h), ow = win.OutW(w), p = oh * ow;
         int mg = m / groups, k = cg * win.KernelH * win.KernelW;
 

@@ -1,3 +1,4 @@
+using ModelVis.Tensors;
 using ModelVis.Vision.Graph;
 
 namespace ModelVis.Vision.Ops;
@@ -19,7 +20,7 @@ public static class OperatorSet
         {
             var input = In(n, x, 0); var w = In(n, x, 1);
             if (w.Rank != 4) throw new VisionException($"{n.Describe}: only 2-D convolution is supported (filters {w.ShapeString})");
-            var win = Window2D.FromAttributes(n, input.Shape[2], input.Shape[3], w.Shape[2], w.Shape[3]);
+            var win = WindowAttributes.From(n, input.Shape[2], input.Shape[3], w.Shape[2], w.Shape[3]);
             return [Conv.Forward(input, w, Opt(x, 2), win, (int)n.Int("group", 1))];
         },
         ["MaxPool"] = (n, x, _) => [Pooling.Max(In(n, x, 0), PoolWindow(n, In(n, x, 0)))],
@@ -138,7 +139,7 @@ public static class OperatorSet
     {
         var kernel = n.Ints("kernel_shape") ?? throw new VisionException($"{n.Describe}: no kernel_shape");
         if (kernel.Length != 2 || x.Rank != 4) throw new VisionException($"{n.Describe}: only 2-D pooling is supported (kernel {kernel.Length}-D, input {x.ShapeString})");
-        return Window2D.FromAttributes(n, x.Shape[2], x.Shape[3], (int)kernel[0], (int)kernel[1]);
+        return WindowAttributes.From(n, x.Shape[2], x.Shape[3], (int)kernel[0], (int)kernel[1]);
     }
 
     static NdArray ConstantValue(VisionNode n)

@@ -13,6 +13,7 @@ public static class Pooling
     {
         if (x.Rank != 4) throw new VisionException($"pooling expects a 4-D input [N, C, H, W], got {x.ShapeString}");
         int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3];
+        if (!win.FitsIn(h, w)) throw new VisionException($"pooling: a {win.KernelH}×{win.KernelW} window does not fit an input of {h}×{w} with its padding");
         int oh = win.OutH(h), ow = win.OutW(w);
         var src = x.Floats;
         var dst = new float[n * c * oh * ow];

@@ -1,8 +1,7 @@
 using System.Numerics;
-using ModelVis.Training.Autodiff;
 using ModelVis.Tensors;
 
-namespace ModelVis.Training.Optim;
+namespace ModelVis.Autodiff.Optim;
 
 /// <summary>
 /// AdamW (Loshchilov &amp; Hutter): Adam moments with bias correction, and weight decay applied to the weight

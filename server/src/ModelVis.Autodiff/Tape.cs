@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace ModelVis.Training.Autodiff;
+namespace ModelVis.Autodiff;
 
 /// <summary>
 /// Reverse-mode differentiation: every op computes its output at once (eager) and, if any input needs a
@@ -39,6 +39,6 @@ public sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
     public void Clear() => _backward.Clear();
 
     /// <summary>A fresh output value that requires grad when any input does.</summary>
-    internal Var<T> Output(string name, int[] shape, params Var<T>[] inputs) =>
+    public Var<T> Output(string name, int[] shape, params Var<T>[] inputs) =>
         Var<T>.Zeros(name, Needs(inputs), shape);
 }

@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace ModelVis.Training.Autodiff;
+namespace ModelVis.Autodiff;
 
 /// <summary>
 /// A value in a differentiable computation: a dense row-major array with a shape, and (lazily) the

@@ -1,8 +1,7 @@
 using System.Numerics;
-using ModelVis.Training.Autodiff;
 using ModelVis.Tensors;
 
-namespace ModelVis.Training.Ops;
+namespace ModelVis.Autodiff.Ops;
 
 public static class LossOps
 {

@@ -1,7 +1,7 @@
-using ModelVis.Training.Autodiff;
+using ModelVis.Autodiff;
 using Xunit;
 
-namespace ModelVis.Training.Tests;
+namespace ModelVis.Autodiff.Tests;
 
 /// <summary>
 /// Compares every analytic gradient with central finite differences, (f(x+h) − f(x−h)) / 2h, in float64.

@@ -1,11 +1,10 @@
 using System.Numerics;
 using ModelVis.Tensors;
-using ModelVis.Training.Autodiff;
 
-namespace ModelVis.Training.Ops;
+namespace ModelVis.Autodiff.Ops;
 
 /// <summary>
-/// Elementwise sums and products, SiLU, and both GELUs (exact erf, and GPT-2's tanh form). In float the forward
+/// Elementwise sums and products, SiLU, both GELUs and soft-capping (exact erf, and GPT-2's tanh form). In float the forward
 /// values are the inference kernels' (<see cref="Activations"/>); double (the gradient checks) uses the formulas.
 /// </summary>
 public static class ElementwiseOps
@@ -124,6 +123,45 @@ public static class ElementwiseOps
                     T v = x.Data[i], th = T.Tanh(c * (v + a * v * v * v));
                     T d = half * (T.One + th) + half * v * (T.One - th * th) * c * (T.One + three * a * v * v);
                     g[i] += y.Grad[i] * d;
+                }
+            });
+        return y;
+    }
+
+    /// <summary>
+    /// x [batch·m, d] + rows [m, d], the block repeated over the batch: position embeddings added to token rows,
+    /// or a bias (m = 1) added to every row.
+    /// </summary>
+    public static Var<T> AddRows<T>(this Tape<T> tape, Var<T> x, Var<T> rows) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int block = rows.Length;
+        if (rows.Cols != x.Cols || x.Length % block != 0) throw new ArgumentException($"add rows: {rows} does not tile {x}");
+        var y = tape.Output("add_rows", x.Shape, x, rows);
+        for (int i = 0; i < y.Length; i++) y.Data[i] = x.Data[i] + rows.Data[i % block];
+        if (y.RequiresGrad)
+            tape.Record(() =>
+            {
+                if (x.RequiresGrad) { var g = x.Grad; for (int i = 0; i < g.Length; i++) g[i] += y.Grad[i]; }
+                if (rows.RequiresGrad) { var g = rows.Grad; for (int i = 0; i < y.Length; i++) g[i % block] += y.Grad[i]; }
+            });
+        return y;
+    }
+
+    /// <summary>Gemma's soft-capping, cap·tanh(x/cap); derivative 1 − tanh²(x/cap).</summary>
+    public static Var<T> SoftCap<T>(this Tape<T> tape, Var<T> x, double cap) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T c = T.CreateTruncating(cap);
+        var y = tape.Output("soft_cap", x.Shape, x);
+        if (y.Data is float[] yf) { Array.Copy(x.Data, yf, yf.Length); Activations.SoftCap(yf, (float)cap); }
+        else for (int i = 0; i < y.Length; i++) y.Data[i] = c * T.Tanh(x.Data[i] / c);
+        if (y.RequiresGrad)
+            tape.Record(() =>
+            {
+                var g = x.Grad;
+                for (int i = 0; i < g.Length; i++)
+                {
+                    T th = T.Tanh(x.Data[i] / c);
+                    g[i] += y.Grad[i] * (T.One - th * th);
                 }
             });
         return y;

@@ -1,7 +1,6 @@
 using System.Numerics;
-using ModelVis.Training.Autodiff;
 
-namespace ModelVis.Training.Ops;
+namespace ModelVis.Autodiff.Ops;
 
 /// <summary>RMS norm (Llama) and layer norm (GPT-2, BERT), over the last dimension.</summary>
 public static class NormOps

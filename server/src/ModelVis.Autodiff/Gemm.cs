@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using ModelVis.Tensors;
 
-namespace ModelVis.Training.Kernels;
+namespace ModelVis.Autodiff;
 
 /// <summary>
 /// Row-major matrix products in the three layouts of a linear layer's forward and backward (A·B, A·Bᵀ, Aᵀ·B).

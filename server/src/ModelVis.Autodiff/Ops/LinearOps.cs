@@ -1,8 +1,6 @@
 using System.Numerics;
-using ModelVis.Training.Autodiff;
-using ModelVis.Training.Kernels;
 
-namespace ModelVis.Training.Ops;
+namespace ModelVis.Autodiff.Ops;
 
 /// <summary>Linear layers as Hugging Face stores them: weight [out, in], y = x·Wᵀ (+ b).</summary>
 public static class LinearOps

@@ -1,7 +1,6 @@
 using System.Numerics;
-using ModelVis.Training.Autodiff;
 
-namespace ModelVis.Training.Ops;
+namespace ModelVis.Autodiff.Ops;
 
 public static class EmbeddingOps
 {

@@ -1,9 +1,7 @@
 using System.Numerics;
 using ModelVis.Tensors;
-using ModelVis.Training.Autodiff;
-using ModelVis.Training.Kernels;
 
-namespace ModelVis.Training.Ops;
+namespace ModelVis.Autodiff.Ops;
 
 /// <summary>Geometry of multi-head attention over a batch of equal-length sequences.</summary>
 public readonly record struct AttentionShape(int Batch, int SeqLen, int Heads, int KvHeads, int HeadDim)
@@ -21,14 +19,34 @@ public static class AttentionOps
     /// (masked entries exactly 0).
     /// </summary>
     public static Var<T> CausalAttention<T>(this Tape<T> tape, Var<T> q, Var<T> k, Var<T> v, AttentionShape s, List<T[]>? capture = null)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        tape.Attention(q, k, v, s, new AttentionMask(Causal: true), Math.Sqrt(s.HeadDim), capture: capture);
+
+    /// <summary>
+    /// Scaled-dot-product attention as the inference engine computes it (<see cref="ModelVis.Tensors.Attention"/>):
+    /// scores s = q·kᵀ / <paramref name="scaleDivisor"/>, soft-capped to cap·tanh(s/cap) when <paramref name="softCap"/> &gt; 0
+    /// (Gemma 2), keys the <paramref name="mask"/> hides (causal, padding, sliding window) get probability exactly 0,
+    /// then softmax · v. A query that sees no key at all attends uniformly (as the engine), and passes no gradient to the scores.
+    /// The mask is per sequence: every sequence of the batch uses it.
+    /// </summary>
+    public static Var<T> Attention<T>(this Tape<T> tape, Var<T> q, Var<T> k, Var<T> v, AttentionShape s, AttentionMask mask, double scaleDivisor,
+        double softCap = 0, List<T[]>? capture = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int B = s.Batch, L = s.SeqLen, H = s.Heads, KV = s.KvHeads, D = s.HeadDim;
         if (H % KV != 0 || q.Rows != B * L || q.Cols != H * D || k.Rows != B * L || k.Cols != KV * D || v.Rows != B * L || v.Cols != KV * D)
             throw new ArgumentException($"attention: q {q}, k {k}, v {v} do not fit {s}");
+        if (mask.KeyMask is { } km && km.Length != L) throw new ArgumentException($"attention: key mask of {km.Length} for sequences of {L}");
         var y = tape.Output("attention", q.Shape, q, k, v);
         var probs = new T[(long)B * H * L * L];
-        T scale = T.One / T.Sqrt(T.CreateTruncating(D));
+        // The raw scores' tanh when soft-capped (its derivative 1 − tanh² scales the gradient back to q·kᵀ).
+        var capTanh = softCap > 0 ? new T[probs.Length] : null;
+        T scale = T.One / T.CreateTruncating(scaleDivisor), cap = T.CreateTruncating(softCap);
+        var visible = new bool[L * L];
+        var seesAny = new bool[L];
+        for (int t = 0; t < L; t++)
+            for (int j = 0; j < L; j++)
+                if (mask.Allows(t, j)) visible[t * L + j] = seesAny[t] = true;
 
         void ForwardGroup(int bg)
         {
@@ -44,14 +62,31 @@ public static class AttentionOps
                 Gemm.NT(qh, 0, kh, 0, probs, pOff, L, D, L, accumulate: false);                   // S = Q·Kᵀ
                 for (int t = 0; t < L; t++)
                 {
-                    int row = pOff + t * L;
+                    int row = pOff + t * L, vis = t * L;
+                    if (!seesAny[t])
+                    {
+                        // Every key padded: the engine spreads the row evenly over the causal / window range.
+                        int start = mask.SlidingWindow > 0 ? Math.Max(0, t - mask.SlidingWindow + 1) : 0, end = mask.Causal ? t + 1 : L;
+                        for (int j = 0; j < L; j++) probs[row + j] = j >= start && j < end ? T.One / T.CreateTruncating(end - start) : T.Zero;
+                        continue;
+                    }
                     T max = T.NegativeInfinity;
-                    for (int j = 0; j <= t; j++) { probs[row + j] *= scale; if (probs[row + j] > max) max = probs[row + j]; }
+                    for (int j = 0; j < L; j++)
+                    {
+                        if (!visible[vis + j]) continue;
+                        T score = probs[row + j] * scale;
+                        if (capTanh is not null) { T th = T.Tanh(score / cap); capTanh[row + j] = th; score = cap * th; }
+                        probs[row + j] = score;
+                        if (score > max) max = score;
+                    }
                     T sum = T.Zero;
-                    for (int j = 0; j <= t; j++) { T e = T.Exp(probs[row + j] - max); probs[row + j] = e; sum += e; }
+                    for (int j = 0; j < L; j++)
+                    {
+                        if (!visible[vis + j]) { probs[row + j] = T.Zero; continue; }
+                        T e = T.Exp(probs[row + j] - max); probs[row + j] = e; sum += e;
+                    }
                     T inv = T.One / sum;
-                    for (int j = 0; j <= t; j++) probs[row + j] *= inv;
-                    for (int j = t + 1; j < L; j++) probs[row + j] = T.Zero;
+                    for (int j = 0; j < L; j++) probs[row + j] *= inv;
                 }
                 Gemm.NN(probs, pOff, vh, 0, oh, 0, L, L, D, accumulate: false);
                 Scatter(oh, y.Data, b, h, L, H * D, D, add: false);
@@ -86,12 +121,17 @@ public static class AttentionOps
                         Gemm.NT(doh, 0, vh, 0, dp, 0, L, D, L, accumulate: false);         // dP = dO·Vᵀ
                         for (int t = 0; t < L; t++)
                         {
-                            // Softmax backward: dS = P ⊙ (dP − Σⱼ dP·P), then the 1/√d of the scores.
+                            // Softmax backward: dS = P ⊙ (dP − Σⱼ dP·P), then the soft-cap's 1 − tanh² and the 1/scale of the scores.
                             int row = pOff + t * L, drow = t * L;
+                            if (!seesAny[t]) { Array.Clear(dp, drow, L); continue; }
                             T dot = T.Zero;
-                            for (int j = 0; j <= t; j++) dot += dp[drow + j] * probs[row + j];
-                            for (int j = 0; j <= t; j++) dp[drow + j] = probs[row + j] * (dp[drow + j] - dot) * scale;
-                            for (int j = t + 1; j < L; j++) dp[drow + j] = T.Zero;
+                            for (int j = 0; j < L; j++) dot += dp[drow + j] * probs[row + j];
+                            for (int j = 0; j < L; j++)
+                            {
+                                T ds = probs[row + j] * (dp[drow + j] - dot) * scale;
+                                if (capTanh is not null) ds *= T.One - capTanh[row + j] * capTanh[row + j];
+                                dp[drow + j] = ds;                                           // masked keys: P = 0, so dS = 0
+                            }
                         }
                         Gemm.NN(dp, 0, kh, 0, dqh, 0, L, L, D, accumulate: false);         // dQ = dS·K
                         Gemm.TN(dp, 0, qh, 0, dk, 0, L, L, D, accumulate: true);          // dK += dSᵀ·Q

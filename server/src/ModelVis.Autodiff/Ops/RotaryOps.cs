@@ -1,7 +1,6 @@
 using System.Numerics;
-using ModelVis.Training.Autodiff;
 
-namespace ModelVis.Training.Ops;
+namespace ModelVis.Autodiff.Ops;
 
 /// <summary>
 /// Rotary position embedding, Hugging Face "rotate_half" convention: within each head the first half of
@@ -32,6 +31,39 @@ public static class RotaryOps
         return y;
     }
 
+    /// <summary>
+    /// Rotary embedding with the inference engine's tables (<see cref="ModelVis.Tensors.Rotary.Tables"/>: cos and sin
+    /// [seq, rotaryDim], each half repeated, rope scaling already applied): the first <c>rotaryDim</c> channels of each
+    /// head of <paramref name="headDim"/> rotate, the rest pass through. x: [batch·seq, heads·headDim].
+    /// </summary>
+    public static Var<T> Rotary<T>(this Tape<T> tape, Var<T> x, int seqLen, int headDim, float[] cos, float[] sin)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = x.Rows, width = x.Cols, heads = width / headDim, rot = cos.Length / seqLen, half = rot / 2;
+        if (width % headDim != 0 || n % seqLen != 0 || rot % 2 != 0 || rot > headDim || sin.Length != cos.Length)
+            throw new ArgumentException($"rotary: {x} is not [batch·{seqLen}, heads·{headDim}] or the tables do not fit");
+        var c = new T[seqLen * half];
+        var sn = new T[seqLen * half];
+        for (int p = 0; p < seqLen; p++)
+            for (int j = 0; j < half; j++)
+            {
+                c[p * half + j] = T.CreateTruncating(cos[p * rot + j]);
+                sn[p * half + j] = T.CreateTruncating(sin[p * rot + j]);
+            }
+        var y = tape.Output("rotary", x.Shape, x);
+        Array.Copy(x.Data, y.Data, x.Length);                                     // channels past rotaryDim pass through
+        Rotate(x.Data, y.Data, c, sn, n, seqLen, heads, headDim, inverse: false, rot);
+        if (y.RequiresGrad)
+            tape.Record(() =>
+            {
+                var back = (T[])y.Grad.Clone();
+                Rotate(y.Grad, back, c, sn, n, seqLen, heads, headDim, inverse: true, rot);
+                var g = x.Grad;
+                for (int i = 0; i < g.Length; i++) g[i] += back[i];
+            });
+        return y;
+    }
+
     /// <summary>cos and sin tables [seq, headDim/2], computed in double then rounded.</summary>
     public static (T[] Cos, T[] Sin) Tables<T>(int seqLen, int headDim, double theta) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -48,10 +80,11 @@ public static class RotaryOps
         return (cos, sin);
     }
 
-    static void Rotate<T>(T[] src, T[] dst, T[] cos, T[] sin, int n, int seqLen, int heads, int headDim, bool inverse)
+    /// <summary>Rotates the first <paramref name="rotaryDim"/> channels (0: all) of each head from src into dst.</summary>
+    static void Rotate<T>(T[] src, T[] dst, T[] cos, T[] sin, int n, int seqLen, int heads, int headDim, bool inverse, int rotaryDim = 0)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int half = headDim / 2, width = heads * headDim;
+        int half = (rotaryDim > 0 ? rotaryDim : headDim) / 2, width = heads * headDim;
         for (int r = 0; r < n; r++)
         {
             int pos = r % seqLen;
