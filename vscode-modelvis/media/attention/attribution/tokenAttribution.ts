@@ -11,7 +11,7 @@ import { absMax, signedIntensity } from '../../../src/attention/circuitsLogic';
 import type { AttributionMethod, AttributionRunResult } from '../../../src/common/protocol';
 import { formatNumber, h, post } from '../../webview/common';
 import { signedCell } from '../circuits/cells';
-import { snapshotOf, ViewContext } from '../view';
+import { ViewContext } from '../view';
 
 /** Paints signed per-token scores on the selection in the editor (null: back to the cursor's attention). */
 const paintAttribution = (scores: number[] | null) => post({ type: 'paintAttribution', scores });
@@ -110,7 +110,7 @@ export async function drawAttribution(c: ViewContext, box: HTMLElement): Promise
     result.replaceChildren(...parts, chips, h('h3', {}, 'Tokens by |score|'), h('div', { class: 'circuit-scroll' }, list));
     holder.dataset.status = 'ready';
     paintAttribution(ch.paint ? a.scores : null);
-    c.setExport({ name: `attribution-${a.method}-pos${a.position}-t${a.target}`, png: snapshotOf(result), json: () => attributionJson(a, r.model.name, c.text) });
+    c.setExport({ name: `attribution-${a.method}-pos${a.position}-t${a.target}`, png: c.snapshot(result, `token attribution (${a.method}, position ${a.position})`), json: () => attributionJson(a, r.model.name, c.text) });
   };
 
   const go = async () => {
