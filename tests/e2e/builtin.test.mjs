@@ -82,8 +82,10 @@ test('first run: the built-in model trains with progress and a loss curve, then 
     await s.editor().locator('.view-lines').click();
     await s.page.keyboard.press('Control+A');
     await s.page.locator('.statusbar-item', { hasText: `(${selected.length} selected)` }).first().waitFor({ state: 'visible' });
+    // Right-click inside the selection (on the first copy's signature).
+    const box = await s.textBox('static int Clamp');
     const started = Date.now();
-    await s.rightClickMenu('Visualize Attention');
+    await s.rightClickMenu('Visualize Attention', box);
 
     // ---- Training: a progress notification with Cancel, its messages counting steps; the loss curve on request.
     const progress = s.page.locator('.notifications-toasts .notification-toast', { hasText: 'training the built-in model' }).first();

@@ -41,6 +41,8 @@ export function visualizationSection(r: FeaturesRunResult, request: ViewRequeste
     start.disabled = true;
     stop.disabled = false;
     section.dataset.status = 'running';
+    delete section.dataset.firstObjective;
+    delete section.dataset.bestObjective;
     status.textContent = 'Starting…';
     try {
       const done = await request('features/visualize', {
@@ -83,5 +85,8 @@ export function showVisualizeStep(m: FeatureVisualizeStep): void {
   img.hidden = false;
   section.dataset.step = String(m.step);
   section.dataset.objective = String(m.objective);
+  // The run's first and best objectives: with a random shift each step the objective is noisy step to step.
+  section.dataset.firstObjective ??= String(m.objective);
+  section.dataset.bestObjective = String(Math.max(m.objective, Number(section.dataset.bestObjective ?? -Infinity)));
   document.getElementById('vis-status')!.textContent = `Step ${m.step} of ${m.steps}: objective ${m.objective.toPrecision(5)}`;
 }
