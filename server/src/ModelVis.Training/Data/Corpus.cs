@@ -12,8 +12,8 @@ public static class Corpus
     const long MaxFileBytes = 1 << 20;
 
     /// <summary>
-    /// The project's own source code and documentation (*.cs, *.ts, *.md), embedded into this assembly at
-    /// build time, in a stable (ordinal path) order.
+    /// The project's own source code (*.cs, *.ts), embedded into this assembly at build time, in a stable
+    /// (ordinal path) order.
     /// </summary>
     public static IReadOnlyList<string> ProjectSources()
     {
