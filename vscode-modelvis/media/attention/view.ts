@@ -1,6 +1,7 @@
 // What every view of the attention panel is given (the run, the chosen attention, requests to the host,
 // the export buttons' hook) and how a view is listed in the panel's view table (attention.ts).
 
+import { h } from '../webview/common';
 import type { ATTENTION_VIEW_REQUESTS, AttentionKind, AttentionRun, HeadChoice, ViewRequester } from '../../src/common/protocol';
 
 /** What the Save PNG / Save JSON buttons export for the view on screen. */
@@ -51,3 +52,25 @@ export const pageWidth = (): number => document.getElementById('modelvis-root')?
 /** The theme of the page, for figures the host draws (VS Code marks the body with its kind). */
 export const pageTheme = (): 'light' | 'dark' =>
   document.body.classList.contains('vscode-light') || document.body.classList.contains('vscode-high-contrast-light') ? 'light' : 'dark';
+
+/**
+ * A view's Run button: while `ask` runs, the button is disabled and `result` says `loading`; its answer goes to `show`
+ * (if the view is still on screen), a failure into `result` as an error (holder status "error").
+ */
+export async function runFromButton<T>(c: ViewContext, holder: HTMLElement, result: HTMLElement, button: HTMLButtonElement,
+  loading: string, ask: () => Promise<T>, show: (answer: T) => void): Promise<void> {
+  holder.dataset.status = 'loading';
+  button.disabled = true;
+  result.replaceChildren(h('p', { class: 'loading' }, loading));
+  try {
+    const answer = await ask();
+    if (c.isCurrent()) show(answer);
+  } catch (e) {
+    if (c.isCurrent()) {
+      result.replaceChildren(h('div', { class: 'error view-error', role: 'alert' }, (e as Error).message));
+      holder.dataset.status = 'error';
+    }
+  } finally {
+    button.disabled = false;
+  }
+}

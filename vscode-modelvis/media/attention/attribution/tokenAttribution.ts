@@ -11,7 +11,7 @@ import { absMax, signedIntensity } from '../../../src/attention/circuitsLogic';
 import type { AttributionMethod, AttributionRunResult } from '../../../src/common/protocol';
 import { formatNumber, h, post } from '../../webview/common';
 import { signedCell } from '../circuits/cells';
-import { ViewContext } from '../view';
+import { runFromButton, ViewContext } from '../view';
 
 /** Paints signed per-token scores on the selection in the editor (null: back to the cursor's attention). */
 const paintAttribution = (scores: number[] | null) => post({ type: 'paintAttribution', scores });
@@ -124,20 +124,9 @@ export async function drawAttribution(c: ViewContext, box: HTMLElement): Promise
       holder.dataset.status = 'error';
       return;
     }
-    holder.dataset.status = 'loading';
-    runButton.disabled = true;
-    result.replaceChildren(h('p', { class: 'loading' }, ch.method === 'ig' || ch.method === 'occlusion' ? 'Attributing… (progress and Cancel in the notification)' : 'Attributing…'));
-    try {
-      const a = await c.cached(`attribution/run/${r.runId}/${JSON.stringify(params)}`, () => c.request('attribution/run', params));
-      if (c.isCurrent()) show(a);
-    } catch (e) {
-      if (c.isCurrent()) {
-        result.replaceChildren(h('div', { class: 'error view-error', role: 'alert' }, (e as Error).message));
-        holder.dataset.status = 'error';
-      }
-    } finally {
-      runButton.disabled = false;
-    }
+    await runFromButton(c, holder, result, runButton,
+      ch.method === 'ig' || ch.method === 'occlusion' ? 'Attributing… (progress and Cancel in the notification)' : 'Attributing…',
+      () => c.cached(`attribution/run/${r.runId}/${JSON.stringify(params)}`, () => c.request('attribution/run', params)), show);
   };
   runButton.addEventListener('click', () => void go());
   // The next-token prediction needs nothing typed: show it at once.

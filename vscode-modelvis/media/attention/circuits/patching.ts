@@ -6,7 +6,7 @@ import { readableToken, tokenLabel } from '../../../src/attention/attentionLogic
 import { oneWordChanged } from '../../../src/attention/circuitsLogic';
 import type { CircuitPatchResult } from '../../../src/common/protocol';
 import { formatNumber, h } from '../../webview/common';
-import { ViewContext } from '../view';
+import { runFromButton, ViewContext } from '../view';
 import { headGridTable, signedCell } from './cells';
 
 /** Kept while switching tabs: the corrupted prompt, for the run it was made from, and the metric's tokens typed. */
@@ -73,20 +73,8 @@ export async function drawPatching(c: ViewContext, box: HTMLElement): Promise<vo
     const params: { corruptText: string; targetToken?: string; contrastToken?: string } = { corruptText: text.value };
     if (choices.target.trim() !== '') params.targetToken = choices.target;
     if (choices.contrast.trim() !== '') params.contrastToken = choices.contrast;
-    holder.dataset.status = 'loading';
-    runButton.disabled = true;
-    result.replaceChildren(h('p', { class: 'loading' }, 'Patching… (progress and Cancel in the notification)'));
-    try {
-      const p = await c.cached(`circuits/patch/${r.runId}/${JSON.stringify(params)}`, () => c.request('circuits/patch', params));
-      if (c.isCurrent()) show(p);
-    } catch (e) {
-      if (c.isCurrent()) {
-        result.replaceChildren(h('div', { class: 'error view-error', role: 'alert' }, (e as Error).message));
-        holder.dataset.status = 'error';
-      }
-    } finally {
-      runButton.disabled = false;
-    }
+    await runFromButton(c, holder, result, runButton, 'Patching… (progress and Cancel in the notification)',
+      () => c.cached(`circuits/patch/${r.runId}/${JSON.stringify(params)}`, () => c.request('circuits/patch', params)), show);
   };
   runButton.addEventListener('click', () => void go());
 }
