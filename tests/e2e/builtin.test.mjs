@@ -72,7 +72,7 @@ test('first run: the built-in model trains with progress and a loss curve, then 
   await s.guard('built-in model first run', async () => {
     const log = (m) => process.stderr.write(`[e2e] builtin: ${m}\n`);
     const cache = join(s.dirs.root, 'home', '.cache', 'modelvis', 'builtin');
-    assert.ok(!existsSync(join(cache, 'llama-v4-seed1')), 'the session starts without a built-in model');
+    assert.ok(!existsSync(join(cache, 'llama-v5-seed1')), 'the session starts without a built-in model');
 
     await s.openFile(s.workspaceInfo.file);
     await s.runCommand('View: Toggle Primary Side Bar Visibility');
@@ -122,12 +122,12 @@ test('first run: the built-in model trains with progress and a loss curve, then 
     // ---- The attention panel opens on the built-in model once it is trained.
     const frame = await s.webview('#attention-heatmap img[data-loaded="true"]', { timeout: TRAINING_TIMEOUT });
     const elapsed = (Date.now() - started) / 1000;
-    const folder = join(cache, 'llama-v4-seed1');
+    const folder = join(cache, 'llama-v5-seed1');
     assert.ok(existsSync(join(folder, 'model.safetensors')) && existsSync(join(folder, 'tokenizer.json')), `the built-in model is cached in ${folder}`);
     const training = JSON.parse(readFileSync(join(folder, 'modelvis_training.json'), 'utf8'));
     log(`trained in ${training.seconds.toFixed(0)} s (host), panel after ${elapsed.toFixed(0)} s; training loss ${training.finalTrainLoss.toFixed(2)}, held-out ${training.evalLoss.toFixed(2)}, unigram ${training.unigramEntropy.toFixed(2)}`);
     assert.ok(training.evalLoss < training.unigramEntropy, 'the model beats the no-context baseline on held-out text');
-    assert.match(await frame.locator('#attention-title').innerText(), /llama-v4-seed1/);
+    assert.match(await frame.locator('#attention-title').innerText(), /llama-v5-seed1/);
     assert.match(await frame.locator('#run-meta').innerText(), new RegExp(`tokens · ${LAYERS} layers × ${HEADS} heads`));
     await waitForLayers(frame, LAYERS);
 

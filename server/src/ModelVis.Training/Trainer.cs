@@ -73,6 +73,7 @@ public sealed record TrainOptions
         if (Steps < 1) throw new TrainingException($"steps must be at least 1, not {Steps}");
         if (Batch < 1 || SeqLen < 2) throw new TrainingException($"batch {Batch} × sequence {SeqLen} is too small");
         if (WarmStartMaxFraction is < 0 or > 1) throw new TrainingException($"warm-start fraction {WarmStartMaxFraction} is not between 0 and 1");
+        if (RepeatedFraction is < 0 or > 1) throw new TrainingException($"repeated-span fraction {RepeatedFraction} is not between 0 and 1");
         if (PoolGrowthFraction is < 0 or > 1) throw new TrainingException($"pool growth fraction {PoolGrowthFraction} is not between 0 and 1");
         if (WarmStartMaxSteps > 0 && WarmStartSeqLen < 2) throw new TrainingException($"warm-start sequence {WarmStartSeqLen} is too short");
         if (Math.Max(SeqLen, WarmStartMaxSteps > 0 ? WarmStartSeqLen : 0) > Model.MaxPositions) throw new TrainingException($"sequence length {SeqLen} exceeds the model's {Model.MaxPositions} positions");
@@ -98,6 +99,9 @@ public sealed record TrainResult
     public required int WarmStartSteps { get; init; }
     public required int? CircuitFormedAt { get; init; }
     public required double Seconds { get; init; }
+    /// <summary>How many of the corpus' 100 most frequent words (identifiers and keywords) the tokenizer keeps whole, and the most frequent of those it splits.</summary>
+    public required int CommonWordsWhole { get; init; }
+    public required IReadOnlyList<string> CommonWordsSplit { get; init; }
     public required IReadOnlyList<LossPoint> LossHistory { get; init; }
     public required IReadOnlyList<EvalPoint> EvalHistory { get; init; }
 }
@@ -126,12 +130,13 @@ public static class Trainer
         if (texts.Count == 0 || texts.All(string.IsNullOrWhiteSpace)) throw new TrainingException("the training corpus is empty");
 
         int warmSteps = options.WarmStartMaxSteps;  // shortened when the circuit forms
-        var warmTexts = warmSteps > 0 ? Corpus.Synthetic(options.Seed, 400) : [];
+        var warmTexts = WarmStartTexts(options);
         progress?.Report((0, "training the tokenizer"));
-        var tokenizer = ByteLevelBpe.Train(texts.Concat(warmTexts).ToList(), options.Model.VocabSize);
+        var tokenizer = TrainTokenizer(texts, options);
         cancel.ThrowIfCancellationRequested();
         var config = options.Model with { VocabSize = tokenizer.VocabSize, BosTokenId = tokenizer.EndOfTextId, EosTokenId = tokenizer.EndOfTextId };
 
+        var commonWords = tokenizer.CommonWords(texts, 100);
         progress?.Report((0.01, "tokenizing the corpus"));
         int[] Tokenize(IReadOnlyList<string> docs)
         {
@@ -225,6 +230,8 @@ public static class Trainer
             WarmStartSteps = Math.Min(warmSteps, options.Steps),
             CircuitFormedAt = circuitFormedAt,
             Seconds = clock.Elapsed.TotalSeconds,
+            CommonWordsWhole = commonWords.Count(w => w.Tokens == 1),
+            CommonWordsSplit = commonWords.Where(w => w.Tokens > 1).Take(10).Select(w => w.Word.Trim()).ToList(),
             LossHistory = history,
             EvalHistory = evals,
         };
@@ -237,11 +244,24 @@ public static class Trainer
         return new TrainedModel(model, tokenizer, result, pool);
     }
 
-    /// <summary>Whether a head scores above <paramref name="threshold"/> for induction and one for previous-token attention, on 8 spans of 8 pool tokens repeated.</summary>
+    /// <summary>The generated code of the warm start (none without one).</summary>
+    static IReadOnlyList<string> WarmStartTexts(TrainOptions options) => options.WarmStartMaxSteps > 0 ? Corpus.Synthetic(options.Seed, 400) : [];
+
+    /// <summary>The byte-level BPE a run trains first: on the corpus and the warm start's generated code, <c>Model.VocabSize</c> entries.</summary>
+    public static ByteLevelBpe TrainTokenizer(IReadOnlyList<string> texts, TrainOptions options) =>
+        ByteLevelBpe.Train(texts.Concat(WarmStartTexts(options)).ToList(), options.Model.VocabSize);
+
+    /// <summary>
+    /// Whether a head scores above <paramref name="threshold"/> for induction and one for previous-token attention, on 8
+    /// spans of 8 pool tokens repeated, the previous-token head in a lower layer (the induction head reads what it
+    /// wrote). With spans of a few tokens repeated many times a layer-0 head can score on the pool by position alone.
+    /// </summary>
     static bool CircuitFormed(LlamaModel<float> model, int[] pool, double threshold)
     {
         var (induction, previous) = HeadScores.MeasureOnRepeatedTokens(model, span: 8, batch: 8, pool: pool);
-        return induction.Best().Score > threshold && previous.Best().Score > threshold;
+        var (inductionLayer, _, inductionScore) = induction.Best();
+        var (previousLayer, _, previousScore) = previous.Best();
+        return inductionScore > threshold && previousScore > threshold && previousLayer < inductionLayer;
     }
 
     /// <summary>Mean next-token loss on fixed windows, no gradients.</summary>
@@ -269,6 +289,7 @@ public static class Trainer
                 options.PoolGrowthFraction, options.Seed,
             },
             result.Parameters, result.CorpusTokens, result.WarmStartSteps, result.CircuitFormedAt, result.FinalTrainLoss, result.EvalLoss, result.UnigramEntropy, result.Seconds,
+            result.CommonWordsWhole, result.CommonWordsSplit,
             lossHistory = result.LossHistory.Select(p => new[] { p.Step, Math.Round(p.Loss, 5), p.LearningRate, Math.Round(p.GradNorm, 5) }),
             evalHistory = result.EvalHistory.Select(p => new[] { p.Step, Math.Round(p.Loss, 5) }),
         };

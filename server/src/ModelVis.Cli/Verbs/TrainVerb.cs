@@ -44,6 +44,8 @@ static class TrainVerb
                 r.Seconds,
                 r.WarmStartSteps,
                 r.CircuitFormedAt,
+                r.CommonWordsWhole,
+                r.CommonWordsSplit,
                 inductionHead = new { layer = il, head = ih, score = iscore, withoutRepeat = control.Scores[il, ih] },
                 previousTokenHead = new { layer = pl, head = ph, score = pscore },
             });

@@ -96,6 +96,27 @@ public sealed class ByteLevelBpe
         return new ByteLevelBpe(merges);
     }
 
+    /// <summary>
+    /// The <paramref name="count"/> most frequent words of <paramref name="texts"/> made of ASCII letters (identifiers
+    /// and keywords, as the pre-tokenizer cuts them: with the space before them when there is one), most frequent
+    /// first, each with the number of tokens it encodes to: how well the vocabulary reads the corpus' code.
+    /// </summary>
+    public IReadOnlyList<(string Word, long Occurrences, int Tokens)> CommonWords(IEnumerable<string> texts, int count)
+    {
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var text in texts)
+            foreach (var word in Tokenizer.Words(text))
+            {
+                // In the byte alphabet ASCII letters are themselves and a space is Ġ.
+                var letters = word.StartsWith('Ġ') ? word.AsSpan(1) : word.AsSpan();
+                if (letters.Length > 1 && !letters.ContainsAnyExcept(AsciiLetters)) counts[word] = counts.GetValueOrDefault(word) + 1;
+            }
+        return counts.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).Take(count)
+            .Select(kv => (kv.Key.Replace('Ġ', ' '), kv.Value, Encode(kv.Key.Replace('Ġ', ' ')).Length)).ToList();
+    }
+
+    static readonly System.Buffers.SearchValues<char> AsciiLetters = System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+
     /// <summary>Token ids of <paramref name="text"/> (no special tokens added; a literal end-of-text marker is the special token).</summary>
     public int[] Encode(string text) => Tokenizer.Encode(text, addSpecialTokens: false).Ids;
 
