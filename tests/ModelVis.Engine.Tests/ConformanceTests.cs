@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using ModelVis.Checkpoints;
 using ModelVis.Models;
+using ModelVis.Tensors;
 using ModelVis.Tests;
 using Xunit;
 using Xunit.Abstractions;
@@ -19,9 +20,13 @@ public class ConformanceTests(ITestOutputHelper output)
          "tiny-qwen3", "tiny-gemma2", "tiny-gemma3", "tiny-olmo2", "tiny-phi3", "tiny-gpt-neox",
          "tiny-t5"];
 
-    static readonly ConcurrentDictionary<string, LanguageModel> Models = new();
+    /// <summary>Where the models run; <see cref="GpuConformanceTests"/> runs every case again through the GPU kernels.</summary>
+    protected virtual ComputeDevice Device => ComputeDevice.Cpu;
 
-    internal static LanguageModel ModelOf(string name) => Models.GetOrAdd(name, n => ModelLoader.Load(Fixtures.Model(n)));
+    static readonly ConcurrentDictionary<(string, ComputeDevice), LanguageModel> Models = new();
+
+    internal static LanguageModel ModelOf(string name, ComputeDevice? device = null) =>
+        Models.GetOrAdd((name, device ?? ComputeDevice.Cpu), key => ModelLoader.Load(Fixtures.Model(key.Item1), key.Item2));
 
     public static TheoryData<string, string> Cases()
     {
@@ -48,7 +53,7 @@ public class ConformanceTests(ITestOutputHelper output)
     [MemberData(nameof(Cases))]
     public void Capture_matches_reference(string modelName, string caseName)
     {
-        var model = ModelOf(modelName);
+        var model = ModelOf(modelName, Device);
         using var expected = new SafetensorsFile(Fixtures.Expected(modelName, caseName + ".safetensors"));
         using var doc = JsonDocument.Parse(File.ReadAllBytes(Fixtures.Expected(modelName, caseName + ".json")));
         var tol = doc.RootElement.GetProperty("suggested_tolerance");
@@ -99,7 +104,7 @@ public class ConformanceTests(ITestOutputHelper output)
     [Fact]
     public void Greedy_generation_reproduces_reference()
     {
-        var model = ModelOf("stories260K");
+        var model = ModelOf("stories260K", Device);
         using var expected = new SafetensorsFile(Fixtures.Expected("stories260K", "greedy_once_upon_a_time.safetensors"));
         var prompt = Ints(expected, "prompt_ids");
         var reference = Ints(expected, "generated_ids");
