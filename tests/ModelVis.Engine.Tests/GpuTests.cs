@@ -221,7 +221,7 @@ public class GpuKernelTests
         if (GpuDevice.OpenCuda() is null)
         {
             Assert.Same(ComputeDevice.Cpu, GpuDevice.Select("auto"));
-            Assert.Contains("no CUDA device", Assert.Throws<InvalidOperationException>(() => GpuDevice.Select("cuda")).Message);
+            Assert.Contains("no CUDA device", Assert.Throws<DeviceException>(() => GpuDevice.Select("cuda")).Message);
         }
         else Assert.StartsWith("cuda: ", GpuDevice.Select("auto").Name);
     }

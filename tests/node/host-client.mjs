@@ -20,8 +20,9 @@ export function hostDll() {
   return found;
 }
 
-export function startHost() {
-  const proc = spawn('dotnet', [hostDll(), 'serve'], { stdio: ['pipe', 'pipe', 'pipe'] });
+/** `modelvis serve` with extra arguments (`--device ilgpu-cpu`, `--threads 2`). */
+export function startHost(args = []) {
+  const proc = spawn('dotnet', [hostDll(), 'serve', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (d) => { stderr += d.toString(); });
   const connection = rpc.createMessageConnection(

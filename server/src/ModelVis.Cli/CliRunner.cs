@@ -28,7 +28,7 @@ public static class CliRunner
         var parse = root.Parse(args);
         if (parse.Errors.Count == 0)
             try { ModelVis.Host.DeviceChoice.Apply(parse.GetValue(Device)!, fallBackToCpu: parse.CommandResult.Command.Name == "serve"); }
-            catch (InvalidOperationException e) { Console.Error.WriteLine($"modelvis: {e.Message}"); return 1; }
+            catch (ModelVis.Gpu.DeviceException e) { Console.Error.WriteLine($"modelvis: {e.Message}"); return 1; }
         if (parse.GetValue(Threads) is { } threads)
         {
             if (threads < 1) { Console.Error.WriteLine($"modelvis: --threads {threads}: give 1 or more"); return 1; }

@@ -32,7 +32,7 @@ public sealed class GpuDevice : ComputeDevice, IDisposable
     readonly Dictionary<string, ProductKernel> _products = new();
     readonly Action<Index2D, AttentionShape, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>> _attend;
     readonly long _memoryBytes;
-    long _placedBytes, _productLaunches, _attentionLaunches;
+    long _placedBytes, _scratchBytes, _peakBytes, _productLaunches, _attentionLaunches;
 
     // Scratch buffers reused by every call (grown, never shrunk).
     MemoryBuffer1D<float, Stride1D.Dense>? _a, _c, _q, _kv, _bias, _contextRows, _probabilities;
@@ -58,6 +58,8 @@ public sealed class GpuDevice : ComputeDevice, IDisposable
 
     /// <summary>Bytes of weights placed on the accelerator and not yet released.</summary>
     public long PlacedBytes => Interlocked.Read(ref _placedBytes);
+    /// <summary>The most this device has held at once: placed weights plus working buffers.</summary>
+    public long PeakBytes => Interlocked.Read(ref _peakBytes);
     /// <summary>Product and attention kernels launched so far (what a run did on the device, for tests and benchmarks).</summary>
     public long ProductLaunches => Interlocked.Read(ref _productLaunches);
     public long AttentionLaunches => Interlocked.Read(ref _attentionLaunches);
@@ -103,7 +105,7 @@ public sealed class GpuDevice : ComputeDevice, IDisposable
     {
         "auto" => SharedCuda.Value ?? Cpu,
         "cpu" => Cpu,
-        "cuda" => SharedCuda.Value ?? throw new InvalidOperationException(
+        "cuda" => SharedCuda.Value ?? throw new DeviceException(
             "--device cuda: ILGPU found no CUDA device (it needs an NVIDIA GPU and its driver's libcuda); use --device auto or cpu"),
         "ilgpu-cpu" => SharedCpuAccelerator.Value,
         _ => throw new ArgumentException($"unknown device \"{choice}\"; choose one of {string.Join(", ", Choices)}"),
@@ -130,10 +132,11 @@ public sealed class GpuDevice : ComputeDevice, IDisposable
         catch (Exception e) when (e is AcceleratorException or OutOfMemoryException)
         {
             foreach (var s in segments) s.Bytes.Dispose();
-            throw new InvalidOperationException($"{Name}: out of memory placing a [{matrix.N}, {matrix.K}] {matrix.Storage} matrix ({e.Message})", e);
+            throw new DeviceException($"{Name}: out of memory placing a [{matrix.N}, {matrix.K}] {matrix.Storage} matrix ({e.Message})", e);
         }
         var placed = new GpuMatrix(this, matrix, segments);
         Interlocked.Add(ref _placedBytes, placed.DeviceBytes);
+        NotePeak();
         return placed;
     }
 
@@ -289,15 +292,30 @@ public sealed class GpuDevice : ComputeDevice, IDisposable
     {
         if (buffer is null || buffer.Length < length)
         {
-            buffer?.Dispose();
-            try { buffer = _accelerator.Allocate1D<T>(Math.Max(length, 1)); }
+            if (buffer is not null)
+            {
+                Interlocked.Add(ref _scratchBytes, -buffer.LengthInBytes);
+                buffer.Dispose();
+            }
+            try
+            {
+                buffer = _accelerator.Allocate1D<T>(Math.Max(length, 1));
+                Interlocked.Add(ref _scratchBytes, buffer.LengthInBytes);
+                NotePeak();
+            }
             catch (Exception e) when (e is AcceleratorException or OutOfMemoryException)
             {
                 buffer = null;
-                throw new InvalidOperationException($"{Name}: out of memory for a working buffer of {length:N0} values; try a shorter selection, fewer layers, or --device cpu", e);
+                throw new DeviceException($"{Name}: out of memory for a working buffer of {length:N0} values; try a shorter selection, fewer layers, or --device cpu", e);
             }
         }
         return View(buffer);
+    }
+
+    void NotePeak()
+    {
+        long now = Interlocked.Read(ref _placedBytes) + Interlocked.Read(ref _scratchBytes), peak;
+        while (now > (peak = Interlocked.Read(ref _peakBytes)) && Interlocked.CompareExchange(ref _peakBytes, now, peak) != peak) { }
     }
 
     ArrayView<T> Upload<T>(ref MemoryBuffer1D<T, Stride1D.Dense>? buffer, ReadOnlySpan<T> values) where T : unmanaged

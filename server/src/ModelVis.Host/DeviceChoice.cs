@@ -24,7 +24,7 @@ public static class DeviceChoice
             ModelLoader.Device = GpuDevice.Select(choice);
             Warning = null;
         }
-        catch (InvalidOperationException) when (fallBackToCpu)
+        catch (DeviceException) when (fallBackToCpu)
         {
             ModelLoader.Device = ComputeDevice.Cpu;
             Warning = $"modelvis.device is \"{choice}\", but ILGPU found no CUDA device (it needs an NVIDIA GPU and its driver); models run on the CPU.";
