@@ -78,14 +78,10 @@ public class ConformanceTests(ITestOutputHelper output)
             var reference = expected.ReadFloats(t);
             // T5's names: encoder_/decoder_hidden_states.k, encoder_/decoder_/cross_attentions.l.
             double limit = t.Name == "logits" ? logitsTol : t.Name.Contains("hidden_states.") ? hiddenTol : attnTol;
-            double worst = 0;
-            for (int i = 0; i < reference.Length; i++)
-            {
-                double diff = Math.Abs(reference[i] - mine.Data[i]);
-                if (!(diff <= worst)) worst = diff; // NaN-safe: a NaN makes worst NaN and fails below
-                if (t.Name.Contains("attentions.") && reference[i] == 0f)
-                    Assert.True(mine.Data[i] == 0f, $"{modelName}/{caseName} {t.Name}[{i}]: masked entry is {mine.Data[i]}, not exactly 0");
-            }
+            double worst = MaxAbsDiff(reference, mine.Data);
+            if (t.Name.Contains("attentions."))
+                for (int i = 0; i < reference.Length; i++)
+                    if (reference[i] == 0f) Assert.True(mine.Data[i] == 0f, $"{modelName}/{caseName} {t.Name}[{i}]: masked entry is {mine.Data[i]}, not exactly 0");
             Assert.True(worst <= limit, $"{modelName}/{caseName} {t.Name}: max |diff| {worst:E3} > tolerance {limit:E1}");
             output.WriteLine($"{modelName}/{caseName} {t.Name}: max |diff| {worst:E2}");
             compared++;
@@ -110,6 +106,19 @@ public class ConformanceTests(ITestOutputHelper output)
         var reference = Ints(expected, "generated_ids");
         var generated = model.Generate(prompt, reference.Length, stopAtEos: false);
         Assert.Equal(reference, generated);
+    }
+
+    /// <summary>max |a − b|, NaN-safe: a NaN anywhere makes it NaN, which fails every ≤ comparison.</summary>
+    internal static double MaxAbsDiff(float[] a, float[] b)
+    {
+        double worst = 0;
+        for (int i = 0; i < a.Length; i++)
+        {
+            double diff = Math.Abs(a[i] - b[i]);
+            if (double.IsNaN(diff)) return double.NaN;
+            worst = Math.Max(worst, diff);
+        }
+        return worst;
     }
 
     internal static int[] Ints(SafetensorsFile file, string name) =>

@@ -64,12 +64,7 @@ public class GgufConformanceTests
             Assert.Equal(t.Shape, mine!.LongShape);
             var reference = expected.ReadFloats(t);
             double limit = t.Name == "logits" ? logitsTol : t.Name.StartsWith("hidden_states.") ? hiddenTol : attnTol;
-            double worst = 0;
-            for (int i = 0; i < reference.Length; i++)
-            {
-                double diff = Math.Abs(reference[i] - mine.Data[i]);
-                if (!(diff <= worst)) worst = diff;
-            }
+            double worst = ConformanceTests.MaxAbsDiff(reference, mine.Data);
             Assert.True(worst <= limit, $"{file}/{caseName} {t.Name}: max |diff| {worst:E3} > tolerance {limit:E1}");
             compared++;
         }

@@ -1,11 +1,7 @@
 // `serve --device`: where the host runs models, as modelvis.device sets it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { startHost, fixtures } from './host-client.mjs';
-
-const model = join(fixtures, 'models', 'stories260K');
-const text = 'Once upon a time, there was a little girl named Lily.';
+import { startHost, storiesModel as model, storiesText as text } from './host-client.mjs';
 const floats = (b64) => { const buf = Buffer.from(b64, 'base64'); return new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4); };
 
 async function attention(host) {

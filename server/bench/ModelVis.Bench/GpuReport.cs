@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using ModelVis.Gpu;
 using ModelVis.Models;
 using ModelVis.Tensors;
@@ -17,7 +16,7 @@ public static class GpuReport
     public static int Run(string[] args)
     {
         bool emulate = args.Contains("--emulate");
-        int reps = args.SkipWhile(a => a != "--reps").Skip(1).Select(int.Parse).FirstOrDefault(3);
+        int reps = Timing.Reps(args);
         GpuDevice? device = emulate ? GpuDevice.OpenCpuAccelerator() : GpuDevice.OpenCuda();
         if (device is null)
         {
@@ -53,15 +52,8 @@ public static class GpuReport
     /// <summary>Median seconds of <paramref name="reps"/> passes after one warm-up (which also compiles the kernels), and the logits.</summary>
     static (double Seconds, float[] Logits) Time(LanguageModel model, ForwardInput input, CaptureRequest request, int reps)
     {
-        var logits = model.Forward(input, request).Logits!.Data;
-        var times = new List<double>();
-        for (int r = 0; r < reps; r++)
-        {
-            var sw = Stopwatch.StartNew();
-            model.Forward(input, request);
-            times.Add(sw.Elapsed.TotalSeconds);
-        }
-        times.Sort();
-        return (times[times.Count / 2], logits);
+        model.Forward(input, request);
+        var (median, last) = Timing.Time(reps, () => model.Forward(input, request));
+        return (median, last.Logits!.Data);
     }
 }
