@@ -44,7 +44,7 @@ public sealed class GpuDevice : ComputeDevice, IDisposable
         _accelerator = device.CreateAccelerator(context);
         _memoryBytes = Math.Min(_accelerator.MemorySize, memoryBytes ?? long.MaxValue);
         Name = device.AcceleratorType == AcceleratorType.Cuda ? $"cuda: {device.Name}" : "ilgpu-cpu: ILGPU's CPU accelerator (the GPU kernels run on the CPU)";
-        _attend = _accelerator.LoadAutoGroupedStreamKernel<Index2D, AttentionShape, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(AttentionKernel.Attend);
+        _attend = Compile("attention", () => _accelerator.LoadAutoGroupedStreamKernel<Index2D, AttentionShape, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(AttentionKernel.Attend));
     }
 
     /// <summary>The storage types whose rows the kernels decode; a matrix of any other type stays with the CPU kernels.</summary>
@@ -103,13 +103,20 @@ public sealed class GpuDevice : ComputeDevice, IDisposable
     /// </summary>
     public static ComputeDevice Select(string choice) => choice switch
     {
-        "auto" => SharedCuda.Value ?? Cpu,
+        "auto" => CudaIfItWorks() ?? Cpu,
         "cpu" => Cpu,
         "cuda" => SharedCuda.Value ?? throw new DeviceException(
             "--device cuda: ILGPU found no CUDA device (it needs an NVIDIA GPU and its driver's libcuda); use --device auto or cpu"),
         "ilgpu-cpu" => SharedCpuAccelerator.Value,
         _ => throw new ArgumentException($"unknown device \"{choice}\"; choose one of {string.Join(", ", Choices)}"),
     };
+
+    /// <summary>The CUDA device, or null when there is none or its kernels do not compile (auto then runs on the CPU).</summary>
+    static GpuDevice? CudaIfItWorks()
+    {
+        try { return SharedCuda.Value; }
+        catch (DeviceException) { return null; }
+    }
 
     // ---------------------------------------------------------------- weights
 
@@ -217,8 +224,18 @@ public sealed class GpuDevice : ComputeDevice, IDisposable
 
     ProductKernel Load<TRows>() where TRows : struct, IStoredRows
     {
-        var launch = _accelerator.LoadAutoGroupedStreamKernel<Index2D, ProductShape, ArrayView<float>, ArrayView<byte>, ArrayView<float>, ArrayView<float>>(Products.Multiply<TRows>);
+        var launch = Compile(typeof(TRows).Name, () => _accelerator.LoadAutoGroupedStreamKernel<Index2D, ProductShape, ArrayView<float>, ArrayView<byte>, ArrayView<float>, ArrayView<float>>(Products.Multiply<TRows>));
         return (tiles, shape, a, w, bias, c) => launch(tiles, shape, a, w, bias, c);
+    }
+
+    /// <summary>ILGPU compiles a kernel for the device when it is loaded; a failure there says which kernel and what to do.</summary>
+    T Compile<T>(string kernel, Func<T> load)
+    {
+        try { return load(); }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new DeviceException($"{Name}: the {kernel} kernel did not compile for this device ({e.GetBaseException().Message}); run on the CPU (modelvis.device = cpu, or --device cpu)", e);
+        }
     }
 
     // ---------------------------------------------------------------- products and attention
