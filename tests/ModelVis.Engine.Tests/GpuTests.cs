@@ -149,13 +149,13 @@ public class GpuKernelTests
         var x = Random(n * d, rng);
         var expected = new float[n * d];
         var expectedActivations = new float[n * width];
-        ComputeDevice.Cpu.GatedMlp(x, n, gateUp, down, activation, new float[n * 2 * width], expectedActivations, true, expected);
+        ComputeDevice.Cpu.GatedMlp(x, n, gateUp, down, activation, new float[n * 2 * width], expectedActivations, true, null, expected);
 
         long launches = Accelerator.ProductLaunches;
         var output = new float[n * d];
         var activations = new float[n * width];
         Accelerator.GatedMlp(x, n, new Linear(gateUpOnDevice, gateUp.PaddedBias![..(2 * width)]), new Linear(downOnDevice, down.PaddedBias![..d]),
-            activation, new float[n * 2 * width], activations, true, output);
+            activation, new float[n * 2 * width], activations, true, null, output);
         Assert.True(Accelerator.ProductLaunches >= launches + 2);
         AssertClose(expectedActivations, activations, 1e-5, $"{activation}: activations");
         AssertClose(expected, output, 1e-5, $"{activation}: output");
@@ -164,9 +164,68 @@ public class GpuKernelTests
         var untouched = new float[n * width];
         var again = new float[n * d];
         Accelerator.GatedMlp(x, n, new Linear(gateUpOnDevice, gateUp.PaddedBias![..(2 * width)]), new Linear(downOnDevice, down.PaddedBias![..d]),
-            activation, new float[n * 2 * width], untouched, false, again);
+            activation, new float[n * 2 * width], untouched, false, null, again);
         Assert.All(untouched, v => Assert.Equal(0f, v));
         Assert.Equal(output, again);
+    }
+
+    public static TheoryData<string> SublayerCases() =>
+        new("llama gqa", "per-head norms", "whole-width norms", "partial rotary", "soft cap and window", "key mask");
+
+    /// <summary>The rotary decoders' attention sublayer whole on the device (products, q/k norms, rotary, attention) as on the CPU.</summary>
+    [Theory, MemberData(nameof(SublayerCases))]
+    public void A_rotary_attention_sublayer_runs_whole_on_the_device_as_on_the_cpu(string name)
+    {
+        var rng = new Random(name.Length * 7 + name[^1]);
+        const int n = 11, d = 48, heads = 4, hd = 16; // o_proj in Q8_0: its rows (q width 64) whole blocks of 32
+        int kvHeads = name == "llama gqa" ? 2 : 4, qWidth = heads * hd, kvWidth = kvHeads * hd, width = qWidth + 2 * kvWidth;
+        var qkv = new Linear(RandomStoredRows("BF16", width, d, rng), Random(width, rng));
+        var o = new Linear(RandomStoredRows("Q8_0", d, qWidth, rng));
+        var rotary = new Rotary(name == "partial rotary" ? 8 : hd, 10000, 64);
+        var (cos, sin) = rotary.Tables(n);
+        var gain = (int count) => Random(count, rng).Select(v => 1 + v / 4).ToArray();
+        IReadOnlyList<RowNorm> norms = name switch
+        {
+            "per-head norms" => [new(0, heads, hd, gain(hd), 1e-6f), new(qWidth, kvHeads, hd, gain(hd), 1e-6f)],
+            "whole-width norms" => [new(0, 1, qWidth, gain(qWidth), 1e-6f), new(qWidth, 1, kvWidth, gain(kvWidth), 1e-6f)],
+            _ => [],
+        };
+        var mask = name switch
+        {
+            "soft cap and window" => new AttentionMask(true, SlidingWindow: 3),
+            "key mask" => new AttentionMask(true, Enumerable.Range(0, n).Select(j => j == 2 ? 0 : 1).ToArray()),
+            _ => new AttentionMask(true),
+        };
+        float softCap = name == "soft cap and window" ? 0.8f : 0;
+        RotaryAttention Sublayer(Linear q, Linear output) => new(q, output, heads, kvHeads, hd, MathF.Sqrt(hd), softCap, norms, rotary, cos, sin, mask);
+
+        var x = Random(n * d, rng);
+        var expected = new float[n * d];
+        var expectedProbabilities = new float[heads * n * n];
+        ComputeDevice.Cpu.SelfAttention(Sublayer(qkv, o), x, n, new float[n * width], new float[n * qWidth], expectedProbabilities, null, expected);
+
+        using var qkvOnDevice = (GpuMatrix)Accelerator.Place(qkv.Weight);
+        using var oOnDevice = (GpuMatrix)Accelerator.Place(o.Weight);
+        var onDevice = Sublayer(new Linear(qkvOnDevice, qkv.PaddedBias![..width]), new Linear(oOnDevice));
+        long launches = Accelerator.AttentionLaunches;
+        var output = new float[n * d];
+        var probabilities = new float[heads * n * n];
+        Accelerator.SelfAttention(onDevice, x, n, new float[n * width], new float[n * qWidth], probabilities, null, output);
+        Assert.Equal(launches + 1, Accelerator.AttentionLaunches);
+        AssertClose(expected, output, 1e-5, $"{name}: output");
+        AssertClose(expectedProbabilities, probabilities, 1e-5, $"{name}: probabilities");
+        for (int i = 0; i < probabilities.Length; i++)
+            if (expectedProbabilities[i] == 0) Assert.True(probabilities[i] == 0, $"{name}: masked probability {i} is {probabilities[i]}");
+
+        // No probabilities asked for: the same output. A hook on the heads' outputs: the CPU's way, the hook called once.
+        var again = new float[n * d];
+        Accelerator.SelfAttention(onDevice, x, n, new float[n * width], new float[n * qWidth], [], null, again);
+        Assert.Equal(output, again);
+        int calls = 0;
+        var hooked = new float[n * d];
+        Accelerator.SelfAttention(onDevice, x, n, new float[n * width], new float[n * qWidth], [], _ => calls++, hooked);
+        Assert.Equal(1, calls);
+        AssertClose(expected, hooked, 1e-5, $"{name}: hooked");
     }
 
     public static TheoryData<string> AttentionCases() =>

@@ -32,11 +32,15 @@ public sealed class GpuDevice : ComputeDevice, IDisposable
     readonly Dictionary<string, ProductKernel> _products = new();
     readonly Action<Index2D, AttentionShape, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>> _attend;
     readonly Action<Index2D, GateShape, ArrayView<float>, ArrayView<float>> _gate;
+    readonly Action<Index2D, RowNormShape, ArrayView<float>, ArrayView<float>> _rmsNorm;
+    readonly Action<Index2D, RotaryShape, ArrayView<float>, ArrayView<float>, ArrayView<float>> _rotate;
     readonly long _memoryBytes;
     long _placedBytes, _scratchBytes, _peakBytes, _productLaunches, _attentionLaunches;
 
     // Scratch buffers reused by every call (grown, never shrunk).
-    MemoryBuffer1D<float, Stride1D.Dense>? _a, _c, _q, _kv, _bias, _secondBias, _contextRows, _probabilities, _gateUp, _gated;
+    MemoryBuffer1D<float, Stride1D.Dense>? _a, _c, _q, _kv, _bias, _secondBias, _contextRows, _probabilities, _gateUp, _gated, _cos, _sin;
+    /// <summary>One buffer per query/key norm's gain of a sublayer (uploads to one buffer would overwrite a gain a queued kernel reads).</summary>
+    readonly MemoryBuffer1D<float, Stride1D.Dense>?[] _gains = new MemoryBuffer1D<float, Stride1D.Dense>?[4];
     MemoryBuffer1D<int, Stride1D.Dense>? _keyMask;
 
     GpuDevice(Context context, Device device, long? memoryBytes = null)
@@ -45,6 +49,8 @@ public sealed class GpuDevice : ComputeDevice, IDisposable
         _accelerator = device.CreateAccelerator(context);
         _memoryBytes = Math.Min(_accelerator.MemorySize, memoryBytes ?? long.MaxValue);
         Name = device.AcceleratorType == AcceleratorType.Cuda ? $"cuda: {device.Name}" : "ilgpu-cpu: ILGPU's CPU accelerator (the GPU kernels run on the CPU)";
+        _rmsNorm = Compile("RMSNorm", () => _accelerator.LoadAutoGroupedStreamKernel<Index2D, RowNormShape, ArrayView<float>, ArrayView<float>>(RowKernels.RmsNorm));
+        _rotate = Compile("rotary", () => _accelerator.LoadAutoGroupedStreamKernel<Index2D, RotaryShape, ArrayView<float>, ArrayView<float>, ArrayView<float>>(RowKernels.Rotate));
         _gate = Compile("gated activation", () => _accelerator.LoadAutoGroupedStreamKernel<Index2D, GateShape, ArrayView<float>, ArrayView<float>>(GateKernel.Apply));
         _attend = Compile("attention", () => _accelerator.LoadAutoGroupedStreamKernel<Index2D, AttentionShape, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(AttentionKernel.Attend));
     }
@@ -278,11 +284,11 @@ public sealed class GpuDevice : ComputeDevice, IDisposable
     /// (and the activations only when kept) come back. Falls back to the base path for weights left on the CPU.
     /// </summary>
     public override void GatedMlp(ReadOnlySpan<float> x, int n, Linear gateUpProjection, Linear down, string activation,
-        Span<float> gateUp, Span<float> activations, bool keepActivations, Span<float> output)
+        float[] gateUp, float[] activations, bool keepActivations, Action<float[]>? onGateUp, Span<float> output)
     {
-        if (gateUpProjection.Weight is not GpuMatrix gu || down.Weight is not GpuMatrix dn || GateKernel.Number(activation) is not { } kind)
+        if (onGateUp is not null || gateUpProjection.Weight is not GpuMatrix gu || down.Weight is not GpuMatrix dn || GateKernel.Number(activation) is not { } kind)
         {
-            base.GatedMlp(x, n, gateUpProjection, down, activation, gateUp, activations, keepActivations, output);
+            base.GatedMlp(x, n, gateUpProjection, down, activation, gateUp, activations, keepActivations, onGateUp, output);
             return;
         }
         int width = dn.K;
@@ -297,7 +303,7 @@ public sealed class GpuDevice : ComputeDevice, IDisposable
             var dOutput = Scratch(ref _c, outputs);
             Launch(dn, dGated, n, dOutput, down.PaddedBias, ref _secondBias);
             _accelerator.Synchronize();
-            if (keepActivations) dGated.SubView(0, middle).CopyToCPU(activations[..checked((int)middle)]);
+            if (keepActivations) dGated.SubView(0, middle).CopyToCPU(activations.AsSpan(0, checked((int)middle)));
             dOutput.SubView(0, outputs).CopyToCPU(output[..checked((int)outputs)]);
         }
     }
@@ -326,15 +332,72 @@ public sealed class GpuDevice : ComputeDevice, IDisposable
         {
             var dq = Upload(ref _q, q[..checked(nq * qStride)]);
             var dkv = sameRows ? dq : Upload(ref _kv, kv[..checked(nk * kvStride)]);
-            var dmask = mask.KeyMask is { } keys ? Upload(ref _keyMask, keys) : Scratch(ref _keyMask, 1);
             var dbias = relativeBias.IsEmpty ? Scratch(ref _bias, 1) : Upload(ref _bias, relativeBias);
-            var dcontext = Scratch(ref _contextRows, contextLength);
-            var dprobabilities = Scratch(ref _probabilities, keep ? probabilityLength : 1);
-            _attend(new Index2D(nq, heads), shape, dq, dkv, dmask, dbias, dcontext, dprobabilities);
-            Interlocked.Increment(ref _attentionLaunches);
+            var dcontext = LaunchAttention(shape, dq, dkv, mask, dbias, out var dprobabilities);
             _accelerator.Synchronize();
             dcontext.SubView(0, contextLength).CopyToCPU(context[..checked((int)contextLength)]);
             if (keep) dprobabilities.SubView(0, probabilityLength).CopyToCPU(probabilities[..checked((int)probabilityLength)]);
+        }
+    }
+
+    /// <summary>Queues the attention kernel on rows already on the device: the context rows, and the probabilities when the shape keeps them.</summary>
+    ArrayView<float> LaunchAttention(AttentionShape shape, ArrayView<float> q, ArrayView<float> kv, AttentionMask mask, ArrayView<float> bias,
+        out ArrayView<float> probabilities)
+    {
+        var keyMask = mask.KeyMask is { } keys ? Upload(ref _keyMask, keys) : Scratch(ref _keyMask, 1);
+        var context = Scratch(ref _contextRows, (long)shape.Nq * shape.Heads * shape.HeadDim);
+        probabilities = Scratch(ref _probabilities, shape.KeepProbabilities != 0 ? (long)shape.Heads * shape.Nq * shape.Nk : 1);
+        _attend(new Index2D(shape.Nq, shape.Heads), shape, q, kv, keyMask, bias, context, probabilities);
+        Interlocked.Increment(ref _attentionLaunches);
+        return context;
+    }
+
+    /// <summary>
+    /// The rotary decoder's attention sublayer without leaving the device: x goes up; q | k | v, the query/key norms,
+    /// rotary, attention and o_proj run there; the output (and the probabilities only when kept) come back. Falls back
+    /// to the CPU's way when a hook wants the heads' outputs or a matrix stayed on the CPU.
+    /// </summary>
+    public override void SelfAttention(RotaryAttention a, ReadOnlySpan<float> x, int n, float[] qkv, float[] context,
+        Span<float> probabilities, Action<float[]>? onHeadOutputs, Span<float> output)
+    {
+        if (onHeadOutputs is not null || a.Qkv.Weight is not GpuMatrix qkvWeight || a.O.Weight is not GpuMatrix oWeight || a.QueryKeyNorms.Count > _gains.Length)
+        {
+            base.SelfAttention(a, x, n, qkv, context, probabilities, onHeadOutputs, output);
+            return;
+        }
+        int width = a.Width, rotaryDim = a.Rotary.HeadDim;
+        bool keep = !probabilities.IsEmpty;
+        long probabilityLength = (long)a.Heads * n * n, outputs = (long)n * oWeight.N;
+        if (keep && probabilities.Length < probabilityLength) throw new ArgumentException("probabilities is too short");
+        var shape = new AttentionShape
+        {
+            Nq = n, Nk = n, QStride = width, QOffset = 0, KvStride = width, KOffset = a.QWidth, VOffset = a.QWidth + a.KvWidth,
+            Heads = a.Heads, Group = a.Heads / a.KvHeads, HeadDim = a.HeadDim, HeadStride = a.HeadDim,
+            ScaleDivisor = a.ScaleDivisor, SoftCap = a.SoftCap,
+            Causal = a.Mask.Causal ? 1 : 0, SlidingWindow = a.Mask.SlidingWindow, HasKeyMask = a.Mask.KeyMask is null ? 0 : 1,
+            HasBias = 0, KeepProbabilities = keep ? 1 : 0,
+        };
+        lock (_stream)
+        {
+            var dx = Upload(ref _a, x[..(n * qkvWeight.K)]);
+            var dqkv = Scratch(ref _q, (long)n * width);
+            Launch(qkvWeight, dx, n, dqkv, a.Qkv.PaddedBias, ref _bias);
+            for (int i = 0; i < a.QueryKeyNorms.Count; i++)
+            {
+                var norm = a.QueryKeyNorms[i];
+                var gain = Upload(ref _gains[i], norm.Gain);
+                _rmsNorm(new Index2D(n, norm.Count), new RowNormShape { Width = width, Offset = norm.Offset, Dim = norm.Dim, Eps = norm.Eps }, dqkv, gain);
+            }
+            var cos = Upload(ref _cos, a.Cos.AsSpan(0, n * rotaryDim));
+            var sin = Upload(ref _sin, a.Sin.AsSpan(0, n * rotaryDim));
+            _rotate(new Index2D(n, a.Heads * (rotaryDim / 2)), new RotaryShape { Width = width, Offset = 0, Heads = a.Heads, HeadStride = a.HeadDim, RotaryDim = rotaryDim }, dqkv, cos, sin);
+            _rotate(new Index2D(n, a.KvHeads * (rotaryDim / 2)), new RotaryShape { Width = width, Offset = a.QWidth, Heads = a.KvHeads, HeadStride = a.HeadDim, RotaryDim = rotaryDim }, dqkv, cos, sin);
+            var dcontext = LaunchAttention(shape, dqkv, dqkv, a.Mask, Scratch(ref _kv, 1), out var dprobabilities);
+            var doutput = Scratch(ref _c, outputs);
+            Launch(oWeight, dcontext, n, doutput, a.O.PaddedBias, ref _secondBias);
+            _accelerator.Synchronize();
+            if (keep) dprobabilities.SubView(0, probabilityLength).CopyToCPU(probabilities[..checked((int)probabilityLength)]);
+            doutput.SubView(0, outputs).CopyToCPU(output[..checked((int)outputs)]);
         }
     }
 
@@ -382,7 +445,7 @@ public sealed class GpuDevice : ComputeDevice, IDisposable
 
     public void Dispose()
     {
-        foreach (var b in new IDisposable?[] { _a, _c, _q, _kv, _bias, _secondBias, _contextRows, _probabilities, _gateUp, _gated, _keyMask }) b?.Dispose();
+        foreach (var b in new IDisposable?[] { _a, _c, _q, _kv, _bias, _secondBias, _contextRows, _probabilities, _gateUp, _gated, _cos, _sin, _keyMask }.Concat(_gains)) b?.Dispose();
         _accelerator.Dispose();
         _context.Dispose();
     }

@@ -27,14 +27,26 @@ public class ComputeDevice
     /// <paramref name="gateUp"/> [n, 2I] and the middle into <paramref name="activations"/> [n, I] (which a device fills
     /// only when <paramref name="keepActivations"/>). <paramref name="output"/> may be <paramref name="x"/>.
     /// </summary>
+    /// <param name="onGateUp">Sees (and may change) the gate | up rows before the activation; a device then runs the CPU's way.</param>
     public virtual void GatedMlp(ReadOnlySpan<float> x, int n, Linear gateUpProjection, Linear down, string activation,
-        Span<float> gateUp, Span<float> activations, bool keepActivations, Span<float> output)
+        float[] gateUp, float[] activations, bool keepActivations, Action<float[]>? onGateUp, Span<float> output)
     {
         int width = down.InFeatures;
         gateUpProjection.Forward(x, n, gateUp);
+        onGateUp?.Invoke(gateUp);
         Activations.Gate(activation, gateUp, n, width, activations);
         down.Forward(activations, n, output);
     }
+
+    /// <summary>
+    /// A rotary decoder's attention sublayer (<see cref="RotaryAttention"/>): <paramref name="output"/> from <paramref name="x"/>
+    /// (which may be the same buffer), probabilities [heads, n, n] written when not empty. <paramref name="qkv"/> and
+    /// <paramref name="context"/> are work buffers; <paramref name="onHeadOutputs"/> sees the heads' outputs before o_proj
+    /// (a device then runs the CPU's way).
+    /// </summary>
+    public virtual void SelfAttention(RotaryAttention attention, ReadOnlySpan<float> x, int n, float[] qkv, float[] context,
+        Span<float> probabilities, Action<float[]>? onHeadOutputs, Span<float> output) =>
+        attention.Run(x, n, qkv, context, probabilities, onHeadOutputs, output);
 
     /// <summary>Self-attention over one sequence's projected rows; the arguments are <see cref="Attention.Compute(ReadOnlySpan{float}, int, int, int, int, int, int, int, int, float, AttentionMask, Span{float}, Span{float}, float, int, ReadOnlySpan{float})"/>'s.</summary>
     public void Attend(ReadOnlySpan<float> qkv, int n, int rowStride, int qOffset, int kOffset, int vOffset,
