@@ -51,6 +51,31 @@ public class OpBackwardTests
     }
 
     [Fact]
+    public void Head_rms_norm_normalises_each_head_with_a_shared_gain()
+    {
+        var rng = new Random(40);
+        var x = Random(rng, "x", 2, 5, 3 * 8);   // 5 rows of 3 heads of 8
+        var w = Random(rng, "w", 1, 8);
+        Check(t => Probe(t, t.HeadRmsNorm(x, w, 1e-6), 41), [x, w]);
+        // Each head on its own is the row norm of that head's 8 channels.
+        var y = new Tape<double> { Recording = false }.HeadRmsNorm(x, w, 1e-6);
+        for (int r = 0; r < 5; r++)
+            for (int h = 0; h < 3; h++)
+            {
+                var head = new Var<double>(x.Data[(r * 24 + h * 8)..(r * 24 + h * 8 + 8)], [1, 8]);
+                var expected = new Tape<double> { Recording = false }.RmsNorm(head, w, 1e-6).Data;
+                for (int j = 0; j < 8; j++) Assert.Equal(expected[j], y.Data[r * 24 + h * 8 + j], 15);
+            }
+    }
+
+    [Fact]
+    public void Scale_by_a_constant()
+    {
+        var x = Random(new Random(42), "x", 2, 4, 6);
+        Check(t => Probe(t, t.Scale(x, 8.0), 43), [x]);
+    }
+
+    [Fact]
     public void LayerNorm()
     {
         var rng = new Random(5);

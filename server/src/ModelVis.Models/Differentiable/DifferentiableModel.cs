@@ -9,7 +9,8 @@ namespace ModelVis.Models.Differentiable;
 /// input: it starts from the token-embedding rows e [n, d] — the only variables — and adds positions, token types and
 /// norms exactly as the inference family does, with every weight a constant (a tied unembedding included). It reads the
 /// same checkpoint tensors, by the same names, as the inference family; its float forward agrees with it to rounding.
-/// Families: GPT-2, BERT (bert, roberta, distilbert) and Llama (llama, mistral, qwen2).
+/// Families: GPT-2, BERT (bert, roberta, distilbert), the rotary decoders (Llama, Mistral, Qwen2, Qwen3, Phi-3, OLMo 2,
+/// Gemma 2, Gemma 3) and GPT-NeoX; not T5 (an encoder-decoder).
 /// </summary>
 public abstract class DifferentiableModel : IDisposable
 {
@@ -47,8 +48,8 @@ public abstract class DifferentiableModel : IDisposable
         if (File.Exists(dir) && Path.GetFileName(dir) == "config.json") dir = Path.GetDirectoryName(Path.GetFullPath(dir))!;
         if (!Directory.Exists(dir)) throw new ModelException($"{dir}: no such model folder");
         var config = ModelConfig.FromFolder(dir);
-        if (config.Family is not (ModelFamily.Gpt2 or ModelFamily.Bert or ModelFamily.Llama))
-            throw new ModelException($"gradient attribution supports GPT-2, BERT-family and Llama-family (llama, mistral, qwen2) models; \"{config.ModelType}\" is not one of them");
+        if (config.Family == ModelFamily.T5)
+            throw new ModelException($"gradient attribution does not support the encoder-decoder \"{config.ModelType}\"; it supports GPT-2, BERT-family, Llama-family (llama, mistral, qwen2), Qwen3, Phi-3, OLMo 2, Gemma 2, Gemma 3 and GPT-NeoX models");
         var checkpoint = CheckpointLoader.Open(dir);
         try
         {
@@ -57,7 +58,14 @@ public abstract class DifferentiableModel : IDisposable
             {
                 ModelFamily.Gpt2 => new DifferentiableGpt2(config, checkpoint, w),
                 ModelFamily.Bert => new DifferentiableBert(config, checkpoint, w),
-                _ => new DifferentiableLlama(config, checkpoint, w),
+                ModelFamily.Llama => new DifferentiableLlama(config, checkpoint, w),
+                ModelFamily.Qwen3 => new DifferentiableQwen3(config, checkpoint, w),
+                ModelFamily.Phi3 => new DifferentiablePhi3(config, checkpoint, w),
+                ModelFamily.Olmo2 => new DifferentiableOlmo2(config, checkpoint, w),
+                ModelFamily.Gemma2 => new DifferentiableGemma2(config, checkpoint, w),
+                ModelFamily.Gemma3 => new DifferentiableGemma3(config, checkpoint, w),
+                ModelFamily.GptNeoX => new DifferentiableGptNeoX(config, checkpoint, w),
+                _ => throw new ModelException($"gradient attribution does not support \"{config.ModelType}\""),
             };
         }
         catch
@@ -76,6 +84,18 @@ public abstract class DifferentiableModel : IDisposable
     // ---------------------------------------------------------------- pieces the families share
 
     private protected static Var<float> Constant(float[] data, params int[] shape) => new(data, shape);
+
+    /// <summary>
+    /// The token embedding (under <paramref name="prefix"/>) and the output head: the top-level <paramref name="head"/> when the
+    /// config unties it and the checkpoint stores it, else the embedding itself (tied), as the engine's TokenEmbedding decides.
+    /// </summary>
+    private protected static (Weights Tokens, Weights Head, string HeadName) Unembedding(ModelConfig config, ICheckpoint checkpoint, string prefix,
+        string embedding, string head)
+    {
+        var tokens = new Weights(checkpoint, config.ModelType, prefix);
+        bool untied = !config.TieWordEmbeddings && checkpoint.TryGet(head, out _);
+        return untied ? (tokens, new Weights(checkpoint, config.ModelType), head) : (tokens, tokens, embedding);
+    }
 
     /// <summary>An nn.Linear weight [out, in] as a constant.</summary>
     private protected static Var<float> LinearWeight(Weights w, string name, int outFeatures, int inFeatures) =>
