@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using ModelVis.Analysis.Attribution;
 using ModelVis.Autodiff;
 using ModelVis.Checkpoints;
@@ -12,19 +13,22 @@ namespace ModelVis.Analysis.Tests;
 
 /// <summary>
 /// The differentiable forwards of the families fixtures/expected/interp has no cases for (Qwen3, Phi-3, OLMo 2, Gemma 2,
-/// Gemma 3, GPT-NeoX): their logits against the PyTorch references of fixtures/expected/&lt;model&gt; and the inference engine,
+/// Gemma 3, GPT-NeoX) and T5: their logits against the PyTorch references of fixtures/expected/&lt;model&gt; and the inference engine,
 /// and their gradients against finite differences of their own forward (input × gradient is a directional derivative).
 /// </summary>
 public class AttributionFamiliesTests(ITestOutputHelper output)
 {
-    static readonly string[] FamilyModels = ["tiny-qwen3", "tiny-phi3", "tiny-olmo2", "tiny-gemma2", "tiny-gemma3", "tiny-gpt-neox"];
+    static readonly string[] FamilyModels = ["tiny-qwen3", "tiny-phi3", "tiny-olmo2", "tiny-gemma2", "tiny-gemma3", "tiny-gpt-neox", "tiny-t5"];
+
+    /// <summary>Each model's short case, long case (past every sliding window, Phi-3's original context), and the cases with padding.</summary>
+    static string[] CasesOf(string model) => model == "tiny-t5" ? ["enc7_dec5", "enc40_dec12", "enc9_pad2_dec5"] : ["len7", "len40"];
 
     public static TheoryData<string> Families => new(FamilyModels);
 
     public static TheoryData<string, string> ReferenceCases()
     {
         var data = new TheoryData<string, string>();
-        foreach (var model in FamilyModels) foreach (var c in new[] { "len7", "len40" }) data.Add(model, c);
+        foreach (var model in FamilyModels) foreach (var c in CasesOf(model)) data.Add(model, c);
         return data;
     }
 
@@ -38,9 +42,14 @@ public class AttributionFamiliesTests(ITestOutputHelper output)
         }
     }
 
-    static int[] Ids(string model, string caseName) =>
-        JsonDocument.Parse(File.ReadAllText(Fixtures.Expected(model, caseName + ".json"))).RootElement.GetProperty("input_ids")
-            .EnumerateArray().Select(e => e.GetInt32()).ToArray();
+    /// <summary>The case's input: its ids, and the encoder's mask and the decoder's ids where it has them.</summary>
+    static ForwardInput InputOf(string model, string caseName)
+    {
+        var json = JsonDocument.Parse(File.ReadAllText(Fixtures.Expected(model, caseName + ".json"))).RootElement;
+        int[]? Ints(string key) => json.TryGetProperty(key, out var a) ? [.. a.EnumerateArray().Select(e => e.GetInt32())] : null;
+        var mask = Ints("attention_mask");
+        return new ForwardInput(Ints("input_ids")!, mask is not null && mask.Contains(0) ? mask : null, null, Ints("decoder_input_ids"));
+    }
 
     /// <summary>logits[position, every token] of one pass of the tape forward over the rows e.</summary>
     static float[] TapeLogits(DifferentiableModel m, ForwardInput input, float[] e, int position)
@@ -52,7 +61,8 @@ public class AttributionFamiliesTests(ITestOutputHelper output)
 
     /// <summary>
     /// Every position's full logit row (len40: Gemma's sliding windows of 16 and 12 are exceeded, Phi-3 switches to its long
-    /// rope factors) within the fixture's 1e-4 of PyTorch, and within 2e-5 of the inference engine.
+    /// rope factors; T5: every decoder position, with a padded encoder too) within the fixture's 1e-4 of PyTorch, and within
+    /// 2e-5 of the inference engine.
     /// </summary>
     [Theory, MemberData(nameof(ReferenceCases))]
     public void The_tape_forward_is_the_reference_forward_and_the_engines(string model, string caseName)
@@ -61,12 +71,12 @@ public class AttributionFamiliesTests(ITestOutputHelper output)
         using var engine = ModelLoader.Load(Fixtures.Model(model));
         using var expected = new SafetensorsFile(Fixtures.Expected(model, caseName + ".safetensors"));
         var reference = expected.ReadFloats("logits");
-        var input = new ForwardInput(Ids(model, caseName));
+        var input = InputOf(model, caseName);
         var engineLogits = engine.Forward(input, CaptureRequest.LogitsOnly).Logits!;
         var e = m.EmbeddingRows(input.Ids);
         int V = m.Config.Vocab;
         double vsReference = 0, vsEngine = 0;
-        for (int p = 0; p < input.Length; p++)
+        for (int p = 0; p < engineLogits.Shape[0]; p++)
         {
             var ours = TapeLogits(m, input, e, p);
             var theirs = engineLogits.Row(p);
@@ -84,22 +94,28 @@ public class AttributionFamiliesTests(ITestOutputHelper output)
     /// <summary>
     /// Σᵢ eᵢ·gᵢ (input × gradient summed) is d/dα f(α e) at α = 1, and Σᵢ uᵢ·gᵢ the derivative along a random direction u:
     /// both against central differences of the float forward, Richardson-extrapolated (h and h/2) so truncation is O(h⁴).
-    /// The target is a logit difference at a middle position, past which every score is exactly 0.
+    /// T5 runs as its gated-GELU variant (<see cref="GatedGeluT5"/>): ReLU's kinks make a difference quotient err linearly
+    /// in the step, past what float32 rounding leaves room for.
+    /// The target is a logit difference at a middle position, past which every score is exactly 0 (T5: a decoder position,
+    /// explained by all the encoder's tokens).
     /// </summary>
     [Theory, MemberData(nameof(Families))]
     public void Gradients_are_directional_derivatives_of_the_forward(string model)
     {
-        var m = ModelOf(model);
-        var input = new ForwardInput(Ids(model, "len40"));
+        using var variant = model == "tiny-t5" ? GatedGeluT5() : null;
+        using var own = variant is null ? null : DifferentiableModel.Load(variant.Path);
+        var m = own ?? ModelOf(model);
+        var input = InputOf(model, CasesOf(model)[1]);
         int n = input.Length, d = m.Config.Hidden;
-        var target = new AttributionTarget(23, 17, 400);
+        var target = new AttributionTarget(input.DecoderIds is null ? 23 : 8, 17, 400);
         var (value, g) = TokenAttribution.Gradient(m, input, target);
         var e = m.EmbeddingRows(input.Ids);
         double F(float[] rows) { var l = TapeLogits(m, input, rows, target.Position); return (double)l[target.Target] - l[target.Contrast!.Value]; }
         Assert.Equal(F(e), value, 1e-6);
 
         var rng = new Random(17);
-        var random = Enumerable.Range(0, n * d).Select(_ => (float)(rng.NextDouble() * 2 - 1) * 0.1f).ToArray();
+        float rms = (float)Math.Sqrt(e.Average(x => (double)x * x));
+        var random = Enumerable.Range(0, n * d).Select(_ => (float)(rng.NextDouble() * 2 - 1) * rms).ToArray();     // as large as e
         foreach (var (name, u, h) in new[] { ("along e", e, 0.02), ("random", random, 0.05) })
         {
             double Central(double step)
@@ -115,7 +131,7 @@ public class AttributionFamiliesTests(ITestOutputHelper output)
         }
         var ixg = TokenAttribution.Run(m, input, target, AttributionMethod.InputXGradient);
         Assert.Equal(Enumerable.Range(0, n * d).Sum(i => (double)e[i] * g[i]), ixg.Scores.Sum(s => (double)s), 1e-5);
-        for (int i = target.Position + 1; i < n; i++)
+        for (int i = target.Position + 1; i < n && m.IsCausal; i++)
         {
             Assert.Equal(0f, ixg.Scores[i]);
             for (int j = 0; j < d; j++) Assert.Equal(0f, g[i * d + j]);
@@ -132,7 +148,7 @@ public class AttributionFamiliesTests(ITestOutputHelper output)
     {
         var m = ModelOf(model);
         using var engine = ModelLoader.Load(Fixtures.Model(model));
-        var input = new ForwardInput(Ids(model, "len7"));
+        var input = InputOf(model, CasesOf(model)[0]);
         var target = AttributionTarget.Resolve(engine, input, null, null, null);
         var ig = TokenAttribution.Run(m, input, target, AttributionMethod.IntegratedGradients, 256, new Baseline(0, KeepFirst: true));
         var k = ig.Completeness!;
@@ -152,11 +168,62 @@ public class AttributionFamiliesTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
-    public void T5_says_clearly_that_gradients_need_a_decoder_only_or_encoder_model()
+    /// <summary>
+    /// tiny-t5 as a gated-GELU T5 (flan-t5's feed-forward, wo(gelu_tanh(wi_0·x) ⊙ wi_1·x)): wi_0 = wi, wi_1 = wi / 2, the other weights as stored.
+    /// </summary>
+    static Fixtures.TempDir GatedGeluT5()
     {
-        var error = Assert.Throws<ModelException>(() => DifferentiableModel.Load(Fixtures.Model("tiny-t5")));
-        Assert.Contains("encoder-decoder", error.Message);
-        Assert.Contains("Gemma 3", error.Message);
+        var dir = new Fixtures.TempDir();
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(Fixtures.Model("tiny-t5"), "config.json")))!.AsObject();
+        config["feed_forward_proj"] = "gated-gelu";
+        config["dense_act_fn"] = "gelu_new";
+        config["is_gated_act"] = true;
+        File.WriteAllText(dir.File("config.json"), config.ToJsonString());
+        using var source = new SafetensorsFile(Path.Combine(Fixtures.Model("tiny-t5"), "model.safetensors"));
+        var writer = new SafetensorsWriter();
+        foreach (var t in source.Tensors)
+        {
+            var values = source.ReadFloats(t);
+            long[] shape = [.. t.Shape];
+            if (!t.Name.EndsWith("DenseReluDense.wi.weight", StringComparison.Ordinal)) { writer.Add(t.Name, values, shape); continue; }
+            writer.Add(t.Name.Replace("wi.weight", "wi_0.weight"), values, shape);
+            writer.Add(t.Name.Replace("wi.weight", "wi_1.weight"), [.. values.Select(v => v / 2)], shape);
+        }
+        writer.Save(dir.File("model.safetensors"));
+        return dir;
+    }
+
+    /// <summary>The gated-GELU T5's tape forward against the engine's, at every decoder position (the fixture's T5 is ReLU, ungated).</summary>
+    [Fact]
+    public void Gated_gelu_t5_tape_forward_is_the_engines()
+    {
+        using var dir = GatedGeluT5();
+        using var m = DifferentiableModel.Load(dir.Path);
+        using var engine = ModelLoader.Load(dir.Path);
+        Assert.True(m.Config.GatedMlp);
+        var input = InputOf("tiny-t5", "enc9_pad2_dec5");
+        var logits = engine.Forward(input, CaptureRequest.LogitsOnly).Logits!;
+        var e = m.EmbeddingRows(input.Ids);
+        double worst = 0;
+        for (int p = 0; p < input.DecoderIds!.Length; p++)
+        {
+            var ours = TapeLogits(m, input, e, p);
+            var theirs = logits.Row(p);
+            for (int t = 0; t < ours.Length; t++) worst = Math.Max(worst, Math.Abs(ours[t] - theirs[t]));
+        }
+        output.WriteLine($"gated-gelu tiny-t5: max |tape − engine| {worst:E2}");
+        Assert.True(worst <= 2e-5, $"gated-gelu T5: tape vs engine {worst:E3}");
+    }
+
+    [Fact]
+    public void T5_without_decoder_ids_is_a_clear_error()
+    {
+        var m = ModelOf("tiny-t5");
+        Assert.False(m.IsCausal);
+        var input = new ForwardInput(InputOf("tiny-t5", "enc7_dec5").Ids);
+        var error = Assert.Throws<AnalysisException>(() => TokenAttribution.Run(m, input, new AttributionTarget(0, 5), AttributionMethod.Saliency));
+        Assert.Contains("decoder", error.Message);
+        var outside = Assert.Throws<AnalysisException>(() => TokenAttribution.Run(m, InputOf("tiny-t5", "enc7_dec5"), new AttributionTarget(5, 5), AttributionMethod.Saliency));
+        Assert.Contains("outside the 5 tokens", outside.Message);
     }
 }

@@ -10,7 +10,7 @@ namespace ModelVis.Models.Differentiable;
 /// norms exactly as the inference family does, with every weight a constant (a tied unembedding included). It reads the
 /// same checkpoint tensors, by the same names, as the inference family; its float forward agrees with it to rounding.
 /// Families: GPT-2, BERT (bert, roberta, distilbert), the rotary decoders (Llama, Mistral, Qwen2, Qwen3, Phi-3, OLMo 2,
-/// Gemma 2, Gemma 3) and GPT-NeoX; not T5 (an encoder-decoder).
+/// Gemma 2, Gemma 3), GPT-NeoX and T5 (its encoder's token rows are the variables; the position is a decoder position).
 /// </summary>
 public abstract class DifferentiableModel : IDisposable
 {
@@ -35,8 +35,11 @@ public abstract class DifferentiableModel : IDisposable
     /// </summary>
     public abstract Var<float> Logits(Tape<float> tape, Var<float> e, int batch, ForwardInput input, int position, int[] tokens);
 
-    /// <summary>True for a left-to-right decoder: a token after the position cannot change its logits.</summary>
-    public bool IsCausal => Config.IsCausal;
+    /// <summary>
+    /// True for a left-to-right decoder-only model: a token after the position cannot change its logits. Not T5: its
+    /// variables are the encoder's tokens, which the decoder reads all of.
+    /// </summary>
+    public bool IsCausal => Config.IsCausal && !Config.IsEncoderDecoder;
 
     /// <summary>
     /// Opens a Hugging Face model folder for gradients. Families without a differentiable forward and folders without an
@@ -48,8 +51,6 @@ public abstract class DifferentiableModel : IDisposable
         if (File.Exists(dir) && Path.GetFileName(dir) == "config.json") dir = Path.GetDirectoryName(Path.GetFullPath(dir))!;
         if (!Directory.Exists(dir)) throw new ModelException($"{dir}: no such model folder");
         var config = ModelConfig.FromFolder(dir);
-        if (config.Family == ModelFamily.T5)
-            throw new ModelException($"gradient attribution does not support the encoder-decoder \"{config.ModelType}\"; it supports GPT-2, BERT-family, Llama-family (llama, mistral, qwen2), Qwen3, Phi-3, OLMo 2, Gemma 2, Gemma 3 and GPT-NeoX models");
         var checkpoint = CheckpointLoader.Open(dir);
         try
         {
@@ -65,6 +66,7 @@ public abstract class DifferentiableModel : IDisposable
                 ModelFamily.Gemma2 => new DifferentiableGemma2(config, checkpoint, w),
                 ModelFamily.Gemma3 => new DifferentiableGemma3(config, checkpoint, w),
                 ModelFamily.GptNeoX => new DifferentiableGptNeoX(config, checkpoint, w),
+                ModelFamily.T5 => new DifferentiableT5(config, checkpoint, w),
                 _ => throw new ModelException($"gradient attribution does not support \"{config.ModelType}\""),
             };
         }
@@ -119,6 +121,7 @@ public abstract class DifferentiableModel : IDisposable
         "gelu" => tape.Gelu(x),
         "gelu_new" or "gelu_pytorch_tanh" or "gelu_fast" => tape.GeluTanh(x),
         "silu" or "swish" => tape.Silu(x),
+        "relu" => tape.Relu(x),
         _ => throw new ModelException($"gradients through the activation \"{Config.Activation}\" are not implemented"),
     };
 
