@@ -50,8 +50,7 @@ sealed class DifferentiableGptNeoX : DifferentiableModel
         }
         _finalW = Vector(w, "final_layer_norm.weight", d);
         _finalB = Vector(w, "final_layer_norm.bias", d);
-        try { _rotary = new Rotary(config.RotaryDim, config.RopeTheta, config.MaxPositions, config.RopeScaling); }
-        catch (ArgumentException e) { throw new ModelException($"{config.ModelType}: {e.Message}", e); }
+        _rotary = NewRotary(config.RopeTheta, config.RopeScaling);
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using ModelVis.Autodiff;
 using ModelVis.Autodiff.Ops;
 using ModelVis.Checkpoints;
+using ModelVis.Tensors;
 
 namespace ModelVis.Models.Differentiable;
 
@@ -115,6 +116,13 @@ public abstract class DifferentiableModel : IDisposable
         return tape.Embedding(h, Enumerable.Range(0, batch).Select(b => b * n + position).ToArray());   // a gather of rows
     }
 
+    /// <summary>A rotary table over the config's rotary dimension with base <paramref name="theta"/>: the engine's, so the angles agree.</summary>
+    private protected Rotary NewRotary(double theta, RopeScaling? scaling)
+    {
+        try { return new Rotary(Config.RotaryDim, theta, Config.MaxPositions, scaling); }
+        catch (ArgumentException e) { throw new ModelException($"{Config.ModelType}: {e.Message}", e); }
+    }
+
     /// <summary>The family's activation (config hidden_act) on the tape.</summary>
     private protected Var<float> Activation(Tape<float> tape, Var<float> x) => Config.Activation switch
     {
@@ -129,7 +137,7 @@ public abstract class DifferentiableModel : IDisposable
     /// The engine's attention mask of layer <paramref name="layer"/> for one sequence of <paramref name="input"/>: padding
     /// only when some key is padding, the sliding window only on the layers that slide.
     /// </summary>
-    private protected ModelVis.Tensors.AttentionMask MaskOf(ForwardInput input, int layer)
+    private protected AttentionMask MaskOf(ForwardInput input, int layer)
     {
         bool slides = Config.SlidingLayers is not { } sliding || sliding[layer];
         return new(Config.IsCausal, input.AttentionMask is { } m && m.Contains(0) ? m : null, slides ? Config.SlidingWindow : 0);

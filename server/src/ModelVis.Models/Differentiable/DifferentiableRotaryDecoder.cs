@@ -115,13 +115,6 @@ abstract class DifferentiableRotaryDecoder : DifferentiableModel
         return Constant(gain, dim);
     }
 
-    /// <summary>A rotary table over the config's rotary dimension with base <paramref name="theta"/>: the engine's, so the angles agree.</summary>
-    private protected Rotary NewRotary(double theta, RopeScaling? scaling)
-    {
-        try { return new Rotary(Config.RotaryDim, theta, Config.MaxPositions, scaling); }
-        catch (ArgumentException e) { throw new ModelException($"{Config.ModelType}: {e.Message}", e); }
-    }
-
     public override float[] EmbeddingRows(IReadOnlyList<int> ids) => _tokens.Rows("embed_tokens.weight", Config.Vocab, Config.Hidden, ids);
 
     public sealed override Var<float> Logits(Tape<float> tape, Var<float> e, int batch, ForwardInput input, int position, int[] tokens)

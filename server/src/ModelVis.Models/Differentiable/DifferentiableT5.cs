@@ -23,10 +23,10 @@ namespace ModelVis.Models.Differentiable;
 /// </summary>
 sealed class DifferentiableT5 : DifferentiableModel
 {
-    sealed record Attention(Var<float> Q, Var<float> K, Var<float> V, Var<float> O);
+    sealed record AttentionWeights(Var<float> Q, Var<float> K, Var<float> V, Var<float> O);
 
     /// <summary>One block's weights; the cross-attention ones only in the decoder. Wi1 only when gated.</summary>
-    sealed record Block(Var<float> SelfNorm, Attention Self, Var<float>? CrossNorm, Attention? Cross,
+    sealed record Block(Var<float> SelfNorm, AttentionWeights Self, Var<float>? CrossNorm, AttentionWeights? Cross,
         Var<float> FfNorm, Var<float> Wi, Var<float>? Wi1, Var<float> Wo);
 
     readonly Weights _tokens, _head;
@@ -55,7 +55,7 @@ sealed class DifferentiableT5 : DifferentiableModel
     Block ReadBlock(Weights w, string p, bool decoder)
     {
         int d = Config.Hidden, inner = Config.Heads * Config.HeadDim, ff = Config.Intermediate;
-        Attention ReadAttention(string a) => new(LinearWeight(w, a + "q.weight", inner, d), LinearWeight(w, a + "k.weight", inner, d),
+        AttentionWeights ReadAttention(string a) => new(LinearWeight(w, a + "q.weight", inner, d), LinearWeight(w, a + "k.weight", inner, d),
             LinearWeight(w, a + "v.weight", inner, d), LinearWeight(w, a + "o.weight", d, inner));
         string f = p + (decoder ? "2." : "1."), dense = f + "DenseReluDense.";
         return new Block(
@@ -109,7 +109,7 @@ sealed class DifferentiableT5 : DifferentiableModel
         return tape.Linear(final, Constant(_head.Rows(_headName, Config.Vocab, d, tokens), tokens.Length, d));
     }
 
-    static Var<float> SelfAttention(Tape<float> tape, Attention a, Var<float> x, AttentionShape shape, AttentionMask mask, float[] bias) =>
+    static Var<float> SelfAttention(Tape<float> tape, AttentionWeights a, Var<float> x, AttentionShape shape, AttentionMask mask, float[] bias) =>
         tape.Linear(tape.Attention(tape.Linear(x, a.Q), tape.Linear(x, a.K), tape.Linear(x, a.V), shape, shape.SeqLen, mask, 1, bias), a.O);
 
     Var<float> FeedForward(Tape<float> tape, Block b, Var<float> x)
