@@ -5,27 +5,14 @@
 // channel, the image evolving step by step, stopped with the Stop button, and saved with Save PNG; screenshots.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { fixturesDir, launch, repoRoot, TIMEOUTS, waitFor } from './harness.mjs';
+import { launchLenetSession, openLenetFeatureMaps, TIMEOUTS, waitFor } from './harness.mjs';
 
 const digit = 'mnist_test_00_label7.png';
 let s;
 let frame;
 
 before(async () => {
-  s = await launch({
-    name: 'gradcam',
-    vsix: process.env.MODELVIS_VSIX,
-    workspace: (dir) => {
-      mkdirSync(join(dir, 'models'), { recursive: true });
-      copyFileSync(join(fixturesDir, 'models', 'lenet5-mnist', 'lenet.onnx'), join(dir, 'models', 'lenet.onnx'));
-      copyFileSync(join(repoRoot, 'tests', 'ModelVis.Vision.Tests', 'Data', 'lenet.arch.json'), join(dir, 'models', 'lenet.arch.json'));
-      copyFileSync(join(fixturesDir, 'inputs', 'mnist-png', digit), join(dir, digit));
-      return { dir };
-    },
-    settings: () => ({ 'workbench.colorTheme': 'Default Dark Modern' }),
-  });
+  s = await launchLenetSession('gradcam', digit);
 });
 after(async () => {
   await s?.close();
@@ -33,15 +20,7 @@ after(async () => {
 
 test('Grad-CAM of the predicted 7 on conv1 overlaid on the digit, then the runner-up on conv2', async () => {
   await s.guard('gradcam', async () => {
-    const page = s.page;
-    await s.explorerMenu(digit, 'Show CNN Feature Maps');
-
-    // The model quick pick: lenet.onnx found in the workspace.
-    const pick = page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: 'lenet.onnx' }) }).first();
-    await pick.waitFor({ state: 'visible', timeout: TIMEOUTS.host });
-    await pick.click();
-
-    frame = await s.webview('body[data-state="ready"] #features-prediction', { timeout: TIMEOUTS.host });
+    frame = await openLenetFeatureMaps(s, digit);
     assert.equal(await frame.locator('#features-prediction').getAttribute('data-class'), '7');
     assert.match(await frame.locator('#features-cam-note').innerText(), /Grad-CAM weighs a chosen layer/);
     const layerSelect = frame.locator('#features-gradcam-layer');

@@ -37,7 +37,7 @@ public sealed class Gemma3 : Gemma2
         _localRotary = NewRotary(config.RopeLocalTheta ?? 10000, null);
     }
 
-    internal static new Gemma3 Load(ModelConfig config, string folder, ICheckpoint checkpoint) => new(config, folder, new Weights(checkpoint, config.ModelType));
+    internal static new Gemma3 Load(ModelConfig config, string folder, Weights w) => new(config, folder, w);
 
     protected override void NormalizeQueriesAndKeys(int layer, float[] qkv, int n)
     {

@@ -36,7 +36,7 @@ public sealed class Olmo2 : RotaryDecoder
         }
     }
 
-    internal static Olmo2 Load(ModelConfig config, string folder, ICheckpoint checkpoint) => new(config, folder, new Weights(checkpoint, config.ModelType));
+    internal static Olmo2 Load(ModelConfig config, string folder, Weights w) => new(config, folder, w);
 
     protected override void NormalizeQueriesAndKeys(int layer, float[] qkv, int n)
     {

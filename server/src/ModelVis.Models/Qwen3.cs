@@ -1,3 +1,4 @@
+using ModelVis.Tensors;
 using ModelVis.Checkpoints;
 
 namespace ModelVis.Models;
@@ -29,7 +30,7 @@ public sealed class Qwen3 : Llama
         }
     }
 
-    internal static new Qwen3 Load(ModelConfig config, string folder, ICheckpoint checkpoint) => new(config, folder, new Weights(checkpoint, config.ModelType));
+    internal static new Qwen3 Load(ModelConfig config, string folder, Weights w) => new(config, folder, w);
 
     protected override void NormalizeQueriesAndKeys(int layer, float[] qkv, int n)
     {

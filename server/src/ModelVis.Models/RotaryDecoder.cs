@@ -123,7 +123,7 @@ public abstract class RotaryDecoder : LanguageModel
         rotary.Apply(qkv, n, width, 0, Config.Heads, cos, sin, hd);
         rotary.Apply(qkv, n, width, QWidth, Config.KvHeads, cos, sin, hd);
         var context = seq.Work(2, (long)n * QWidth);
-        Attention.Compute(qkv, n, width, 0, QWidth, QWidth + KvWidth, Config.Heads, Config.KvHeads, hd, ScaleDivisor,
+        Device.Attend(qkv, n, width, 0, QWidth, QWidth + KvWidth, Config.Heads, Config.KvHeads, hd, ScaleDivisor,
             MaskOf(seq, layer), context, probabilities, Config.AttnLogitSoftcap);
         seq.Hooks?.HeadOutputs(layer, context, n);
         p.O.Forward(context, n, output);
