@@ -136,6 +136,39 @@ public class GpuKernelTests
         AssertClose(expected, actual, 1e-5, "F32 packed");
     }
 
+    [Theory]
+    [InlineData("silu"), InlineData("gelu_pytorch_tanh"), InlineData("gelu"), InlineData("relu")]
+    public void A_gated_mlp_runs_whole_on_the_device_as_on_the_cpu(string activation)
+    {
+        var rng = new Random(activation.Length);
+        const int n = 6, d = 64, width = 96;
+        var gateUp = new Linear(RandomStoredRows("BF16", 2 * width, d, rng), Random(2 * width, rng));
+        var down = new Linear(RandomStoredRows("Q8_0", d, width, rng), Random(d, rng));
+        using var gateUpOnDevice = (GpuMatrix)Accelerator.Place(gateUp.Weight);
+        using var downOnDevice = (GpuMatrix)Accelerator.Place(down.Weight);
+        var x = Random(n * d, rng);
+        var expected = new float[n * d];
+        var expectedActivations = new float[n * width];
+        ComputeDevice.Cpu.GatedMlp(x, n, gateUp, down, activation, new float[n * 2 * width], expectedActivations, true, expected);
+
+        long launches = Accelerator.ProductLaunches;
+        var output = new float[n * d];
+        var activations = new float[n * width];
+        Accelerator.GatedMlp(x, n, new Linear(gateUpOnDevice, gateUp.PaddedBias![..(2 * width)]), new Linear(downOnDevice, down.PaddedBias![..d]),
+            activation, new float[n * 2 * width], activations, true, output);
+        Assert.True(Accelerator.ProductLaunches >= launches + 2);
+        AssertClose(expectedActivations, activations, 1e-5, $"{activation}: activations");
+        AssertClose(expected, output, 1e-5, $"{activation}: output");
+
+        // Not kept: the activations stay on the device (the buffer is left as it was), the output is the same.
+        var untouched = new float[n * width];
+        var again = new float[n * d];
+        Accelerator.GatedMlp(x, n, new Linear(gateUpOnDevice, gateUp.PaddedBias![..(2 * width)]), new Linear(downOnDevice, down.PaddedBias![..d]),
+            activation, new float[n * 2 * width], untouched, false, again);
+        Assert.All(untouched, v => Assert.Equal(0f, v));
+        Assert.Equal(output, again);
+    }
+
     public static TheoryData<string> AttentionCases() =>
         new("causal", "causal gqa", "key mask", "masked row", "sliding window", "soft cap", "relative bias", "neox stride", "cross");
 

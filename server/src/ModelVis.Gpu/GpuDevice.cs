@@ -31,11 +31,12 @@ public sealed class GpuDevice : ComputeDevice, IDisposable
     readonly object _stream = new();
     readonly Dictionary<string, ProductKernel> _products = new();
     readonly Action<Index2D, AttentionShape, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>> _attend;
+    readonly Action<Index2D, GateShape, ArrayView<float>, ArrayView<float>> _gate;
     readonly long _memoryBytes;
     long _placedBytes, _scratchBytes, _peakBytes, _productLaunches, _attentionLaunches;
 
     // Scratch buffers reused by every call (grown, never shrunk).
-    MemoryBuffer1D<float, Stride1D.Dense>? _a, _c, _q, _kv, _bias, _contextRows, _probabilities;
+    MemoryBuffer1D<float, Stride1D.Dense>? _a, _c, _q, _kv, _bias, _secondBias, _contextRows, _probabilities, _gateUp, _gated;
     MemoryBuffer1D<int, Stride1D.Dense>? _keyMask;
 
     GpuDevice(Context context, Device device, long? memoryBytes = null)
@@ -44,6 +45,7 @@ public sealed class GpuDevice : ComputeDevice, IDisposable
         _accelerator = device.CreateAccelerator(context);
         _memoryBytes = Math.Min(_accelerator.MemorySize, memoryBytes ?? long.MaxValue);
         Name = device.AcceleratorType == AcceleratorType.Cuda ? $"cuda: {device.Name}" : "ilgpu-cpu: ILGPU's CPU accelerator (the GPU kernels run on the CPU)";
+        _gate = Compile("gated activation", () => _accelerator.LoadAutoGroupedStreamKernel<Index2D, GateShape, ArrayView<float>, ArrayView<float>>(GateKernel.Apply));
         _attend = Compile("attention", () => _accelerator.LoadAutoGroupedStreamKernel<Index2D, AttentionShape, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(AttentionKernel.Attend));
     }
 
@@ -247,20 +249,56 @@ public sealed class GpuDevice : ComputeDevice, IDisposable
         {
             var da = Upload(ref _a, a[..(m * b.K)]);
             var dc = accumulate ? Upload(ref _c, c[..checked((int)outputs)]) : Scratch(ref _c, outputs);
-            var dbias = paddedBias.IsEmpty ? Scratch(ref _bias, 1) : Upload(ref _bias, paddedBias[..b.N]);
-            foreach (var s in b.Segments)
-            {
-                var shape = new ProductShape
-                {
-                    M = m, K = b.K, Columns = s.Columns, Ldc = b.N, ColumnOffset = s.First, RowBytes = s.RowBytes,
-                    HasBias = paddedBias.IsEmpty ? 0 : 1, Accumulate = accumulate ? 1 : 0,
-                };
-                var tiles = new Index2D((m + Products.Tile - 1) / Products.Tile, (s.Columns + Products.Tile - 1) / Products.Tile);
-                s.Product(tiles, shape, da, View(s.Bytes), dbias, dc);
-                Interlocked.Increment(ref _productLaunches);
-            }
+            Launch(b, da, m, dc, paddedBias, ref _bias, accumulate);
             _accelerator.Synchronize();
             dc.SubView(0, outputs).CopyToCPU(c[..checked((int)outputs)]);
+        }
+    }
+
+    /// <summary>Queues C = A·B (+ bias) or C += A·B on the device, one launch per segment of B; the bias goes up into <paramref name="biasBuffer"/>.</summary>
+    void Launch(GpuMatrix b, ArrayView<float> a, int m, ArrayView<float> c, ReadOnlySpan<float> paddedBias,
+        ref MemoryBuffer1D<float, Stride1D.Dense>? biasBuffer, bool accumulate = false)
+    {
+        var bias = paddedBias.IsEmpty ? Scratch(ref biasBuffer, 1) : Upload(ref biasBuffer, paddedBias[..b.N]);
+        foreach (var s in b.Segments)
+        {
+            var shape = new ProductShape
+            {
+                M = m, K = b.K, Columns = s.Columns, Ldc = b.N, ColumnOffset = s.First, RowBytes = s.RowBytes,
+                HasBias = paddedBias.IsEmpty ? 0 : 1, Accumulate = accumulate ? 1 : 0,
+            };
+            var tiles = new Index2D((m + Products.Tile - 1) / Products.Tile, (s.Columns + Products.Tile - 1) / Products.Tile);
+            s.Product(tiles, shape, a, View(s.Bytes), bias, c);
+            Interlocked.Increment(ref _productLaunches);
+        }
+    }
+
+    /// <summary>
+    /// The gated MLP without leaving the device: x goes up, gate | up, the activation and down run there, the output
+    /// (and the activations only when kept) come back. Falls back to the base path for weights left on the CPU.
+    /// </summary>
+    public override void GatedMlp(ReadOnlySpan<float> x, int n, Linear gateUpProjection, Linear down, string activation,
+        Span<float> gateUp, Span<float> activations, bool keepActivations, Span<float> output)
+    {
+        if (gateUpProjection.Weight is not GpuMatrix gu || down.Weight is not GpuMatrix dn || GateKernel.Number(activation) is not { } kind)
+        {
+            base.GatedMlp(x, n, gateUpProjection, down, activation, gateUp, activations, keepActivations, output);
+            return;
+        }
+        int width = dn.K;
+        long middle = (long)n * width, outputs = (long)n * dn.N;
+        lock (_stream)
+        {
+            var dx = Upload(ref _a, x[..(n * gu.K)]);
+            var dGateUp = Scratch(ref _gateUp, 2 * middle);
+            Launch(gu, dx, n, dGateUp, gateUpProjection.PaddedBias, ref _bias);
+            var dGated = Scratch(ref _gated, middle);
+            _gate(new Index2D(n, width), new GateShape { Width = width, Activation = kind }, dGateUp, dGated);
+            var dOutput = Scratch(ref _c, outputs);
+            Launch(dn, dGated, n, dOutput, down.PaddedBias, ref _secondBias);
+            _accelerator.Synchronize();
+            if (keepActivations) dGated.SubView(0, middle).CopyToCPU(activations[..checked((int)middle)]);
+            dOutput.SubView(0, outputs).CopyToCPU(output[..checked((int)outputs)]);
         }
     }
 
@@ -344,7 +382,7 @@ public sealed class GpuDevice : ComputeDevice, IDisposable
 
     public void Dispose()
     {
-        foreach (var b in new IDisposable?[] { _a, _c, _q, _kv, _bias, _contextRows, _probabilities, _keyMask }) b?.Dispose();
+        foreach (var b in new IDisposable?[] { _a, _c, _q, _kv, _bias, _secondBias, _contextRows, _probabilities, _gateUp, _gated, _keyMask }) b?.Dispose();
         _accelerator.Dispose();
         _context.Dispose();
     }

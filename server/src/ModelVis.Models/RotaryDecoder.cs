@@ -137,18 +137,17 @@ public abstract class RotaryDecoder : LanguageModel
     {
         var p = _projections[layer];
         int n = seq.N, I = Config.Intermediate;
-        var gateUp = seq.Work(3, (long)n * 2 * I);
-        p.GateUp.Forward(x, n, gateUp);                                    // columns [gate | up]
-        seq.Hooks?.MlpPreActivation(layer, gateUp, n, I, 2 * I);
+        var gateUp = seq.Work(3, (long)n * 2 * I);                         // columns [gate | up]
         var act = activations ?? seq.Work(4, (long)n * I);
-        if (Config.Activation is "silu" or "swish") Activations.SiluGate(gateUp, n, I, act);
-        else
-            for (int i = 0; i < n; i++)
-            {
-                var gate = gateUp.AsSpan(i * 2 * I, I);
-                Activations.Apply(Config.Activation, gate);
-                TensorPrimitives.Multiply(gate, gateUp.AsSpan(i * 2 * I + I, I), act.AsSpan(i * I, I));
-            }
+        if (seq.Hooks is null)
+        {
+            // The whole MLP in one call: on a GPU the [n, 2I] and [n, I] rows never leave it unless kept.
+            Device.GatedMlp(x, n, p.GateUp, p.Down, Config.Activation, gateUp, act, keepActivations: activations is not null, output);
+            return;
+        }
+        p.GateUp.Forward(x, n, gateUp);
+        seq.Hooks.MlpPreActivation(layer, gateUp, n, I, 2 * I);
+        Activations.Gate(Config.Activation, gateUp, n, I, act);
         p.Down.Forward(act, n, output);
     }
 

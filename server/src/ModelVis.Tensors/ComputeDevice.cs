@@ -22,6 +22,20 @@ public class ComputeDevice
     /// <summary>The matrix as this device multiplies by it: uploaded once (a <see cref="DeviceMatrix"/>), or as it is.</summary>
     public virtual WeightMatrix Place(WeightMatrix matrix) => matrix;
 
+    /// <summary>
+    /// A gated MLP, <paramref name="output"/> [n, d] = down(act(gate(x)) · up(x)), gate | up one product into
+    /// <paramref name="gateUp"/> [n, 2I] and the middle into <paramref name="activations"/> [n, I] (which a device fills
+    /// only when <paramref name="keepActivations"/>). <paramref name="output"/> may be <paramref name="x"/>.
+    /// </summary>
+    public virtual void GatedMlp(ReadOnlySpan<float> x, int n, Linear gateUpProjection, Linear down, string activation,
+        Span<float> gateUp, Span<float> activations, bool keepActivations, Span<float> output)
+    {
+        int width = down.InFeatures;
+        gateUpProjection.Forward(x, n, gateUp);
+        Activations.Gate(activation, gateUp, n, width, activations);
+        down.Forward(activations, n, output);
+    }
+
     /// <summary>Self-attention over one sequence's projected rows; the arguments are <see cref="Attention.Compute(ReadOnlySpan{float}, int, int, int, int, int, int, int, int, float, AttentionMask, Span{float}, Span{float}, float, int, ReadOnlySpan{float})"/>'s.</summary>
     public void Attend(ReadOnlySpan<float> qkv, int n, int rowStride, int qOffset, int kOffset, int vOffset,
         int heads, int kvHeads, int headDim, float scaleDivisor, AttentionMask mask, Span<float> context, Span<float> probabilities,
