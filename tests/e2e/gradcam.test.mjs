@@ -2,7 +2,7 @@
 // Show CNN Feature Maps → lenet.onnx; LeNet does not end in global pooling, so the panel offers Grad-CAM on a chosen
 // layer: conv1's map of the predicted 7 overlaid on the digit, its peak the value the host computes (checked against
 // finite differences in xunit, GradCamTests), then another class on conv2; then activation maximisation of a conv1
-// channel, the image evolving step by step, stopped with the Stop button; screenshots.
+// channel, the image evolving step by step, stopped with the Stop button, and saved with Save PNG; screenshots.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launchLenetSession, openLenetFeatureMaps, TIMEOUTS, waitFor } from './harness.mjs';
@@ -73,5 +73,11 @@ test('activation maximisation of a conv1 channel: the image evolves, Stop ends i
     assert.match(await frame.locator('#vis-status').innerText(), /^Stopped at step \d+/);
     assert.equal(await frame.locator('#vis-start').isEnabled(), true);
     await s.screenshot('visualize-stopped');
+    // Save PNG: the optimised input as the host made it, the image on screen byte for byte, at the input's size.
+    const saved = await s.saveFromPanel(frame, '#vis-save', 'png');
+    const src = await frame.locator('#vis-image').getAttribute('src');
+    assert.deepEqual(saved, Buffer.from(src.replace(/^data:image\/png;base64,/, ''), 'base64'));
+    const [w, hgt] = await frame.locator('#vis-image').evaluate((i) => [i.naturalWidth, i.naturalHeight]);
+    assert.deepEqual([saved.readUInt32BE(16), saved.readUInt32BE(20)], [w, hgt], 'the PNG header says the on-screen size');
   });
 });

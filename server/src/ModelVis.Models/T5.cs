@@ -111,13 +111,16 @@ public sealed class T5 : LanguageModel
     }
 
     /// <summary>The position bias of n queries over n keys as the attention kernel takes it: [heads, 2n − 1], offset key − query + n − 1.</summary>
-    float[] RelativeBias(float[] table, int n, bool bidirectional)
+    float[] RelativeBias(float[] table, int n, bool bidirectional) => RelativeBias(Config, table, n, bidirectional);
+
+    /// <summary><see cref="RelativeBias(float[], int, bool)"/> of a relative_attention_bias table [buckets, heads] under <paramref name="config"/>.</summary>
+    internal static float[] RelativeBias(ModelConfig config, float[] table, int n, bool bidirectional)
     {
-        int H = Config.Heads, width = 2 * n - 1;
+        int H = config.Heads, width = 2 * n - 1;
         var bias = new float[H * width];
         for (int r = 0; r < width; r++)
         {
-            int bucket = RelativePositionBucket(r - (n - 1), bidirectional, Config.RelativeAttentionBuckets, Config.RelativeAttentionMaxDistance);
+            int bucket = RelativePositionBucket(r - (n - 1), bidirectional, config.RelativeAttentionBuckets, config.RelativeAttentionMaxDistance);
             for (int h = 0; h < H; h++) bias[h * width + r] = table[bucket * H + h];
         }
         return bias;
