@@ -30,7 +30,8 @@ public class GpuGgufConformanceTests : GgufConformanceTests
 /// <summary>The GPU kernels against the CPU kernels on the same inputs, their PTX, and how a device is chosen and refused.</summary>
 public class GpuKernelTests
 {
-    static readonly GpuDevice Accelerator = (GpuDevice)GpuDevice.Select("ilgpu-cpu");
+    // Its own device: the conformance suites share the process-wide one in parallel, and these tests count its launches.
+    static readonly GpuDevice Accelerator = GpuDevice.OpenCpuAccelerator();
 
     public static TheoryData<string> StorageTypes() => new(GpuDevice.DecodedStorage);
 
