@@ -293,8 +293,11 @@ public class GpuKernelTests
             .Where(t => t.IsValueType && typeof(IStoredRows).IsAssignableFrom(t))
             .Select(t => typeof(Products).GetMethod(nameof(Products.Multiply))!.MakeGenericMethod(t))
             .Append(typeof(AttentionKernel).GetMethod(nameof(AttentionKernel.Attend))!)
+            .Append(typeof(GateKernel).GetMethod(nameof(GateKernel.Apply))!)
+            .Append(typeof(RowKernels).GetMethod(nameof(RowKernels.RmsNorm))!)
+            .Append(typeof(RowKernels).GetMethod(nameof(RowKernels.Rotate))!)
             .ToList();
-        Assert.Equal(GpuDevice.DecodedStorage.Count + 1, kernels.Count);
+        Assert.Equal(GpuDevice.DecodedStorage.Count + 4, kernels.Count);
         foreach (var architecture in new[] { CudaArchitecture.SM_80, CudaArchitecture.SM_90 })
         {
             using var backend = new PTXBackend(context, architecture, CudaInstructionSet.ISA_80, null!);

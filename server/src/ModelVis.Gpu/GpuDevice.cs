@@ -12,9 +12,11 @@ namespace ModelVis.Gpu;
 /// The engine's products and attention on an ILGPU accelerator: CUDA on a machine with an NVIDIA driver (ILGPU compiles
 /// the kernels to PTX at run time; no CUDA toolkit needed), or ILGPU's CPU accelerator, which runs the very same kernels
 /// on the CPU — that is how the test suite checks them on machines without a GPU.
-/// <para>Weights are uploaded once when a model loads (<see cref="Place"/>); each product uploads its input rows and
-/// downloads its output, each attention call its q/k/v rows and its context (plus the probabilities only when the request
-/// keeps them). One stream, so calls from concurrent passes take turns.</para>
+/// <para>Weights are uploaded once when a model loads (<see cref="Place"/>). A rotary decoder's attention and gated-MLP
+/// sublayers run whole here (<see cref="SelfAttention"/>, <see cref="GatedMlp"/>): their input rows go up, their output
+/// comes back, with the attention probabilities and MLP activations only when the request keeps them. Other families'
+/// products and attention calls upload their inputs and download their outputs each. One stream, so calls from
+/// concurrent passes take turns.</para>
 /// </summary>
 public sealed class GpuDevice : ComputeDevice, IDisposable
 {
@@ -49,10 +51,19 @@ public sealed class GpuDevice : ComputeDevice, IDisposable
         _accelerator = device.CreateAccelerator(context);
         _memoryBytes = Math.Min(_accelerator.MemorySize, memoryBytes ?? long.MaxValue);
         Name = device.AcceleratorType == AcceleratorType.Cuda ? $"cuda: {device.Name}" : "ilgpu-cpu: ILGPU's CPU accelerator (the GPU kernels run on the CPU)";
-        _rmsNorm = Compile("RMSNorm", () => _accelerator.LoadAutoGroupedStreamKernel<Index2D, RowNormShape, ArrayView<float>, ArrayView<float>>(RowKernels.RmsNorm));
-        _rotate = Compile("rotary", () => _accelerator.LoadAutoGroupedStreamKernel<Index2D, RotaryShape, ArrayView<float>, ArrayView<float>, ArrayView<float>>(RowKernels.Rotate));
-        _gate = Compile("gated activation", () => _accelerator.LoadAutoGroupedStreamKernel<Index2D, GateShape, ArrayView<float>, ArrayView<float>>(GateKernel.Apply));
-        _attend = Compile("attention", () => _accelerator.LoadAutoGroupedStreamKernel<Index2D, AttentionShape, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(AttentionKernel.Attend));
+        try
+        {
+            _rmsNorm = Compile("RMSNorm", () => _accelerator.LoadAutoGroupedStreamKernel<Index2D, RowNormShape, ArrayView<float>, ArrayView<float>>(RowKernels.RmsNorm));
+            _rotate = Compile("rotary", () => _accelerator.LoadAutoGroupedStreamKernel<Index2D, RotaryShape, ArrayView<float>, ArrayView<float>, ArrayView<float>>(RowKernels.Rotate));
+            _gate = Compile("gated activation", () => _accelerator.LoadAutoGroupedStreamKernel<Index2D, GateShape, ArrayView<float>, ArrayView<float>>(GateKernel.Apply));
+            _attend = Compile("attention", () => _accelerator.LoadAutoGroupedStreamKernel<Index2D, AttentionShape, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(AttentionKernel.Attend));
+        }
+        catch
+        {
+            _accelerator.Dispose();
+            context.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The storage types whose rows the kernels decode; a matrix of any other type stays with the CPU kernels.</summary>
