@@ -1,12 +1,12 @@
-// `npm run bench [-- engine|models|families|patching|attribution|attention|webview|runs|tokenizers|training|vision|render|load|fuzz|structure ...]`: the benchmarks, each printing a table.
+// `npm run bench [-- engine|gpu|models|families|patching|attribution|attention|webview|runs|tokenizers|training|vision|render|load|fuzz|structure ...]`: the benchmarks, each printing a table.
 // Every suite measures its baseline (the machine's FMA peak, PyTorch, the Rust tokenizers) in the same run.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { root, run, log, ensureNodeModules, publishHost } from './lib.mjs';
 
-const suites = ['engine', 'models', 'families', 'patching', 'attribution', 'attention', 'webview', 'runs', 'tokenizers', 'training', 'vision', 'render', 'load', 'fuzz', 'structure'];
+const suites = ['engine', 'gpu', 'models', 'families', 'patching', 'attribution', 'attention', 'webview', 'runs', 'tokenizers', 'training', 'vision', 'render', 'load', 'fuzz', 'structure'];
 const wanted = process.argv.slice(2).filter((a) => suites.includes(a));
-// Anything else (`--reps 1`, `--no-8b`, `--small`, `--only 1b-q4_k`) is passed to the models suite (`--reps`, `--small` also to families;
+// Anything else (`--emulate` for gpu, `--reps 1`, `--no-8b`, `--small`, `--only 1b-q4_k`) is passed to the models suite (`--reps`, `--small` also to families;
 // `--seconds N` to fuzz).
 const options = process.argv.slice(2).filter((a) => !suites.includes(a));
 const want = (name) => wanted.length === 0 || wanted.includes(name);
@@ -18,6 +18,10 @@ const dotnetBench = (...args) => run('dotnet', ['run', '-c', 'Release', '--proje
 if (want('engine')) {
   log('=== engine: FMA peak, matmul GFLOP/s, forward passes beside PyTorch (same run)');
   dotnetBench('engine');
+}
+if (want('gpu')) {
+  log('=== GPU: the same forward passes on CUDA (ILGPU) and on the CPU path of this machine, as ratios, with peak device memory (same run)');
+  dotnetBench('gpu', ...options.filter((a, i, all) => a === '--emulate' || a === '--reps' || all[i - 1] === '--reps'));
 }
 if (want('models')) {
   log('=== real-sized models: a 1B Llama as BF16 safetensors, Q8_0 and Q4_K GGUF (and the float32-widening baseline), an 8B as Q4_K, beside llama.cpp (same run)');

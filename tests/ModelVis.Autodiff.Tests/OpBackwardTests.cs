@@ -51,6 +51,31 @@ public class OpBackwardTests
     }
 
     [Fact]
+    public void Head_rms_norm_normalises_each_head_with_a_shared_gain()
+    {
+        var rng = new Random(40);
+        var x = Random(rng, "x", 2, 5, 3 * 8);   // 5 rows of 3 heads of 8
+        var w = Random(rng, "w", 1, 8);
+        Check(t => Probe(t, t.HeadRmsNorm(x, w, 1e-6), 41), [x, w]);
+        // Each head on its own is the row norm of that head's 8 channels.
+        var y = new Tape<double> { Recording = false }.HeadRmsNorm(x, w, 1e-6);
+        for (int r = 0; r < 5; r++)
+            for (int h = 0; h < 3; h++)
+            {
+                var head = new Var<double>(x.Data[(r * 24 + h * 8)..(r * 24 + h * 8 + 8)], [1, 8]);
+                var expected = new Tape<double> { Recording = false }.RmsNorm(head, w, 1e-6).Data;
+                for (int j = 0; j < 8; j++) Assert.Equal(expected[j], y.Data[r * 24 + h * 8 + j], 15);
+            }
+    }
+
+    [Fact]
+    public void Scale_by_a_constant()
+    {
+        var x = Random(new Random(42), "x", 2, 4, 6);
+        Check(t => Probe(t, t.Scale(x, 8.0), 43), [x]);
+    }
+
+    [Fact]
     public void LayerNorm()
     {
         var rng = new Random(5);
@@ -136,6 +161,34 @@ public class OpBackwardTests
         var engine = new float[seq * heads * d];
         Attention.Compute(qkv, seq, width, 0, heads * d, (heads + kvHeads) * d, heads, kvHeads, d, 1.7f, mask, engine, null, (float)cap);
         for (int i = 0; i < engine.Length; i++) Assert.True(Math.Abs(engine[i] - ours.Data[i]) <= 1e-5f, $"{name}[{i}]: engine {engine[i]} vs tape {ours.Data[i]}");
+    }
+
+    /// <summary>T5's attention: decoder queries (5) over encoder keys (7) with padding, and causal self-attention, each with a relative position bias.</summary>
+    [Theory]
+    [InlineData(5, 7, false)]   // cross-attention over a padded encoder
+    [InlineData(6, 6, true)]    // causal self-attention
+    public void Attention_with_a_relative_bias_over_keys_of_their_own_length(int queries, int keys, bool causal)
+    {
+        var rng = new Random(44 + keys);
+        int batch = 2, d = 4, heads = 3;
+        var q = Random(rng, "q", 1.5, batch * queries, heads * d);
+        var k = Random(rng, "k", 1.5, batch * keys, heads * d);
+        var v = Random(rng, "v", 1, batch * keys, heads * d);
+        var bias = Enumerable.Range(0, heads * (queries + keys - 1)).Select(_ => (float)(2 * rng.NextDouble() - 1)).ToArray();
+        var mask = causal ? new AttentionMask(true) : new AttentionMask(false, [1, 1, 1, 0, 1, 1, 0]);
+        var shape = new AttentionShape(batch, queries, heads, heads, d);
+        Check(t => Probe(t, t.Attention(q, k, v, shape, keys, mask, 1, bias), 45), [q, k, v]);
+
+        // The float forward against the engine's cross-attention overload, on the first batch entry.
+        float[] First(Var<double> x, int rows) => [.. x.Data.Take(rows * heads * d).Select(z => (float)z)];
+        var qf = First(q, queries);
+        float[] kv = [.. Enumerable.Range(0, keys).SelectMany(r => First(k, keys).Skip(r * heads * d).Take(heads * d).Concat(First(v, keys).Skip(r * heads * d).Take(heads * d)))];
+        var ours = new Tape<float> { Recording = false }.Attention(new Var<float>(qf, [queries, heads * d]),
+            new Var<float>(First(k, keys), [keys, heads * d]), new Var<float>(First(v, keys), [keys, heads * d]),
+            shape with { Batch = 1 }, keys, mask, 1, bias);
+        var engine = new float[queries * heads * d];
+        Attention.Compute(qf, queries, heads * d, 0, kv, keys, 2 * heads * d, 0, heads * d, heads, heads, d, 1f, mask, engine, null, bias);
+        for (int i = 0; i < engine.Length; i++) Assert.True(Math.Abs(engine[i] - ours.Data[i]) <= 1e-5f, $"[{i}]: engine {engine[i]} vs tape {ours.Data[i]}");
     }
 
     [Fact]

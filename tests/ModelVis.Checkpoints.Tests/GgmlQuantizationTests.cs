@@ -14,17 +14,6 @@ static class ReferenceGgml
     public static readonly DType[] Types =
         [DType.Q8_0, DType.Q4_0, DType.Q4_1, DType.Q5_0, DType.Q5_1, DType.Q2_K, DType.Q3_K, DType.Q4_K, DType.Q5_K, DType.Q6_K, DType.Q8_K];
 
-    /// <summary>Byte offsets of each type's fp16 fields (d, then dmin/m), so random test blocks can hold finite ones.</summary>
-    public static int[] Fp16Fields(DType t) => t switch
-    {
-        DType.Q8_0 or DType.Q4_0 or DType.Q5_0 => [0],
-        DType.Q4_1 or DType.Q5_1 or DType.Q4_K or DType.Q5_K => [0, 2],
-        DType.Q2_K => [80, 82],
-        DType.Q3_K => [108],
-        DType.Q6_K => [208],
-        _ => [],
-    };
-
     static float H(ReadOnlySpan<byte> b, int at) => (float)BitConverter.ToHalf(b.Slice(at, 2));
 
     public static float[] Dequantize(DType t, ReadOnlySpan<byte> blocks)
@@ -292,27 +281,11 @@ public class GgmlQuantizationTests
 {
     public static TheoryData<DType> Types() => new(ReferenceGgml.Types);
 
-    static byte[] RandomBlocks(DType t, int blocks, Random rng)
-    {
-        var (_, size) = t.Block();
-        var bytes = new byte[blocks * size];
-        rng.NextBytes(bytes);
-        for (int i = 0; i < blocks; i++)
-        {
-            // Random bytes would make some scales NaN or infinite: write finite ones of either sign instead.
-            foreach (int at in ReferenceGgml.Fp16Fields(t))
-                BitConverter.TryWriteBytes(bytes.AsSpan(i * size + at), (Half)((rng.NextDouble() * 2 - 1) * Math.Pow(10, rng.Next(-4, 2))));
-            if (t == DType.Q8_K)
-                BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(i * size), (float)(rng.NextDouble() * 2 - 1) / 100);
-        }
-        return bytes;
-    }
-
     [Theory, MemberData(nameof(Types))]
     public void RandomBlocksDecodeBitForBitAsTheReference(DType t)
     {
         var rng = new Random(1234 + (int)t);
-        var bytes = RandomBlocks(t, 40, rng);
+        var bytes = RandomGgmlBlocks.Make(t, 40, rng);
         var expected = ReferenceGgml.Dequantize(t, bytes);
         var actual = new float[expected.Length];
         GgmlQuantization.DequantizeBlocks(t, bytes, actual);

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using ModelVis.Checkpoints;
 using ModelVis.Models;
+using ModelVis.Tensors;
 using ModelVis.Tests;
 using Xunit;
 using Xunit.Abstractions;
@@ -19,9 +20,13 @@ public class ConformanceTests(ITestOutputHelper output)
          "tiny-qwen3", "tiny-gemma2", "tiny-gemma3", "tiny-olmo2", "tiny-phi3", "tiny-gpt-neox",
          "tiny-t5"];
 
-    static readonly ConcurrentDictionary<string, LanguageModel> Models = new();
+    /// <summary>Where the models run; <see cref="GpuConformanceTests"/> runs every case again through the GPU kernels.</summary>
+    protected virtual ComputeDevice Device => ComputeDevice.Cpu;
 
-    internal static LanguageModel ModelOf(string name) => Models.GetOrAdd(name, n => ModelLoader.Load(Fixtures.Model(n)));
+    static readonly ConcurrentDictionary<(string, ComputeDevice), LanguageModel> Models = new();
+
+    internal static LanguageModel ModelOf(string name, ComputeDevice? device = null) =>
+        Models.GetOrAdd((name, device ?? ComputeDevice.Cpu), key => ModelLoader.Load(Fixtures.Model(key.Item1), key.Item2));
 
     public static TheoryData<string, string> Cases()
     {
@@ -48,7 +53,7 @@ public class ConformanceTests(ITestOutputHelper output)
     [MemberData(nameof(Cases))]
     public void Capture_matches_reference(string modelName, string caseName)
     {
-        var model = ModelOf(modelName);
+        var model = ModelOf(modelName, Device);
         using var expected = new SafetensorsFile(Fixtures.Expected(modelName, caseName + ".safetensors"));
         using var doc = JsonDocument.Parse(File.ReadAllBytes(Fixtures.Expected(modelName, caseName + ".json")));
         var tol = doc.RootElement.GetProperty("suggested_tolerance");
@@ -73,14 +78,10 @@ public class ConformanceTests(ITestOutputHelper output)
             var reference = expected.ReadFloats(t);
             // T5's names: encoder_/decoder_hidden_states.k, encoder_/decoder_/cross_attentions.l.
             double limit = t.Name == "logits" ? logitsTol : t.Name.Contains("hidden_states.") ? hiddenTol : attnTol;
-            double worst = 0;
-            for (int i = 0; i < reference.Length; i++)
-            {
-                double diff = Math.Abs(reference[i] - mine.Data[i]);
-                if (!(diff <= worst)) worst = diff; // NaN-safe: a NaN makes worst NaN and fails below
-                if (t.Name.Contains("attentions.") && reference[i] == 0f)
-                    Assert.True(mine.Data[i] == 0f, $"{modelName}/{caseName} {t.Name}[{i}]: masked entry is {mine.Data[i]}, not exactly 0");
-            }
+            double worst = MaxAbsDiff(reference, mine.Data);
+            if (t.Name.Contains("attentions."))
+                for (int i = 0; i < reference.Length; i++)
+                    if (reference[i] == 0f) Assert.True(mine.Data[i] == 0f, $"{modelName}/{caseName} {t.Name}[{i}]: masked entry is {mine.Data[i]}, not exactly 0");
             Assert.True(worst <= limit, $"{modelName}/{caseName} {t.Name}: max |diff| {worst:E3} > tolerance {limit:E1}");
             output.WriteLine($"{modelName}/{caseName} {t.Name}: max |diff| {worst:E2}");
             compared++;
@@ -99,12 +100,25 @@ public class ConformanceTests(ITestOutputHelper output)
     [Fact]
     public void Greedy_generation_reproduces_reference()
     {
-        var model = ModelOf("stories260K");
+        var model = ModelOf("stories260K", Device);
         using var expected = new SafetensorsFile(Fixtures.Expected("stories260K", "greedy_once_upon_a_time.safetensors"));
         var prompt = Ints(expected, "prompt_ids");
         var reference = Ints(expected, "generated_ids");
         var generated = model.Generate(prompt, reference.Length, stopAtEos: false);
         Assert.Equal(reference, generated);
+    }
+
+    /// <summary>max |a − b|, NaN-safe: a NaN anywhere makes it NaN, which fails every ≤ comparison.</summary>
+    internal static double MaxAbsDiff(float[] a, float[] b)
+    {
+        double worst = 0;
+        for (int i = 0; i < a.Length; i++)
+        {
+            double diff = Math.Abs(a[i] - b[i]);
+            if (double.IsNaN(diff)) return double.NaN;
+            worst = Math.Max(worst, diff);
+        }
+        return worst;
     }
 
     internal static int[] Ints(SafetensorsFile file, string name) =>

@@ -3,6 +3,7 @@ using System.Numerics.Tensors;
 using System.Text.Json;
 using ModelVis.Checkpoints;
 using ModelVis.Models;
+using ModelVis.Tensors;
 using ModelVis.Tests;
 using Xunit;
 
@@ -16,10 +17,13 @@ namespace ModelVis.Engine.Tests;
 /// </summary>
 public class GgufConformanceTests
 {
-    static readonly ConcurrentDictionary<string, LanguageModel> Models = new();
+    /// <summary>Where the models run; <see cref="GpuGgufConformanceTests"/> runs every case again through the GPU kernels.</summary>
+    protected virtual ComputeDevice Device => ComputeDevice.Cpu;
 
-    static LanguageModel ModelOf(string file) =>
-        Models.GetOrAdd(file, f => ModelLoader.Load(Path.Combine(Fixtures.Root, "models", "gguf", f)));
+    static readonly ConcurrentDictionary<(string, ComputeDevice), LanguageModel> Models = new();
+
+    LanguageModel ModelOf(string file) =>
+        Models.GetOrAdd((file, Device), key => ModelLoader.Load(Path.Combine(Fixtures.Root, "models", "gguf", key.Item1), key.Item2));
 
     static string ExpectedPath(string file, string name) =>
         Path.Combine(Fixtures.Root, "expected", "gguf", Path.GetFileNameWithoutExtension(file), name);
@@ -60,12 +64,7 @@ public class GgufConformanceTests
             Assert.Equal(t.Shape, mine!.LongShape);
             var reference = expected.ReadFloats(t);
             double limit = t.Name == "logits" ? logitsTol : t.Name.StartsWith("hidden_states.") ? hiddenTol : attnTol;
-            double worst = 0;
-            for (int i = 0; i < reference.Length; i++)
-            {
-                double diff = Math.Abs(reference[i] - mine.Data[i]);
-                if (!(diff <= worst)) worst = diff;
-            }
+            double worst = ConformanceTests.MaxAbsDiff(reference, mine.Data);
             Assert.True(worst <= limit, $"{file}/{caseName} {t.Name}: max |diff| {worst:E3} > tolerance {limit:E1}");
             compared++;
         }

@@ -3,7 +3,8 @@
 // (the CLI's `generate`); the cross-attention heatmap has target rows and source columns with the
 // weights `capture` computes for the same ids; hovering a target row paints its alignment on the
 // selection; a typed target runs again; the encoder's and decoder's self-attention are one click away; the
-// decoder's logit attribution (self- and cross-attention heads, feed-forward) equals the CLI's `dla`.
+// decoder's logit attribution (self- and cross-attention heads, feed-forward) equals the CLI's `dla`, and the source
+// tokens' gradient attribution of the last target position equals the CLI's `attribute`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -76,7 +77,8 @@ test('T5: the greedy target, the cross-attention as an alignment painted on the 
     assert.match(await frame.locator('#run-meta').innerText(), new RegExp(`^${ids.length} source tokens · ${greedy.generatedIds.length + 1} target tokens · encoder 2 layers, decoder 3 layers × 4 heads · t5 \\(encoder-decoder\\)`));
     assert.equal(await frame.locator('#target-text').inputValue(), greedy.text, "the target box holds the model's greedy output");
     assert.equal(await frame.locator('#kind-cross').getAttribute('aria-checked'), 'true', 'cross-attention first');
-    assert.deepEqual(await frame.locator('#view-tabs button').allInnerTexts(), ['Heatmap', 'Logit attribution'], 'the heatmap and the decoder\'s logit attribution for an encoder-decoder');
+    assert.deepEqual(await frame.locator('#view-tabs button').allInnerTexts(), ['Heatmap', 'Logit attribution', 'Attribution'],
+      'the heatmap, the decoder\'s logit attribution and the source tokens\' attribution for an encoder-decoder');
     // Rows: the decoder start token, then the greedy output; columns: the source as the CLI tokenizes it.
     const decoderIds = [0, ...greedy.generatedIds];
     await assertLabels(frame, 'query', decoderIds);
@@ -145,5 +147,19 @@ test('T5: the greedy target, the cross-attention as an alignment painted on the 
     assert.ok(Math.abs(dla.residual) < 1e-4, `the parts add up to the logit (residual ${dla.residual})`);
     assert.deepEqual(await frame.locator('#dla-approximations li').allInnerTexts(), dla.approximations);
     await s.screenshot('attention-t5-dla-dark');
+
+    // Gradient attribution of the last target position's prediction to the source tokens, as `attribute` says.
+    const attr = JSON.parse(modelvisCli('attribute', '--model', model, '--ids', ids.join(','), '--decoder-ids', [0, ...targetIds].join(','),
+      '--method', 'ig', '--steps', '64', '--json'));
+    await clearEditor();
+    await frame.locator('#view-tabs button[data-view=attribution]').click();
+    await frame.locator('#attribution-view[data-status="ready"] #attr-tokens').waitFor({ timeout: TIMEOUTS.host });
+    assert.equal(await frame.locator('#attr-position option').count(), targetIds.length + 1, 'a position per target token');
+    assert.match(await frame.locator('#attr-what').innerText(), new RegExp(`at target position ${targetIds.length} `));
+    const chips = await values('#attr-tokens .attr-token');
+    assert.equal(chips.length, ids.length, 'a score per source token');
+    for (const c of chips) near(c.value, attr.scores[Number(c.pos)], `source token ${c.pos}`);
+    await waitFor(async () => (await s.paintedDecorations()) > 0, { timeout: TIMEOUTS.host, message: 'the scores painted on the source' });
+    await s.screenshot('attention-t5-attribution-dark');
   });
 });

@@ -4,7 +4,7 @@
 // the theme's two attribution colours and listed strongest first; a typed token difference by another method.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, makeSampleWorkspace, modelvisCli, TIMEOUTS, waitFor } from './harness.mjs';
+import { launchStoriesSession, modelvisCli, TIMEOUTS, waitFor } from './harness.mjs';
 
 const log = (m) => process.stderr.write(`[e2e] ${m}\n`);
 let s;
@@ -13,12 +13,7 @@ let sentence;
 let frame;
 
 before(async () => {
-  s = await launch({
-    name: 'attribution',
-    vsix: process.env.MODELVIS_VSIX,
-    workspace: (dir) => makeSampleWorkspace(dir, { models: ['tiny-gpt2', 'stories260K'] }),
-    settings: (ws) => ({ 'modelvis.model': ws.models.stories260K, 'workbench.colorTheme': 'Default Dark Modern' }),
-  });
+  s = await launchStoriesSession('attribution');
   model = s.workspaceInfo.models.stories260K;
   sentence = s.workspaceInfo.sentence;
 });

@@ -5,7 +5,7 @@
 // metric's two tokens typed in the tab). Screenshots of each.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, makeSampleWorkspace, modelvisCli, TIMEOUTS, waitFor } from './harness.mjs';
+import { launchStoriesSession, modelvisCli, TIMEOUTS, waitFor } from './harness.mjs';
 
 const log = (m) => process.stderr.write(`[e2e] ${m}\n`);
 let s;
@@ -13,12 +13,7 @@ let model;
 let sentence;
 
 before(async () => {
-  s = await launch({
-    name: 'circuits',
-    vsix: process.env.MODELVIS_VSIX,
-    workspace: (dir) => makeSampleWorkspace(dir, { models: ['tiny-gpt2', 'stories260K'] }),
-    settings: (ws) => ({ 'modelvis.model': ws.models.stories260K, 'workbench.colorTheme': 'Default Dark Modern' }),
-  });
+  s = await launchStoriesSession('circuits');
   model = s.workspaceInfo.models.stories260K;
   sentence = s.workspaceInfo.sentence;
 });

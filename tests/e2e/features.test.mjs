@@ -4,9 +4,9 @@
 // kernels, a map enlarged over the input; screenshots.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixturesDir, launch, repoRoot, TIMEOUTS, waitFor } from './harness.mjs';
+import { fixturesDir, launchLenetSession, openLenetFeatureMaps, TIMEOUTS, waitFor } from './harness.mjs';
 
 const digit = 'mnist_test_00_label7.png';
 const expected = JSON.parse(readFileSync(join(fixturesDir, 'expected', 'lenet5-mnist', digit.replace('.png', '.json')), 'utf8'));
@@ -14,18 +14,7 @@ const expected = JSON.parse(readFileSync(join(fixturesDir, 'expected', 'lenet5-m
 let s;
 
 before(async () => {
-  s = await launch({
-    name: 'features',
-    vsix: process.env.MODELVIS_VSIX,
-    workspace: (dir) => {
-      mkdirSync(join(dir, 'models'), { recursive: true });
-      copyFileSync(join(fixturesDir, 'models', 'lenet5-mnist', 'lenet.onnx'), join(dir, 'models', 'lenet.onnx'));
-      copyFileSync(join(repoRoot, 'tests', 'ModelVis.Vision.Tests', 'Data', 'lenet.arch.json'), join(dir, 'models', 'lenet.arch.json'));
-      copyFileSync(join(fixturesDir, 'inputs', 'mnist-png', digit), join(dir, digit));
-      return { dir };
-    },
-    settings: () => ({ 'workbench.colorTheme': 'Default Dark Modern' }),
-  });
+  s = await launchLenetSession('features', digit);
 });
 after(async () => {
   await s?.close();
@@ -34,14 +23,7 @@ after(async () => {
 test('right-click a PNG → Show CNN Feature Maps → prediction, layer grids, kernels, overlay', async () => {
   await s.guard('features panel', async () => {
     const page = s.page;
-    await s.explorerMenu(digit, 'Show CNN Feature Maps');
-
-    // The model quick pick: lenet.onnx found in the workspace.
-    const pick = page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: 'lenet.onnx' }) }).first();
-    await pick.waitFor({ state: 'visible', timeout: TIMEOUTS.host });
-    await pick.click();
-
-    const frame = await s.webview('body[data-state="ready"] #features-prediction', { timeout: TIMEOUTS.host });
+    const frame = await openLenetFeatureMaps(s, digit);
     const prediction = await frame.locator('#features-prediction').innerText();
     process.stderr.write(`[e2e] features prediction: ${prediction}\n`);
     assert.equal(await frame.locator('#features-prediction').getAttribute('data-class'), String(expected.predicted_class));

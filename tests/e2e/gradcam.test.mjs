@@ -2,30 +2,17 @@
 // Show CNN Feature Maps → lenet.onnx; LeNet does not end in global pooling, so the panel offers Grad-CAM on a chosen
 // layer: conv1's map of the predicted 7 overlaid on the digit, its peak the value the host computes (checked against
 // finite differences in xunit, GradCamTests), then another class on conv2; then activation maximisation of a conv1
-// channel, the image evolving step by step, stopped with the Stop button; screenshots.
+// channel, the image evolving step by step, stopped with the Stop button, and saved with Save PNG; screenshots.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { fixturesDir, launch, repoRoot, TIMEOUTS, waitFor } from './harness.mjs';
+import { launchLenetSession, openLenetFeatureMaps, TIMEOUTS, waitFor } from './harness.mjs';
 
 const digit = 'mnist_test_00_label7.png';
 let s;
 let frame;
 
 before(async () => {
-  s = await launch({
-    name: 'gradcam',
-    vsix: process.env.MODELVIS_VSIX,
-    workspace: (dir) => {
-      mkdirSync(join(dir, 'models'), { recursive: true });
-      copyFileSync(join(fixturesDir, 'models', 'lenet5-mnist', 'lenet.onnx'), join(dir, 'models', 'lenet.onnx'));
-      copyFileSync(join(repoRoot, 'tests', 'ModelVis.Vision.Tests', 'Data', 'lenet.arch.json'), join(dir, 'models', 'lenet.arch.json'));
-      copyFileSync(join(fixturesDir, 'inputs', 'mnist-png', digit), join(dir, digit));
-      return { dir };
-    },
-    settings: () => ({ 'workbench.colorTheme': 'Default Dark Modern' }),
-  });
+  s = await launchLenetSession('gradcam', digit);
 });
 after(async () => {
   await s?.close();
@@ -33,15 +20,7 @@ after(async () => {
 
 test('Grad-CAM of the predicted 7 on conv1 overlaid on the digit, then the runner-up on conv2', async () => {
   await s.guard('gradcam', async () => {
-    const page = s.page;
-    await s.explorerMenu(digit, 'Show CNN Feature Maps');
-
-    // The model quick pick: lenet.onnx found in the workspace.
-    const pick = page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: 'lenet.onnx' }) }).first();
-    await pick.waitFor({ state: 'visible', timeout: TIMEOUTS.host });
-    await pick.click();
-
-    frame = await s.webview('body[data-state="ready"] #features-prediction', { timeout: TIMEOUTS.host });
+    frame = await openLenetFeatureMaps(s, digit);
     assert.equal(await frame.locator('#features-prediction').getAttribute('data-class'), '7');
     assert.match(await frame.locator('#features-cam-note').innerText(), /Grad-CAM weighs a chosen layer/);
     const layerSelect = frame.locator('#features-gradcam-layer');
@@ -94,5 +73,11 @@ test('activation maximisation of a conv1 channel: the image evolves, Stop ends i
     assert.match(await frame.locator('#vis-status').innerText(), /^Stopped at step \d+/);
     assert.equal(await frame.locator('#vis-start').isEnabled(), true);
     await s.screenshot('visualize-stopped');
+    // Save PNG: the optimised input as the host made it, the image on screen byte for byte, at the input's size.
+    const saved = await s.saveFromPanel(frame, '#vis-save', 'png');
+    const src = await frame.locator('#vis-image').getAttribute('src');
+    assert.deepEqual(saved, Buffer.from(src.replace(/^data:image\/png;base64,/, ''), 'base64'));
+    const [w, hgt] = await frame.locator('#vis-image').evaluate((i) => [i.naturalWidth, i.naturalHeight]);
+    assert.deepEqual([saved.readUInt32BE(16), saved.readUInt32BE(20)], [w, hgt], 'the PNG header says the on-screen size');
   });
 });

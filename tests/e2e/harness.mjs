@@ -4,7 +4,7 @@
 // its process group, so the extension host and the .NET host it started go with it.
 // Everything waits on conditions (a log line, a DOM element, a status-bar text), never on sleeps.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import {
@@ -114,6 +114,43 @@ export function modelvisCli(...args) {
 /** Waits until the attention panel in `frame` reports `layers` layers streamed in. */
 export function waitForLayers(frame, layers) {
   return waitFor(async () => (await frame.locator('#attention-controls').getAttribute('data-layers-done')) === String(layers), { timeout: TIMEOUTS.host, message: `${layers} layers done` });
+}
+
+/** A session on the sample workspace with stories260K as `modelvis.model`, dark theme: the attention panel's tab tests. */
+export function launchStoriesSession(name) {
+  return launch({
+    name,
+    vsix: process.env.MODELVIS_VSIX,
+    workspace: (dir) => makeSampleWorkspace(dir, { models: ['tiny-gpt2', 'stories260K'] }),
+    settings: (ws) => ({ 'modelvis.model': ws.models.stories260K, 'workbench.colorTheme': 'Default Dark Modern' }),
+  });
+}
+
+/** A session on a workspace holding LeNet-5 (`models/lenet.onnx` and its sidecar) and the MNIST PNG `digit`, dark theme. */
+export function launchLenetSession(name, digit) {
+  return launch({
+    name,
+    vsix: process.env.MODELVIS_VSIX,
+    workspace: (dir) => {
+      mkdirSync(join(dir, 'models'), { recursive: true });
+      copyFileSync(join(fixturesDir, 'models', 'lenet5-mnist', 'lenet.onnx'), join(dir, 'models', 'lenet.onnx'));
+      copyFileSync(join(repoRoot, 'tests', 'ModelVis.Vision.Tests', 'Data', 'lenet.arch.json'), join(dir, 'models', 'lenet.arch.json'));
+      copyFileSync(join(fixturesDir, 'inputs', 'mnist-png', digit), join(dir, digit));
+      return { dir };
+    },
+    settings: () => ({ 'workbench.colorTheme': 'Default Dark Modern' }),
+  });
+}
+
+/** Right-click `digit` in the Explorer → Show CNN Feature Maps → lenet.onnx; the panel's frame once it shows a prediction. */
+export async function openLenetFeatureMaps(s, digit) {
+  const page = s.page;
+  await s.explorerMenu(digit, 'Show CNN Feature Maps');
+  // The model quick pick: lenet.onnx found in the workspace.
+  const pick = page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: 'lenet.onnx' }) }).first();
+  await pick.waitFor({ state: 'visible', timeout: TIMEOUTS.host });
+  await pick.click();
+  return s.webview('body[data-state="ready"] #features-prediction', { timeout: TIMEOUTS.host });
 }
 
 export async function launch(options = {}) {

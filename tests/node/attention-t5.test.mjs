@@ -103,3 +103,25 @@ test('a typed target: three kinds of attention, shaped and masked as the decoder
   await assert.rejects(host.connection.sendRequest('attention/matrix', { runId: run.runId, layer: 2, head: 0, kind: 'encoder' }), (e) => /layers 0\.\.1/.test(e.message));
   await assert.rejects(host.connection.sendRequest('attention/matrix', { runId: run.runId, layer: 0, head: 0, kind: 'sideways' }), (e) => /encoder, decoder or cross/.test(e.message));
 });
+
+test('attribution/run on an encoder-decoder: the source tokens scored for a target position, as the CLI scores the same ids', async () => {
+  const run = await host.connection.sendRequest('attention/run', { model: dir, text: source, target: 'Das Haus ist wunderbar.' });
+  const n = run.n, m = run.target.tokens.length;
+  const last = await host.connection.sendRequest('attribution/run', { runId: run.runId, method: 'ixg' });
+  assert.equal(last.position, m - 1);
+  assert.equal(last.tokens.length, n);
+  assert.equal(last.scores.length, n);
+  const at2 = await host.connection.sendRequest('attribution/run', { runId: run.runId, method: 'ig', steps: 64, position: 2, target: run.target.tokens[3].id, baseline: 'token' });
+  assert.equal(at2.baselineToken, '<pad>');
+  assert.ok(Math.abs(at2.completeness.sum - at2.scores.reduce((a, b) => a + b, 0)) < 1e-4);
+  const cli = spawnSync('dotnet', [hostDll(), 'attribute', '--model', dir, '--ids', run.tokens.map((t) => t.id).join(','),
+    '--decoder-ids', run.target.tokens.map((t) => t.id).join(','), '--position', '2', '--target', String(run.target.tokens[3].id),
+    '--method', 'ig', '--steps', '64', '--baseline', 'token', '--json'], { encoding: 'utf8' });
+  assert.equal(cli.status, 0, cli.stderr);
+  const out = JSON.parse(cli.stdout);
+  assert.deepEqual(out.decoder_ids, run.target.tokens.map((t) => t.id));
+  for (let i = 0; i < n; i++) assert.ok(Math.abs(out.scores[i] - at2.scores[i]) < 1e-6, `score ${i}: CLI ${out.scores[i]} vs host ${at2.scores[i]}`);
+  await assert.rejects(host.connection.sendRequest('attribution/run', { runId: run.runId, method: 'saliency', position: m }),
+    (e) => e.code === -32001 && new RegExp(`position ${m}`).test(e.message));
+  await host.connection.sendRequest('attention/release', { runId: run.runId });
+});

@@ -133,3 +133,25 @@ test('CLI attribute defaults: the last position and the argmax, as the fixture r
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /choose saliency, ixg, ig or occlusion/);
 });
+
+// The families without interp fixtures: the defaults resolve to the PyTorch reference's argmax at the last position
+// (expected/<model>/len7.json, enc7_dec5.json for T5), and a decoder-only model's tokens after the position score 0.
+for (const [model, caseName] of [['tiny-qwen3', 'len7'], ['tiny-phi3', 'len7'], ['tiny-olmo2', 'len7'], ['tiny-gemma2', 'len7'],
+  ['tiny-gemma3', 'len7'], ['tiny-gpt-neox', 'len7'], ['tiny-t5', 'enc7_dec5']]) {
+  test(`CLI attribute on ${model}: the reference's argmax by default, the issue's keys`, () => {
+    const ref = JSON.parse(readFileSync(join(fixtures, 'expected', model, `${caseName}.json`), 'utf8'));
+    const decoder = ref.decoder_input_ids ? ['--decoder-ids', ref.decoder_input_ids.join(',')] : [];
+    const args = ['--model', join(fixtures, 'models', model), '--ids', ref.input_ids.join(','), ...decoder];
+    const out = cli(...args, '--method', 'ixg');
+    const positions = (ref.decoder_input_ids ?? ref.input_ids).length;
+    assert.deepEqual(Object.keys(out), ['ids', 'tokens', 'position', 'target', 'scores', ...(decoder.length ? ['decoder_ids'] : [])]);
+    assert.equal(out.position, positions - 1);
+    assert.equal(out.target, ref.logits_argmax_per_position.at(-1));
+    assert.equal(out.scores.length, ref.input_ids.length);
+    assert.ok(out.scores.every(Number.isFinite));
+    const early = cli(...args, '--method', 'saliency', '--position', '2');
+    assert.equal(early.target, ref.logits_argmax_per_position[2]);
+    if (!decoder.length) assert.ok(early.scores.slice(3).every((s) => s === 0), 'causality: tokens after the position score 0');
+    else assert.ok(early.scores.every((s) => s > 0), 'an encoder-decoder: every source token reaches the decoder');
+  });
+}

@@ -1,5 +1,6 @@
 // Starts the .NET host and connects the real vscode-jsonrpc client to it, as the extension does.
 import { spawn } from 'node:child_process';
+import { before, after } from 'node:test';
 import { existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,8 +21,9 @@ export function hostDll() {
   return found;
 }
 
-export function startHost() {
-  const proc = spawn('dotnet', [hostDll(), 'serve'], { stdio: ['pipe', 'pipe', 'pipe'] });
+/** `modelvis serve` with extra arguments (`--device ilgpu-cpu`, `--threads 2`). */
+export function startHost(args = []) {
+  const proc = spawn('dotnet', [hostDll(), 'serve', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (d) => { stderr += d.toString(); });
   const connection = rpc.createMessageConnection(
@@ -44,4 +46,22 @@ export function startHost() {
       return code;
     },
   };
+}
+
+/** The stories260K fixture and the sentence the host tests run it on. */
+export const storiesModel = join(fixtures, 'models', 'stories260K');
+export const storiesText = 'Once upon a time, there was a little girl named Lily.';
+
+/**
+ * Registers the file's before/after hooks: a host with one `attention/run` of the stories sentence. The returned
+ * object's `host` and `run` are set once the hook has run.
+ */
+export function withStoriesRun() {
+  const session = {};
+  before(async () => {
+    session.host = startHost();
+    session.run = await session.host.connection.sendRequest('attention/run', { model: storiesModel, text: storiesText });
+  });
+  after(async () => { await session.host?.stop(); });
+  return session;
 }

@@ -96,7 +96,7 @@ export function activate(context: vscode.ExtensionContext): void {
     { dispose: () => debounce && clearTimeout(debounce) },
     vscode.workspace.onDidChangeWorkspaceFolders(() => models.invalidate()),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('modelvis.dotnetPath') || e.affectsConfiguration('modelvis.threads')) void host.onLaunchSettingsChanged().then(() => models.invalidate());
+      if (e.affectsConfiguration('modelvis.dotnetPath') || e.affectsConfiguration('modelvis.threads') || e.affectsConfiguration('modelvis.device')) void host.onLaunchSettingsChanged().then(() => models.invalidate());
       else if (e.affectsConfiguration('modelvis.modelRoots')) models.invalidate();
       else if (e.affectsConfiguration('modelvis.model')) void provider.updateInUse();
     }),

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using ModelVis.Analysis.Attribution;
 using ModelVis.Models;
 using ModelVis.Models.Differentiable;
@@ -19,9 +18,7 @@ public static class AttributionReport
 
     public static int Run(string[] args)
     {
-        int reps = 3;
-        int at = Array.IndexOf(args, "--reps");
-        if (at >= 0 && at + 1 < args.Length) reps = Math.Max(1, int.Parse(args[at + 1]));
+        int reps = Timing.Reps(args);
         bool noTorch = args.Contains("--no-torch");
         Parallelism.Threads = Threads;
         var dir = EngineModels.Gpt2Small();
@@ -33,18 +30,8 @@ public static class AttributionReport
         var target = AttributionTarget.Resolve(engine, input, null, null, null);
 
         TokenAttribution.Run(model, input, target, AttributionMethod.IntegratedGradients, steps: 1);   // warm up the JIT
-        var times = new List<double>();
-        TokenAttributionResult? result = null;
-        for (int r = 0; r < reps; r++)
-        {
-            GC.Collect();
-            var sw = Stopwatch.StartNew();
-            result = TokenAttribution.Run(model, input, target, AttributionMethod.IntegratedGradients, Steps);
-            times.Add(sw.Elapsed.TotalSeconds);
-        }
-        var mine = result!;
+        var (median, mine) = Timing.Time(reps, () => TokenAttribution.Run(model, input, target, AttributionMethod.IntegratedGradients, Steps));
         var k = mine.Completeness!;
-        double median = EngineReport.Median(times);
 
         Console.WriteLine($"# ModelVis attribution benchmark ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {Threads} threads, kernels {MatMul.Path})");
         Console.WriteLine();

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using ModelVis.Analysis.Circuits;
 using ModelVis.Models;
@@ -20,9 +19,7 @@ public static class PatchingReport
 
     public static int Run(string[] args)
     {
-        int reps = 3;
-        int at = Array.IndexOf(args, "--reps");
-        if (at >= 0 && at + 1 < args.Length) reps = Math.Max(1, int.Parse(args[at + 1]));
+        int reps = Timing.Reps(args);
         bool noTorch = args.Contains("--no-torch");
         Parallelism.Threads = Threads;
         var dir = EngineModels.Gpt2Small();
@@ -36,17 +33,7 @@ public static class PatchingReport
 
         // Warm up the JIT: the two cached runs and one patched run.
         new ActivationPatching(model, clean, corrupt).PatchResidual(layers - 1, [Tokens - 1]);
-        var times = new List<double>();
-        PatchingResult? result = null;
-        for (int r = 0; r < reps; r++)
-        {
-            var sw = Stopwatch.StartNew();
-            result = new ActivationPatching(model, clean, corrupt).Sweep(resid: true, heads: false);
-            times.Add(sw.Elapsed.TotalSeconds);
-            GC.Collect();
-        }
-        var mine = result!;
-        double median = EngineReport.Median(times);
+        var (median, mine) = Timing.Time(reps, () => new ActivationPatching(model, clean, corrupt).Sweep(resid: true, heads: false));
 
         Console.WriteLine($"# ModelVis activation-patching benchmark ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {Threads} threads, kernels {MatMul.Path})");
         Console.WriteLine();

@@ -4,7 +4,7 @@ using ModelVis.Bench;
 // `engine` prints the engine's report (FMA peak, matmul, forward passes beside PyTorch; see EngineReport),
 // `engine-forward` is its child process, `quant` the GGUF dequantization throughput (QuantReport); `models` prints
 // the real-sized models' report (1B BF16/Q8_0/Q4_K, 8B Q4_K beside llama.cpp; see ModelsReport), `models-case` is its
-// child process (also `families`': Gemma 2 and GPT-NeoX beside their Llama twins, see FamiliesReport); `patching` times residual activation patching beside PyTorch hooks (PatchingReport), `attribution` integrated gradients beside PyTorch autograd (AttributionReport). Anything else goes to BenchmarkDotNet's switcher, so every [Benchmark] class in this assembly can be
+// child process (also `families`': Gemma 2 and GPT-NeoX beside their Llama twins, see FamiliesReport); `patching` times residual activation patching beside PyTorch hooks (PatchingReport), `attribution` integrated gradients beside PyTorch autograd (AttributionReport), `gpu` the same forward passes on CUDA and on the CPU (GpuReport). Anything else goes to BenchmarkDotNet's switcher, so every [Benchmark] class in this assembly can be
 // picked with --filter.
 return args.FirstOrDefault() switch
 {
@@ -17,6 +17,7 @@ return args.FirstOrDefault() switch
     "families" => FamiliesReport.Run(args),
     "patching" => PatchingReport.Run(args),
     "attribution" => AttributionReport.Run(args),
+    "gpu" => GpuReport.Run(args),
     "bench-models" => PrintBenchModels(),
     _ => RunBenchmarks(args),
 };

@@ -14,9 +14,21 @@ public static class CliRunner
         Recursive = true,
     };
 
+    /// <summary><c>--device</c>, accepted by every verb: where models run (default auto: CUDA when ILGPU finds a GPU).</summary>
+    public static readonly Option<string> Device = new("--device")
+    {
+        Description = "Where models run: auto (CUDA when ILGPU finds an NVIDIA GPU, else the CPU), cpu, cuda, or ilgpu-cpu (the GPU kernels run on the CPU, to check them)",
+        Recursive = true,
+        DefaultValueFactory = _ => "auto",
+    };
+
     public static async Task<int> RunAsync(RootCommand root, string[] args)
     {
+        Device.AcceptOnlyFromAmong([.. ModelVis.Gpu.GpuDevice.Choices]);
         var parse = root.Parse(args);
+        if (parse.Errors.Count == 0)
+            try { ModelVis.Host.DeviceChoice.Apply(parse.GetValue(Device)!, fallBackToCpu: parse.CommandResult.Command.Name == "serve"); }
+            catch (ModelVis.Gpu.DeviceException e) { Console.Error.WriteLine($"modelvis: {e.Message}"); return 1; }
         if (parse.GetValue(Threads) is { } threads)
         {
             if (threads < 1) { Console.Error.WriteLine($"modelvis: --threads {threads}: give 1 or more"); return 1; }

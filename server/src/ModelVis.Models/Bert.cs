@@ -76,11 +76,11 @@ public sealed class Bert : LanguageModel
         return (distil ? Names.DistilBert : Names.Bert, distil ? Names.DistilHead : roberta ? Names.RobertaHead : Names.BertHead);
     }
 
-    internal static Bert Load(ModelConfig config, string folder, ICheckpoint checkpoint)
+    internal static Bert Load(ModelConfig config, string folder, Weights w)
     {
         var head = config.ModelType == "distilbert" ? Names.DistilHead : config.ModelType is "roberta" or "xlm-roberta" ? Names.RobertaHead : Names.BertHead;
-        bool hasHead = checkpoint.TryGet(head.Transform + ".weight", out _);
-        return new Bert(config with { HasLmHead = hasHead }, folder, new Weights(checkpoint, config.ModelType));
+        bool hasHead = w.HasExact(head.Transform + ".weight");
+        return new Bert(config with { HasLmHead = hasHead }, folder, w);
     }
 
     /// <summary>True when the checkpoint has a masked-LM head (BertForMaskedLM), false for a bare encoder.</summary>
@@ -137,7 +137,7 @@ public sealed class Bert : LanguageModel
         var qkv = seq.Work(1, (long)n * 3 * d);
         l.Qkv.Forward(h, n, qkv);
         var context = seq.Work(0, (long)n * d);
-        Attention.Compute(qkv, n, 3 * d, 0, d, 2 * d, Config.Heads, Config.Heads, hd, MathF.Sqrt(hd), seq.Mask, context, probabilities);
+        Device.Attend(qkv, n, 3 * d, 0, d, 2 * d, Config.Heads, Config.Heads, hd, MathF.Sqrt(hd), seq.Mask, context, probabilities);
         seq.Hooks?.HeadOutputs(layer, context, n);
         var projected = seq.Work(2, (long)n * d);
         l.AttnOut.Forward(context, n, projected);

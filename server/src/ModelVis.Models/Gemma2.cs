@@ -42,7 +42,7 @@ public class Gemma2 : RotaryDecoder
         }
     }
 
-    internal static Gemma2 Load(ModelConfig config, string folder, ICheckpoint checkpoint) => new(config, folder, new Weights(checkpoint, config.ModelType));
+    internal static Gemma2 Load(ModelConfig config, string folder, Weights w) => new(config, folder, w);
 
     protected override float[] Embed(Sequence seq)
     {

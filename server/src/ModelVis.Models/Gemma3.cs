@@ -37,14 +37,10 @@ public sealed class Gemma3 : Gemma2
         _localRotary = NewRotary(config.RopeLocalTheta ?? 10000, null);
     }
 
-    internal static new Gemma3 Load(ModelConfig config, string folder, ICheckpoint checkpoint) => new(config, folder, new Weights(checkpoint, config.ModelType));
+    internal static new Gemma3 Load(ModelConfig config, string folder, Weights w) => new(config, folder, w);
 
-    protected override void NormalizeQueriesAndKeys(int layer, float[] qkv, int n)
-    {
-        int width = QWidth + 2 * KvWidth, hd = Config.HeadDim;
-        RmsNormInRows(qkv, n, width, 0, Config.Heads, hd, _qNorm[layer]);
-        RmsNormInRows(qkv, n, width, QWidth, Config.KvHeads, hd, _kNorm[layer]);
-    }
+    protected override IReadOnlyList<RowNorm> QueryKeyNorms(int layer) =>
+        [new(0, Config.Heads, Config.HeadDim, _qNorm[layer], Config.NormEps), new(QWidth, Config.KvHeads, Config.HeadDim, _kNorm[layer], Config.NormEps)];
 
     protected override Rotary RotaryOf(int layer) => Config.SlidingLayers?[layer] == true ? _localRotary : base.RotaryOf(layer);
 }

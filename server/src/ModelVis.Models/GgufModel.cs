@@ -24,17 +24,25 @@ public static class GgufModel
 
     public static bool IsGguf(string path) => GgufFile.IsGgufFile(path);
 
-    public static LanguageModel Load(string path)
+    public static LanguageModel Load(string path, ComputeDevice? device = null)
     {
+        device ??= ComputeDevice.Cpu;
         var gguf = new GgufFile(path);
-        return ModelLoader.WithCheckpoint(gguf, _ =>
+        ModelConfig config;
+        GgufAsHuggingFace named;
+        try
         {
-            var config = Config(gguf);
-            var named = new GgufAsHuggingFace(gguf, config, Architectures[config.ModelType].PermutedQk);
-            return config.Family == ModelFamily.Qwen3
-                ? Qwen3.Load(config, Path.GetFullPath(path), named)
-                : Llama.Load(config, Path.GetFullPath(path), named);
-        });
+            config = Config(gguf);
+            named = new GgufAsHuggingFace(gguf, config, Architectures[config.ModelType].PermutedQk);
+        }
+        catch
+        {
+            gguf.Dispose();
+            throw;
+        }
+        return ModelLoader.WithCheckpoint(named, config, device, w => config.Family == ModelFamily.Qwen3
+            ? Qwen3.Load(config, Path.GetFullPath(path), w)
+            : Llama.Load(config, Path.GetFullPath(path), w));
     }
 
     /// <summary>The configuration config.json would give, from <c>general.architecture</c> and the <c>{arch}.*</c> keys.</summary>

@@ -49,7 +49,7 @@ public sealed class Gpt2 : LanguageModel
         if (!config.TieWordEmbeddings && w.Has("lm_head.weight")) _lmHead = w.LinearWeight("lm_head.weight", V, d);
     }
 
-    internal static Gpt2 Load(ModelConfig config, string folder, ICheckpoint checkpoint) => new(config, folder, new Weights(checkpoint, config.ModelType));
+    internal static Gpt2 Load(ModelConfig config, string folder, Weights w) => new(config, folder, w);
 
     protected override void Prepare(Sequence seq)
     {
@@ -78,7 +78,7 @@ public sealed class Gpt2 : LanguageModel
         b.Ln1.Apply(h, n, a);
         var qkv = seq.Work(1, (long)n * 3 * d);
         b.Attn.Forward(a, n, qkv);                                    // columns [q | k | v]
-        Attention.Compute(qkv, n, 3 * d, 0, d, 2 * d, Config.Heads, Config.Heads, hd, MathF.Sqrt(hd), seq.Mask, a, probabilities);
+        Device.Attend(qkv, n, 3 * d, 0, d, 2 * d, Config.Heads, Config.Heads, hd, MathF.Sqrt(hd), seq.Mask, a, probabilities);
         seq.Hooks?.HeadOutputs(layer, a, n);
         var projected = seq.Work(2, (long)n * d);
         b.AttnProj.Forward(a, n, projected);

@@ -51,7 +51,7 @@ public sealed class GptNeoX : LanguageModel
         catch (ArgumentException e) { throw new ModelException($"{config.ModelType}: {e.Message}", e); }
     }
 
-    internal static GptNeoX Load(ModelConfig config, string folder, ICheckpoint checkpoint) => new(config, folder, new Weights(checkpoint, config.ModelType));
+    internal static GptNeoX Load(ModelConfig config, string folder, Weights w) => new(config, folder, w);
 
     protected override float[] Embed(Sequence seq)
     {
@@ -71,7 +71,7 @@ public sealed class GptNeoX : LanguageModel
         var (cos, sin) = seq.RotaryTables(_rotary);
         _rotary.Apply(qkv, n, 3 * d, 0, H, cos, sin, headStride: 3 * hd);
         _rotary.Apply(qkv, n, 3 * d, hd, H, cos, sin, headStride: 3 * hd);
-        Attention.Compute(qkv, n, 3 * d, 0, hd, 2 * hd, H, H, hd, MathF.Sqrt(hd), MaskOf(seq, layer), x, probabilities, headStride: 3 * hd);
+        Device.Attend(qkv, n, 3 * d, 0, hd, 2 * hd, H, H, hd, MathF.Sqrt(hd), MaskOf(seq, layer), x, probabilities, headStride: 3 * hd);
         seq.Hooks?.HeadOutputs(layer, x, n);
         var a = Config.ParallelResidual ? seq.Work(ParallelAttentionSlot, (long)n * d) : seq.Work(2, (long)n * d);
         l.Dense.Forward(x, n, a);

@@ -14,6 +14,8 @@ public abstract class LanguageModel : IDisposable
     public ModelConfig Config { get; }
     /// <summary>The folder the model was loaded from.</summary>
     public string Folder { get; }
+    /// <summary>Where its products and attention run (its weight matrices were placed there when it loaded).</summary>
+    public ComputeDevice Device { get; internal set; } = ComputeDevice.Cpu;
 
     protected LanguageModel(ModelConfig config, string folder)
     {

@@ -1,3 +1,4 @@
+using ModelVis.Tensors;
 using ModelVis.Checkpoints;
 
 namespace ModelVis.Models;
@@ -32,7 +33,7 @@ public class Llama : RotaryDecoder
         }
     }
 
-    internal static Llama Load(ModelConfig config, string folder, ICheckpoint checkpoint) => new(config, folder, new Weights(checkpoint, config.ModelType));
+    internal static Llama Load(ModelConfig config, string folder, Weights w) => new(config, folder, w);
 
     protected override void AttentionBlock(int layer, float[] h, Sequence seq, float[]? probabilities)
     {

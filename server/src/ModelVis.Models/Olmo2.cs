@@ -36,14 +36,10 @@ public sealed class Olmo2 : RotaryDecoder
         }
     }
 
-    internal static Olmo2 Load(ModelConfig config, string folder, ICheckpoint checkpoint) => new(config, folder, new Weights(checkpoint, config.ModelType));
+    internal static Olmo2 Load(ModelConfig config, string folder, Weights w) => new(config, folder, w);
 
-    protected override void NormalizeQueriesAndKeys(int layer, float[] qkv, int n)
-    {
-        int width = QWidth + 2 * KvWidth;
-        RmsNormInRows(qkv, n, width, 0, 1, QWidth, _qNorm[layer]);
-        RmsNormInRows(qkv, n, width, QWidth, 1, KvWidth, _kNorm[layer]);
-    }
+    protected override IReadOnlyList<RowNorm> QueryKeyNorms(int layer) =>
+        [new(0, 1, QWidth, _qNorm[layer], Config.NormEps), new(QWidth, 1, KvWidth, _kNorm[layer], Config.NormEps)];
 
     protected override void AttentionBlock(int layer, float[] h, Sequence seq, float[]? probabilities)
     {

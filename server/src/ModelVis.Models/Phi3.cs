@@ -1,3 +1,4 @@
+using ModelVis.Tensors;
 using ModelVis.Checkpoints;
 
 namespace ModelVis.Models;
@@ -21,5 +22,5 @@ public sealed class Phi3 : Llama
 {
     Phi3(ModelConfig config, string folder, Weights w) : base(config, folder, w, fusedProjections: true) { }
 
-    internal static new Phi3 Load(ModelConfig config, string folder, ICheckpoint checkpoint) => new(config, folder, new Weights(checkpoint, config.ModelType));
+    internal static new Phi3 Load(ModelConfig config, string folder, Weights w) => new(config, folder, w);
 }

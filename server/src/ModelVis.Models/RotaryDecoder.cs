@@ -92,8 +92,8 @@ public abstract class RotaryDecoder : LanguageModel
 
     // ---------------------------------------------------------------- what families may change
 
-    /// <summary>Normalises q and k in place in the projected rows [n, q | k | v] before RoPE (Qwen3, Gemma 3, OLMo 2); none by default.</summary>
-    protected virtual void NormalizeQueriesAndKeys(int layer, float[] qkv, int n) { }
+    /// <summary>The norms on q and k in the projected rows [n, q | k | v] before RoPE (Qwen3, Gemma 3, OLMo 2); none by default.</summary>
+    protected virtual IReadOnlyList<RowNorm> QueryKeyNorms(int layer) => [];
 
     /// <summary>The rotary table of layer <paramref name="layer"/> (Gemma 3 has a local one for its sliding layers).</summary>
     protected virtual Rotary RotaryOf(int layer) => _rotary;
@@ -114,19 +114,14 @@ public abstract class RotaryDecoder : LanguageModel
     protected void SelfAttention(int layer, float[] x, Sequence seq, float[]? probabilities, float[] output)
     {
         var p = _projections[layer];
-        int n = seq.N, hd = Config.HeadDim, width = QWidth + 2 * KvWidth;
-        var qkv = seq.Work(1, (long)n * width);
-        p.Qkv.Forward(x, n, qkv);                                          // columns [q | k | v]
-        NormalizeQueriesAndKeys(layer, qkv, n);
+        int n = seq.N;
         var rotary = RotaryOf(layer);
         var (cos, sin) = seq.RotaryTables(rotary);
-        rotary.Apply(qkv, n, width, 0, Config.Heads, cos, sin, hd);
-        rotary.Apply(qkv, n, width, QWidth, Config.KvHeads, cos, sin, hd);
-        var context = seq.Work(2, (long)n * QWidth);
-        Attention.Compute(qkv, n, width, 0, QWidth, QWidth + KvWidth, Config.Heads, Config.KvHeads, hd, ScaleDivisor,
-            MaskOf(seq, layer), context, probabilities, Config.AttnLogitSoftcap);
-        seq.Hooks?.HeadOutputs(layer, context, n);
-        p.O.Forward(context, n, output);
+        var attention = new RotaryAttention(p.Qkv, p.O, Config.Heads, Config.KvHeads, Config.HeadDim, ScaleDivisor, Config.AttnLogitSoftcap,
+            QueryKeyNorms(layer), rotary, cos, sin, MaskOf(seq, layer));
+        var hooks = seq.Hooks;
+        Device.SelfAttention(attention, x, n, seq.Work(1, (long)n * attention.Width), seq.Work(2, (long)n * QWidth), probabilities,
+            hooks is null ? null : context => hooks.HeadOutputs(layer, context, n), output);
     }
 
     /// <summary>
@@ -137,29 +132,10 @@ public abstract class RotaryDecoder : LanguageModel
     {
         var p = _projections[layer];
         int n = seq.N, I = Config.Intermediate;
-        var gateUp = seq.Work(3, (long)n * 2 * I);
-        p.GateUp.Forward(x, n, gateUp);                                    // columns [gate | up]
-        seq.Hooks?.MlpPreActivation(layer, gateUp, n, I, 2 * I);
-        var act = activations ?? seq.Work(4, (long)n * I);
-        if (Config.Activation is "silu" or "swish") Activations.SiluGate(gateUp, n, I, act);
-        else
-            for (int i = 0; i < n; i++)
-            {
-                var gate = gateUp.AsSpan(i * 2 * I, I);
-                Activations.Apply(Config.Activation, gate);
-                TensorPrimitives.Multiply(gate, gateUp.AsSpan(i * 2 * I + I, I), act.AsSpan(i * I, I));
-            }
-        p.Down.Forward(act, n, output);
-    }
-
-    /// <summary>RMSNorm, in place, of <paramref name="count"/> vectors of <paramref name="dim"/> starting at <paramref name="offset"/> in each of n rows of <paramref name="width"/>.</summary>
-    protected void RmsNormInRows(float[] rows, int n, int width, int offset, int count, int dim, float[] gain)
-    {
-        for (int r = 0; r < n; r++)
-        {
-            var span = rows.AsSpan(r * width + offset, count * dim);
-            Norms.RmsNorm(span, count, dim, gain, Config.NormEps, span);
-        }
+        var hooks = seq.Hooks;
+        // The whole MLP in one call: on a GPU the [n, 2I] gate | up and [n, I] rows never leave it unless kept or hooked.
+        Device.GatedMlp(x, n, p.GateUp, p.Down, Config.Activation, seq.Work(3, (long)n * 2 * I), activations ?? seq.Work(4, (long)n * I),
+            keepActivations: activations is not null, hooks is null ? null : gateUp => hooks.MlpPreActivation(layer, gateUp, n, I, 2 * I), output);
     }
 
     /// <summary>RMSNorm of n rows of d, from <paramref name="x"/> to <paramref name="y"/> (which may be the same).</summary>

@@ -67,7 +67,7 @@ public sealed class T5 : LanguageModel
         _headScale = config.TieWordEmbeddings ? (float)Math.Pow(d, -0.5) : 1f;
     }
 
-    internal static T5 Load(ModelConfig config, string folder, ICheckpoint checkpoint) => new(config, folder, new Weights(checkpoint, config.ModelType));
+    internal static T5 Load(ModelConfig config, string folder, Weights w) => new(config, folder, w);
 
     Block ReadBlock(Weights w, string p, bool decoder)
     {
@@ -111,13 +111,16 @@ public sealed class T5 : LanguageModel
     }
 
     /// <summary>The position bias of n queries over n keys as the attention kernel takes it: [heads, 2n − 1], offset key − query + n − 1.</summary>
-    float[] RelativeBias(float[] table, int n, bool bidirectional)
+    float[] RelativeBias(float[] table, int n, bool bidirectional) => RelativeBias(Config, table, n, bidirectional);
+
+    /// <summary><see cref="RelativeBias(float[], int, bool)"/> of a relative_attention_bias table [buckets, heads] under <paramref name="config"/>.</summary>
+    internal static float[] RelativeBias(ModelConfig config, float[] table, int n, bool bidirectional)
     {
-        int H = Config.Heads, width = 2 * n - 1;
+        int H = config.Heads, width = 2 * n - 1;
         var bias = new float[H * width];
         for (int r = 0; r < width; r++)
         {
-            int bucket = RelativePositionBucket(r - (n - 1), bidirectional, Config.RelativeAttentionBuckets, Config.RelativeAttentionMaxDistance);
+            int bucket = RelativePositionBucket(r - (n - 1), bidirectional, config.RelativeAttentionBuckets, config.RelativeAttentionMaxDistance);
             for (int h = 0; h < H; h++) bias[h * width + r] = table[bucket * H + h];
         }
         return bias;
@@ -136,7 +139,7 @@ public sealed class T5 : LanguageModel
         var qkv = seq.Work(1, (long)n * 3 * inner);
         b.Qkv.Forward(x, n, qkv);                                          // columns [q | k | v]
         var context = seq.Work(2, (long)n * inner);
-        Attention.Compute(qkv, n, 3 * inner, 0, inner, 2 * inner, Config.Heads, Config.Heads, Config.HeadDim, 1f,
+        Device.Attend(qkv, n, 3 * inner, 0, inner, 2 * inner, Config.Heads, Config.Heads, Config.HeadDim, 1f,
             seq.Mask, context, probabilities, relativeBias: bias);
         seq.Hooks?.HeadOutputs(layer, context, n);
         b.O.Forward(context, n, x);
@@ -152,7 +155,7 @@ public sealed class T5 : LanguageModel
         var q = seq.Work(5, (long)n * inner);
         b.CrossQ!.Forward(x, n, q);
         var context = seq.Work(2, (long)n * inner);
-        Attention.Compute(q, n, inner, 0, memory.KeysValues[layer], memory.N, 2 * inner, 0, inner,
+        Device.Attend(q, n, inner, 0, memory.KeysValues[layer], memory.N, 2 * inner, 0, inner,
             Config.Heads, Config.Heads, Config.HeadDim, 1f, new AttentionMask(false, memory.KeyMask), context, probabilities);
         seq.Hooks?.CrossHeadOutputs(layer, context, n);
         b.CrossO!.Forward(context, n, x);

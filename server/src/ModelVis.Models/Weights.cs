@@ -11,7 +11,7 @@ namespace ModelVis.Models;
 /// <see cref="WidenToFloat32"/> for the old behaviour (every matrix widened and packed at load), the baseline the
 /// benchmark compares against.
 /// </summary>
-sealed class Weights(ICheckpoint checkpoint, string modelType, string prefix = "")
+sealed class Weights(ICheckpoint checkpoint, string modelType, string prefix = "") : IDisposable
 {
     const int ChunkElements = 1 << 20;
 
@@ -19,6 +19,8 @@ sealed class Weights(ICheckpoint checkpoint, string modelType, string prefix = "
     public static bool WidenToFloat32 { get; set; } = Environment.GetEnvironmentVariable("MODELVIS_WIDEN_WEIGHTS") == "1";
 
     public ICheckpoint Checkpoint => checkpoint;
+    /// <summary>Where the products run: every matrix read for a product is placed there (uploaded once).</summary>
+    public ComputeDevice Device { get; init; } = ComputeDevice.Cpu;
     public string Prefix { get; set; } = prefix;
 
     string FileName => Path.GetFileName(checkpoint.Path);
@@ -67,15 +69,18 @@ sealed class Weights(ICheckpoint checkpoint, string modelType, string prefix = "
     public WeightMatrix EmbeddingRows(string name, int vocab, int dim)
     {
         var t = Info(Prefix + name, vocab, dim);
-        return new StoredRowsMatrix(dim, new RowSegment(vocab, RowDecoder(t, dim), t.DType.Name()));
+        return new StoredRowsMatrix(dim, Segment(t, vocab, dim));
     }
 
     /// <summary>Several nn.Linear weights with the same input, side by side in one matrix (q|k|v, gate|up).</summary>
-    public WeightMatrix FusedLinearWeight(int inFeatures, params (string Name, int Out)[] parts)
+    public WeightMatrix FusedLinearWeight(int inFeatures, params (string Name, int Out)[] parts) =>
+        Place(ReadFusedLinearWeight(inFeatures, parts));
+
+    WeightMatrix ReadFusedLinearWeight(int inFeatures, (string Name, int Out)[] parts)
     {
         var infos = parts.Select(p => Info(Prefix + p.Name, p.Out, inFeatures)).ToArray();
         if (!WidenToFloat32 && infos.Any(t => t.DType != DType.F32))
-            return new StoredRowsMatrix(inFeatures, infos.Select((t, i) => new RowSegment(parts[i].Out, RowDecoder(t, inFeatures), t.DType.Name())).ToArray());
+            return new StoredRowsMatrix(inFeatures, infos.Select((t, i) => Segment(t, parts[i].Out, inFeatures)).ToArray());
         var packed = new PackedMatrix(inFeatures, parts.Sum(p => p.Out));
         int column = 0;
         foreach (var (name, outFeatures) in parts)
@@ -88,12 +93,12 @@ sealed class Weights(ICheckpoint checkpoint, string modelType, string prefix = "
     }
 
     /// <summary>A Conv1D weight (GPT-2) stored [in, out]: already B.</summary>
-    public PackedMatrix Conv1DWeight(string name, int inFeatures, int outFeatures)
+    public WeightMatrix Conv1DWeight(string name, int inFeatures, int outFeatures)
     {
         var t = Info(Prefix + name, inFeatures, outFeatures);
         var packed = new PackedMatrix(inFeatures, outFeatures);
         StreamRows(t, inFeatures, outFeatures, (row, data) => packed.SetRows(row, data));
-        return packed;
+        return Place(packed);
     }
 
     /// <summary>Concatenated biases for a fused weight (all present or all absent).</summary>
@@ -103,7 +108,31 @@ sealed class Weights(ICheckpoint checkpoint, string modelType, string prefix = "
         return parts.SelectMany(p => Floats(p.Name, p.Out)).ToArray();
     }
 
+    readonly List<IDisposable> _placed = [];
+
+    /// <summary>The matrix on <see cref="Device"/>; copies made there are freed with these weights (when the model closes).</summary>
+    WeightMatrix Place(WeightMatrix matrix)
+    {
+        var placed = Device.Place(matrix);
+        if (placed is IDisposable copy) _placed.Add(copy);
+        return placed;
+    }
+
+    public void Dispose()
+    {
+        foreach (var copy in _placed) copy.Dispose();
+        _placed.Clear();
+    }
+
     [ThreadStatic] static byte[]? t_bytes;
+
+    /// <summary>Rows of a stored [rows, cols] tensor as one segment: decoded on demand, or read as raw bytes by an accelerator.</summary>
+    RowSegment Segment(TensorInfo t, int rows, int cols)
+    {
+        long rowBytes = t.DType.ByteLength(cols);
+        return new RowSegment(rows, RowDecoder(t, cols), t.DType.Name(), rowBytes,
+            (first, count, destination) => checkpoint.ReadBytes(t, first * rowBytes, destination[..checked((int)(rowBytes * count))]));
+    }
 
     /// <summary>
     /// Rows of a stored [rows, cols] tensor widened to float32 on demand, straight from the checkpoint (a copy out of

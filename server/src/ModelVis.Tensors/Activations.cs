@@ -46,6 +46,25 @@ public static class Activations
         }
     }
 
+    /// <summary>
+    /// A gated MLP's middle: rows of <c>[gate | up]</c> (2 × <paramref name="width"/> each) → <c>act(gate) · up</c> [rows, width],
+    /// <paramref name="activation"/> by its Hugging Face name (SwiGLU fused; others apply the activation to the gate in place).
+    /// </summary>
+    public static void Gate(string activation, Span<float> gateUp, int rows, int width, Span<float> output)
+    {
+        if (activation is "silu" or "swish")
+        {
+            SiluGate(gateUp, rows, width, output);
+            return;
+        }
+        for (int i = 0; i < rows; i++)
+        {
+            var gate = gateUp.Slice(i * 2 * width, width);
+            Apply(activation, gate);
+            TensorPrimitives.Multiply(gate, gateUp.Slice(i * 2 * width + width, width), output.Slice(i * width, width));
+        }
+    }
+
     // ---------------------------------------------------------------- fused element-wise kernels
 
     interface IUnaryOp

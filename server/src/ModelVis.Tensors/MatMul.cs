@@ -53,6 +53,11 @@ public static unsafe class MatMul
         if (a.Length < (long)m * b.K) throw new ArgumentException($"A has {a.Length} values, needs {m} × {b.K}");
         if (c.Length < (long)m * b.N) throw new ArgumentException($"C has {c.Length} values, needs {m} × {b.N}");
         if (!paddedBias.IsEmpty && paddedBias.Length < b.Panels * NR) throw new ArgumentException("bias is not padded to whole panels");
+        if (b is DeviceMatrix onDevice)
+        {
+            onDevice.Multiply(a, m, c, paddedBias, accumulate);
+            return;
+        }
         fixed (float* pa = a)
         fixed (float* pc = c)
         fixed (float* pbias = paddedBias)

@@ -7,8 +7,14 @@ namespace ModelVis.Tensors;
 /// <summary>Decodes rows [<c>firstRow</c>, +<c>count</c>) of a stored matrix to float32, each row K values. Must be thread-safe.</summary>
 public delegate void RowDecoder(int firstRow, int count, Span<float> destination);
 
-/// <summary>Rows of W kept as stored: how many, how to decode them, and what the stored type is called.</summary>
-public sealed record RowSegment(int Rows, RowDecoder Decode, string Storage);
+/// <summary>Copies the stored bytes of rows [<c>firstRow</c>, +<c>count</c>) as they are (an accelerator decodes them itself).</summary>
+public delegate void RowBytesReader(int firstRow, int count, Span<byte> destination);
+
+/// <summary>
+/// Rows of W kept as stored: how many, how to decode them, what the stored type is called, and — where the storage
+/// allows — each row's byte length and a reader of the raw bytes.
+/// </summary>
+public sealed record RowSegment(int Rows, RowDecoder Decode, string Storage, long BytesPerRow = 0, RowBytesReader? ReadBytes = null);
 
 /// <summary>
 /// B = Wᵀ for a weight W [N, K] (an nn.Linear weight stored [out, in], or an embedding table) whose rows stay in
@@ -34,6 +40,9 @@ public sealed class StoredRowsMatrix : WeightMatrix
 
     public override string Storage { get; }
     public override long ResidentBytes => 0;
+
+    /// <summary>The segments side by side, in column order.</summary>
+    public IReadOnlyList<RowSegment> Segments => _segments;
 
     /// <summary>Rows [first, first + count) of W decoded to float32, across segment boundaries.</summary>
     public void DecodeRows(int first, int count, Span<float> destination)

@@ -36,7 +36,7 @@ const VIEWS: AttentionView[] = [
   { id: 'heads', label: 'Head detectors', draw: drawHeads },
   { id: 'dla', label: 'Logit attribution', encoderDecoder: true, draw: drawDla },
   { id: 'patch', label: 'Patching', draw: drawPatching },
-  { id: 'attribution', label: 'Attribution', draw: drawAttribution },
+  { id: 'attribution', label: 'Attribution', encoderDecoder: true, draw: drawAttribution },
 ];
 let run: AttentionRun | undefined;
 let runText = '';

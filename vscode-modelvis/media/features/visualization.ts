@@ -1,7 +1,7 @@
 // Feature visualisation in the feature-map panel (issue 17): optimise the input to excite a channel of a layer or
 // raise a class score (activation maximisation), or to reproduce the picture's features at a layer (feature
 // inversion). The image is shown as it evolves (features/visualizeStep notifications); Stop cancels the request and
-// keeps the last image.
+// keeps the last image; Save PNG exports the image on screen as the host made it (the optimised input, pixel for pixel).
 
 import type { FEATURE_VIEW_REQUESTS, FeatureLayerInfo, FeaturesRunResult, FeatureVisualizeStep, ViewRequester } from '../../src/common/protocol';
 import { h, post } from '../webview/common';
@@ -11,6 +11,26 @@ type Goal = 'channel' | 'class' | 'invert';
 const choices = { goal: 'channel' as Goal, layer: '', index: 0, steps: 128 };
 
 const png = (b64: string) => `data:image/png;base64,${b64}`;
+
+/** The image on screen (base64 PNG) and what it is, for Save PNG. */
+let shown: { png: string; step: number } | undefined;
+
+/** The file name offered: goal, layer, channel or class, step. */
+function fileName(step: number): string {
+  const what = choices.goal === 'class' ? `class${choices.index}` : choices.goal === 'invert' ? `invert-${choices.layer}` : `${choices.layer}-channel${choices.index}`;
+  return `feature-vis-${what}-step${step}`;
+}
+
+/** Puts an image on screen and lets Save PNG export it. */
+function showImage(b64: string, step: number): void {
+  const img = document.getElementById('vis-image') as HTMLImageElement | null;
+  const save = document.getElementById('vis-save') as HTMLButtonElement | null;
+  if (!img || !save) return;
+  img.src = png(b64);
+  img.hidden = false;
+  shown = { png: b64, step };
+  save.disabled = false;
+}
 
 export function visualizationSection(r: FeaturesRunResult, request: ViewRequester<typeof FEATURE_VIEW_REQUESTS>): HTMLElement {
   const maps: FeatureLayerInfo[] = r.layers.filter((l) => l.isFeatureMap);
@@ -26,6 +46,8 @@ export function visualizationSection(r: FeaturesRunResult, request: ViewRequeste
   steps.value = String(choices.steps);
   const start = h('button', { id: 'vis-start', type: 'button' }, 'Start');
   const stop = h('button', { id: 'vis-stop', type: 'button', class: 'secondary', disabled: true }, 'Stop');
+  const save = h('button', { id: 'vis-save', type: 'button', class: 'secondary', disabled: true, title: 'The optimised input as a PNG, at the model\u2019s input size' }, 'Save PNG');
+  shown = undefined;
   const img = h('img', { id: 'vis-image', alt: 'the optimised input', hidden: true });
   const status = h('p', { id: 'vis-status', class: 'note', 'aria-live': 'polite' },
     'Adam on the input, total-variation and L2 penalties, a random shift of a pixel each step (Olah et al. 2017).');
@@ -48,8 +70,7 @@ export function visualizationSection(r: FeaturesRunResult, request: ViewRequeste
       const done = await request('features/visualize', {
         goal: choices.goal, layer: choices.goal === 'class' ? undefined : choices.layer, index: choices.index, steps: choices.steps, every: 1,
       });
-      img.src = png(done.image.png);
-      img.hidden = false;
+      showImage(done.image.png, done.steps);
       section.dataset.status = done.stopped ? 'stopped' : 'done';
       section.dataset.step = String(done.steps);
       status.textContent = `Done: ${done.steps} steps, objective ${done.objective.toPrecision(5)}.`;
@@ -68,10 +89,11 @@ export function visualizationSection(r: FeaturesRunResult, request: ViewRequeste
     }
   });
   stop.addEventListener('click', () => post({ type: 'stopVisualize' }));
+  save.addEventListener('click', () => { if (shown) post({ type: 'savePng', png: shown.png, name: fileName(shown.step) }); });
 
   const section = h('section', { id: 'features-vis', 'aria-label': 'Feature visualisation', 'data-status': 'idle' },
     h('h2', {}, 'Feature visualisation'),
-    h('div', { class: 'controls' }, goal, layer, h('label', {}, ' channel / class ', index), steps, start, stop),
+    h('div', { class: 'controls' }, goal, layer, h('label', {}, ' channel / class ', index), steps, start, stop, save),
     h('figure', { class: 'vis-figure' }, img, h('figcaption', {}, status)));
   return section;
 }
@@ -79,10 +101,8 @@ export function visualizationSection(r: FeaturesRunResult, request: ViewRequeste
 /** A step of the running visualisation: the image so far and the objective. */
 export function showVisualizeStep(m: FeatureVisualizeStep): void {
   const section = document.getElementById('features-vis');
-  const img = document.getElementById('vis-image') as HTMLImageElement | null;
-  if (!section || !img || section.dataset.status !== 'running') return;
-  img.src = png(m.image.png);
-  img.hidden = false;
+  if (!section || section.dataset.status !== 'running') return;
+  showImage(m.image.png, m.step);
   section.dataset.step = String(m.step);
   section.dataset.objective = String(m.objective);
   // The run's first and best objectives: with a random shift each step the objective is noisy step to step.

@@ -40,7 +40,12 @@ export interface InitializeResult {
   serverInfo: { name: string; version: string };
   runtime?: string;
   device?: {
+    /** Where models run: cpu, cuda or ilgpu-cpu. */
     kind: string;
+    /** Its name ("cuda: NVIDIA H100 80GB HBM3"). */
+    accelerator?: string;
+    /** Why models do not run on the device modelvis.device asked for. */
+    warning?: string;
     cpuModel?: string;
     cores?: number;
     simdWidthBits?: number;

@@ -156,9 +156,13 @@ export class HostClient implements vscode.Disposable {
     const dllPath = process.env.MODELVIS_HOST_DLL || path.join(this.extensionPath, 'host', 'modelvis.dll');
     // 0 (the default) lets the host use every core.
     const threads = Math.floor(config.get<number>('threads') ?? 0);
+    const device = config.get<string>('device') ?? 'auto';
+    const args = [dllPath, 'serve'];
+    if (threads >= 1) args.push('--threads', String(threads));
+    if (['cpu', 'cuda'].includes(device)) args.push('--device', device);
     return {
       command: dotnet,
-      args: threads >= 1 ? [dllPath, 'serve', '--threads', String(threads)] : [dllPath, 'serve'],
+      args,
       dllPath,
       env: { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_NOLOGO: '1' },
     };
@@ -184,8 +188,10 @@ export class HostClient implements vscode.Disposable {
       const info = host.initializeResult;
       this.log(
         `host ready (pid ${host.pid}): ${info?.serverInfo?.name ?? '?'} ${info?.serverInfo?.version ?? ''}, ${info?.runtime ?? ''}, ` +
-          `${info?.device?.cpuModel ?? ''} ${info?.device?.cores ?? '?'} cores, SIMD ${info?.device?.simdWidthBits ?? '?'} bits`,
+          `${info?.device?.cpuModel ?? ''} ${info?.device?.cores ?? '?'} cores, SIMD ${info?.device?.simdWidthBits ?? '?'} bits; ` +
+          `models run on ${info?.device?.accelerator ?? 'cpu'}`,
       );
+      if (info?.device?.warning && !this.startedOnce) void vscode.window.showWarningMessage(`ModelVis: ${info.device.warning}`);
       this.host = host;
       this.starting = undefined;
       for (const n of this.notificationHandlers) host.onNotification(n.type, (p) => { if (this.notificationHandlers.includes(n)) n.handler(p); });

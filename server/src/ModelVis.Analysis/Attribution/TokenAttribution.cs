@@ -35,13 +35,14 @@ public sealed record AttributionTarget(int Position, int Target, int? Contrast =
 
     /// <summary>
     /// Fills in defaults as fixtures/README-interp.md defines them: the position is the last token (an encoder: the first
-    /// <paramref name="maskTokenId"/> if there is one), the target the argmax of the ordinary forward's logits there.
+    /// <paramref name="maskTokenId"/> if there is one; an encoder-decoder: the last decoder token), the target the argmax of
+    /// the ordinary forward's logits there.
     /// </summary>
     public static AttributionTarget Resolve(LanguageModel model, ForwardInput input, int? position, int? target, int? contrast,
         int? maskTokenId = null, CancellationToken ct = default)
     {
-        int n = input.Length;
-        if (n == 0) throw new AnalysisException("no tokens to attribute");
+        if (input.Length == 0) throw new AnalysisException("no tokens to attribute");
+        int n = LogitRows(model.Config, input);
         int p = position ?? (!model.Config.IsCausal && maskTokenId is { } mask && Array.IndexOf(input.Ids, mask) is >= 0 and var at ? at : n - 1);
         if ((uint)p >= (uint)n) throw new AnalysisException($"position {p} is outside the {n} tokens (0..{n - 1})");
         int vocab = model.Config.Vocab;
@@ -54,6 +55,14 @@ public sealed record AttributionTarget(int Position, int Target, int? Contrast =
             target = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits.Row(p));
         }
         return new AttributionTarget(p, target.Value, contrast);
+    }
+
+    /// <summary>How many positions have logits: the tokens, or an encoder-decoder's decoder tokens (which it needs).</summary>
+    internal static int LogitRows(ModelConfig config, ForwardInput input)
+    {
+        if (!config.IsEncoderDecoder) return input.Length;
+        return input.DecoderIds is { Length: > 0 } decoder ? decoder.Length
+            : throw new AnalysisException($"{config.ModelType} is an encoder-decoder: its logits are the decoder's, so give the decoder's input ids too (starting with decoder_start_token_id {config.DecoderStartTokenId})");
     }
 }
 
@@ -94,7 +103,8 @@ public sealed record TokenAttributionResult(AttributionMethod Method, Attributio
 
 /// <summary>
 /// Gradient attribution of one logit (difference) to the input tokens, exactly as fixtures/README-interp.md section A
-/// defines it: the variables are the looked-up token-embedding rows e_i (before positions, token types or norms), every
+/// defines it: the variables are the looked-up token-embedding rows e_i (before positions, token types or norms; on an
+/// encoder-decoder the encoder's tokens, the position a decoder position), every
 /// weight is constant (a tied unembedding is not differentiated), and g_i = ∂f/∂e_i.
 /// <code>
 ///   saliency_i          = ‖g_i‖₂
@@ -153,7 +163,7 @@ public static class TokenAttribution
         var e = model.EmbeddingRows(input.Ids);
         var start = BaselineRows(model, input, baseline);
         var endpoints = Evaluate(model, input, target, [.. e, .. start], 2, withGradient: false).Values;
-        int chunk = PassesPerBatch(model, n, steps);
+        int chunk = PassesPerBatch(model, input, steps);
         var meanGradient = new double[n * d];
         for (int k0 = 0; k0 < steps; k0 += chunk)
         {
@@ -199,7 +209,7 @@ public static class TokenAttribution
         // Pass 0 is the input as it is; pass i + 1 has row i zeroed. By causality a decoder's tokens after the position score exactly 0.
         int last = model.IsCausal ? target.Position : n - 1, passes = last + 2;
         var values = new double[passes];
-        int chunk = PassesPerBatch(model, n, passes);
+        int chunk = PassesPerBatch(model, input, passes);
         for (int p0 = 0; p0 < passes; p0 += chunk)
         {
             ct.ThrowIfCancellationRequested();
@@ -237,17 +247,19 @@ public static class TokenAttribution
     }
 
     /// <summary>How many passes to put on one tape: what the largest activations of a pass cost, against <see cref="TapeBudgetFloats"/>.</summary>
-    static int PassesPerBatch(DifferentiableModel model, int n, int wanted)
+    static int PassesPerBatch(DifferentiableModel model, ForwardInput input, int wanted)
     {
         var c = model.Config;
+        int n = input.Length + (input.DecoderIds?.Length ?? 0);          // an encoder-decoder runs both sequences
         long perPass = (long)c.Layers * n * (12L * c.Hidden + 4L * c.Intermediate + 3L * c.Heads * n) + 4L * n * c.Hidden;
         return (int)Math.Clamp(TapeBudgetFloats / Math.Max(1, perPass), 1, Math.Min(wanted, 64));
     }
 
     static void Check(DifferentiableModel model, ForwardInput input, AttributionTarget target)
     {
-        int n = input.Length, vocab = model.Config.Vocab;
-        if (n == 0) throw new AnalysisException("no tokens to attribute");
+        int vocab = model.Config.Vocab;
+        if (input.Length == 0) throw new AnalysisException("no tokens to attribute");
+        int n = AttributionTarget.LogitRows(model.Config, input);
         if ((uint)target.Position >= (uint)n) throw new AnalysisException($"position {target.Position} is outside the {n} tokens (0..{n - 1})");
         foreach (var t in target.Tokens)
             if ((uint)t >= (uint)vocab) throw new AnalysisException($"token {t} is outside the vocabulary (0..{vocab - 1})");

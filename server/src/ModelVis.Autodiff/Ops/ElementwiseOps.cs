@@ -4,7 +4,7 @@ using ModelVis.Tensors;
 namespace ModelVis.Autodiff.Ops;
 
 /// <summary>
-/// Elementwise sums and products, SiLU, both GELUs and soft-capping (exact erf, and GPT-2's tanh form). In float the forward
+/// Elementwise sums, products and scaling, SiLU, both GELUs and soft-capping (exact erf, and GPT-2's tanh form). In float the forward
 /// values are the inference kernels' (<see cref="Activations"/>); double (the gradient checks) uses the formulas.
 /// </summary>
 public static class ElementwiseOps
@@ -33,6 +33,20 @@ public static class ElementwiseOps
             {
                 if (a.RequiresGrad) { var g = a.Grad; for (int i = 0; i < g.Length; i++) g[i] += y.Grad[i] * b.Data[i]; }
                 if (b.RequiresGrad) { var g = b.Grad; for (int i = 0; i < g.Length; i++) g[i] += y.Grad[i] * a.Data[i]; }
+            });
+        return y;
+    }
+
+    /// <summary>y = c·x for a constant c (Gemma's embedding scale √d).</summary>
+    public static Var<T> Scale<T>(this Tape<T> tape, Var<T> x, T c) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var y = tape.Output("scale", x.Shape, x);
+        for (int i = 0; i < y.Length; i++) y.Data[i] = c * x.Data[i];
+        if (y.RequiresGrad)
+            tape.Record(() =>
+            {
+                var g = x.Grad;
+                for (int i = 0; i < g.Length; i++) g[i] += c * y.Grad[i];
             });
         return y;
     }

@@ -2,16 +2,34 @@ using System.Numerics;
 
 namespace ModelVis.Autodiff.Ops;
 
-/// <summary>RMS norm (Llama) and layer norm (GPT-2, BERT), over the last dimension.</summary>
+/// <summary>RMS norm (Llama; per head for q/k norms) and layer norm (GPT-2, BERT), over the last dimension.</summary>
 public static class NormOps
 {
     /// <summary>y = w ⊙ x / √(mean(x²) + ε), per row.</summary>
     public static Var<T> RmsNorm<T>(this Tape<T> tape, Var<T> x, Var<T> w, double eps)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int n = x.Rows, d = x.Cols;
-        if (w.Length != d) throw new ArgumentException($"rms norm: weight {w} for rows of {d}");
-        var y = tape.Output("rms_norm", x.Shape, x, w);
+        if (w.Length != x.Cols) throw new ArgumentException($"rms norm: weight {w} for rows of {x.Cols}");
+        return RmsNormOver(tape, x, w, eps, "rms_norm");
+    }
+
+    /// <summary>
+    /// RMSNorm of each head on its own: every <paramref name="w"/>.Length channels of a row [heads·head_dim] are normalised
+    /// over themselves, with the one gain w [head_dim] the heads share (Qwen3's and Gemma 3's q and k norms).
+    /// </summary>
+    public static Var<T> HeadRmsNorm<T>(this Tape<T> tape, Var<T> x, Var<T> w, double eps)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (w.Length == 0 || x.Cols % w.Length != 0) throw new ArgumentException($"head rms norm: weight {w} does not divide rows of {x.Cols} into heads");
+        return RmsNormOver(tape, x, w, eps, "head_rms_norm");
+    }
+
+    /// <summary>RMSNorm over consecutive groups of w.Length values of x (a row, or a head within a row: the data is row-major).</summary>
+    static Var<T> RmsNormOver<T>(Tape<T> tape, Var<T> x, Var<T> w, double eps, string name)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int d = w.Length, n = x.Length / d;
+        var y = tape.Output(name, x.Shape, x, w);
         var rstd = new T[n];
         T e = T.CreateTruncating(eps), dT = T.CreateTruncating(d);
         for (int i = 0; i < n; i++)

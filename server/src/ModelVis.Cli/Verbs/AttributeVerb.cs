@@ -8,9 +8,10 @@ namespace ModelVis.Cli.Verbs;
 
 /// <summary>
 /// <c>attribute --model DIR (--text TEXT | --ids …) [--position P] [--target ID] [--contrast ID] --method saliency|ixg|ig|occlusion
-/// [--steps M] [--baseline zero|token] --json</c> → {"ids", "tokens", "position", "target", "scores": [...], "completeness": {...}}
-/// (completeness for ig only): which input tokens the logit of <c>target</c> at <c>position</c> comes from
-/// (fixtures/README-interp.md, section A).
+/// [--steps M] [--baseline zero|token] [--decoder-ids … | --decoder-text …] --json</c> → {"ids", "tokens", "position", "target",
+/// "scores": [...], "completeness": {...}} (completeness for ig only): which input tokens the logit of <c>target</c> at
+/// <c>position</c> comes from (fixtures/README-interp.md, section A). An encoder-decoder (T5) explains a decoder position's
+/// logit by the encoder's input tokens; its decoder input is given or generated as <c>capture</c> does, and listed as "decoder_ids".
 /// </summary>
 static class AttributeVerb
 {
@@ -23,9 +24,11 @@ static class AttributeVerb
         var method = new Option<string>("--method") { Description = "saliency, ixg (input × gradient), ig (integrated gradients) or occlusion", Required = true };
         var steps = new Option<int>("--steps") { Description = "Integrated-gradients steps (middle Riemann rule)", DefaultValueFactory = _ => 64 };
         var baseline = new Option<string>("--baseline") { Description = "Integrated-gradients baseline: zero (every token row 0) or token (the pad/unk row, a leading BOS kept)", DefaultValueFactory = _ => "zero" };
+        var decoderIds = new Option<string?>("--decoder-ids") { Description = "Encoder-decoder models: the decoder's input ids (the position is a decoder position)" };
+        var decoderText = new Option<string?>("--decoder-text") { Description = "Encoder-decoder models: the decoder's input as text" };
         var json = new Option<bool>("--json") { Description = "JSON on stdout" };
         var cmd = new Command("attribute", "Gradient attribution of a logit to the input tokens: saliency, input × gradient, integrated gradients, occlusion")
-            { position, target, contrast, method, steps, baseline, json };
+            { position, target, contrast, method, steps, baseline, decoderIds, decoderText, json };
         io.AddTo(cmd);
         cmd.SetAction((parse, ct) => Task.Run(() =>
         {
@@ -34,6 +37,7 @@ static class AttributeVerb
             var input = CaptureVerb.ReadInput(dir, parse.GetValue(io.Text), parse.GetValue(io.Ids));
             var tokenizer = TryTokenizer(dir);
             using var lm = ModelLoader.Load(dir);
+            input = CaptureVerb.WithDecoderInput(lm, dir, input, parse.GetValue(decoderIds), parse.GetValue(decoderText));
             using var model = DifferentiableModel.Load(dir);
             var t = AttributionTarget.Resolve(lm, input, parse.GetValue(position), parse.GetValue(target), parse.GetValue(contrast),
                 AttributionTarget.MaskTokenId(tokenizer), ct);
@@ -47,6 +51,7 @@ static class AttributeVerb
                     ["ids"] = input.Ids, ["tokens"] = tokens, ["position"] = t.Position, ["target"] = t.Target, ["scores"] = r.Scores,
                 };
                 if (t.Contrast is { } c) result["contrast"] = c;
+                if (input.DecoderIds is { } decoder) result["decoder_ids"] = decoder;
                 if (r.Completeness is { } k)
                     result["completeness"] = new Dictionary<string, object>
                     {

@@ -2,11 +2,12 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using System.Text.Json;
+using ModelVis.Models;
 using ModelVis.Rpc;
 
 namespace ModelVis.Host.Handlers;
 
-/// <summary><c>initialize</c>: versions and the compute device; <c>host/memory</c>: what the process holds.</summary>
+/// <summary><c>initialize</c>: versions, the machine and the device models run on; <c>host/memory</c>: what the process holds.</summary>
 public sealed class InitializeHandler : IHandlerFamily
 {
     public void Register(RpcServer server, Session session)
@@ -14,7 +15,7 @@ public sealed class InitializeHandler : IHandlerFamily
         server.Register<JsonElement?, InitializeResult>("initialize", (_, _) => new InitializeResult(
             new ServerInfo("modelvis-host", Versions.Product),
             $".NET {Environment.Version}",
-            DeviceInfo.Current));
+            DeviceInfo.Current with { Kind = DeviceChoice.Kind, Accelerator = ModelLoader.Device.Name, Warning = DeviceChoice.Warning }));
         server.Register<JsonElement?, HostMemory>("host/memory", (_, _) => HostMemory.Measure());
     }
 }
@@ -39,8 +40,12 @@ public sealed record HostMemory(long ManagedBytes, long WorkingSetBytes, long Pe
 public sealed record ServerInfo(string Name, string Version);
 public sealed record InitializeResult(ServerInfo ServerInfo, string Runtime, DeviceInfo Device);
 
+/// <summary>The machine, and where models run: <see cref="Kind"/> cpu, cuda or ilgpu-cpu, <see cref="Accelerator"/> its name, <see cref="Warning"/> why not the one asked for.</summary>
 public sealed record DeviceInfo(string Kind, string CpuModel, int Cores, int SimdWidthBits, string[] InstructionSets, string Os, string Architecture)
 {
+    public string? Accelerator { get; init; }
+    public string? Warning { get; init; }
+
     public static DeviceInfo Current { get; } = Detect();
 
     static DeviceInfo Detect()

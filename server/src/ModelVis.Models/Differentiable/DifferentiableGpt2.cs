@@ -29,10 +29,7 @@ sealed class DifferentiableGpt2 : DifferentiableModel
     {
         int d = config.Hidden, inner = config.Intermediate;
         w.Prefix = w.FindPrefix("wte.weight", "transformer.", "") ?? "transformer.";
-        _tokens = new Weights(checkpoint, config.ModelType, w.Prefix);
-        bool untied = !config.TieWordEmbeddings && checkpoint.TryGet("lm_head.weight", out _);
-        _head = untied ? new Weights(checkpoint, config.ModelType) : _tokens;
-        _headName = untied ? "lm_head.weight" : "wte.weight";
+        (_tokens, _head, _headName) = Unembedding(config, checkpoint, w.Prefix, "wte.weight", "lm_head.weight");
         _wpe = w.Floats("wpe.weight", config.MaxPositions, d);
         _blocks = new Block[config.Layers];
         for (int i = 0; i < config.Layers; i++)

@@ -5,7 +5,7 @@
 // colour the tokens here (blue raises the logit, red lowers it), are listed strongest first, painted on the editor in
 // the theme's two attribution colours, and exported as JSON or PNG. Every token reaches the DOM as text.
 
-import { tokenLabel, readableToken } from '../../../src/attention/attentionLogic';
+import { isEncoderDecoder, tokenLabel, readableToken } from '../../../src/attention/attentionLogic';
 import { ATTRIBUTION_METHODS, AttributionChoices, attributionJson, attributionParams, completenessText } from '../../../src/attention/attributionLogic';
 import { absMax, signedIntensity } from '../../../src/attention/circuitsLogic';
 import type { AttributionMethod, AttributionRunResult } from '../../../src/common/protocol';
@@ -38,12 +38,14 @@ function select<T extends string | number>(id: string, label: string, options: A
 export async function drawAttribution(c: ViewContext, box: HTMLElement): Promise<void> {
   const r = c.run;
   const ch = attributionChoices;
-  if (ch.position < 0 || ch.position >= r.n) ch.position = r.n - 1;
+  // An encoder-decoder's logits are its decoder's: the positions are the target's tokens; the scores stay on the source's.
+  const positions = isEncoderDecoder(r) ? r.target!.tokens : r.tokens;
+  if (ch.position < 0 || ch.position >= positions.length) ch.position = positions.length - 1;
 
   const method = select('attr-method', 'Method', ATTRIBUTION_METHODS.map((m) => [m.id, m.label]), ch.method, (v) => { ch.method = v as AttributionMethod; c.redraw(); });
   const target = select('attr-target', 'Target', [['prediction', 'Next-token prediction'], ['token', 'A token I type'], ['difference', 'Difference of two tokens']], ch.target,
     (v) => { ch.target = v as AttributionChoices['target']; c.redraw(); });
-  const position = select('attr-position', 'Position', r.tokens.map((t, i): [number, string] => [i, `${i}: ${tokenLabel(t, 20)}`]), ch.position, (v) => { ch.position = Number(v); });
+  const position = select('attr-position', 'Position', positions.map((t, i): [number, string] => [i, `${i}: ${tokenLabel(t, 20)}`]), ch.position, (v) => { ch.position = Number(v); });
   const token = h('input', { id: 'attr-token', type: 'text', placeholder: 'e.g. " She"', value: ch.token, size: 10, 'aria-label': 'Target token' });
   const contrast = h('input', { id: 'attr-contrast', type: 'text', placeholder: 'e.g. " He"', value: ch.contrast, size: 10, 'aria-label': 'minus token' });
   const steps = select('attr-steps', 'Integrated-gradients steps', [16, 32, 64, 128, 256].map((s): [number, string] => [s, `${s} steps`]), ch.steps, (v) => { ch.steps = Number(v); });
@@ -83,7 +85,7 @@ export async function drawAttribution(c: ViewContext, box: HTMLElement): Promise
     a.scores.forEach((s, i) => {
       const v = signedIntensity(s, limit);
       const chip = h('span', {
-        class: `attr-token ${v < 0 ? 'neg' : 'pos'}${i === a.position ? ' explained' : ''}`,
+        class: `attr-token ${v < 0 ? 'neg' : 'pos'}${i === a.position && positions === r.tokens ? ' explained' : ''}`,
         title: `${i}: ${JSON.stringify(a.tokens[i])} ${formatNumber(s, 5)}`, tabindex: 0, 'data-pos': i, 'data-value': s,
       }, tokenLabel({ display: a.tokens[i], text: a.tokens[i] }, 24));
       chip.style.setProperty('--v', String(Math.abs(v)));
@@ -98,7 +100,7 @@ export async function drawAttribution(c: ViewContext, box: HTMLElement): Promise
       body.append(h('tr', { 'data-pos': i }, h('td', {}, String(rank + 1)), h('td', {}, String(i)), h('td', { class: 'token' }, tokenLabel({ display: a.tokens[i], text: a.tokens[i] }, 30)), h('td', {}, cell)));
     });
     list.append(body);
-    const parts: HTMLElement[] = [h('p', { id: 'attr-what' }, `${label} of the ${what} at position ${a.position} “${tokenLabel(r.tokens[a.position], 30)}” (f = ${formatNumber(a.value, 5)}). Blue raises it, red lowers it.`)];
+    const parts: HTMLElement[] = [h('p', { id: 'attr-what' }, `${label} of the ${what} at ${positions === r.tokens ? '' : 'target '}position ${a.position} “${tokenLabel(positions[a.position], 30)}” (f = ${formatNumber(a.value, 5)}). Blue raises it, red lowers it.`)];
     const k = completenessText(a);
     if (k) {
       const poor = (a.completeness?.relativeError ?? 0) > 0.01;
@@ -118,7 +120,7 @@ export async function drawAttribution(c: ViewContext, box: HTMLElement): Promise
     ch.contrast = contrast.value;
     let params;
     try {
-      params = attributionParams(ch, r.n);
+      params = attributionParams(ch, positions.length);
     } catch (e) {
       result.replaceChildren(h('div', { class: 'error view-error', role: 'alert' }, (e as Error).message));
       holder.dataset.status = 'error';
