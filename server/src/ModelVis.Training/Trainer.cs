@@ -43,10 +43,10 @@ public sealed record TrainOptions
     /// they had not formed after 1,800 steps, and on spans from the whole vocabulary not within 2,200. The warm start
     /// ends once both heads score above <see cref="CircuitThreshold"/> on the pool, the previous-token head in the lower
     /// layer (checked every <see cref="CircuitCheckEvery"/> steps), or after this share of the steps. The phase change
-    /// comes at a step that depends on the corpus (the tokenizer is trained on it) and the seed: 950–1,350 over four
-    /// trees of the project's sources; a fixed length cut it off in some trials. More repeated rows (70 %, 90 %, all)
-    /// did not make it sooner: at 70 % it did not come at all, at 90 % and 100 % a layer-0 head scored on the pool by
-    /// position (spans of 8 repeat every 8 tokens) and the "circuit" fell apart after the switch. 0: no warm start.
+    /// comes at a step that depends on the corpus (the tokenizer is trained on it) and the seed: 900–1,350 over five
+    /// trees of the project's sources; a fixed length cut it off in some trials. More repeated rows did not help: at
+    /// 70 % the heads did not form; at 90 % and 100 % the pool check passed sooner (steps 250–900), the best induction
+    /// score in layer 0, and the heads fell apart after the switch. 0: no warm start.
     /// </summary>
     public double WarmStartMaxFraction { get; init; } = 0.85;
     public int WarmStartSeqLen { get; init; } = 32;
@@ -71,7 +71,7 @@ public sealed record TrainOptions
     /// <summary>
     /// The built-in model: 2 layers, width 64, 4 heads sharing 2 kv heads, vocabulary 512 (≈ 164 k parameters), 2,200
     /// steps of 16 rows, 60 % of them repeated random spans, a warm start on generated code until the induction circuit
-    /// has formed (70–90 s on 2 idle cores). Width 128 (4 heads of 32, or 8 of 16) did not form the circuit within
+    /// has formed (about 85 s on 2 cores). Width 128 (4 heads of 32, or 8 of 16) did not form the circuit within
     /// the warm start; a vocabulary of 640 (which keeps const, this, null whole) formed it on one tree of four.
     /// </summary>
     public static TrainOptions BuiltinDefault { get; } = new();
@@ -263,7 +263,7 @@ public static class Trainer
     /// <summary>
     /// Whether a head scores above <paramref name="threshold"/> for induction and one for previous-token attention, on 8
     /// spans of 8 pool tokens repeated, the previous-token head in a lower layer (the induction head reads what it
-    /// wrote). With spans of a few tokens repeated many times a layer-0 head can score on the pool by position alone.
+    /// wrote). Without that, a layer-0 head scoring on the pool passed the check in runs where the circuit had not formed.
     /// </summary>
     static bool CircuitFormed(LlamaModel<float> model, int[] pool, double threshold)
     {
