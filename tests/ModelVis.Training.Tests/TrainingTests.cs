@@ -1,6 +1,6 @@
 using ModelVis.Models;
 using ModelVis.Tests;
-using ModelVis.Training.Analysis;
+using ModelVis.Analysis.Circuits;
 using ModelVis.Autodiff;
 using ModelVis.Training.Data;
 using ModelVis.Training.Llama;
@@ -86,16 +86,16 @@ public class TrainingTests(TrainedFixture run, ITestOutputHelper output) : IClas
     public void An_induction_head_and_a_previous_token_head_form_on_any_tokens()
     {
         var model = run.Trained.Model;
-        var (induction, previous) = HeadScores.MeasureOnRepeatedTokens(model, span: 24, batch: 16);
-        var (control, _) = HeadScores.MeasureOnRepeatedTokens(model, span: 24, batch: 16, repeated: false);
-        string Row(HeadScoreTable t, int l) => string.Join(", ", Enumerable.Range(0, t.Heads).Select(h => t.Scores[l, h].ToString("F3")));
-        for (int l = 0; l < induction.Layers; l++)
-            output.WriteLine($"layer {l}: induction [{Row(induction, l)}]  control [{Row(control, l)}]  previous-token [{Row(previous, l)}]");
+        var scores = RepeatedTokenProbe.Measure(model, span: 24, batch: 16);
+        var control = RepeatedTokenProbe.Measure(model, span: 24, batch: 16, repeated: false);
+        string Row(double[] heads) => string.Join(", ", heads.Select(v => v.ToString("F3")));
+        for (int l = 0; l < scores.Layers; l++)
+            output.WriteLine($"layer {l}: induction [{Row(scores.Induction[l])}]  control [{Row(control.Induction[l])}]  previous-token [{Row(scores.PreviousToken[l])}]");
         output.WriteLine($"warm start {run.Trained.Result.WarmStartSteps} steps, circuit formed at {run.Trained.Result.CircuitFormedAt}");
-        var (il, ih, iscore) = induction.Best();
-        var (pl, ph, pscore) = previous.Best();
+        var (il, ih, iscore) = HeadDetectorScores.Best(scores.Induction);
+        var (pl, ph, pscore) = HeadDetectorScores.Best(scores.PreviousToken);
         Assert.True(iscore >= 0.5, $"best induction head {il}.{ih} scores {iscore:F3}");
-        Assert.True(iscore - control.Scores[il, ih] > 0.3, $"induction head {il}.{ih} scores {control.Scores[il, ih]:F3} without a repeat");
+        Assert.True(iscore - control.Induction[il][ih] > 0.3, $"induction head {il}.{ih} scores {control.Induction[il][ih]:F3} without a repeat");
         Assert.True(pscore >= 0.6, $"best previous-token head {pl}.{ph} scores {pscore:F3}");
         Assert.True(pl < il, $"previous-token head in layer {pl}, induction head in layer {il}");
         Assert.NotNull(run.Trained.Result.CircuitFormedAt);

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using ModelVis.Runs;
-using ModelVis.Training.Analysis;
+using ModelVis.Analysis.Circuits;
 using ModelVis.Autodiff;
 using ModelVis.Training.Data;
 using ModelVis.Training.Llama;
@@ -267,9 +267,9 @@ public static class Trainer
     /// </summary>
     static bool CircuitFormed(LlamaModel<float> model, int[] pool, double threshold)
     {
-        var (induction, previous) = HeadScores.MeasureOnRepeatedTokens(model, span: 8, batch: 8, pool: pool);
-        var (inductionLayer, _, inductionScore) = induction.Best();
-        var (previousLayer, _, previousScore) = previous.Best();
+        var scores = RepeatedTokenProbe.Measure(model, span: 8, batch: 8, pool: pool);
+        var (inductionLayer, _, inductionScore) = HeadDetectorScores.Best(scores.Induction);
+        var (previousLayer, _, previousScore) = HeadDetectorScores.Best(scores.PreviousToken);
         return inductionScore > threshold && previousScore > threshold && previousLayer < inductionLayer;
     }
 

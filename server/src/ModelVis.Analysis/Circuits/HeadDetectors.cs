@@ -20,6 +20,16 @@ public sealed record HeadDetectorScores(double[][] PreviousToken, double[][] Ind
         return best.Score >= threshold ? best.Name : null;
     }
 
+    /// <summary>The strongest head of one of the tables (<see cref="Induction"/>, <see cref="PreviousToken"/>, …) and its score.</summary>
+    public static (int Layer, int Head, double Score) Best(double[][] table)
+    {
+        (int, int, double) best = (0, 0, double.NegativeInfinity);
+        for (int l = 0; l < table.Length; l++)
+            for (int h = 0; h < table[l].Length; h++)
+                if (table[l][h] > best.Item3) best = (l, h, table[l][h]);
+        return best;
+    }
+
     /// <summary>The element-wise mean of several tables (the probe averages its blocks).</summary>
     public static HeadDetectorScores Mean(IReadOnlyList<HeadDetectorScores> tables)
     {
@@ -47,9 +57,16 @@ public sealed record HeadDetectorScores(double[][] PreviousToken, double[][] Ind
 public static class HeadDetectors
 {
     /// <param name="attentions">Per layer, the probabilities [heads, n, n] (row q over keys k).</param>
-    public static HeadDetectorScores Score(IReadOnlyList<float[]> attentions, int heads, int[] ids)
+    public static HeadDetectorScores Score(IReadOnlyList<float[]> attentions, int heads, int[] ids) =>
+        Score(attentions, heads, ids, RepeatLayout.Of(ids));
+
+    /// <summary>
+    /// The scores with the repeat's layout given rather than found: on a sequence whose second block is fresh ids
+    /// (the no-repeat control) induction and duplicate are read at the positions a repeat would have, so a head that
+    /// follows position alone scores there as it does on the repeat, and one that follows the repeat does not.
+    /// </summary>
+    public static HeadDetectorScores Score(IReadOnlyList<float[]> attentions, int heads, int[] ids, RepeatLayout? layout)
     {
-        var layout = RepeatLayout.Of(ids);
         var rows = attentions.Select(a => ScoreLayer(a, heads, ids, layout)).ToArray();
         return new HeadDetectorScores(rows.Select(r => r.Previous).ToArray(), rows.Select(r => r.Induction).ToArray(), rows.Select(r => r.Duplicate).ToArray());
     }

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using ModelVis.Training;
-using ModelVis.Training.Analysis;
+using ModelVis.Analysis.Circuits;
 using ModelVis.Training.Data;
 
 namespace ModelVis.Cli.Verbs;
@@ -27,10 +27,10 @@ static class TrainVerb
             var options = TrainOptions.BuiltinDefault with { Steps = parse.GetValue(steps), Seed = parse.GetValue(seed) };
             var trained = Trainer.Train(texts, options, dir, CliRunner.ProgressReporter, cancel);
             // The standard probe: blocks of 24 ids drawn from the whole vocabulary, repeated; the control repeats nothing.
-            var (induction, previous) = HeadScores.MeasureOnRepeatedTokens(trained.Model, span: 24, batch: 16);
-            var (control, _) = HeadScores.MeasureOnRepeatedTokens(trained.Model, span: 24, batch: 16, repeated: false);
-            var (il, ih, iscore) = induction.Best();
-            var (pl, ph, pscore) = previous.Best();
+            var scores = RepeatedTokenProbe.Measure(trained.Model, span: 24, batch: 16);
+            var control = RepeatedTokenProbe.Measure(trained.Model, span: 24, batch: 16, repeated: false);
+            var (il, ih, iscore) = HeadDetectorScores.Best(scores.Induction);
+            var (pl, ph, pscore) = HeadDetectorScores.Best(scores.PreviousToken);
             var r = trained.Result;
             CliRunner.WriteJson(new
             {
@@ -46,7 +46,7 @@ static class TrainVerb
                 r.CircuitFormedAt,
                 r.CommonWordsWhole,
                 r.CommonWordsSplit,
-                inductionHead = new { layer = il, head = ih, score = iscore, withoutRepeat = control.Scores[il, ih] },
+                inductionHead = new { layer = il, head = ih, score = iscore, withoutRepeat = control.Induction[il][ih] },
                 previousTokenHead = new { layer = pl, head = ph, score = pscore },
             });
             return Task.FromResult(0);

@@ -88,7 +88,7 @@ public sealed class Batches
     /// <summary>
     /// The <paramref name="count"/> most frequent ids of the stream (ties: lower id first), leaving out <paramref name="exclude"/>.
     /// Random spans are drawn from these: a copy mechanism is learned much sooner for a hundred tokens the model
-    /// sees often than for the whole vocabulary, and the heads it builds match on any token (see HeadScores).
+    /// sees often than for the whole vocabulary, and the heads it builds match on any token (see RepeatedTokenProbe).
     /// </summary>
     public static int[] FrequentTokens(int[] stream, int vocab, int count, int exclude)
     {
