@@ -325,20 +325,11 @@ public sealed class GpuDevice : ComputeDevice, IDisposable
         ReadOnlySpan<float> relativeBias = default, float softCap = 0, int headStride = 0)
     {
         if (headStride <= 0) headStride = headDim;
-        if (heads % kvHeads != 0) throw new ArgumentException($"{heads} query heads cannot share {kvHeads} key/value heads evenly");
-        if (mask.KeyMask is { } km && km.Length != nk) throw new ArgumentException($"attention mask has {km.Length} entries for {nk} keys");
+        Attention.CheckArguments(q, nq, qStride, kv, nk, kvStride, heads, kvHeads, headDim, mask, context, probabilities, relativeBias);
         bool keep = !probabilities.IsEmpty, sameRows = q == kv;
         long contextLength = (long)nq * heads * headDim, probabilityLength = (long)heads * nq * nk;
-        if (context.Length < contextLength) throw new ArgumentException("context is too short");
-        if (keep && probabilities.Length < probabilityLength) throw new ArgumentException("probabilities is too short");
-        var shape = new AttentionShape
-        {
-            Nq = nq, Nk = nk, QStride = qStride, QOffset = qOffset, KvStride = kvStride, KOffset = kOffset, VOffset = vOffset,
-            Heads = heads, Group = heads / kvHeads, HeadDim = headDim, HeadStride = headStride,
-            ScaleDivisor = scaleDivisor, SoftCap = softCap,
-            Causal = mask.Causal ? 1 : 0, SlidingWindow = mask.SlidingWindow, HasKeyMask = mask.KeyMask is null ? 0 : 1,
-            HasBias = relativeBias.IsEmpty ? 0 : 1, KeepProbabilities = keep ? 1 : 0,
-        };
+        var shape = AttentionShape.Of(nq, qStride, qOffset, nk, kvStride, kOffset, vOffset, heads, kvHeads, headDim, headStride,
+            scaleDivisor, softCap, mask, hasBias: !relativeBias.IsEmpty, keep);
         lock (_stream)
         {
             var dq = Upload(ref _q, q[..checked(nq * qStride)]);
@@ -380,14 +371,8 @@ public sealed class GpuDevice : ComputeDevice, IDisposable
         bool keep = !probabilities.IsEmpty;
         long probabilityLength = (long)a.Heads * n * n, outputs = (long)n * oWeight.N;
         if (keep && probabilities.Length < probabilityLength) throw new ArgumentException("probabilities is too short");
-        var shape = new AttentionShape
-        {
-            Nq = n, Nk = n, QStride = width, QOffset = 0, KvStride = width, KOffset = a.QWidth, VOffset = a.QWidth + a.KvWidth,
-            Heads = a.Heads, Group = a.Heads / a.KvHeads, HeadDim = a.HeadDim, HeadStride = a.HeadDim,
-            ScaleDivisor = a.ScaleDivisor, SoftCap = a.SoftCap,
-            Causal = a.Mask.Causal ? 1 : 0, SlidingWindow = a.Mask.SlidingWindow, HasKeyMask = a.Mask.KeyMask is null ? 0 : 1,
-            HasBias = 0, KeepProbabilities = keep ? 1 : 0,
-        };
+        var shape = AttentionShape.Of(n, width, 0, n, width, a.QWidth, a.QWidth + a.KvWidth, a.Heads, a.KvHeads, a.HeadDim, a.HeadDim,
+            a.ScaleDivisor, a.SoftCap, a.Mask, hasBias: false, keep);
         lock (_stream)
         {
             var dx = Upload(ref _a, x[..(n * qkvWeight.K)]);

@@ -49,7 +49,6 @@ public static class ModelLoader
         });
     }
 
-    /// <summary>The model reads its stored weights from the checkpoint while it lives, so it owns it; a failed load closes it.</summary>
     /// <summary>
     /// The model reads its stored weights from the checkpoint while it lives, so it owns it, and the copies of its matrices
     /// on the device; a failed load closes and frees both. The weights must fit the device's free memory before any is uploaded.

@@ -69,15 +69,8 @@ public static unsafe class Attention
         ReadOnlySpan<float> relativeBias = default, float softCap = 0, int headStride = 0)
     {
         if (headStride <= 0) headStride = headDim;
-        if (heads % kvHeads != 0) throw new ArgumentException($"{heads} query heads cannot share {kvHeads} key/value heads evenly");
-        if (q.Length < (long)nq * qStride) throw new ArgumentException("q is too short");
-        if (kv.Length < (long)nk * kvStride) throw new ArgumentException("kv is too short");
-        if (context.Length < (long)nq * heads * headDim) throw new ArgumentException("context is too short");
-        if (!probabilities.IsEmpty && probabilities.Length < (long)heads * nq * nk) throw new ArgumentException("probabilities is too short");
-        if (mask.KeyMask is { } km && km.Length != nk) throw new ArgumentException($"attention mask has {km.Length} entries for {nk} keys");
+        CheckArguments(q, nq, qStride, kv, nk, kvStride, heads, kvHeads, headDim, mask, context, probabilities, relativeBias);
         int biasWidth = nq + nk - 1;
-        if (!relativeBias.IsEmpty && relativeBias.Length != (long)heads * biasWidth)
-            throw new ArgumentException($"relative bias has {relativeBias.Length} values; {heads} heads × {biasWidth} offsets expected");
 
         int keyPanels = (nk + NR - 1) / NR, paddedKeys = keyPanels * NR;
         int dimPanels = (headDim + NR - 1) / NR;
@@ -157,6 +150,21 @@ public static unsafe class Attention
                 finally { ArrayPool<float>.Shared.Return(scoresArray); }
             });
         }
+    }
+
+    /// <summary>What every attention kernel (this one, a device's) requires of its arguments, as <see cref="Compute(ReadOnlySpan{float}, int, int, int, ReadOnlySpan{float}, int, int, int, int, int, int, int, float, AttentionMask, Span{float}, Span{float}, ReadOnlySpan{float}, float, int)"/> describes them.</summary>
+    public static void CheckArguments(ReadOnlySpan<float> q, int nq, int qStride, ReadOnlySpan<float> kv, int nk, int kvStride,
+        int heads, int kvHeads, int headDim, AttentionMask mask, ReadOnlySpan<float> context, ReadOnlySpan<float> probabilities, ReadOnlySpan<float> relativeBias)
+    {
+        if (heads % kvHeads != 0) throw new ArgumentException($"{heads} query heads cannot share {kvHeads} key/value heads evenly");
+        if (q.Length < (long)nq * qStride) throw new ArgumentException("q is too short");
+        if (kv.Length < (long)nk * kvStride) throw new ArgumentException("kv is too short");
+        if (context.Length < (long)nq * heads * headDim) throw new ArgumentException("context is too short");
+        if (!probabilities.IsEmpty && probabilities.Length < (long)heads * nq * nk) throw new ArgumentException("probabilities is too short");
+        if (mask.KeyMask is { } km && km.Length != nk) throw new ArgumentException($"attention mask has {km.Length} entries for {nk} keys");
+        int biasWidth = nq + nk - 1;
+        if (!relativeBias.IsEmpty && relativeBias.Length != (long)heads * biasWidth)
+            throw new ArgumentException($"relative bias has {relativeBias.Length} values; {heads} heads × {biasWidth} offsets expected");
     }
 
     /// <summary>C[rows × cols] = A[rows × k] · panel, for up to 6 rows, in kernel-height steps.</summary>

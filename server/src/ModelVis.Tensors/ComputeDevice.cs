@@ -1,10 +1,10 @@
 namespace ModelVis.Tensors;
 
 /// <summary>
-/// Where a model's heavy work runs: the products with its weight matrices and attention. The CPU device runs the
-/// kernels of this library; an accelerator (ModelVis.Gpu) uploads each weight matrix once when the model loads
-/// (<see cref="Place"/>) and runs products and attention there, while the cheap per-row steps between them (norms,
-/// rotary, activations, residual adds) stay with the family code on the CPU.
+/// Where a model's heavy work runs: the products with its weight matrices, attention, and a rotary decoder's attention
+/// and gated-MLP sublayers whole. The CPU device runs the kernels of this library; an accelerator (ModelVis.Gpu) uploads
+/// each weight matrix once when the model loads (<see cref="Place"/>) and runs these there, while the steps between
+/// them (block norms, residual adds) stay with the family code on the CPU.
 /// </summary>
 public class ComputeDevice
 {

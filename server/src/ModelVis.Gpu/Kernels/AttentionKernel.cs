@@ -11,6 +11,18 @@ public struct AttentionShape
     public int Heads, Group, HeadDim, HeadStride;
     public float ScaleDivisor, SoftCap;
     public int Causal, SlidingWindow, HasKeyMask, HasBias, KeepProbabilities;
+
+    /// <summary>The launch's shape from the arguments of ModelVis.Tensors.Attention.Compute (head stride given, never 0).</summary>
+    public static AttentionShape Of(int nq, int qStride, int qOffset, int nk, int kvStride, int kOffset, int vOffset,
+        int heads, int kvHeads, int headDim, int headStride, float scaleDivisor, float softCap, ModelVis.Tensors.AttentionMask mask,
+        bool hasBias, bool keepProbabilities) => new()
+    {
+        Nq = nq, Nk = nk, QStride = qStride, QOffset = qOffset, KvStride = kvStride, KOffset = kOffset, VOffset = vOffset,
+        Heads = heads, Group = heads / kvHeads, HeadDim = headDim, HeadStride = headStride,
+        ScaleDivisor = scaleDivisor, SoftCap = softCap,
+        Causal = mask.Causal ? 1 : 0, SlidingWindow = mask.SlidingWindow, HasKeyMask = mask.KeyMask is null ? 0 : 1,
+        HasBias = hasBias ? 1 : 0, KeepProbabilities = keepProbabilities ? 1 : 0,
+    };
 }
 
 public static class AttentionKernel
