@@ -74,15 +74,14 @@ public class TokenizerTests
     /// <summary>
     /// The built-in recipe's tokenizer, trained as the trainer trains it on the project's own sources, reads their
     /// most frequent keywords as single tokens, and CommonWords, what the trainer reports, agrees with encoding each
-    /// word. Not yet `const`, `this`, `null`, `void`, `class`: 512 entries are too few for them (640 make them whole,
-    /// but the heads did not form on that vocabulary within the built-in steps).
+    /// word. 640 entries: at 512 `const`, `this`, `null`, `void` and `class` were split.
     /// </summary>
     [Fact]
     public void The_built_in_tokenizer_keeps_the_corpus_keywords_whole()
     {
         var texts = Corpus.ProjectSources();
         var bpe = Trainer.TrainTokenizer(texts, TrainOptions.BuiltinDefault);
-        string[] keywords = ["return", "public", "static", "var", "new", "int", "string", "float", "double", "if", "for"];
+        string[] keywords = ["return", "public", "static", "var", "new", "int", "string", "float", "double", "if", "for", "const", "this", "null", "void", "class"];
         foreach (var k in keywords)
             Assert.True(bpe.Encode(" " + k).Length == 1, $"` {k}` is {string.Join("|", bpe.Encode(" " + k).Select(id => bpe.TokenText(id)))}");
         var common = bpe.CommonWords(texts, 100);
@@ -90,5 +89,7 @@ public class TokenizerTests
         Assert.True(common.Zip(common.Skip(1)).All(p => p.First.Occurrences >= p.Second.Occurrences), "most frequent first");
         foreach (var (word, _, tokens) in common) Assert.Equal(bpe.Encode(word).Length, tokens);
         foreach (var k in new[] { " return", " public", " static", " var" }) Assert.Contains(common, w => w.Word == k && w.Tokens == 1);
+        // About half of the hundred most frequent words are single tokens (51 on the trees measured; 29 with 512 entries).
+        Assert.InRange(common.Count(w => w.Tokens == 1), 45, 100);
     }
 }

@@ -174,7 +174,7 @@ test('Train a Tiny Model on This File → Show loss curve: the Runs panel\'s cha
       const m = /^step ([\d,]+) of ([\d,]+), loss ([\d.]+) \(moving average\)/.exec(await frame.locator('#runs-status').innerText());
       return m && Number(m[1].replace(/,/g, '')) >= 10 ? m : null;
     }, { timeout: TIMEOUTS.host * 3, interval: 500, message: 'ten training steps on the curve' });
-    assert.equal(step[2], '2,200');
+    assert.equal(step[2], '2,800');
     // The chart is the Runs panel's uPlot chart of the train/loss tag: steps from 1, one loss per step.
     const loss = await plotted(frame, 'train/loss');
     assert.equal(loss.data[0][0], 1);

@@ -11,7 +11,7 @@ namespace ModelVis.Training;
 public static class BuiltinModel
 {
     /// <summary>Bump when the recipe (architecture, data, options) changes.</summary>
-    public const int Version = 5;
+    public const int Version = 6;
     public const int DefaultSeed = 1;
 
     /// <summary>$XDG_CACHE_HOME/modelvis/builtin, else ~/.cache/modelvis/builtin (%LOCALAPPDATA% on Windows).</summary>

@@ -11,7 +11,7 @@ import { pickModelForVisualization } from '../models/useModel';
 import { LossCurves, offerLossCurve } from './lossCurvePanel';
 
 /** The built-in recipe's step count (the host's TrainOptions.BuiltinDefault), for the curve's x axis before the first point. */
-export const BUILTIN_STEPS = 2200;
+export const BUILTIN_STEPS = 2800;
 
 let curves: LossCurves | undefined;
 let ensuring: Promise<string | undefined> | undefined;

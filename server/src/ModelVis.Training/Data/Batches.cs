@@ -27,7 +27,10 @@ public sealed class Batches
     public int MinSpan { get; init; } = 8;
     public int MaxSpan { get; init; } = 32;
 
-    /// <summary>Ids and targets [batch·seq] for one step; a fraction of rows are repeated random spans.</summary>
+    /// <summary>Share of the repeated rows whose span is a stretch of the stream (text with its own repeats) rather than random ids.</summary>
+    public double TextSpanFraction { get; init; }
+
+    /// <summary>Ids and targets [batch·seq] for one step; a fraction of rows are repeated spans (random ids, or stretches of the stream).</summary>
     public (int[] Ids, int[] Targets) Next(int batch, int seqLen, double repeatedFraction)
     {
         var ids = new int[batch * seqLen];
@@ -35,8 +38,10 @@ public sealed class Batches
         var window = new int[seqLen + 1];
         for (int b = 0; b < batch; b++)
         {
-            bool repeated = _stream.Length <= seqLen + 1 || _rng.NextDouble() < repeatedFraction;
-            if (repeated) RepeatedSpan(window, _rng, ActivePool >= _randomPool.Length ? _randomPool : _randomPool[..ActivePool], MinSpan, Math.Min(MaxSpan, seqLen / 2));
+            bool longStream = _stream.Length > seqLen + 1;
+            bool repeated = !longStream || _rng.NextDouble() < repeatedFraction;
+            if (repeated && longStream && TextSpanFraction > 0 && _rng.NextDouble() < TextSpanFraction) RepeatedTextSpan(window, MinSpan, Math.Min(MaxSpan, seqLen / 2));
+            else if (repeated) RepeatedSpan(window, _rng, ActivePool >= _randomPool.Length ? _randomPool : _randomPool[..ActivePool], MinSpan, Math.Min(MaxSpan, seqLen / 2));
             else
             {
                 int start = _rng.Next(_stream.Length - seqLen - 1);
@@ -46,6 +51,15 @@ public sealed class Batches
             Array.Copy(window, 1, targets, b * seqLen, seqLen);
         }
         return (ids, targets);
+    }
+
+    /// <summary>A stretch of [minSpan, maxSpan] tokens of the stream, repeated to fill the window.</summary>
+    void RepeatedTextSpan(int[] window, int minSpan, int maxSpan)
+    {
+        int span = _rng.Next(minSpan, Math.Max(minSpan, maxSpan) + 1);
+        int start = _rng.Next(_stream.Length - span);
+        Array.Copy(_stream, start, window, 0, Math.Min(span, window.Length));
+        for (int i = span; i < window.Length; i++) window[i] = window[i - span];
     }
 
     /// <summary>Fixed held-out windows of natural text for evaluation (every n-th window, not random).</summary>

@@ -6,7 +6,7 @@ namespace ModelVis.Training.Llama;
 /// <summary>The hyper-parameters of a Llama model, with the names and meaning of HF's LlamaConfig.</summary>
 public sealed record LlamaConfig
 {
-    public int VocabSize { get; init; } = 512;
+    public int VocabSize { get; init; } = 640;
     public int HiddenSize { get; init; } = 64;
     public int Layers { get; init; } = 2;
     public int Heads { get; init; } = 4;
