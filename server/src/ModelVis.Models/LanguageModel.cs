@@ -288,6 +288,16 @@ public abstract class LanguageModel : IDisposable
         return logits;
     }
 
+    /// <summary>The greedy choice after a pass: the argmax of the logits of the last of the <paramref name="n"/> rows of <paramref name="h"/>.</summary>
+    protected int GreedyNext(float[] h, int n)
+    {
+        var last = h.AsSpan((n - 1) * Config.Hidden, Config.Hidden).ToArray();
+        FinalNorm(last, 1);
+        var logits = new float[Config.Vocab];
+        Head(last, 1, logits);
+        return TensorPrimitives.IndexOfMax(logits);
+    }
+
     /// <summary>
     /// Greedy decoding: appends the argmax of the last position's logits, <paramref name="maxNew"/> times (or until
     /// an end-of-sequence id), re-running the whole sequence each step. Returns only the new ids.
@@ -310,11 +320,7 @@ public abstract class LanguageModel : IDisposable
                 AttentionBlock(l, h, seq, null);
                 MlpBlock(l, h, seq, null);
             }
-            var last = h.AsSpan((n - 1) * Config.Hidden, Config.Hidden).ToArray();
-            FinalNorm(last, 1);
-            var logits = new float[Config.Vocab];
-            Head(last, 1, logits);
-            int next = TensorPrimitives.IndexOfMax(logits);
+            int next = GreedyNext(h, n);
             ids.Add(next);
             generated.Add(next);
             onToken?.Invoke(next);

@@ -359,11 +359,7 @@ public sealed class T5 : LanguageModel
                 ct.ThrowIfCancellationRequested();
                 DecoderBlock(l, h, seq, bias, memory, null, null, null);
             }
-            var last = h.AsSpan((n - 1) * Config.Hidden, Config.Hidden).ToArray();
-            FinalNorm(last, 1);
-            var logits = new float[Config.Vocab];
-            Head(last, 1, logits);
-            int next = TensorPrimitives.IndexOfMax(logits);
+            int next = GreedyNext(h, n);
             ids.Add(next);
             generated.Add(next);
             onToken?.Invoke(next);

@@ -76,7 +76,7 @@ public sealed record TrainOptions
     public int WarmStartMaxSteps => (int)Math.Round(Steps * WarmStartMaxFraction);
 
     /// <summary>
-    /// The built-in model: 2 layers, width 64, 4 heads sharing 2 kv heads, vocabulary 640 (≈ 172 k parameters), 2,800
+    /// The built-in model: 2 layers, width 64, 4 heads sharing 2 kv heads, vocabulary 640 (≈ 181 k parameters), 2,800
     /// steps of 16 rows, 60 % of them repeated spans (half random ids, half stretches of the corpus), a warm start on
     /// generated code until the induction circuit has formed (about 100 s on 2 cores). Width 128 (4 heads of 32, or 8 of
     /// 16) did not form the circuit within the warm start. A vocabulary of 640 keeps `const`, `this`, `null`, `void`,

@@ -7,9 +7,9 @@ import * as vscode from 'vscode';
 import { errorMessage, isCancellation } from '../common/errors';
 import { RunCursor, RunScalarsResult, RunsHistograms, RunsScalars } from '../common/protocol';
 import { appendScalars } from '../common/runsChart';
-import { histogramKey, RunsViewState, RunsWebviewMessage, RunView } from '../common/runsView';
+import { histogramKey, RunsWebviewMessage, RunView } from '../common/runsView';
 import { HostClient } from '../host/hostClient';
-import { StatePanel } from '../webview/statePanel';
+import { RunsStatePanel } from './runsStatePanel';
 
 export const RUNS_VIEW_TYPE = 'modelvis.runs';
 
@@ -37,10 +37,9 @@ export class RunPanels implements vscode.Disposable {
   }
 }
 
-class RunPanel extends StatePanel<RunsViewState, RunsWebviewMessage> {
+class RunPanel extends RunsStatePanel {
   private readonly cursors = new Map<string, RunCursor>();
   private readonly watchers: vscode.Disposable[] = [];
-  private cancel = new vscode.CancellationTokenSource();
   private followTimer: NodeJS.Timeout | undefined;
   private reading: Promise<void> = Promise.resolve();
 
@@ -141,21 +140,12 @@ class RunPanel extends StatePanel<RunsViewState, RunsWebviewMessage> {
     }
   }
 
-  private async loadHistogram(run: string, tag: string): Promise<void> {
-    const key = histogramKey(run, tag);
-    try {
-      const res = await this.host.request(RunsHistograms, { path: run, tag }, { token: this.cancel.token });
-      if (this.isDisposed) return;
-      this.update({ histograms: { ...this.state.histograms, [key]: res } });
-    } catch (e) {
-      if (isCancellation(e) || this.isDisposed) return;
-      this.update({ histograms: { ...this.state.histograms, [key]: { error: errorMessage(e) } } });
-    }
+  private loadHistogram(run: string, tag: string): Promise<void> {
+    return this.loadHistogramInto(histogramKey(run, tag), (token) => this.host.request(RunsHistograms, { path: run, tag }, { token }));
   }
 
   dispose(): void {
     if (this.isDisposed) return;
-    this.cancel.cancel();
     if (this.followTimer) clearTimeout(this.followTimer);
     for (const w of this.watchers) w.dispose();
     this.onDispose();

@@ -7,18 +7,16 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { errorMessage, isCancellation } from '../common/errors';
 import { CheckpointsSeries, CheckpointSeriesResult, RunHistogramsResult } from '../common/protocol';
-import { histogramKey, RunsViewState, RunsWebviewMessage, RunView } from '../common/runsView';
+import { histogramKey, RunsWebviewMessage, RunView } from '../common/runsView';
 import { HostClient } from '../host/hostClient';
-import { StatePanel } from '../webview/statePanel';
+import { RunsStatePanel } from './runsStatePanel';
 import { RUNS_VIEW_TYPE } from './runPanel';
 
 export function openSeriesPanel(extensionUri: vscode.Uri, host: HostClient, folder: string): void {
   new SeriesPanel(extensionUri, host, folder);
 }
 
-class SeriesPanel extends StatePanel<RunsViewState, RunsWebviewMessage> {
-  private readonly cancel = new vscode.CancellationTokenSource();
-
+class SeriesPanel extends RunsStatePanel {
   constructor(
     extensionUri: vscode.Uri,
     private readonly host: HostClient,
@@ -65,21 +63,10 @@ class SeriesPanel extends StatePanel<RunsViewState, RunsWebviewMessage> {
     }
   }
 
-  private async loadTensor(tensor: string): Promise<void> {
-    const key = histogramKey(this.folder, tensor);
-    try {
-      const r = await this.host.request(CheckpointsSeries, { path: this.folder, tensor }, { token: this.cancel.token, timeoutMs: 600_000 });
-      if (!this.isDisposed) this.update({ histograms: { ...this.state.histograms, [key]: asHistograms(r) } });
-    } catch (e) {
-      if (isCancellation(e) || this.isDisposed) return;
-      this.update({ histograms: { ...this.state.histograms, [key]: { error: errorMessage(e) } } });
-    }
-  }
-
-  dispose(): void {
-    if (this.isDisposed) return;
-    this.cancel.cancel();
-    super.dispose();
+  private loadTensor(tensor: string): Promise<void> {
+    return this.loadHistogramInto(histogramKey(this.folder, tensor), async (token) =>
+      asHistograms(await this.host.request(CheckpointsSeries, { path: this.folder, tensor }, { token, timeoutMs: 600_000 })),
+    );
   }
 }
 
