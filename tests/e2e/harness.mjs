@@ -523,10 +523,7 @@ export class Session {
   /** A screenshot of the newest webview panel alone (`<name>-panel.png`), beside the whole window's. */
   async panelScreenshot(name) {
     mkdirSync(screenshotsDir, { recursive: true });
-    // The window's pixels inside the panel's box: an element screenshot of the webview's out-of-process frame kept the
-    // dark theme's colours after a switch to light, while the window showed light.
-    const box = await this.page.locator('iframe.webview.ready').last().boundingBox();
-    await this.page.screenshot({ path: join(screenshotsDir, `${name}-panel.png`), clip: box, animations: 'disabled', caret: 'hide' });
+    await this.page.locator('iframe.webview.ready').last().screenshot({ path: join(screenshotsDir, `${name}-panel.png`), animations: 'disabled' });
     return this.screenshot(name);
   }
 
