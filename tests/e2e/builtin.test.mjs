@@ -199,6 +199,27 @@ test('first run: the built-in model trains with progress and a loss curve, then 
     });
     const ih = induction.indexOf(Math.max(...induction));
     const ph = previous.map((p) => p.mean).indexOf(Math.max(...previous.map((p) => p.mean)));
+
+    // The head list names what each head does: the head detectors' label (the strongest of previous-token, induction,
+    // duplicate-token at 0.4 or more) from the CLI's scores of the same selection, per layer.
+    const expectedLabel = (l, h) => {
+      const kinds = [['previous-token', heads.previous_token[l][h]], ['induction', heads.induction[l][h]], ['duplicate-token', heads.duplicate_token[l][h]]];
+      const [name, score] = kinds.reduce((b, k) => (k[1] > b[1] ? k : b));
+      return score >= 0.4 ? name : null;
+    };
+    for (let l = 0; l < LAYERS; l++) {
+      await frame.locator('#layer-select').selectOption(String(l));
+      const texts = await waitFor(async () => {
+        const t = await frame.locator('#head-select option').allInnerTexts();
+        return t.slice(0, HEADS).some((x) => x.includes('·')) || Array.from({ length: HEADS }, (_, h) => expectedLabel(l, h)).every((x) => x === null) ? t : null;
+      }, { timeout: TIMEOUTS.host, message: `layer ${l}'s heads labelled` });
+      for (let h = 0; h < HEADS; h++) {
+        const label = expectedLabel(l, h);
+        assert.equal(texts[h].trim(), label ? `Head ${h} · ${label}` : `Head ${h}`, `layer ${l} head ${h} in the head list`);
+      }
+      log(`head list, layer ${l}: ${texts.slice(0, HEADS).join(' | ')}`);
+    }
+    assert.equal(expectedLabel(0, ph), 'previous-token', `layer 0 head ${ph}, the strongest previous-token head, is labelled so`);
     log(`induction (layer 1): ${induction.map((v, h) => `H${h} ${v.toFixed(3)}`).join(', ')}; uniform ${uniform.toFixed(3)}; ${matches.length} query tokens; at the aligned position alone ${aligned.map((v) => v.toFixed(3)).join(', ')}`);
     log(`previous token (layer 0): ${previous.map((p, h) => `H${h} ${p.mean.toFixed(3)} (row max ${(100 * p.argmax).toFixed(0)} %)`).join(', ')}`);
     // Thresholds. An induction head puts a large share of its weight on the keys after the earlier occurrences:

@@ -9,7 +9,7 @@ import { connect, h, post } from '../webview/common';
 import { ViewRequests } from '../webview/requests';
 import { snapshotPng } from '../webview/snapshot';
 import { drawAttribution } from './attribution/tokenAttribution';
-import { drawHeads } from './circuits/headDetectors';
+import { drawHeads, headScoresKey } from './circuits/headDetectors';
 import { drawDla } from './circuits/logitAttribution';
 import { drawPatching } from './circuits/patching';
 import { drawGeometry } from './hidden/geometry';
@@ -46,6 +46,14 @@ let head: HeadChoice = 0;
 /** An encoder-decoder run's attention shown: encoder self, decoder self or cross; undefined for self-attention runs. */
 let kind: AttentionKind | undefined;
 let view = VIEWS[0].id;
+/** What each head of the run does on its selection ([layer][head], the head detectors' labels), once scored. */
+let headLabels: (string | null)[][] | undefined;
+/**
+ * Scoring the heads reads every layer's attention, L·H·n² weights: the panel asks for it on its own up to this many
+ * (64 MB; the built-in model on 1,400 tokens, GPT-2 small on 340). Past it, the head list is labelled once the Head
+ * detectors view has scored the selection.
+ */
+const LABEL_BUDGET = 1 << 24;
 /** What "Save PNG" and "Save JSON" export from the current view. */
 let currentExport: ViewExport | undefined;
 let drawSeq = 0;
@@ -100,7 +108,10 @@ connect<ToAttentionWebview>((m) => {
       return;
     }
     case 'run':
-      if (run?.runId !== m.run.runId) cache.clear();
+      if (run?.runId !== m.run.runId) {
+        cache.clear();
+        headLabels = undefined;
+      }
       run = m.run;
       runText = m.text;
       layersDone = Math.max(1, m.layersDone);
@@ -111,6 +122,7 @@ connect<ToAttentionWebview>((m) => {
       head = m.head;
       renderShell();
       drawView();
+      scoreHeadsIfSmall(m.run);
       return;
     case 'layerDone':
       if (run && m.runId === run.runId) {
@@ -146,10 +158,30 @@ function showRunError(message: string, retry: boolean, setting: string | undefin
   box.replaceChildren(h('div', { id: 'run-error', class: 'error', role: 'alert' }, message), actions);
 }
 
+/** "Head 3 · induction" where the head detectors name what head 3 of the shown layer does. */
+function headOptionText(i: number): string {
+  const label = kind ? undefined : headLabels?.[layer]?.[i];
+  return label ? `Head ${i} · ${label}` : `Head ${i}`;
+}
+
+function labelHeads(runId: string, labels: (string | null)[][]): void {
+  if (run?.runId !== runId) return;
+  headLabels = labels;
+  updateControls();
+}
+
+function scoreHeadsIfSmall(r: AttentionRun): void {
+  if (isEncoderDecoder(r) || r.model.layers * r.model.heads * r.n * r.n > LABEL_BUDGET) return;
+  cached(headScoresKey(r.runId, false), () => request('circuits/heads', {})).then(
+    (scores) => labelHeads(r.runId, scores.labels),
+    () => undefined, // the Head detectors view shows the error when asked
+  );
+}
+
 function headOptions(): HTMLOptionElement[] {
   if (!run) return [];
   const opts: HTMLOptionElement[] = [];
-  for (let i = 0; i < run.model.heads; i++) opts.push(h('option', { value: String(i) }, `Head ${i}`));
+  for (let i = 0; i < run.model.heads; i++) opts.push(h('option', { value: String(i) }, headOptionText(i)));
   opts.push(h('option', { value: 'mean' }, 'Mean over heads'));
   opts.push(h('option', { value: 'max' }, 'Max over heads'));
   return opts;
@@ -323,6 +355,8 @@ function updateControls(): void {
   set('layer-slider', String(layer));
   set('layer-select', String(layer));
   set('head-slider', String(headIndex(head)));
+  const headSelect = document.getElementById('head-select') as HTMLSelectElement | null;
+  if (run && headSelect) for (let i = 0; i < run.model.heads; i++) headSelect.options[i].text = headOptionText(i);
   set('head-select', String(head));
   updateLayerControls();
 }
@@ -421,6 +455,7 @@ function viewContext(r: AttentionRun, isCurrent: () => boolean): ViewContext {
       updateControls();
       setView('heatmap');
     },
+    labelHeads: (labels) => labelHeads(r.runId, labels),
   };
 }
 

@@ -34,6 +34,8 @@ export interface ViewContext {
   redraw(): void;
   /** Shows head (layer, head) in the heatmap. */
   openHead(layer: number, head: number): void;
+  /** Names what each head does in the panel's head list ([layer][head], the head detectors' labels on the selection). */
+  labelHeads(labels: (string | null)[][]): void;
 }
 
 export interface AttentionView {

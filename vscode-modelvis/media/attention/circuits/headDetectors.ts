@@ -10,14 +10,17 @@ import { headGridTable, scoreCell } from './cells';
 /** Kept while switching tabs. */
 const choices = { kind: 'previous-token' as HeadKind, threshold: 0.4, probe: false };
 
+/** The cache key of a run's head scores, on its selection or on the probe (the panel's head list reads the selection's). */
+export const headScoresKey = (runId: string, probe: boolean): string => `circuits/heads/${runId}/${probe ? 'probe' : 'selection'}`;
+
 export async function drawHeads(c: ViewContext, box: HTMLElement): Promise<void> {
   const r = c.run;
   const holder = h('div', { id: 'heads-view', 'data-status': 'loading' }, h('p', { class: 'loading' }, 'Scoring every head…'));
   box.append(holder);
   const probe = choices.probe;
-  const key = `circuits/heads/${r.runId}/${probe ? 'probe' : 'selection'}`;
-  const scores = await c.cached(key, () => c.request('circuits/heads', probe ? { probeBlock: 20, seed: 0, blocks: 4 } : {}));
+  const scores = await c.cached(headScoresKey(r.runId, probe), () => c.request('circuits/heads', probe ? { probeBlock: 20, seed: 0, blocks: 4 } : {}));
   if (!c.isCurrent()) return;
+  if (!probe) c.labelHeads(scores.labels);
 
   const kindSelect = h('select', { id: 'heads-kind', 'aria-label': 'Detector' }, ...HEAD_KINDS.map((k) => h('option', { value: k.id }, k.label)));
   kindSelect.value = choices.kind;
