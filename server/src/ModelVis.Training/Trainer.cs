@@ -20,15 +20,15 @@ public sealed record TrainOptions
     public double LearningRate { get; init; } = 5e-3;
     public int WarmupSteps { get; init; } = 40;
     /// <summary>
-    /// The cosine decay ends at this share of the peak. The heads form late (steps 900–1,350 of 2,200) and widen to every
-    /// token after; at 0.1 the rate had fallen to half the peak by then and the widening was cut short on some trees
-    /// (standard-probe induction 0.51, previous-token 0.47 on one); at 0.3 and 0.5 every run passed (README, built-in
-    /// model), 0.5 with the larger margins where both were run.
+    /// The cosine decay ends at this share of the peak. The heads form late (steps 1,000–1,400 of 2,800; with v5's 2,200
+    /// steps 900–1,350) and widen to every token after; at 0.1 the rate had fallen to half the peak by then and the
+    /// widening was cut short on some trees (standard-probe induction 0.51, previous-token 0.47 on one of v5's); at 0.3
+    /// and 0.5 every run passed (README, built-in model), 0.5 with the larger margins where both were run.
     /// </summary>
     public double MinLearningRateFraction { get; init; } = 0.5;
     public double WeightDecay { get; init; } = 0.1;
     public double ClipNorm { get; init; } = 1.0;
-    /// <summary>Share of training rows that are a random token span repeated (for induction heads).</summary>
+    /// <summary>Share of training rows that are a span repeated (for induction heads): random ids, or after the warm start also stretches of the corpus.</summary>
     public double RepeatedFraction { get; init; } = 0.6;
     /// <summary>During the warm start, random spans draw from this many of its most frequent tokens (0: the whole vocabulary).</summary>
     public int RandomPoolSize { get; init; } = 64;
@@ -43,8 +43,8 @@ public sealed record TrainOptions
     /// they had not formed after 1,800 steps, and on spans from the whole vocabulary not within 2,200. The warm start
     /// ends once both heads score above <see cref="CircuitThreshold"/> on the pool, the previous-token head in the lower
     /// layer (checked every <see cref="CircuitCheckEvery"/> steps), or after this share of the steps. The phase change
-    /// comes at a step that depends on the corpus (the tokenizer is trained on it) and the seed: 900–1,350 over five
-    /// trees of the project's sources; a fixed length cut it off in some trials. More repeated rows did not help: at
+    /// comes at a step that depends on the corpus (the tokenizer is trained on it) and the seed: 1,000–1,400 over nine
+    /// trees and seeds of the project's sources; a fixed length cut it off in some trials. More repeated rows did not help: at
     /// 70 % the heads did not form; at 90 % and 100 % the pool check passed sooner (steps 250–900), the best induction
     /// score in layer 0, and the heads fell apart after the switch. 0: no warm start.
     /// </summary>
