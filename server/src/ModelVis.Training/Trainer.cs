@@ -20,10 +20,10 @@ public sealed record TrainOptions
     public double LearningRate { get; init; } = 5e-3;
     public int WarmupSteps { get; init; } = 40;
     /// <summary>
-    /// The cosine decay ends at this share of the peak. The heads form late (steps 1,000–1,400 of 2,800; with v5's 2,200
-    /// steps 900–1,350) and widen to every token after; at 0.1 the rate had fallen to half the peak by then and the
-    /// widening was cut short on some trees (standard-probe induction 0.51, previous-token 0.47 on one of v5's); at 0.3
-    /// and 0.5 every run passed (README, built-in model), 0.5 with the larger margins where both were run.
+    /// The cosine decay ends at this share of the peak. The heads form late (steps 1,000–1,450 of 2,800 in the trials;
+    /// with v5's 2,200 steps 900–1,350) and widen to every token after; at 0.1 the rate had fallen to half the peak by
+    /// then and the widening was cut short on some trees (standard-probe induction 0.51, previous-token 0.47 on one of
+    /// v5's); at 0.3 and 0.5 every run passed (README, built-in model), 0.5 with the larger margins where both were run.
     /// </summary>
     public double MinLearningRateFraction { get; init; } = 0.5;
     public double WeightDecay { get; init; } = 0.1;
@@ -43,7 +43,7 @@ public sealed record TrainOptions
     /// they had not formed after 1,800 steps, and on spans from the whole vocabulary not within 2,200. The warm start
     /// ends once both heads score above <see cref="CircuitThreshold"/> on the pool, the previous-token head in the lower
     /// layer (checked every <see cref="CircuitCheckEvery"/> steps), or after this share of the steps. The phase change
-    /// comes at a step that depends on the corpus (the tokenizer is trained on it) and the seed: 1,000–1,400 over nine
+    /// comes at a step that depends on the corpus (the tokenizer is trained on it) and the seed: 1,000–1,450 over ten
     /// trees and seeds of the project's sources; a fixed length cut it off in some trials. More repeated rows did not help: at
     /// 70 % the heads did not form; at 90 % and 100 % the pool check passed sooner (steps 250–900), the best induction
     /// score in layer 0, and the heads fell apart after the switch. 0: no warm start.
@@ -150,7 +150,7 @@ public static class Trainer
         int warmSteps = options.WarmStartMaxSteps;  // shortened when the circuit forms
         var warmTexts = WarmStartTexts(options);
         progress?.Report((0, "training the tokenizer"));
-        var tokenizer = TrainTokenizer(texts, options);
+        var tokenizer = TrainTokenizer(texts, warmTexts, options.Model.VocabSize);
         cancel.ThrowIfCancellationRequested();
         var config = options.Model with { VocabSize = tokenizer.VocabSize, BosTokenId = tokenizer.EndOfTextId, EosTokenId = tokenizer.EndOfTextId };
 
@@ -267,7 +267,10 @@ public static class Trainer
 
     /// <summary>The byte-level BPE a run trains first: on the corpus and the warm start's generated code, <c>Model.VocabSize</c> entries.</summary>
     public static ByteLevelBpe TrainTokenizer(IReadOnlyList<string> texts, TrainOptions options) =>
-        ByteLevelBpe.Train(texts.Concat(WarmStartTexts(options)).ToList(), options.Model.VocabSize);
+        TrainTokenizer(texts, WarmStartTexts(options), options.Model.VocabSize);
+
+    static ByteLevelBpe TrainTokenizer(IReadOnlyList<string> texts, IReadOnlyList<string> warmTexts, int vocabSize) =>
+        ByteLevelBpe.Train(texts.Concat(warmTexts).ToList(), vocabSize);
 
     /// <summary>
     /// Whether a head scores above <paramref name="threshold"/> for induction and one for previous-token attention, on 8

@@ -36,12 +36,13 @@ public sealed class Batches
         var ids = new int[batch * seqLen];
         var targets = new int[batch * seqLen];
         var window = new int[seqLen + 1];
+        int maxSpan = Math.Min(MaxSpan, seqLen / 2);
         for (int b = 0; b < batch; b++)
         {
             bool longStream = _stream.Length > seqLen + 1;
             bool repeated = !longStream || _rng.NextDouble() < repeatedFraction;
-            if (repeated && longStream && TextSpanFraction > 0 && _rng.NextDouble() < TextSpanFraction) RepeatedTextSpan(window, MinSpan, Math.Min(MaxSpan, seqLen / 2));
-            else if (repeated) RepeatedSpan(window, _rng, ActivePool >= _randomPool.Length ? _randomPool : _randomPool[..ActivePool], MinSpan, Math.Min(MaxSpan, seqLen / 2));
+            if (repeated && longStream && TextSpanFraction > 0 && _rng.NextDouble() < TextSpanFraction) RepeatedTextSpan(window, MinSpan, maxSpan);
+            else if (repeated) RepeatedSpan(window, _rng, ActivePool >= _randomPool.Length ? _randomPool : _randomPool[..ActivePool], MinSpan, maxSpan);
             else
             {
                 int start = _rng.Next(_stream.Length - seqLen - 1);
@@ -59,7 +60,7 @@ public sealed class Batches
         int span = _rng.Next(minSpan, Math.Max(minSpan, maxSpan) + 1);
         int start = _rng.Next(_stream.Length - span);
         Array.Copy(_stream, start, window, 0, Math.Min(span, window.Length));
-        for (int i = span; i < window.Length; i++) window[i] = window[i - span];
+        RepeatToFill(window, span);
     }
 
     /// <summary>Fixed held-out windows of natural text for evaluation (every n-th window, not random).</summary>
@@ -96,6 +97,12 @@ public sealed class Batches
         }
         else
             for (int i = 0; i < span && i < window.Length; i++) window[i] = pool[rng.Next(pool.Length)];
+        RepeatToFill(window, span);
+    }
+
+    /// <summary>Copies the window's first <paramref name="span"/> tokens over the rest of it, again and again.</summary>
+    static void RepeatToFill(int[] window, int span)
+    {
         for (int i = span; i < window.Length; i++) window[i] = window[i - span];
     }
 
