@@ -7,13 +7,7 @@ namespace ModelVis.Checkpoints.Tests;
 /// <see cref="CheckpointException"/> naming the file, quickly, without allocating what its header claims.</summary>
 public partial class HostileInputTests
 {
-    /// <summary>Runs <paramref name="open"/> on a worker with a deadline, so a regression hangs one test, not the run.</summary>
-    static T Within<T>(TimeSpan limit, Func<T> open)
-    {
-        var task = Task.Run(open);
-        Assert.True(task.Wait(limit), $"still running after {limit.TotalSeconds} s");
-        return task.Result;
-    }
+    static T Within<T>(TimeSpan limit, Func<T> open) => Deadline.Within(limit, open);
 
     static CheckpointException Refused(string path, double seconds = 10) =>
         Within(TimeSpan.FromSeconds(seconds), () => Assert.Throws<CheckpointException>(() => { using var c = CheckpointLoader.Open(path); }));

@@ -393,7 +393,7 @@ public class SafetensorsLazyTests
         using var st = CheckpointLoader.Open(path);
         sw.Stop();
         long? after = BytesRead();
-        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(2), $"opening took {sw.Elapsed}");
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), $"opening took {sw.Elapsed}"); // the bytes read below are the proof; this catches a hang
         if (before != null) Assert.True(after - before < 64 * 1024, $"opening read {after - before} bytes");
         var huge = st.Get("huge");
         Assert.Equal(n * 4, huge.ByteLength);

@@ -35,9 +35,8 @@ public class DiscoveryTests
         SpecialFiles.Fifo(Path.Combine(ws.Path, "pipe.gguf"));
         SpecialFiles.Fifo(Path.Combine(ws.Path, "pipe.safetensors"));
 
-        var task = Task.Run(() => ModelDiscovery.Discover([(ws.Path, "workspace")], hfCache: null, runtimeFolders: []));
-        Assert.True(task.Wait(TimeSpan.FromSeconds(30)), "discovery hung");
-        var byName = task.Result.ToDictionary(e => e.Name);
+        var found = Deadline.Within(30, () => ModelDiscovery.Discover([(ws.Path, "workspace")], hfCache: null, runtimeFolders: []));
+        var byName = found.ToDictionary(e => e.Name);
 
         Assert.Equal("gpt2", byName["good"].ModelType);
         Assert.Null(byName["good"].Error);

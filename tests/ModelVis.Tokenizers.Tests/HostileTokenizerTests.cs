@@ -15,12 +15,7 @@ public class HostileTokenizerTests
         return path;
     }
 
-    static T Within<T>(double seconds, Func<T> f)
-    {
-        var task = Task.Run(f);
-        Assert.True(task.Wait(TimeSpan.FromSeconds(seconds)), $"still running after {seconds} s");
-        return task.Result;
-    }
+    static T Within<T>(double seconds, Func<T> f) => Deadline.Within(seconds, f);
 
     [Fact]
     public void ACatastrophicSplitRegexEndsInAClearErrorQuickly()

@@ -36,7 +36,6 @@ public static class BoundedFuzzer
         var random = new Random(seed);
         var clock = Stopwatch.StartNew();
         int count = 0;
-        var slowest = TimeSpan.Zero;
         while (clock.Elapsed < budget)
         {
             var input = Mutate(seeds[random.Next(seeds.Count)], random);
@@ -51,12 +50,21 @@ public static class BoundedFuzzer
             long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
             if (allocated > PerInputBytes)
                 throw new Xunit.Sdk.XunitException($"{name} input #{count} (seed {seed}) allocated {allocated:N0} bytes");
-            if (one.Elapsed > slowest) slowest = one.Elapsed;
-            if (one.Elapsed > PerInputLimit)
-                throw new Xunit.Sdk.XunitException($"{name} input #{count} (seed {seed}) took {one.Elapsed.TotalSeconds:0.00} s");
+            // A slow reader is slow every time; a stall of the machine (a collection forced by a test beside this one,
+            // another process) is not: an input over the limit is read again and fails only if it is slow twice.
+            if (one.Elapsed > PerInputLimit && TimeOnce(read, input) is var again && again > PerInputLimit)
+                throw new Xunit.Sdk.XunitException($"{name} input #{count} (seed {seed}) took {one.Elapsed.TotalSeconds:0.00} s, and {again.TotalSeconds:0.00} s read again");
             count++;
         }
         return count;
+    }
+
+    static TimeSpan TimeOnce(Action<byte[]> read, byte[] input)
+    {
+        var clock = Stopwatch.StartNew();
+        try { read(input); }
+        catch (Exception) { } // its outcome was judged on the first read
+        return clock.Elapsed;
     }
 
     public static byte[] Mutate(byte[] original, Random r)

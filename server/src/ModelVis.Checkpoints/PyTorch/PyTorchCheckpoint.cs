@@ -85,6 +85,8 @@ public sealed class PyTorchCheckpoint : ICheckpoint
                 IgnoredObjects = [];
             }
 
+            if (TreeSize(weights, new Dictionary<object, long>(ReferenceEqualityComparer.Instance), 0) > MaxVisits)
+                throw new CheckpointException($"{FileName}: data.pkl describes more than {MaxVisits:N0} objects once its shared references are followed; no state dict is that large, so it is refused as hostile or corrupt");
             var found = new List<(string Name, TorchTensor Tensor)>();
             int visits = 0;
             Collect(weights, "", found, 0, ref visits);
@@ -174,9 +176,31 @@ public sealed class PyTorchCheckpoint : ICheckpoint
     /// <summary>
     /// Nodes visited while collecting tensors. The pickle's objects form a graph: memo references let one list be
     /// an item of another many times over, so a 1 KB pickle describes a tree of 2^60 nodes (the "billion laughs").
-    /// Unpickling is bounded by its work budget; the walk over the tree is bounded here.
+    /// Unpickling is bounded by its work budget; the walk over the tree is bounded here (TreeSize before it, and
+    /// the visits it counts, which also bound a walk that TreeSize undercounts below the refused depth).
     /// </summary>
     internal const int MaxVisits = 1 << 22;
+
+    /// <summary>
+    /// The number of nodes the walk below would visit, counted on the graph (each shared container once) so a billion
+    /// laughs is refused at once instead of after MaxVisits name-building visits; saturates past MaxVisits. Past the
+    /// depth Collect refuses it stops counting and leaves the refusal, with its location, to Collect.
+    /// </summary>
+    static long TreeSize(object? value, Dictionary<object, long> sizes, int depth)
+    {
+        if (depth > 64 || value is not (PyDict or PyList or PyTuple)) return 1;
+        if (sizes.TryGetValue(value, out long known)) return known;
+        IEnumerable<object?> children = value switch
+        {
+            PyDict d => d.Items.Select(kv => kv.Value),
+            PyList l => l.Items,
+            _ => ((PyTuple)value).Items,
+        };
+        long size = 1;
+        foreach (var child in children)
+            if ((size += TreeSize(child, sizes, depth + 1)) > MaxVisits) break;
+        return sizes[value] = Math.Min(size, MaxVisits + 1L);
+    }
 
     void Collect(object? value, string prefix, List<(string, TorchTensor)> into, int depth, ref int visits)
     {
