@@ -125,6 +125,21 @@ public sealed class DispatchTests : IAsyncLifetime
         Assert.Equal(5, (int)(await _client.Call(2, "add", "{\"a\":2,\"b\":3}"))["result"]!);
     }
 
+    [Theory]   // # stands for the byte 0xFF, never UTF-8
+    [InlineData("{\"jsonrpc\":\"2.0\",\"id\":\"a#\",\"method\":\"add\",\"params\":{\"a\":1,\"b\":1}}")] // StreamJsonRpc decodes the id in its read loop: this once ended the connection
+    [InlineData("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"add#\",\"params\":{\"a\":1,\"b\":1}}")]
+    [InlineData("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"add\",\"params\":{\"a#\":1,\"b\":1}}")]
+    public async Task Invalid_utf8_in_a_string_is_a_parse_error_and_the_server_goes_on(string message)
+    {
+        var body = System.Text.Encoding.ASCII.GetBytes(message).Select(b => b == (byte)'#' ? (byte)0xFF : b).ToArray();
+        await _client.SendBytes([.. System.Text.Encoding.ASCII.GetBytes($"Content-Length: {body.Length}\r\n\r\n"), .. body]);
+        var r = await _client.Receive();
+        Assert.Equal(RpcErrorCodes.ParseError, (int)r["error"]!["code"]!);
+        Assert.Equal($"message is not valid UTF-8 (byte {message.IndexOf('#')} of its body)", (string)r["error"]!["message"]!);
+        Assert.Null(r["id"]);
+        Assert.Equal(5, (int)(await _client.Call(2, "add", "{\"a\":2,\"b\":3}"))["result"]!);
+    }
+
     [Fact]
     public async Task Handler_crash_is_an_internal_error_logged_with_its_stack_and_never_sent()
     {

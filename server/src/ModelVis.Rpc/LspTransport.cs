@@ -105,6 +105,10 @@ sealed class HostFormatter(Func<string, bool> serves, Func<string> knownMethods)
 
     JsonRpcMessage Check(ReadOnlySequence<byte> contentBuffer, Encoding encoding)
     {
+        // System.Text.Json reads invalid UTF-8 inside a string and fails only when the string is decoded, which
+        // StreamJsonRpc does after this method (for an id: in its read loop, ending the connection).
+        if (InvalidUtf8At(contentBuffer) is long at and >= 0)
+            throw new RejectedMessageException(RpcErrorCodes.ParseError, $"message is not valid UTF-8 (byte {at} of its body)");
         JsonRpcMessage message;
         try
         {
@@ -124,6 +128,16 @@ sealed class HostFormatter(Func<string, bool> serves, Func<string> knownMethods)
                 throw new RejectedMessageException(RpcErrorCodes.MethodNotFound, $"unknown method \"{request.Method}\" (known: {knownMethods()})", replyTo);
         }
         return message;
+    }
+
+    /// <summary>The offset of the first byte that is not UTF-8, or -1.</summary>
+    static long InvalidUtf8At(ReadOnlySequence<byte> body)
+    {
+        ReadOnlySpan<byte> bytes = body.IsSingleSegment ? body.FirstSpan : body.ToArray();
+        if (System.Text.Unicode.Utf8.IsValid(bytes)) return -1;
+        int at = 0;
+        while (Rune.DecodeFromUtf8(bytes[at..], out _, out int used) == OperationStatus.Done) at += used;
+        return at;
     }
 
     /// <summary>Why a message did not deserialize: not JSON (-32700), or JSON but not a request (-32600, with its id when it has one).</summary>
