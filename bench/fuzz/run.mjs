@@ -1,6 +1,6 @@
 // `npm run bench -- fuzz [--seconds N]`: every fuzzer of the test suite (the readers of safetensors, PyTorch zips
 // and pickles, GGUF, ONNX, tokenizer.json, config.json, TFRecord/event files, PNG/JPEG, and the RPC framing), each
-// for N seconds (default 60) instead of the test run's 3, in a process whose managed heap is capped at 4 GiB
+// for N seconds (default 60) along the inputs the test run reads a fixed number of, in a process whose managed heap is capped at 4 GiB
 // (DOTNET_GCHeapHardLimit): an input that tried to allocate past it would fail its test. Prints each fuzzer's
 // input count and a table.
 import { spawnSync } from 'node:child_process';
@@ -28,7 +28,7 @@ const failed = out.split('\n').filter((l) => /\[FAIL\]|^\s*Failed /.test(l));
 console.log(`\n| fuzzer | inputs | seconds | inputs/s |\n|---|---:|---:|---:|`);
 let total = 0;
 for (const line of lines) {
-  const m = /^fuzz (.+?): ([\d,]+) inputs in (\d+) s/.exec(line);
+  const m = /^fuzz (.+?): ([\d,]+) inputs in ([\d.]+) s/.exec(line);
   if (!m) continue;
   const n = Number(m[2].replaceAll(',', ''));
   total += n;

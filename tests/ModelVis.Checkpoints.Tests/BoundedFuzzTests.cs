@@ -8,14 +8,14 @@ using Xunit.Abstractions;
 namespace ModelVis.Checkpoints.Tests;
 
 /// <summary>
-/// Each reader fuzzed for a few seconds in the normal test run (<see cref="BoundedFuzzer"/>): mutated safetensors
+/// Each reader fuzzed (<see cref="BoundedFuzzer"/>; a few seconds' worth of inputs in the normal test run): mutated safetensors
 /// headers, PyTorch zips and pickles, GGUF headers and ONNX protobufs all end in a result or a
 /// <see cref="CheckpointException"/> (<see cref="OnnxFormatException"/> from the ONNX parser itself), within time and
 /// allocation bounds. The number of inputs is printed. MODELVIS_FUZZ_SECONDS runs each longer.
 /// </summary>
 public class BoundedFuzzTests(ITestOutputHelper output)
 {
-    void Report(string name, int count) => output.WriteLine(BoundedFuzzer.Report(name, count));
+    void Report(BoundedFuzzer.Outcome outcome) => output.WriteLine(outcome.ToString());
 
     static void OpenAndRead(string path)
     {
@@ -29,11 +29,11 @@ public class BoundedFuzzTests(ITestOutputHelper output)
         }
     }
 
-    int FuzzFiles(string name, string extension, IReadOnlyList<byte[]> seeds, int seed)
+    static BoundedFuzzer.Outcome FuzzFiles(string name, string extension, IReadOnlyList<byte[]> seeds, int seed, int inputs)
     {
         using var dir = new Fixtures.TempDir();
         int i = 0;
-        return BoundedFuzzer.Run(name, BoundedFuzzer.Budget, seed, seeds, bytes =>
+        return BoundedFuzzer.Run(name, seed, inputs, seeds, bytes =>
         {
             var path = dir.File($"{i++ % 16}{extension}");
             File.WriteAllBytes(path, bytes);
@@ -50,7 +50,7 @@ public class BoundedFuzzTests(ITestOutputHelper output)
         var lenet = File.ReadAllBytes(Fixtures.Path_("models", "lenet5-mnist", "lenet.safetensors"));
         int header = 8 + (int)BitConverter.ToUInt64(lenet);
         var seeds = new[] { File.ReadAllBytes(path), lenet[..Math.Min(lenet.Length, header + 4096)] };
-        Report("safetensors", FuzzFiles("safetensors", ".safetensors", seeds, 11));
+        Report(FuzzFiles("safetensors", ".safetensors", seeds, 11, 15_000));
     }
 
     [Fact]
@@ -68,17 +68,15 @@ public class BoundedFuzzTests(ITestOutputHelper output)
         var deflated = dir.File("deflated.pt");
         TorchZipBuilder.Write(deflated, pickle, storages, level: CompressionLevel.Optimal);
         var seeds = new[] { File.ReadAllBytes(stored), File.ReadAllBytes(deflated), File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Data", "dtypes.pt")) };
-        Report("pytorch zip", FuzzFiles("pytorch zip", ".pt", seeds, 12));
+        Report(FuzzFiles("pytorch zip", ".pt", seeds, 12, 13_000));
 
         // The pickle alone, mutated inside an intact archive: opcodes, memo indices, lengths.
-        int n = 0;
         var path = dir.File("p.pt");
-        n = BoundedFuzzer.Run("pickle", 13, [pickle], p =>
+        Report(BoundedFuzzer.Run("pickle", 13, 14_000, [pickle], p =>
         {
             TorchZipBuilder.Write(path, p, storages);
             OpenAndRead(path);
-        }, typeof(CheckpointException));
-        Report("pickle", n);
+        }, typeof(CheckpointException)));
     }
 
     [Fact]
@@ -86,7 +84,7 @@ public class BoundedFuzzTests(ITestOutputHelper output)
     {
         var sample = typeof(GgufTests).GetMethod("Sample", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
         var seeds = new[] { ((GgufBuilder)sample.Invoke(null, [3u])!).Build(), ((GgufBuilder)sample.Invoke(null, [2u])!).Build() };
-        Report("gguf", FuzzFiles("gguf", ".gguf", seeds, 14));
+        Report(FuzzFiles("gguf", ".gguf", seeds, 14, 15_000));
     }
 
     static byte[] Proto(params (int Field, object Value)[] fields)
@@ -116,13 +114,12 @@ public class BoundedFuzzTests(ITestOutputHelper output)
         var graph = Proto((1, node), (1, constant), (2, "g"), (5, weight), (5, typed), (11, input));
         var model = Proto((1, 8L), (2, "fuzz"), (7, graph), (8, Proto((1, ""), (2, 17L))));
         Assert.Equal(2, OnnxModel.Parse(model).Graph.Initializers.Count);
-        int parsed = BoundedFuzzer.Run("onnx parse", 15, [model], bytes =>
+        Report(BoundedFuzzer.Run("onnx parse", 15, 150_000, [model], bytes =>
         {
             var m = OnnxModel.Parse(bytes);
             foreach (var t in m.Graph.Initializers)
                 if (t.DataType is OnnxDataType.Float or OnnxDataType.Int64 && !t.IsExternal) t.ToBytes(m.FileBytes);
-        }, typeof(OnnxFormatException));
-        Report("onnx parse", parsed);
-        Report("onnx checkpoint", FuzzFiles("onnx checkpoint", ".onnx", [model], 16));
+        }, typeof(OnnxFormatException)));
+        Report(FuzzFiles("onnx checkpoint", ".onnx", [model], 16, 12_000));
     }
 }

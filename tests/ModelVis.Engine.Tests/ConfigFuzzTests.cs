@@ -30,7 +30,7 @@ public class ConfigFuzzTests(ITestOutputHelper output)
             File.WriteAllText(path, seed);
             ModelConfig.FromFolder(dir.Path);
         }
-        int n = BoundedFuzzer.Run("config.json", 31, Seeds.Select(System.Text.Encoding.UTF8.GetBytes).ToArray(), bytes =>
+        var outcome = BoundedFuzzer.Run("config.json", 31, 9_000, Seeds.Select(System.Text.Encoding.UTF8.GetBytes).ToArray(), bytes =>
         {
             File.WriteAllBytes(path, bytes);
             var c = ModelConfig.FromFolder(dir.Path);
@@ -40,6 +40,6 @@ public class ConfigFuzzTests(ITestOutputHelper output)
             Assert.InRange(c.Vocab, 1, ModelConfig.MaxVocab);
             Assert.True(float.IsFinite(c.NormEps) && c.NormEps > 0);
         }, typeof(ModelException));
-        output.WriteLine(BoundedFuzzer.Report("config.json", n));
+        output.WriteLine(outcome.ToString());
     }
 }

@@ -39,8 +39,8 @@ public partial class FramingFuzzTests(ITestOutputHelper output)
     [Fact]
     public void Framing()
     {
-        int count = BoundedFuzzer.Run("rpc framing", 41, Seeds, input => RunOne(input).GetAwaiter().GetResult());
-        output.WriteLine(BoundedFuzzer.Report("rpc framing", count));
+        // 3,500: past input #3170, an id of invalid UTF-8 that once ended the connection.
+        output.WriteLine(BoundedFuzzer.Run("rpc framing", 41, 3_500, Seeds, input => RunOne(input).GetAwaiter().GetResult()).ToString());
     }
 
     static async Task RunOne(byte[] input)

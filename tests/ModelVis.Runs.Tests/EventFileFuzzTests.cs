@@ -33,11 +33,11 @@ public class EventFileFuzzTests(ITestOutputHelper output)
         EventFileWriting.Histo("b", 5, 1.5e9, -1, 1, [-0.5, 0, 0.5, double.MaxValue], [1, 2, 3, 4]),
     ];
 
-    int Fuzz(string name, int seed, IReadOnlyList<byte[]> seeds, Func<byte[], byte[]> toFile)
+    static BoundedFuzzer.Outcome Fuzz(string name, int seed, int inputs, IReadOnlyList<byte[]> seeds, Func<byte[], byte[]> toFile)
     {
         using var dir = new Fixtures.TempDir();
         int i = 0;
-        return BoundedFuzzer.Run(name, seed, seeds, input =>
+        return BoundedFuzzer.Run(name, seed, inputs, seeds, input =>
         {
             var path = dir.File($"events.out.tfevents.{i++ % 8}");
             File.WriteAllBytes(path, toFile(input));
@@ -52,7 +52,7 @@ public class EventFileFuzzTests(ITestOutputHelper output)
     {
         var written = SeedEvents().SelectMany(EventFileWriting.Frame).ToArray();
         var seeds = new[] { written, FixtureEvents(FixtureRuns[0], 8192), FixtureEvents(FixtureRuns[1], 8192) };
-        output.WriteLine(BoundedFuzzer.Report("tfrecord files", Fuzz("tfrecord files", 51, seeds, bytes => bytes)));
+        output.WriteLine(Fuzz("tfrecord files", 51, 5_000, seeds, bytes => bytes).ToString());
     }
 
     [Fact]
@@ -61,7 +61,6 @@ public class EventFileFuzzTests(ITestOutputHelper output)
         var seeds = SeedEvents().Select(e => e.ToByteArray()).ToArray();
         // Each mutated proto framed with valid CRCs, between two good records.
         var good = EventFileWriting.Frame(SeedEvents()[1]);
-        output.WriteLine(BoundedFuzzer.Report("event protos", Fuzz("event protos", 52, seeds,
-            proto => [.. good, .. EventFileWriting.Frame(proto), .. good])));
+        output.WriteLine(Fuzz("event protos", 52, 14_000, seeds, proto => [.. good, .. EventFileWriting.Frame(proto), .. good]).ToString());
     }
 }
