@@ -12,14 +12,7 @@ if (!existsSync(fixtures)) fail(`test fixtures not found at ${fixtures}: put the
 const env = { ...process.env, MODELVIS_FIXTURES: fixtures, DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_NOLOGO: '1' };
 const started = Date.now();
 const timings = [];
-const step = (name, fn) => {
-  const t0 = Date.now();
-  log(`=== ${name}`);
-  fn();
-  timings.push([name, (Date.now() - t0) / 1000]);
-};
-
-const stepAsync = async (name, fn) => {
+const step = async (name, fn) => {
   const t0 = Date.now();
   log(`=== ${name}`);
   await fn();
@@ -61,33 +54,33 @@ async function xunit(args) {
 ensureNodeModules();
 
 if (only.includes('dotnet')) {
-  step('build .NET solution', () =>
+  await step('build .NET solution', () =>
     run('dotnet', ['build', 'server/ModelVis.slnx', '-c', configuration, '--nologo', '-v', 'q', '-clp:ErrorsOnly'], { env }));
-  await stepAsync('xunit', () =>
+  await step('xunit', () =>
     xunit(['test', 'server/ModelVis.slnx', '-c', configuration, '--no-build', '--nologo', '-v', 'q',
       '--logger', 'console;verbosity=normal']));
 }
 
 if (only.includes('node') || only.includes('extension') || only.includes('e2e')) {
-  step('publish host + bundle extension', () => {
+  await step('publish host + bundle extension', () => {
     publishHost();
     run('npm', ['run', '--silent', 'build', '--workspace', 'vscode-modelvis'], { env });
   });
 }
 
 if (only.includes('extension')) {
-  step('extension unit tests', () => run('npm', ['test', '--workspace', 'vscode-modelvis'], { env }));
+  await step('extension unit tests', () => run('npm', ['test', '--workspace', 'vscode-modelvis'], { env }));
 }
 
 if (only.includes('node')) {
-  step('host through vscode-jsonrpc', () =>
+  await step('host through vscode-jsonrpc', () =>
     run('node', ['--test', '--test-reporter=spec', 'tests/node/'], { env: { ...env, MODELVIS_HOST_DLL: join(hostDir, 'modelvis.dll') } }));
 }
 
 if (only.includes('e2e')) {
-  step('end-to-end setup (Chromium, code-server)', () => run('node', ['scripts/e2e-setup.mjs'], { env }));
-  step('package VSIX', () => run('npm', ['run', '--silent', 'package', '--workspace', 'vscode-modelvis'], { env }));
-  step('end-to-end tests in code-server', () =>
+  await step('end-to-end setup (Chromium, code-server)', () => run('node', ['scripts/e2e-setup.mjs'], { env }));
+  await step('package VSIX', () => run('npm', ['run', '--silent', 'package', '--workspace', 'vscode-modelvis'], { env }));
+  await step('end-to-end tests in code-server', () =>
     run('node', ['tests/e2e/run.mjs'], { env: { ...env, MODELVIS_VSIX: join(root, 'vscode-modelvis', 'modelvis.vsix') } }));
 }
 

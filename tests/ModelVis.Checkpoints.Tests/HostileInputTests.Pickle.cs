@@ -85,7 +85,7 @@ public partial class HostileInputTests
         using var dir = new Fixtures.TempDir();
         var path = dir.File("shared.pt");
         TorchZipBuilder.Write(path, pickle, new Dictionary<string, byte[]> { ["0"] = TorchZipBuilder.Floats(1) });
-        using var c = Within(TimeSpan.FromSeconds(20), () => CheckpointLoader.Open(path));
+        using var c = Deadline.Within(20, () => CheckpointLoader.Open(path));
         var layout = c.Get("t5").Layout!;
         Assert.Equal(19_999, layout.SharesStorageWith.Count);
         Assert.DoesNotContain("t5", layout.SharesStorageWith);

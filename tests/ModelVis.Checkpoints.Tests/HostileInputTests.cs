@@ -7,10 +7,8 @@ namespace ModelVis.Checkpoints.Tests;
 /// <see cref="CheckpointException"/> naming the file, quickly, without allocating what its header claims.</summary>
 public partial class HostileInputTests
 {
-    static T Within<T>(TimeSpan limit, Func<T> open) => Deadline.Within(limit, open);
-
     static CheckpointException Refused(string path, double seconds = 10) =>
-        Within(TimeSpan.FromSeconds(seconds), () => Assert.Throws<CheckpointException>(() => { using var c = CheckpointLoader.Open(path); }));
+        Deadline.Within(seconds, () => Assert.Throws<CheckpointException>(() => { using var c = CheckpointLoader.Open(path); }));
 
     // ---- non-regular files -------------------------------------------------------------------------------
 
