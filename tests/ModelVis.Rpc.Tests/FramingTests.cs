@@ -80,6 +80,25 @@ public class FramingTests
     }
 
     [Fact]
+    public async Task A_large_body_is_checked_for_utf8_across_its_buffer_segments()
+    {
+        await using var client = EchoServer();
+        client.Start();
+        // 3-byte characters over many pipe segments: some straddle two, and the body is still valid.
+        var wide = string.Concat(Enumerable.Repeat("✓", 100_000));
+        Assert.Equal(wide, (string)(await client.Call(1, "echo", $"{{\"text\":\"{wide}\"}}"))["result"]!);
+        // One byte that is not UTF-8, deep in a large body: refused with its offset, and the server reads on.
+        var body = Encoding.UTF8.GetBytes(Echo(2, new string('q', 200_000)));
+        int at = body.Length - 1_000;
+        body[at] = 0xFF;
+        await client.SendBytes([.. Encoding.ASCII.GetBytes($"Content-Length: {body.Length}\r\n\r\n"), .. body]);
+        var refused = await client.Receive();
+        Assert.Equal(RpcErrorCodes.ParseError, (int)refused["error"]!["code"]!);
+        Assert.Equal($"message is not valid UTF-8 (byte {at} of its body)", (string)refused["error"]!["message"]!);
+        Assert.Equal("next", (string)(await client.Call(3, "echo", "{\"text\":\"next\"}"))["result"]!);
+    }
+
+    [Fact]
     public async Task Content_type_header_is_accepted()
     {
         await using var client = EchoServer();

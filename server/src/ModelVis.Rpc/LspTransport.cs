@@ -133,7 +133,15 @@ sealed class HostFormatter(Func<string, bool> serves, Func<string> knownMethods)
     /// <summary>The offset of the first byte that is not UTF-8, or -1.</summary>
     static long InvalidUtf8At(ReadOnlySequence<byte> body)
     {
-        ReadOnlySpan<byte> bytes = body.IsSingleSegment ? body.FirstSpan : body.ToArray();
+        // Segments valid one by one make a valid body, read in place; only when one is not (or a character straddles
+        // two) is the body joined to find where.
+        foreach (var segment in body)
+            if (!System.Text.Unicode.Utf8.IsValid(segment.Span)) return InvalidUtf8At(body.ToArray());
+        return -1;
+    }
+
+    static long InvalidUtf8At(ReadOnlySpan<byte> bytes)
+    {
         if (System.Text.Unicode.Utf8.IsValid(bytes)) return -1;
         int at = 0;
         while (Rune.DecodeFromUtf8(bytes[at..], out _, out int used) == OperationStatus.Done) at += used;
